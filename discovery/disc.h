@@ -1,0 +1,468 @@
+/*
+ * discovery: probing MySQL/MariaDB instances and modelling the topology.
+ *
+ * This is the module's one public header. It declares:
+ *   - struct disc_instance: the in-memory record of one probed instance that
+ *     every other module (topology, HTTP JSON, analysis, recovery, backend)
+ *     reads. Flat and copyable: short text lives in fixed arrays, only
+ *     unbounded things (GTID sets, error texts, the replica list) are on the
+ *     heap, handled by disc_instance_init/_release/_copy.
+ *   - the MySQL operations seam (struct disc_rs, struct disc_conn_ops) so the
+ *     probe runs against a real server (libmariadb) or a recorded fake;
+ *   - per-flavor statements (flavor.c), pure parsers (parse.c) and the probe
+ *     itself (probe.c).
+ *
+ * Threads: nothing here keeps global state. A struct disc_instance and a
+ * struct disc_conn belong to one thread at a time; exchange copies.
+ */
+#ifndef ORC_DISC_H
+#define ORC_DISC_H
+
+#include <regex.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/orc.h"
+
+/* ------------------------------------------------------------------------
+ * Flavors and versions
+ * ------------------------------------------------------------------------ */
+
+enum disc_flavor {
+    DISC_FLAVOR_UNKNOWN = 0,
+    DISC_FLAVOR_MYSQL,
+    DISC_FLAVOR_MARIADB,
+    DISC_FLAVOR_PERCONA, /* behaves as MySQL of the same version */
+};
+
+#define DISC_UUID_MAX 64     /* "3e11fa47-71ca-11e1-9e33-c80aa9429562" */
+#define DISC_VERSION_MAX 128 /* "10.11.6-MariaDB-0+deb12u1-log" */
+#define DISC_TEXT_MAX 256    /* version_comment, aliases, cluster names */
+#define DISC_FILE_MAX 256    /* binlog / relay log file names */
+#define DISC_NAME_MAX 128    /* data center, region, environment */
+#define DISC_SHORT_MAX 32    /* "ROW", "FULL", "ON_PERMISSIVE", "Connecting" */
+
+/* A server version as the statements need it. */
+struct disc_version {
+    enum disc_flavor flavor;
+    int major, minor, patch;
+};
+
+/* Parses a version string ("8.0.36", "5.7.44-log", "10.11.6-MariaDB-0+deb12u1",
+ * "5.5.5-10.11.6-MariaDB") and an optional version_comment (may be NULL;
+ * "Percona Server (GPL), ..." marks Percona) into *out. Returns 0 or
+ * ORC_EINVAL when no major.minor could be read (then *out is UNKNOWN 0.0.0). */
+int disc_version_parse(const char *version, const char *comment, struct disc_version *out);
+/* "MySQL", "MariaDB", "Percona" or "unknown": orchestrator's FlavorName. Static. */
+const char *disc_flavor_name(enum disc_flavor f);
+/* True when v >= major.minor.patch (flavor not compared). */
+bool disc_version_at_least(const struct disc_version *v, int major, int minor, int patch);
+/* True for MySQL or Percona (Oracle GTID, super_read_only, server_uuid). */
+bool disc_version_is_mysql(const struct disc_version *v);
+
+/* ------------------------------------------------------------------------
+ * The instance record
+ * ------------------------------------------------------------------------ */
+
+/* Replication thread state, as orchestrator's ReplicationThreadState. */
+enum disc_thread_state {
+    DISC_THREAD_NONE = -1,   /* no replica status row: not a replica */
+    DISC_THREAD_STOPPED = 0, /* "No" */
+    DISC_THREAD_RUNNING = 1, /* "Yes" */
+    DISC_THREAD_OTHER = 2,   /* "Connecting", "Preparing" or anything else */
+};
+
+enum disc_coords_type { DISC_COORDS_BINLOG = 0, DISC_COORDS_RELAYLOG = 1 };
+
+/* orchestrator's BinlogCoordinates {LogFile, LogPos, Type}. */
+struct disc_coords {
+    char file[DISC_FILE_MAX]; /* "" when unknown */
+    int64_t pos;
+    int type; /* enum disc_coords_type */
+};
+
+/* sql.NullInt64. */
+struct disc_nullint {
+    int64_t value;
+    bool valid;
+};
+
+/* A growable array of keys. Owned by the struct that holds it. */
+struct disc_keylist {
+    struct orc_key *keys;
+    size_t len;
+    size_t cap;
+};
+
+/*
+ * One instance as the probe saw it, plus the fields the topology model
+ * fills. Heap pointers are NULL or NUL-terminated strings owned by the
+ * record; readers treat NULL as "". Never memcpy one record into another
+ * (the heap parts would be shared): use disc_instance_copy.
+ */
+struct disc_instance {
+    /* ---- identity (probe) ---- */
+    struct orc_key key;                 /* the key it was probed as */
+    char hostname[ORC_HOST_MAX];        /* @@hostname */
+    char report_host[ORC_HOST_MAX];     /* @@report_host, "" when unset */
+    char instance_alias[DISC_TEXT_MAX]; /* DetectInstanceAliasQuery */
+    int64_t uptime;                     /* seconds, status Uptime */
+    int64_t server_id;
+    char server_uuid[DISC_UUID_MAX]; /* MySQL only; "" on MariaDB */
+    char version[DISC_VERSION_MAX];
+    char version_comment[DISC_TEXT_MAX];
+    struct disc_version ver; /* flavor and major/minor/patch from version */
+    bool read_only;
+    bool super_read_only; /* MySQL/Percona only */
+
+    /* ---- binary logs (probe) ---- */
+    bool log_bin;
+    bool log_replica_updates;              /* log_slave_updates / log_replica_updates */
+    char binlog_format[DISC_SHORT_MAX];    /* "ROW", "STATEMENT", "MIXED" */
+    char binlog_row_image[DISC_SHORT_MAX]; /* "FULL", "MINIMAL", "NOBLOB" */
+    struct disc_coords self_coords;        /* SHOW MASTER STATUS; "" when no binlog */
+
+    /* ---- master (probe, from replica status) ---- */
+    struct orc_key master_key; /* host "" / port 0 when not a replica */
+    char master_uuid[DISC_UUID_MAX];
+    int64_t master_server_id;
+    bool is_detached_master; /* master host starts with "//" */
+    bool is_detached;        /* exec coordinates file starts with "//" */
+
+    /* ---- replication threads (probe) ---- */
+    int io_state;                          /* enum disc_thread_state */
+    int sql_state;                         /* enum disc_thread_state */
+    char io_running_text[DISC_SHORT_MAX];  /* Slave_IO_Running: "Yes", "Connecting" */
+    char sql_running_text[DISC_SHORT_MAX]; /* Slave_SQL_Running */
+    struct disc_coords read_coords;        /* Master_Log_File / Read_Master_Log_Pos */
+    struct disc_coords exec_coords;        /* Relay_Master_Log_File / Exec_Master_Log_Pos */
+    struct disc_coords relay_coords;       /* Relay_Log_File / Relay_Log_Pos (type relay) */
+    char *last_io_error;                   /* heap; NULL = "" */
+    char *last_sql_error;                  /* heap; NULL = "" */
+    int last_io_errno;
+    int last_sql_errno;
+    struct disc_nullint seconds_behind_master; /* NULL -> !valid, negative -> 0 */
+    struct disc_nullint
+        replication_lag_seconds; /* = seconds_behind_master, or ReplicationLagQuery */
+    int64_t sql_delay;
+    bool has_replication_filters;     /* any of the six Replicate_*_DB/_Table set */
+    bool has_replication_credentials; /* Master_User != "" */
+    bool allow_tls;                   /* Master_SSL_Allowed = Yes */
+
+    /* ---- GTID (probe) ---- */
+    bool supports_oracle_gtid;               /* MySQL with gtid_mode ON or ON_PERMISSIVE */
+    bool using_oracle_gtid;                  /* Auto_Position = 1 */
+    bool using_mariadb_gtid;                 /* Using_Gtid != No */
+    char mariadb_using_gtid[DISC_SHORT_MAX]; /* "Slave_Pos", "Current_Pos", "No", "" */
+    char gtid_mode[DISC_SHORT_MAX];          /* MySQL @@gtid_mode; "" on MariaDB */
+    char *executed_gtid_set;                 /* heap: MySQL @@gtid_executed (newlines removed) */
+    char *gtid_purged;                       /* heap: MySQL @@gtid_purged */
+    char *retrieved_gtid_set;                /* heap: Retrieved_Gtid_Set of the replica status */
+    char *gtid_current_pos;                  /* heap: MariaDB @@gtid_current_pos */
+    char *gtid_slave_pos;                    /* heap: MariaDB @@gtid_slave_pos */
+    char *gtid_binlog_pos;                   /* heap: MariaDB @@gtid_binlog_pos */
+    char *gtid_io_pos;                       /* heap: MariaDB Gtid_IO_Pos of the replica status */
+    bool gtid_strict_mode;                   /* MariaDB */
+    char *gtid_errant; /* heap: computed later (topology), never by the probe */
+
+    /* ---- semi-sync (probe) ---- */
+    bool semi_sync_available; /* any rpl_semi_sync_* variable exists */
+    bool semi_sync_master_enabled;
+    bool semi_sync_replica_enabled;
+    int64_t semi_sync_master_timeout; /* ms */
+    int64_t semi_sync_master_wait_for_replica_count;
+    bool semi_sync_master_status;
+    int64_t semi_sync_master_clients;
+    bool semi_sync_replica_status;
+    int64_t semi_sync_priority; /* DetectSemiSyncEnforcedQuery; 0 when unset */
+
+    /* ---- replicas (probe) ---- */
+    struct disc_keylist replicas;
+
+    /* ---- placement and names (probe: patterns and Detect* queries) ---- */
+    char data_center[DISC_NAME_MAX];
+    char region[DISC_NAME_MAX];
+    char physical_environment[DISC_NAME_MAX];
+    char suggested_cluster_alias[DISC_TEXT_MAX]; /* DetectClusterAliasQuery */
+    char promotion_rule[DISC_SHORT_MAX];         /* DetectPromotionRuleQuery, "" when unset */
+
+    /* ---- probe outcome ---- */
+    int64_t last_discovery_latency_us; /* wall time of the last probe */
+    bool last_check_partial_success;   /* mandatory variables read, later step failed */
+
+    /* ---- filled by the topology model, never by the probe ---- */
+    char cluster_name[ORC_KEY_STRLEN];
+    char cluster_domain[DISC_TEXT_MAX];
+    int replication_depth;
+    bool is_co_master;
+    char *ancestry_uuid;             /* heap: comma-separated server uuids, master first */
+    int64_t last_checked_ms;         /* wall clock, 0 = never */
+    int64_t last_seen_ms;            /* wall clock of the last successful probe */
+    int64_t last_attempted_check_ms; /* wall clock */
+    bool is_candidate;
+    bool is_downtimed;
+};
+
+/* Zeroes the record and sets the "unknown" values (thread states NONE,
+ * relay coordinates typed RELAYLOG). */
+void disc_instance_init(struct disc_instance *in);
+/* Frees the heap parts and re-initialises the record. */
+void disc_instance_release(struct disc_instance *in);
+/* Deep copy: releases dst's previous contents, then copies src. dst must be
+ * initialised. Returns 0 or ORC_ENOMEM (dst is then initialised and empty). */
+int disc_instance_copy(struct disc_instance *dst, const struct disc_instance *src);
+/* Replaces a heap string field (e.g. &in->last_io_error) with a copy of s
+ * (NULL or "" leave it NULL). Returns 0 or ORC_ENOMEM. */
+int disc_instance_set_str(char **field, const char *s);
+/* The string or "" for NULL. */
+const char *disc_str(const char *s);
+/* True when both threads run (orchestrator's IsReplicating). */
+bool disc_instance_replicating(const struct disc_instance *in);
+/* True when the record describes a replica (a replica status row exists). */
+bool disc_instance_is_replica(const struct disc_instance *in);
+
+/* Appends a copy of k (duplicates are ignored). Returns 0 or ORC_ENOMEM. */
+int disc_keylist_add(struct disc_keylist *l, const struct orc_key *k);
+bool disc_keylist_contains(const struct disc_keylist *l, const struct orc_key *k);
+void disc_keylist_release(struct disc_keylist *l);
+int disc_keylist_copy(struct disc_keylist *dst, const struct disc_keylist *src);
+
+/* ------------------------------------------------------------------------
+ * Result sets and the MySQL operations seam
+ * ------------------------------------------------------------------------ */
+
+/* A whole result set: column names and rows of nullable text values. */
+struct disc_rs {
+    size_t ncols;
+    char **cols; /* ncols names */
+    size_t nrows;
+    char **cells; /* nrows * ncols values, row-major; NULL = SQL NULL */
+    size_t cap_rows;
+};
+
+/* A new empty result set with these columns. Caller frees with disc_rs_free. */
+struct disc_rs *disc_rs_new(size_t ncols, const char *const *cols);
+/* Appends a row of ncols values (copied; NULL entries stay NULL). */
+int disc_rs_add_row(struct disc_rs *rs, const char *const *values);
+void disc_rs_free(struct disc_rs *rs);
+/* Column index by name (case-insensitive), or -1. */
+int disc_rs_col(const struct disc_rs *rs, const char *name);
+/* Value at row/col; NULL for SQL NULL or out of range. Borrowed. */
+const char *disc_rs_get(const struct disc_rs *rs, size_t row, int col);
+/* Value by column name; NULL when NULL or when the column is missing. */
+const char *disc_rs_value(const struct disc_rs *rs, size_t row, const char *name);
+/*
+ * Parses the recorded text form used by tests (one file per statement):
+ *   # comment lines
+ *   *** (a line starting with "***" opens a row, as the client's \G output)
+ *   Column_Name: value       (one per line; leading blanks ignored)
+ * Values use \n \t \r \\ escapes and "\N" alone stands for SQL NULL; the text
+ * after ": " runs to the end of the line ("Name:" alone is ""). A file with
+ * no rows may list its columns as "columns: a,b,c". A file whose first
+ * non-comment line is "!error <errno> <message>" stands for a failing
+ * statement: returns ORC_EMYSQL with the message. Caller frees *out.
+ */
+int disc_rs_parse_text(const char *text, struct disc_rs **out, char *errmsg, size_t len);
+
+/*
+ * How the probe talks to a server. conn is the implementation's handle.
+ *  query:  runs one statement. On success *out is a result set the caller
+ *          frees (0 columns and 0 rows for statements without one). Returns
+ *          0, ORC_EMYSQL (the server rejected the statement; errmsg holds
+ *          "<errno>: <text>"), ORC_EIO (connection failed or dropped) or
+ *          ORC_ETIMEDOUT.
+ *  server_version: the version from the handshake, or NULL when unknown
+ *          (then the probe asks the server). Optional (may be NULL).
+ */
+struct disc_conn_ops {
+    int (*query)(void *conn, const char *sql, struct disc_rs **out, char *errmsg, size_t len);
+    const char *(*server_version)(void *conn);
+};
+
+/* Connection settings. Strings are borrowed during disc_conn_open, which copies them. */
+struct disc_conn_options {
+    const char *user;
+    const char *password;  /* never logged */
+    int connect_timeout_s; /* MYSQL_OPT_CONNECT_TIMEOUT; <= 0 means 1 */
+    int read_timeout_s;    /* MYSQL_OPT_READ_TIMEOUT; <= 0 means 1 */
+    int write_timeout_s;   /* MYSQL_OPT_WRITE_TIMEOUT; <= 0 means 1 */
+};
+
+/* A persistent libmariadb connection to one instance (opaque). It connects
+ * lazily on the first query and reconnects when the connection dropped;
+ * read statements (SELECT/SHOW) are retried once after a reconnect, others
+ * never. One thread at a time. */
+struct disc_conn;
+
+/* The libmariadb implementation of the seam; pass a struct disc_conn * as conn. */
+extern const struct disc_conn_ops disc_conn_mysql_ops;
+
+/* Calls mysql_library_init; once, before any thread starts. */
+int disc_library_init(char *errmsg, size_t len);
+void disc_library_end(void);
+/* Creates a connection handle for key (no network I/O yet). Caller closes. */
+int disc_conn_open(struct disc_conn **out,
+                   const struct orc_key *key,
+                   const struct disc_conn_options *o,
+                   char *errmsg,
+                   size_t len);
+/* Connects now if not connected (optional: queries connect on demand). */
+int disc_conn_connect(struct disc_conn *c, char *errmsg, size_t len);
+/* Closes the connection and frees the handle; NULL is fine. */
+void disc_conn_close(struct disc_conn *c);
+/* True when a server connection is currently established. */
+bool disc_conn_connected(const struct disc_conn *c);
+
+/* ------------------------------------------------------------------------
+ * Statements per flavor (flavor.c). Static strings are borrowed.
+ * ------------------------------------------------------------------------ */
+
+enum disc_sql {
+    DISC_SQL_REPLICA_STATUS,       /* SHOW SLAVE STATUS / SHOW REPLICA STATUS */
+    DISC_SQL_REPLICA_HOSTS,        /* SHOW SLAVE HOSTS / SHOW REPLICAS */
+    DISC_SQL_MASTER_STATUS,        /* SHOW MASTER STATUS / SHOW BINARY LOG STATUS */
+    DISC_SQL_PROCESSLIST_REPLICAS, /* hosts of binlog dump threads */
+    DISC_SQL_SEMI_SYNC_VARIABLES,  /* SHOW GLOBAL VARIABLES LIKE 'rpl_semi_sync_%' */
+    DISC_SQL_STATUS,               /* Uptime and semi-sync status variables */
+    DISC_SQL_STOP_REPLICA,
+    DISC_SQL_START_REPLICA,
+    DISC_SQL_STOP_REPLICA_IO,
+    DISC_SQL_START_REPLICA_IO,
+    DISC_SQL_STOP_REPLICA_SQL,
+    DISC_SQL_START_REPLICA_SQL,
+    DISC_SQL_RESET_REPLICA_ALL,
+    DISC_SQL_READ_ONLY_ON,
+    DISC_SQL_READ_ONLY_OFF,
+    DISC_SQL_SUPER_READ_ONLY_ON,  /* NULL on MariaDB */
+    DISC_SQL_SUPER_READ_ONLY_OFF, /* NULL on MariaDB */
+    DISC_SQL_COUNT_
+};
+
+/* The statement for v, or NULL when the flavor has none. Static. */
+const char *disc_flavor_sql(const struct disc_version *v, enum disc_sql which);
+/* Name of the log-replica-updates variable for v ("log_slave_updates" or
+ * "log_replica_updates"). Static. */
+const char *disc_flavor_log_replica_updates_var(const struct disc_version *v);
+/* Appends to out the single SELECT that reads every variable the probe needs
+ * for v, with stable column aliases (see parse.c). */
+int disc_flavor_variables_sql(const struct disc_version *v, struct orc_buf *out);
+
+/* Appends s to out as a quoted SQL string literal ('...' with \\ \' \0 \n
+ * \r \Z escaped). Valid when the session does not use NO_BACKSLASH_ESCAPES
+ * (disc_conn clears it on connect). Returns 0 or ORC_ENOMEM. */
+int disc_sql_quote(struct orc_buf *out, const char *s);
+
+/* Parameters of a CHANGE MASTER / CHANGE REPLICATION SOURCE statement.
+ * Borrowed strings; NULL user/password leave the current credentials. */
+struct disc_change_master {
+    const char *host;
+    int port;
+    const char *user;
+    const char *password;
+    bool use_gtid;        /* MASTER_AUTO_POSITION=1 / MASTER_USE_GTID=slave_pos */
+    const char *log_file; /* without GTID: coordinates (optional) */
+    int64_t log_pos;
+};
+
+/* Appends the statement to out. Returns 0, ORC_EINVAL (no host, bad port,
+ * coordinates with use_gtid) or ORC_ENOMEM. The text contains the password:
+ * never log it. */
+int disc_flavor_change_master_sql(const struct disc_version *v,
+                                  const struct disc_change_master *cm,
+                                  struct orc_buf *out,
+                                  char *errmsg,
+                                  size_t len);
+
+/* ------------------------------------------------------------------------
+ * Pure parsers (parse.c): result set -> instance fields
+ * ------------------------------------------------------------------------ */
+
+/* "Yes" -> RUNNING, "No" -> STOPPED, anything else -> OTHER (NULL -> OTHER). */
+int disc_parse_thread_state(const char *s);
+/* Reads the variables SELECT (disc_flavor_variables_sql). Mandatory columns
+ * missing or malformed -> ORC_EINVAL. Sets version, flavor, ids, flags, GTID. */
+int disc_parse_variables(const struct disc_rs *rs,
+                         struct disc_instance *in,
+                         char *errmsg,
+                         size_t len);
+/* Reads SHOW SLAVE/REPLICA STATUS (either naming). No row -> states NONE and
+ * the replica fields cleared. Returns 0, ORC_ENOMEM or ORC_EINVAL. */
+int disc_parse_replica_status(const struct disc_rs *rs,
+                              struct disc_instance *in,
+                              char *errmsg,
+                              size_t len);
+/* Reads SHOW MASTER STATUS / SHOW BINARY LOG STATUS into self_coords. */
+int disc_parse_master_status(const struct disc_rs *rs,
+                             struct disc_instance *in,
+                             char *errmsg,
+                             size_t len);
+/* Reads SHOW GLOBAL VARIABLES LIKE 'rpl_semi_sync_%' (master/source,
+ * slave/replica names). */
+int disc_parse_semi_sync_variables(const struct disc_rs *rs, struct disc_instance *in);
+/* Reads the status rows (Variable_name, Value): Uptime and semi-sync status. */
+int disc_parse_status(const struct disc_rs *rs, struct disc_instance *in);
+/* Adds Host:Port of SHOW SLAVE HOSTS / SHOW REPLICAS rows (empty hosts skipped)
+ * to the list. Returns 0, ORC_ENOMEM or ORC_EINVAL. */
+int disc_parse_replica_hosts(const struct disc_rs *rs,
+                             struct disc_keylist *out,
+                             char *errmsg,
+                             size_t len);
+/* Adds the processlist hosts (first column), each with port. */
+int disc_parse_processlist_hosts(const struct disc_rs *rs,
+                                 int port,
+                                 struct disc_keylist *out,
+                                 char *errmsg,
+                                 size_t len);
+/* Applies a compiled one-group regex to host: copies the group into out
+ * (size n). No match leaves out unchanged. Returns true on a match. */
+bool disc_parse_pattern(const regex_t *re, const char *host, char *out, size_t n);
+
+/* ------------------------------------------------------------------------
+ * The probe (probe.c)
+ * ------------------------------------------------------------------------ */
+
+/* Probe settings: orchestrator's config keys. Strings are borrowed and must
+ * outlive the options. Prepare once with disc_probe_options_prepare. */
+struct disc_probe_options {
+    const char *data_center_pattern;               /* DataCenterPattern */
+    const char *region_pattern;                    /* RegionPattern */
+    const char *physical_environment_pattern;      /* PhysicalEnvironmentPattern */
+    const char *detect_data_center_query;          /* DetectDataCenterQuery */
+    const char *detect_region_query;               /* DetectRegionQuery */
+    const char *detect_physical_environment_query; /* DetectPhysicalEnvironmentQuery */
+    const char *detect_cluster_alias_query;        /* DetectClusterAliasQuery */
+    const char *detect_instance_alias_query;       /* DetectInstanceAliasQuery */
+    const char *detect_promotion_rule_query;       /* DetectPromotionRuleQuery */
+    const char *detect_semi_sync_enforced_query;   /* DetectSemiSyncEnforcedQuery */
+    const char *replication_lag_query;             /* ReplicationLagQuery */
+    bool discover_by_show_slave_hosts;             /* DiscoverByShowSlaveHosts */
+
+    /* compiled patterns, set by disc_probe_options_prepare */
+    regex_t dc_re, region_re, env_re;
+    bool dc_re_set, region_re_set, env_re_set;
+};
+
+/* Compiles the patterns (POSIX extended). Returns 0 or ORC_ECONFIG with the
+ * bad pattern named in errmsg. Release with disc_probe_options_release. */
+int disc_probe_options_prepare(struct disc_probe_options *o, char *errmsg, size_t len);
+void disc_probe_options_release(struct disc_probe_options *o);
+
+/*
+ * Probes one instance over conn (every statement on that one connection)
+ * and fills *out (initialised by the caller; previous contents released).
+ * Returns 0 when the instance was read (optional steps may have failed and
+ * are logged), or a negative code with errmsg set. On failure
+ * out->last_check_partial_success says whether the mandatory variables
+ * were read before the failure. out->last_discovery_latency_us is always
+ * set. Must not run on the loop thread (blocking I/O).
+ */
+int disc_probe_run(const struct disc_conn_ops *ops,
+                   void *conn,
+                   const struct disc_probe_options *o,
+                   const struct orc_key *key,
+                   struct disc_instance *out,
+                   char *errmsg,
+                   size_t len);
+
+#endif
