@@ -189,7 +189,9 @@ struct disc_instance {
 
     /* ---- probe outcome ---- */
     int64_t last_discovery_latency_us; /* wall time of the last probe */
-    bool last_check_partial_success;   /* mandatory variables read, later step failed */
+    /* The mandatory variables were read (true after a full success too, as
+     * orchestrator writes it; on failure it tells "reachable but broken"). */
+    bool last_check_partial_success;
 
     /* ---- filled by the topology model, never by the probe ---- */
     char cluster_name[ORC_KEY_STRLEN];
@@ -270,8 +272,8 @@ int disc_rs_parse_text(const char *text, struct disc_rs **out, char *errmsg, siz
  *  query:  runs one statement. On success *out is a result set the caller
  *          frees (0 columns and 0 rows for statements without one). Returns
  *          0, ORC_EMYSQL (the server rejected the statement; errmsg holds
- *          "<errno>: <text>"), ORC_EIO (connection failed or dropped) or
- *          ORC_ETIMEDOUT.
+ *          "error <errno>: <text>"), ORC_EIO (connection failed or dropped),
+ *          ORC_ETIMEDOUT or ORC_EPERM (login refused).
  *  server_version: the version from the handshake, or NULL when unknown
  *          (then the probe asks the server). Optional (may be NULL).
  */
@@ -452,10 +454,10 @@ void disc_probe_options_release(struct disc_probe_options *o);
  * Probes one instance over conn (every statement on that one connection)
  * and fills *out (initialised by the caller; previous contents released).
  * Returns 0 when the instance was read (optional steps may have failed and
- * are logged), or a negative code with errmsg set. On failure
+ * are logged), or a negative code with errmsg set. Either way
  * out->last_check_partial_success says whether the mandatory variables
- * were read before the failure. out->last_discovery_latency_us is always
- * set. Must not run on the loop thread (blocking I/O).
+ * were read, and out->last_discovery_latency_us is set. Must not run on
+ * the loop thread (blocking I/O).
  */
 int disc_probe_run(const struct disc_conn_ops *ops,
                    void *conn,

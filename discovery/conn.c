@@ -1,0 +1,268 @@
+/*
+ * The real MySQL seam: a persistent libmariadb connection to one instance,
+ * with connect/read/write timeouts, lazy connect, and reconnect after the
+ * connection dropped. Read statements are retried once on a fresh
+ * connection; statements that change things never are (they may have run).
+ */
+#include "discovery/disc.h"
+
+#include <mysql.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+struct disc_conn {
+    MYSQL *mysql; /* NULL while not connected */
+    struct orc_key key;
+    char *user;
+    char *password;
+    unsigned int connect_timeout_s;
+    unsigned int read_timeout_s;
+    unsigned int write_timeout_s;
+    char version[DISC_VERSION_MAX]; /* from the last handshake */
+};
+
+int disc_library_init(char *errmsg, size_t len)
+{
+    if (mysql_library_init(0, NULL, NULL) != 0) {
+        orc_errf(errmsg, len, "mysql library init failed");
+        return ORC_EIO;
+    }
+    return 0;
+}
+
+void disc_library_end(void)
+{
+    mysql_library_end();
+}
+
+static unsigned int timeout_or_default(int s)
+{
+    return s > 0 ? (unsigned int)s : 1u;
+}
+
+int disc_conn_open(struct disc_conn **out,
+                   const struct orc_key *key,
+                   const struct disc_conn_options *o,
+                   char *errmsg,
+                   size_t len)
+{
+    struct disc_conn *c = calloc(1, sizeof(*c));
+
+    *out = NULL;
+    if (c == NULL)
+        goto nomem;
+    c->key = *key;
+    c->user = strdup(o->user != NULL ? o->user : "");
+    c->password = strdup(o->password != NULL ? o->password : "");
+    if (c->user == NULL || c->password == NULL)
+        goto nomem;
+    c->connect_timeout_s = timeout_or_default(o->connect_timeout_s);
+    c->read_timeout_s = timeout_or_default(o->read_timeout_s);
+    c->write_timeout_s = timeout_or_default(o->write_timeout_s);
+    *out = c;
+    return 0;
+nomem:
+    disc_conn_close(c);
+    orc_errf(errmsg, len, "open connection: out of memory");
+    return ORC_ENOMEM;
+}
+
+static void conn_drop(struct disc_conn *c)
+{
+    if (c->mysql != NULL)
+        mysql_close(c->mysql);
+    c->mysql = NULL;
+}
+
+void disc_conn_close(struct disc_conn *c)
+{
+    if (c == NULL)
+        return;
+    conn_drop(c);
+    if (c->password != NULL)
+        explicit_bzero(c->password, strlen(c->password));
+    free(c->password);
+    free(c->user);
+    free(c);
+}
+
+bool disc_conn_connected(const struct disc_conn *c)
+{
+    return c->mysql != NULL;
+}
+
+/* Client-side errors (CR_*, 2000-2999) mean the connection is unusable. */
+static int mysql_rc(MYSQL *m)
+{
+    unsigned int e = mysql_errno(m);
+
+    if (e >= 2000 && e < 3000)
+        return strcasestr(mysql_error(m), "timeout") != NULL ? ORC_ETIMEDOUT : ORC_EIO;
+    return ORC_EMYSQL;
+}
+
+static int conn_setup(struct disc_conn *c, MYSQL *m)
+{
+    unsigned int proto = MYSQL_PROTOCOL_TCP;
+
+    if (mysql_options(m, MYSQL_OPT_CONNECT_TIMEOUT, &c->connect_timeout_s) != 0 ||
+        mysql_options(m, MYSQL_OPT_READ_TIMEOUT, &c->read_timeout_s) != 0 ||
+        mysql_options(m, MYSQL_OPT_WRITE_TIMEOUT, &c->write_timeout_s) != 0 ||
+        mysql_options(m, MYSQL_OPT_PROTOCOL, &proto) != 0)
+        return ORC_EINVAL;
+    return 0;
+}
+
+/* disc_sql_quote escapes with backslashes: make sure the session reads them so. */
+static int conn_fix_sql_mode(MYSQL *m)
+{
+    static const char sql[] =
+        "SET SESSION sql_mode = REPLACE(@@SESSION.sql_mode, 'NO_BACKSLASH_ESCAPES', '')";
+
+    if ((m->server_status & SERVER_STATUS_NO_BACKSLASH_ESCAPES) == 0)
+        return 0;
+    return mysql_real_query(m, sql, sizeof(sql) - 1) == 0 ? 0 : mysql_rc(m);
+}
+
+int disc_conn_connect(struct disc_conn *c, char *errmsg, size_t len)
+{
+    MYSQL *m;
+    int rc;
+
+    if (c->mysql != NULL)
+        return 0;
+    m = mysql_init(NULL);
+    if (m == NULL) {
+        orc_errf(errmsg, len, "connect %s:%d: out of memory", c->key.host, c->key.port);
+        return ORC_ENOMEM;
+    }
+    rc = conn_setup(c, m);
+    if (rc == 0 && mysql_real_connect(m, c->key.host, c->user, c->password, NULL,
+                                      (unsigned int)c->key.port, NULL, 0) == NULL)
+        rc = mysql_rc(m) == ORC_EMYSQL ? ORC_EPERM : mysql_rc(m);
+    if (rc == 0)
+        rc = conn_fix_sql_mode(m);
+    if (rc != 0) {
+        orc_errf(errmsg, len, "connect %s:%d: error %u: %s", c->key.host, c->key.port,
+                 mysql_errno(m), mysql_error(m));
+        mysql_close(m);
+        return rc;
+    }
+    (void)orc_strlcpy(c->version, mysql_get_server_info(m), sizeof(c->version));
+    c->mysql = m;
+    return 0;
+}
+
+/* Copies a MYSQL_RES into a struct disc_rs. */
+static int rs_from_result(MYSQL_RES *res, struct disc_rs **out)
+{
+    unsigned int n = mysql_num_fields(res);
+    MYSQL_FIELD *f = mysql_fetch_fields(res);
+    const char **names = calloc(n > 0 ? n : 1, sizeof(*names));
+    struct disc_rs *rs = NULL;
+    MYSQL_ROW row;
+    int rc = ORC_ENOMEM;
+
+    if (names == NULL)
+        return ORC_ENOMEM;
+    for (unsigned int i = 0; i < n; i++)
+        names[i] = f[i].name;
+    rs = disc_rs_new(n, names);
+    if (rs == NULL)
+        goto out;
+    rc = 0;
+    while (rc == 0 && (row = mysql_fetch_row(res)) != NULL)
+        rc = disc_rs_add_row(rs, (const char *const *)row);
+out:
+    free(names);
+    if (rc != 0) {
+        disc_rs_free(rs);
+        return rc;
+    }
+    *out = rs;
+    return 0;
+}
+
+/* Frees any further result sets (a user's Detect* query may be a CALL). */
+static void drain_results(MYSQL *m)
+{
+    while (mysql_more_results(m) && mysql_next_result(m) == 0) {
+        MYSQL_RES *extra = mysql_store_result(m);
+
+        if (extra != NULL)
+            mysql_free_result(extra);
+    }
+}
+
+static int conn_run(struct disc_conn *c,
+                    const char *sql,
+                    struct disc_rs **out,
+                    char *errmsg,
+                    size_t len)
+{
+    MYSQL *m = c->mysql;
+    MYSQL_RES *res;
+    int rc;
+
+    if (mysql_real_query(m, sql, strlen(sql)) != 0)
+        goto fail;
+    res = mysql_store_result(m);
+    if (res == NULL) {
+        if (mysql_field_count(m) != 0)
+            goto fail;
+        rc = (*out = disc_rs_new(0, NULL)) == NULL ? ORC_ENOMEM : 0;
+    } else {
+        rc = rs_from_result(res, out);
+        mysql_free_result(res);
+    }
+    drain_results(m);
+    if (rc != 0)
+        orc_errf(errmsg, len, "out of memory");
+    return rc;
+fail:
+    rc = mysql_rc(m);
+    orc_errf(errmsg, len, "error %u: %s", mysql_errno(m), mysql_error(m));
+    if (rc != ORC_EMYSQL)
+        conn_drop(c);
+    return rc;
+}
+
+static bool is_read_statement(const char *sql)
+{
+    while (*sql == ' ' || *sql == '\t' || *sql == '\n' || *sql == '(')
+        sql++;
+    return strncasecmp(sql, "SELECT", 6) == 0 || strncasecmp(sql, "SHOW", 4) == 0;
+}
+
+static int conn_query(void *vc, const char *sql, struct disc_rs **out, char *errmsg, size_t len)
+{
+    struct disc_conn *c = vc;
+    bool fresh = c->mysql == NULL;
+    int rc;
+
+    *out = NULL;
+    rc = disc_conn_connect(c, errmsg, len);
+    if (rc != 0)
+        return rc;
+    rc = conn_run(c, sql, out, errmsg, len);
+    if (rc == ORC_EIO && !fresh && is_read_statement(sql)) {
+        /* The kept connection had dropped (server restart, idle kill): once more. */
+        rc = disc_conn_connect(c, errmsg, len);
+        if (rc == 0)
+            rc = conn_run(c, sql, out, errmsg, len);
+    }
+    return rc;
+}
+
+static const char *conn_server_version(void *vc)
+{
+    struct disc_conn *c = vc;
+
+    return c->version[0] != '\0' ? c->version : NULL;
+}
+
+const struct disc_conn_ops disc_conn_mysql_ops = {
+    .query = conn_query,
+    .server_version = conn_server_version,
+};
