@@ -245,3 +245,79 @@ def test_ui_tolerates_missing_analysis_route(browser, stub_factory):
     assert got[STAR[3]]["state"] == "problem" and "analysis:" not in got[STAR[3]]["text"]
     assert not browser.find_element("id", "error").is_displayed()
     assert browser.execute_script("return document.body.dataset.api") == "ok"
+
+
+# ---- test against the real service -------------------------------------------------------------
+
+def wait_cluster(orc, master_key, count, timeout=30):
+    """Waits until /api/cluster/<master_key> lists `count` instances; returns them."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        try:
+            r = orc.get("/api/cluster/" + master_key, timeout=5)
+            last = f"HTTP {r.status_code}: {r.text[:300]}"
+            if r.status_code == 200:
+                insts = r.json()
+                if isinstance(insts, list) and len(insts) == count:
+                    return insts
+        except (requests.RequestException, ValueError) as exc:
+            last = repr(exc)
+        time.sleep(0.25)
+    pytest.fail(f"/api/cluster/{master_key} never listed {count} instances in {timeout}s: "
+                f"{last}\nlog:\n{orc.tail()}")
+
+
+def test_ui_shows_every_instance_of_a_live_topology(star4, orc_factory, browser, tmp_path):
+    star4.wait_replicating(timeout=20)
+    master = star4.key(star4.master)
+    replicas = {star4.key(n): n for n in star4.replicas}
+    orc = orc_factory(sandbox=star4, DiscoverySeeds=[master])
+    try:  # also ask for it explicitly: discovery may start sooner than the seeds are read
+        orc.get(f"/api/discover/127.0.0.1/{star4.port(star4.master)}", timeout=5)
+    except requests.RequestException:
+        pass
+    insts = wait_cluster(orc, master, 4)
+    assert {f"{i['Key']['Hostname']}:{i['Key']['Port']}" for i in insts} == {master, *replicas}
+
+    # The UI's files are served with types the browser accepts, at / and at /web/.
+    for path, ctype in (("/", "text/html"), ("/web/", "text/html"), ("/app.js", "javascript"),
+                        ("/web/app.js", "javascript"), ("/style.css", "text/css"),
+                        ("/web/style.css", "text/css")):
+        r = orc.get(path, timeout=5)
+        assert r.status_code == 200 and ctype in r.headers.get("Content-Type", ""), (path, r)
+
+    load(browser, orc.url("/?refresh=1"))
+    wait_for(browser, lambda d: len(cards(d)) == 4 and
+             all(c["state"] == "ok" for c in cards(d).values()),
+             "the 4 instances of the star, all healthy", 20)
+    got = cards(browser)
+    assert got[master]["parent"] is None and got[master]["master"] == ""
+    for k in replicas:
+        assert got[k]["parent"] == master and got[k]["master"] == master, got[k]
+        assert "SQL running" in got[k]["text"].replace("\n", " ")
+    assert "writable" in got[master]["text"]
+
+    # Stop one replica's SQL thread: marked as a problem within a few polls and refreshes.
+    broken = sorted(replicas)[1]
+    star4.sql(replicas[broken], "STOP SLAVE SQL_THREAD")
+    wait_for(browser, lambda d: state_of(d, broken) == "problem",
+             f"{broken} marked as a problem after STOP SLAVE SQL_THREAD", 15)
+    got = cards(browser)
+    assert "SQL stopped" in got[broken]["text"].replace("\n", " ")
+    assert got[broken]["parent"] == master
+    assert all(got[k]["state"] == "ok" for k in replicas if k != broken)
+    shot = tmp_path / "ui-live.png"
+    browser.save_screenshot(str(shot))
+    assert shot.stat().st_size > 10000
+    print("screenshot:", shot)
+
+    star4.sql(replicas[broken], "START SLAVE SQL_THREAD")
+    wait_for(browser, lambda d: state_of(d, broken) == "ok", f"{broken} healthy again", 15)
+
+    # The same UI at /web/.
+    got = load(browser, orc.url("/web/?refresh=1"))
+    wait_for(browser, lambda d: len(cards(d)) == 4, "the 4 instances at /web/")
+    got = cards(browser)
+    assert all(got[k]["parent"] == master for k in replicas)
+    assert browser.execute_script("return document.body.dataset.api") == "ok"

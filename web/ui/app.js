@@ -60,6 +60,13 @@
     not_replicating: 'not replicating', replication_lag: 'replication lag',
     errant_gtid: 'errant GTID', group_replication_member_not_online: 'group member offline',
   };
+  /* Thread state -1 no thread, 0 stopped, 1 running, 2 other; from the booleans if absent. */
+  const thr = (i, t) => {
+    const st = i['Replication' + t + 'ThreadState'];
+    if (typeof st === 'number') return st;
+    const run = i['Replication' + t + 'ThreadRuning'];
+    return run === true ? 1 : run === false && validKey(i.MasterKey) ? 0 : -1;
+  };
   const lagOf = (i) => {
     for (const f of ['ReplicationLagSeconds', 'SecondsBehindMaster']) {
       if (i[f] && i[f].Valid) return i[f].Int64;
@@ -76,7 +83,7 @@
   function assess(i, findings) {
     const codes = new Set(i.Problems || []);
     const isReplica = validKey(i.MasterKey);
-    const sql = i.ReplicationSQLThreadState, io = i.ReplicationIOThreadState;
+    const sql = thr(i, 'SQL'), io = thr(i, 'IO');
     const lag = lagOf(i);
     if (i.IsLastCheckValid === false) codes.add('last_check_invalid');
     if (isReplica && (sql !== 1 || io !== 1)) codes.add('not_replicating');
@@ -152,10 +159,10 @@
     if (i.DataCenter) bits.push(`<span class="dc" title="data center">${esc(i.DataCenter)}</span>`);
     if (i.Uptime) bits.push(`<span title="uptime">up ${uptime(i.Uptime)}</span>`);
     let repl = '';
-    if (a.isReplica || i.ReplicationSQLThreadState > -1 || i.ReplicationIOThreadState > -1) {
+    if (a.isReplica || thr(i, 'SQL') > -1 || thr(i, 'IO') > -1) {
       const lagTxt = a.lag === null ? '\u2014' : a.lag + 's';
       const lagCls = a.lag === null ? 'muted' : a.lag > LAG ? 'bad' : 'ok';
-      repl = `<p class="repl">${threadHTML('IO', i.ReplicationIOThreadState)}${threadHTML('SQL', i.ReplicationSQLThreadState)}` +
+      repl = `<p class="repl">${threadHTML('IO', thr(i, 'IO'))}${threadHTML('SQL', thr(i, 'SQL'))}` +
         `<span class="thr">lag <b class="t-${lagCls}" data-lag="${a.lag === null ? '' : a.lag}">${lagTxt}</b></span></p>`;
     }
     let notes = '';
@@ -282,15 +289,16 @@
     busy = true;
     clearTimeout(timer);
     try {
+      /* Go encodes an empty list as null: read null as []. */
       const [clusters, analysis] = await Promise.all([
-        getJSON('api/clusters-info'),
+        getJSON('api/clusters-info').then((c) => c || []),
         getJSON('api/replication-analysis').catch(() => null),
       ]);
       if (!Array.isArray(clusters)) throw new Error('api/clusters-info did not return a list');
       clusters.sort((a, b) => cmpText(a.ClusterAlias || a.ClusterName, b.ClusterAlias || b.ClusterName));
       const results = await Promise.all(clusters.map((c) =>
         getJSON('api/cluster/' + encodeURIComponent(c.ClusterName).replace(/%3A/gi, ':'))
-          .then((insts) => (Array.isArray(insts) ? {insts} : {err: 'not a list of instances'}))
+          .then((insts) => (insts === null ? {insts: []} : Array.isArray(insts) ? {insts} : {err: 'not a list of instances'}))
           .catch((e) => ({err: e.message}))));
       render(clusters, results, indexFindings(analysis));
       lastOk = Date.now();
