@@ -743,6 +743,7 @@ static int apply_object(struct orc_config *c,
 
         if (key[0] == '#')
             continue;
+        line = col = 0; /* 0:0 only if the scanner disagreed with jansson */
         d = orc_config_find(key);
         if (d == NULL) {
             orc_config_key_pos(text, n, key, &line, &col);
