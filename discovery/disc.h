@@ -266,6 +266,8 @@ const char *disc_rs_value(const struct disc_rs *rs, size_t row, const char *name
  * statement: returns ORC_EMYSQL with the message. Caller frees *out.
  */
 int disc_rs_parse_text(const char *text, struct disc_rs **out, char *errmsg, size_t len);
+/* Appends rs in that text form (what disc_rs_parse_text reads back). */
+int disc_rs_format_text(const struct disc_rs *rs, struct orc_buf *out);
 
 /*
  * How the probe talks to a server. conn is the implementation's handle.

@@ -216,6 +216,13 @@ static int probe_replicas(struct probe *p)
     if (rc == 0)
         rc = disc_parse_processlist_hosts(rs, p->in->key.port, &p->in->replicas, p->errmsg, p->len);
     disc_rs_free(rs);
+    /* A replica on the same host takes this instance's port: that is itself. */
+    for (size_t i = 0; rc == 0 && i < p->in->replicas.len; i++) {
+        if (orc_key_eq(&p->in->replicas.keys[i], &p->in->key)) {
+            p->in->replicas.keys[i] = p->in->replicas.keys[--p->in->replicas.len];
+            i--;
+        }
+    }
     return rc;
 }
 

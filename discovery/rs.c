@@ -310,3 +310,50 @@ int disc_rs_parse_text(const char *text, struct disc_rs **out, char *errmsg, siz
     *out = rs;
     return 0;
 }
+
+/* Appends v with the escapes disc_rs_parse_text undoes. */
+static int format_value(struct orc_buf *b, const char *v)
+{
+    int rc = 0;
+
+    if (v == NULL)
+        return orc_buf_puts(b, "\\N");
+    if (strcmp(v, "\\N") == 0)
+        return orc_buf_puts(b, "\\\\N");
+    for (; rc == 0 && *v != '\0'; v++) {
+        if (*v == '\n')
+            rc = orc_buf_puts(b, "\\n");
+        else if (*v == '\r')
+            rc = orc_buf_puts(b, "\\r");
+        else if (*v == '\t')
+            rc = orc_buf_puts(b, "\\t");
+        else if (*v == '\\')
+            rc = orc_buf_puts(b, "\\\\");
+        else
+            rc = orc_buf_putc(b, *v);
+    }
+    return rc;
+}
+
+int disc_rs_format_text(const struct disc_rs *rs, struct orc_buf *out)
+{
+    int rc = 0;
+
+    if (rs->nrows == 0 && rs->ncols > 0) {
+        rc = orc_buf_puts(out, "columns: ");
+        for (size_t c = 0; rc == 0 && c < rs->ncols; c++)
+            rc = orc_buf_printf(out, "%s%s", c ? "," : "", rs->cols[c]);
+        return rc == 0 ? orc_buf_putc(out, '\n') : rc;
+    }
+    for (size_t r = 0; rc == 0 && r < rs->nrows; r++) {
+        rc = orc_buf_printf(out, "*** %zu. row\n", r + 1);
+        for (size_t c = 0; rc == 0 && c < rs->ncols; c++) {
+            rc = orc_buf_printf(out, "%s: ", rs->cols[c]);
+            if (rc == 0)
+                rc = format_value(out, rs->cells[r * rs->ncols + c]);
+            if (rc == 0)
+                rc = orc_buf_putc(out, '\n');
+        }
+    }
+    return rc;
+}
