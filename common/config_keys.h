@@ -141,8 +141,10 @@ ORC_CFG_KEY(INT, ReasonableInstanceCheckSeconds, "1", 1, 3600, 0, NULL, NULL,
             "slack added to InstancePollSeconds before a check counts as outdated")
 ORC_CFG_KEY(LIST, DiscoverySeeds, "", 0, 0, 0, NULL, NULL,
             "host:port instances discovered once at startup")
-ORC_CFG_KEY(BOOL, DiscoverByShowSlaveHosts, "false", 0, 0, 0, NULL, NULL,
-            "find replicas with SHOW SLAVE HOSTS before the processlist")
+ORC_CFG_KEY(BOOL, DiscoverByShowSlaveHosts, "true", 0, 0, 0, NULL, NULL,
+            "find replicas with SHOW SLAVE HOSTS (report_host:report_port) before the "
+            "processlist; on by default here (orchestrator: off) since it names each "
+            "replica's own port")
 ORC_CFG_KEY(INT, DiscoveryMaxConcurrency, "300", 1, 10000, 0, NULL, NULL,
             "maximum number of probes running at once")
 ORC_CFG_KEY(INT, DiscoveryWorkerThreads, "0", 0, 1024, 0, NULL, NULL,

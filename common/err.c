@@ -7,19 +7,32 @@
 const char *orc_strerror(int rc)
 {
     switch (rc) {
-    case ORC_OK: return "ok";
-    case ORC_ENOMEM: return "out of memory";
-    case ORC_EINVAL: return "invalid argument";
-    case ORC_EIO: return "i/o error";
-    case ORC_ENOTFOUND: return "not found";
-    case ORC_ETIMEDOUT: return "timed out";
-    case ORC_EDB: return "backend error";
-    case ORC_EEXIST: return "already exists";
-    case ORC_EPERM: return "not permitted";
-    case ORC_ESTATE: return "wrong state";
-    case ORC_EMYSQL: return "mysql error";
-    case ORC_ECONFIG: return "configuration error";
-    default: return "unknown error";
+        case ORC_OK:
+            return "ok";
+        case ORC_ENOMEM:
+            return "out of memory";
+        case ORC_EINVAL:
+            return "invalid argument";
+        case ORC_EIO:
+            return "i/o error";
+        case ORC_ENOTFOUND:
+            return "not found";
+        case ORC_ETIMEDOUT:
+            return "timed out";
+        case ORC_EDB:
+            return "backend error";
+        case ORC_EEXIST:
+            return "already exists";
+        case ORC_EPERM:
+            return "not permitted";
+        case ORC_ESTATE:
+            return "wrong state";
+        case ORC_EMYSQL:
+            return "mysql error";
+        case ORC_ECONFIG:
+            return "configuration error";
+        default:
+            return "unknown error";
     }
 }
 

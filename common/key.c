@@ -84,6 +84,6 @@ bool orc_key_eq(const struct orc_key *a, const struct orc_key *b)
 
 bool orc_key_valid(const struct orc_key *k)
 {
-    return k->host[0] != '\0' && strcmp(k->host, "_") != 0 &&
-           strncmp(k->host, "//", 2) != 0 && k->port > 0;
+    return k->host[0] != '\0' && strcmp(k->host, "_") != 0 && strncmp(k->host, "//", 2) != 0 &&
+           k->port > 0;
 }

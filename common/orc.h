@@ -36,8 +36,7 @@ enum {
 const char *orc_strerror(int rc);
 
 /* Writes a formatted message into errmsg (which may be NULL). */
-void orc_errf(char *errmsg, size_t len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+void orc_errf(char *errmsg, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* Prefixes errmsg with context: "ctx: <previous message>". errmsg may be NULL. */
 void orc_errprefix(char *errmsg, size_t len, const char *fmt, ...)
@@ -50,7 +49,10 @@ struct orc_buf {
     size_t cap;
 };
 
-#define ORC_BUF_INIT {NULL, 0, 0}
+#define ORC_BUF_INIT \
+    {                \
+        NULL, 0, 0   \
+    }
 
 void orc_buf_init(struct orc_buf *b);
 int orc_buf_reserve(struct orc_buf *b, size_t extra);
@@ -61,7 +63,7 @@ int orc_buf_printf(struct orc_buf *b, const char *fmt, ...) __attribute__((forma
 int orc_buf_vprintf(struct orc_buf *b, const char *fmt, va_list ap);
 /* Returns the text ("" when empty); borrowed, valid until the next change. */
 const char *orc_buf_str(const struct orc_buf *b);
-void orc_buf_reset(struct orc_buf *b); /* length 0, memory kept */
+void orc_buf_reset(struct orc_buf *b);   /* length 0, memory kept */
 void orc_buf_release(struct orc_buf *b); /* frees the memory */
 /* Hands the text over to the caller (to free) and empties the buffer. */
 char *orc_buf_detach(struct orc_buf *b);
@@ -95,10 +97,10 @@ bool orc_key_valid(const struct orc_key *k);
 #define ORC_KEY_STRLEN (ORC_HOST_MAX + 8)
 
 /* ---- clocks ---- */
-int64_t orc_mono_ms(void);  /* monotonic milliseconds */
-int64_t orc_mono_us(void);  /* monotonic microseconds */
-int64_t orc_wall_ms(void);  /* wall clock, ms since the epoch */
-int64_t orc_wall_s(void);   /* wall clock, seconds since the epoch */
+int64_t orc_mono_ms(void); /* monotonic milliseconds */
+int64_t orc_mono_us(void); /* monotonic microseconds */
+int64_t orc_wall_ms(void); /* wall clock, ms since the epoch */
+int64_t orc_wall_s(void);  /* wall clock, seconds since the epoch */
 /* Formats wall-clock seconds as "YYYY-MM-DD HH:MM:SS" (UTC) into buf (>= 20 bytes). */
 char *orc_time_str(int64_t wall_s, char *buf, size_t len);
 /* RFC 3339 with offset, as Go's time.Time marshals: "2026-11-21T21:32:29Z". */
@@ -127,10 +129,10 @@ int orc_log_level_parse(const char *s);
 void orc_log_write(int level, const char *event, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-#define orc_log(level, event, ...)                           \
-    do {                                                     \
-        if ((level) >= orc_log_min_level)                    \
-            orc_log_write((level), (event), __VA_ARGS__);    \
+#define orc_log(level, event, ...)                        \
+    do {                                                  \
+        if ((level) >= orc_log_min_level)                 \
+            orc_log_write((level), (event), __VA_ARGS__); \
     } while (0)
 
 #define ORC_LOG_D(ev, ...) orc_log(ORC_LOG_DEBUG, ev, __VA_ARGS__)

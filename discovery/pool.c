@@ -1,0 +1,379 @@
+/*
+ * pool: the threads of the live topology.
+ *  - the scheduler queues every instance whose poll is due, expires
+ *    downtimes and rules, and forgets instances unseen for too long;
+ *  - workers (spawned on demand, up to the configured number) probe one
+ *    instance at a time, so a hung host holds one worker only;
+ *  - the writer persists changed instances to the backend in batches.
+ * A failed probe re-probes the instance's master and replicas at once.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "discovery/topo_int.h"
+
+#define WORKER_STACK (256 * 1024)
+
+static void deadline_in(struct timespec *ts, int64_t ms)
+{
+    clock_gettime(CLOCK_REALTIME, ts);
+    ts->tv_sec += ms / 1000;
+    ts->tv_nsec += (ms % 1000) * 1000000L;
+    if (ts->tv_nsec >= 1000000000L) {
+        ts->tv_sec++;
+        ts->tv_nsec -= 1000000000L;
+    }
+}
+
+static bool recently_forgotten(struct disc_topo *t, const struct orc_key *k)
+{
+    int64_t now = orc_mono_ms();
+
+    for (size_t i = 0; i < t->nforgot; i++)
+        if (t->forgot_until_mono[i] > now && orc_key_eq(&t->forgot[i], k))
+            return true;
+    return false;
+}
+
+/* Adds a key the crawl found (lock held); new ones are probed at once. */
+static void crawl_to(struct disc_topo *t,
+                     const struct orc_key *k,
+                     const regex_t *filters,
+                     size_t nfilters)
+{
+    char ks[ORC_KEY_STRLEN];
+    struct entry *e;
+
+    if (!orc_key_valid(k) || topo_find(t, k) != NULL || recently_forgotten(t, k))
+        return;
+    orc_key_str(k, ks, sizeof(ks));
+    if (topo_ignored(filters, nfilters, ks) || topo_ignored(t->ignore, t->o.nignore, ks))
+        return;
+    e = topo_add(t, k);
+    if (e != NULL)
+        topo_enqueue(t, e, false);
+}
+
+/* After a failure, re-probe what can confirm or explain it (lock held). */
+static void probe_neighbours(struct disc_topo *t, struct entry *e)
+{
+    struct entry *m = topo_find(t, &e->inst.master_key);
+
+    if (m != NULL)
+        topo_enqueue(t, m, true);
+    for (size_t i = 0; i < t->n; i++) {
+        struct entry *r = t->all[i];
+        if (r != e && orc_key_eq(&r->inst.master_key, &e->key))
+            topo_enqueue(t, r, true);
+    }
+}
+
+static void apply_success(struct disc_topo *t, struct entry *e, struct disc_instance *res)
+{
+    disc_instance_release(&e->inst);
+    e->inst = *res; /* moved: the caller must not release res */
+    disc_instance_init(res);
+    e->last_seen_ms = e->last_checked_ms;
+    if (!e->seen)
+        ORC_LOG_N("+instance-discovered", "instance=%s version=%s master=%s:%d", e->keystr,
+                  e->inst.version, e->inst.master_key.host, e->inst.master_key.port);
+    e->seen = true;
+    for (size_t i = 0; i < e->inst.replicas.len; i++)
+        crawl_to(t, &e->inst.replicas.keys[i], t->ignore_replica, t->o.nignore_replica);
+    if (e->inst.master_key.host[0] != '\0')
+        crawl_to(t, &e->inst.master_key, t->ignore_master, t->o.nignore_master);
+}
+
+int topo_probe_entry(struct disc_topo *t, struct entry *e, char *errmsg, size_t len)
+{
+    struct disc_instance res;
+    int64_t started = orc_wall_ms();
+    bool was_valid;
+    int64_t latency;
+    int rc = 0;
+
+    disc_instance_init(&res);
+    if (e->conn == NULL)
+        rc = disc_conn_open(&e->conn, &e->key, &t->o.conn, errmsg, len);
+    if (rc == 0)
+        rc = disc_probe_run(&disc_conn_mysql_ops, e->conn, t->o.probe, &e->key, &res, errmsg, len);
+    latency = res.last_discovery_latency_us;
+    pthread_mutex_lock(&t->lock);
+    was_valid = e->last_seen_ms >= e->last_checked_ms && e->seen;
+    e->last_attempted_ms = started;
+    e->last_checked_ms = orc_wall_ms();
+    t->stats.probes++;
+    t->stats.probe_latency_us_sum += (uint64_t)latency;
+    if (rc == 0) {
+        apply_success(t, e, &res);
+        if (!was_valid && e->last_checked_ms != e->last_seen_ms)
+            ORC_LOG_N("+probe-recovered", "instance=%s", e->keystr);
+    } else {
+        t->stats.probe_failures++;
+        e->inst.last_check_partial_success = res.last_check_partial_success;
+        if (was_valid || !e->seen)
+            ORC_LOG_W("+probe-failed", "instance=%s error=\"%s\"", e->keystr, errmsg);
+        if (was_valid)
+            probe_neighbours(t, e);
+    }
+    e->inst.last_discovery_latency_us = latency;
+    e->dirty = true;
+    e->busy = false;
+    e->next_due_mono = orc_mono_ms() + t->o.poll_ms;
+    t->version++;
+    pthread_cond_broadcast(&t->done_cond);
+    if (e->forgotten) {
+        topo_entry_free(e);
+        e = NULL;
+    }
+    pthread_mutex_unlock(&t->lock);
+    disc_instance_release(&res);
+    if (e != NULL && t->o.on_change)
+        t->o.on_change(t->o.on_change_arg, &e->key, rc == 0);
+    return rc;
+}
+
+static void *worker_main(void *arg)
+{
+    struct disc_topo *t = arg;
+    char err[ORC_ERRMSG_SIZE];
+
+    pthread_mutex_lock(&t->lock);
+    for (;;) {
+        struct entry *e;
+
+        while (t->qhead == NULL && !t->stopping) {
+            t->idle_workers++;
+            pthread_cond_wait(&t->work_cond, &t->lock);
+            t->idle_workers--;
+        }
+        if (t->stopping)
+            break;
+        e = t->qhead;
+        t->qhead = e->qnext;
+        if (t->qhead == NULL)
+            t->qtail = NULL;
+        t->qlen--;
+        e->queued = false;
+        e->busy = true;
+        pthread_mutex_unlock(&t->lock);
+        err[0] = '\0';
+        topo_probe_entry(t, e, err, sizeof(err));
+        pthread_mutex_lock(&t->lock);
+    }
+    pthread_mutex_unlock(&t->lock);
+    return NULL;
+}
+
+void topo_maybe_spawn(struct disc_topo *t)
+{
+    pthread_attr_t attr;
+
+    if (!t->started || t->stopping || t->idle_workers > 0 || t->nworkers >= t->o.workers)
+        return;
+    pthread_attr_init(&attr);
+    pthread_attr_setstacksize(&attr, WORKER_STACK);
+    if (pthread_create(&t->worker_ids[t->nworkers], &attr, worker_main, t) == 0) {
+        t->nworkers++;
+        ORC_LOG_D("+worker-started", "workers=%d", t->nworkers);
+    }
+    pthread_attr_destroy(&attr);
+}
+
+/* Expires downtimes and promotion rules (lock held). */
+static void expire_annotations(struct disc_topo *t)
+{
+    int64_t now = orc_wall_s();
+
+    for (size_t i = 0; i < t->n; i++) {
+        struct entry *e = t->all[i];
+        if (e->annot.downtimed && e->annot.downtime_end_s > 0 && e->annot.downtime_end_s <= now) {
+            e->annot.downtimed = false;
+            ORC_LOG_N("+downtime-expired", "instance=%s", e->keystr);
+            t->version++;
+        }
+        if (e->rule_until_s > 0 && e->rule_until_s <= now) {
+            e->annot.promotion_rule[0] = '\0';
+            e->rule_until_s = 0;
+            t->version++;
+        }
+    }
+}
+
+static void forget_unseen(struct disc_topo *t)
+{
+    int64_t limit = orc_wall_ms() - t->o.forget_unseen_s * 1000;
+
+    if (t->o.forget_unseen_s <= 0)
+        return;
+    for (size_t i = 0; i < t->n;) {
+        struct entry *e = t->all[i];
+        int64_t seen = e->seen ? e->last_seen_ms : e->added_ms;
+        if (!e->busy && seen < limit) {
+            struct orc_key k = e->key;
+            ORC_LOG_N("+instance-unseen", "instance=%s forgetting after %lld hours", e->keystr,
+                      (long long)(t->o.forget_unseen_s / 3600));
+            pthread_mutex_unlock(&t->lock);
+            disc_topo_forget(t, &k);
+            pthread_mutex_lock(&t->lock);
+            continue; /* the array changed; rescan from the same index */
+        }
+        i++;
+    }
+}
+
+static void *scheduler_main(void *arg)
+{
+    struct disc_topo *t = arg;
+    int64_t last_minute = orc_mono_ms();
+
+    pthread_mutex_lock(&t->lock);
+    while (!t->stopping) {
+        int64_t now = orc_mono_ms();
+        int64_t next = now + 1000;
+        struct timespec ts;
+
+        for (size_t i = 0; i < t->n; i++) {
+            struct entry *e = t->all[i];
+            if (e->queued || e->busy)
+                continue;
+            if (e->next_due_mono <= now)
+                topo_enqueue(t, e, false);
+            else if (e->next_due_mono < next)
+                next = e->next_due_mono;
+        }
+        expire_annotations(t);
+        if (now - last_minute >= 60000) {
+            last_minute = now;
+            forget_unseen(t);
+        }
+        deadline_in(&ts, next - now > 0 ? next - now : 1);
+        pthread_cond_timedwait(&t->sched_cond, &t->lock, &ts);
+    }
+    pthread_mutex_unlock(&t->lock);
+    return NULL;
+}
+
+/* Takes the keys of changed instances (lock held). */
+static size_t take_dirty(struct disc_topo *t, struct orc_key **out)
+{
+    struct orc_key *keys = NULL;
+    size_t n = 0;
+
+    for (size_t i = 0; i < t->n; i++) {
+        struct entry *e = t->all[i];
+        if (!e->dirty || e->busy)
+            continue;
+        if (keys == NULL && (keys = malloc(t->n * sizeof(*keys))) == NULL)
+            break;
+        keys[n++] = e->key;
+        e->dirty = false;
+    }
+    *out = keys;
+    return n;
+}
+
+/* Writes the changed instances as the snapshot shows them (cluster names and
+ * depths computed), then the deletions. Called with the lock held; drops it
+ * while talking to the backend. */
+static void flush_once(struct disc_topo *t)
+{
+    struct orc_key *keys, *dels;
+    struct disc_instance **rows = NULL;
+    struct disc_snapshot *s;
+    size_t n, nd, nrows = 0;
+    char err[ORC_ERRMSG_SIZE] = "";
+    int rc = 0;
+
+    n = take_dirty(t, &keys);
+    dels = t->deletes;
+    nd = t->ndeletes;
+    t->deletes = NULL;
+    t->ndeletes = t->capdeletes = 0;
+    pthread_mutex_unlock(&t->lock);
+    if (n > 0 && (s = disc_topo_snapshot(t)) != NULL) {
+        rows = malloc(n * sizeof(*rows));
+        for (size_t i = 0; rows != NULL && i < n; i++) {
+            int k = disc_snapshot_find(s, &keys[i]);
+            if (k >= 0)
+                rows[nrows++] = &s->instances[k];
+        }
+        if (nrows > 0)
+            rc = topo_store_save(t->o.be, rows, nrows, err, sizeof(err));
+        if (rc != 0)
+            ORC_LOG_E("+backend-write-failed", "instances=%zu error=\"%s\"", nrows, err);
+        disc_snapshot_put(s);
+    }
+    for (size_t i = 0; i < nd; i++)
+        if (topo_store_delete(t->o.be, &dels[i], err, sizeof(err)) != 0)
+            ORC_LOG_E("+backend-delete-failed", "instance=%s:%d error=\"%s\"", dels[i].host,
+                      dels[i].port, err);
+    free(rows);
+    free(keys);
+    free(dels);
+    pthread_mutex_lock(&t->lock);
+    if (nrows > 0)
+        t->stats.backend_writes++;
+    if (rc != 0)
+        t->stats.backend_write_errors++;
+}
+
+static void *writer_main(void *arg)
+{
+    struct disc_topo *t = arg;
+
+    pthread_mutex_lock(&t->lock);
+    while (!t->stopping) {
+        struct timespec ts;
+        deadline_in(&ts, t->o.flush_ms);
+        pthread_cond_timedwait(&t->flush_cond, &t->lock, &ts);
+        flush_once(t);
+    }
+    flush_once(t); /* what is left at stop */
+    pthread_mutex_unlock(&t->lock);
+    return NULL;
+}
+
+int topo_threads_start(struct disc_topo *t, char *errmsg, size_t len)
+{
+    pthread_attr_t attr;
+    int rc = 0;
+
+    t->worker_ids = calloc((size_t)t->o.workers, sizeof(pthread_t));
+    if (t->worker_ids == NULL)
+        return ORC_ENOMEM;
+    pthread_attr_init(&attr);
+    pthread_attr_setstacksize(&attr, WORKER_STACK);
+    pthread_mutex_lock(&t->lock);
+    t->started = true;
+    if (pthread_create(&t->sched_id, &attr, scheduler_main, t) != 0)
+        rc = ORC_ENOMEM;
+    if (rc == 0 && t->o.be != NULL && pthread_create(&t->writer_id, &attr, writer_main, t) != 0)
+        rc = ORC_ENOMEM;
+    pthread_mutex_unlock(&t->lock);
+    pthread_attr_destroy(&attr);
+    if (rc != 0) {
+        orc_errf(errmsg, len, "cannot start discovery threads");
+        t->started = false;
+    }
+    return rc;
+}
+
+void topo_threads_stop(struct disc_topo *t)
+{
+    int n;
+
+    pthread_mutex_lock(&t->lock);
+    t->stopping = true;
+    pthread_cond_broadcast(&t->work_cond);
+    pthread_cond_broadcast(&t->sched_cond);
+    pthread_cond_broadcast(&t->flush_cond);
+    n = t->nworkers;
+    pthread_mutex_unlock(&t->lock);
+    pthread_join(t->sched_id, NULL);
+    for (int i = 0; i < n; i++)
+        pthread_join(t->worker_ids[i], NULL);
+    if (t->o.be != NULL)
+        pthread_join(t->writer_id, NULL);
+}

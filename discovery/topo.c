@@ -1,0 +1,564 @@
+/*
+ * topo: the table of known instances (hash + array), the probe queue, and
+ * the public functions of the live topology. Threads live in pool.c,
+ * snapshots in snap.c, persistence in store.c.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "discovery/topo_int.h"
+
+static size_t hash_key(const char *s, size_t size)
+{
+    uint64_t h = 1469598103934665603ull; /* FNV-1a */
+
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return (size_t)(h % size);
+}
+
+struct entry *topo_find(struct disc_topo *t, const struct orc_key *k)
+{
+    char ks[ORC_KEY_STRLEN];
+
+    orc_key_str(k, ks, sizeof(ks));
+    for (struct entry *e = t->hash[hash_key(ks, t->hash_size)]; e; e = e->hnext)
+        if (orc_key_eq(&e->key, k))
+            return e;
+    return NULL;
+}
+
+static int grow_table(struct disc_topo *t)
+{
+    size_t ns = t->hash_size * 2;
+    struct entry **nh = calloc(ns, sizeof(*nh));
+
+    if (nh == NULL)
+        return ORC_ENOMEM;
+    for (size_t i = 0; i < t->n; i++) {
+        struct entry *e = t->all[i];
+        size_t b = hash_key(e->keystr, ns);
+        e->hnext = nh[b];
+        nh[b] = e;
+    }
+    free(t->hash);
+    t->hash = nh;
+    t->hash_size = ns;
+    return 0;
+}
+
+struct entry *topo_add(struct disc_topo *t, const struct orc_key *k)
+{
+    struct entry *e = topo_find(t, k);
+    size_t b;
+
+    if (e != NULL)
+        return e;
+    if (t->n == t->cap) {
+        size_t nc = t->cap ? t->cap * 2 : 16;
+        struct entry **na = realloc(t->all, nc * sizeof(*na));
+        if (na == NULL)
+            return NULL;
+        t->all = na;
+        t->cap = nc;
+    }
+    if (t->n + 1 > t->hash_size && grow_table(t) != 0)
+        return NULL;
+    e = calloc(1, sizeof(*e));
+    if (e == NULL)
+        return NULL;
+    e->key = *k;
+    orc_key_str(k, e->keystr, sizeof(e->keystr));
+    disc_instance_init(&e->inst);
+    e->inst.key = *k;
+    e->added_ms = orc_wall_ms();
+    b = hash_key(e->keystr, t->hash_size);
+    e->hnext = t->hash[b];
+    t->hash[b] = e;
+    t->all[t->n++] = e;
+    t->version++;
+    t->stats.instances = t->n;
+    ORC_LOG_I("+instance-added", "instance=%s", e->keystr);
+    return e;
+}
+
+static void unlink_entry(struct disc_topo *t, struct entry *e)
+{
+    struct entry **pp = &t->hash[hash_key(e->keystr, t->hash_size)];
+
+    while (*pp && *pp != e)
+        pp = &(*pp)->hnext;
+    if (*pp)
+        *pp = e->hnext;
+    for (size_t i = 0; i < t->n; i++) {
+        if (t->all[i] == e) {
+            t->all[i] = t->all[--t->n];
+            break;
+        }
+    }
+    if (e->queued) { /* take it out of the queue */
+        struct entry **qp = &t->qhead, *prev = NULL;
+        while (*qp && *qp != e) {
+            prev = *qp;
+            qp = &(*qp)->qnext;
+        }
+        if (*qp) {
+            *qp = e->qnext;
+            if (t->qtail == e)
+                t->qtail = prev;
+            t->qlen--;
+        }
+        e->queued = false;
+    }
+    t->version++;
+    t->stats.instances = t->n;
+}
+
+void topo_entry_free(struct entry *e)
+{
+    if (e == NULL)
+        return;
+    disc_conn_close(e->conn);
+    disc_instance_release(&e->inst);
+    free(e);
+}
+
+void topo_enqueue(struct disc_topo *t, struct entry *e, bool urgent)
+{
+    if (e->queued || e->busy || e->forgotten)
+        return;
+    e->queued = true;
+    e->qnext = NULL;
+    if (t->qhead == NULL) {
+        t->qhead = t->qtail = e;
+    } else if (urgent) {
+        e->qnext = t->qhead;
+        t->qhead = e;
+    } else {
+        t->qtail->qnext = e;
+        t->qtail = e;
+    }
+    t->qlen++;
+    t->stats.queue_len = t->qlen;
+    pthread_cond_signal(&t->work_cond);
+    topo_maybe_spawn(t);
+}
+
+bool topo_ignored(const regex_t *res, size_t n, const char *keystr)
+{
+    for (size_t i = 0; i < n; i++)
+        if (regexec(&res[i], keystr, 0, NULL, 0) == 0)
+            return true;
+    return false;
+}
+
+static int compile_all(const char *const *src,
+                       size_t n,
+                       regex_t **out,
+                       const char *what,
+                       char *errmsg,
+                       size_t len)
+{
+    *out = NULL;
+    if (n == 0)
+        return 0;
+    *out = calloc(n, sizeof(regex_t));
+    if (*out == NULL)
+        return ORC_ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        if (regcomp(&(*out)[i], src[i], REG_EXTENDED | REG_NOSUB) != 0) {
+            for (size_t j = 0; j < i; j++)
+                regfree(&(*out)[j]);
+            free(*out);
+            *out = NULL;
+            orc_errf(errmsg, len, "%s: invalid regular expression '%s'", what, src[i]);
+            return ORC_ECONFIG;
+        }
+    }
+    return 0;
+}
+
+static void free_all(regex_t *r, size_t n)
+{
+    for (size_t i = 0; r && i < n; i++)
+        regfree(&r[i]);
+    free(r);
+}
+
+int disc_topo_new(const struct disc_topo_options *o,
+                  struct disc_topo **out,
+                  char *errmsg,
+                  size_t len)
+{
+    struct disc_topo *t = calloc(1, sizeof(*t));
+    int rc;
+
+    if (t == NULL)
+        return ORC_ENOMEM;
+    t->o = *o;
+    if (t->o.poll_ms <= 0)
+        t->o.poll_ms = 5000;
+    if (t->o.workers <= 0)
+        t->o.workers = 8;
+    if (t->o.flush_ms <= 0)
+        t->o.flush_ms = 100;
+    if (t->o.default_port <= 0)
+        t->o.default_port = 3306;
+    pthread_mutex_init(&t->lock, NULL);
+    pthread_cond_init(&t->work_cond, NULL);
+    pthread_cond_init(&t->sched_cond, NULL);
+    pthread_cond_init(&t->done_cond, NULL);
+    pthread_cond_init(&t->flush_cond, NULL);
+    t->hash_size = 64;
+    t->hash = calloc(t->hash_size, sizeof(*t->hash));
+    if (t->hash == NULL) {
+        disc_topo_free(t);
+        return ORC_ENOMEM;
+    }
+    rc = compile_all(o->ignore, o->nignore, &t->ignore, "DiscoveryIgnoreHostnameFilters", errmsg,
+                     len);
+    if (rc == 0)
+        rc = compile_all(o->ignore_replica, o->nignore_replica, &t->ignore_replica,
+                         "DiscoveryIgnoreReplicaHostnameFilters", errmsg, len);
+    if (rc == 0)
+        rc = compile_all(o->ignore_master, o->nignore_master, &t->ignore_master,
+                         "DiscoveryIgnoreMasterHostnameFilters", errmsg, len);
+    if (rc == 0)
+        rc = compile_all(o->alias_re, o->nalias, &t->alias_re, "ClusterNameToAlias", errmsg, len);
+    if (rc != 0) {
+        disc_topo_free(t);
+        return rc;
+    }
+    *out = t;
+    return 0;
+}
+
+int disc_topo_start(struct disc_topo *t, char *errmsg, size_t len)
+{
+    int rc = 0;
+
+    if (t->o.be != NULL) {
+        rc = topo_store_load(t, errmsg, len);
+        if (rc != 0) {
+            orc_errprefix(errmsg, len, "load the topology");
+            return rc;
+        }
+    }
+    rc = topo_threads_start(t, errmsg, len);
+    if (rc == 0)
+        t->started = true;
+    return rc;
+}
+
+void disc_topo_stop(struct disc_topo *t)
+{
+    if (t->started)
+        topo_threads_stop(t);
+    t->started = false;
+}
+
+void disc_topo_free(struct disc_topo *t)
+{
+    if (t == NULL)
+        return;
+    disc_topo_stop(t);
+    for (size_t i = 0; i < t->n; i++)
+        topo_entry_free(t->all[i]);
+    if (t->snap)
+        disc_snapshot_put(t->snap);
+    free_all(t->ignore, t->o.nignore);
+    free_all(t->ignore_replica, t->o.nignore_replica);
+    free_all(t->ignore_master, t->o.nignore_master);
+    free_all(t->alias_re, t->o.nalias);
+    free(t->all);
+    free(t->hash);
+    free(t->forgot);
+    free(t->forgot_until_mono);
+    free(t->deletes);
+    free(t->aliases);
+    free(t->worker_ids);
+    pthread_mutex_destroy(&t->lock);
+    pthread_cond_destroy(&t->work_cond);
+    pthread_cond_destroy(&t->sched_cond);
+    pthread_cond_destroy(&t->done_cond);
+    pthread_cond_destroy(&t->flush_cond);
+    free(t);
+}
+
+/* Waits (lock held) until e is not busy; false on timeout. */
+static bool wait_not_busy(struct disc_topo *t, struct entry *e, int64_t timeout_ms)
+{
+    int64_t deadline = orc_mono_ms() + timeout_ms;
+
+    while (e->busy) {
+        struct timespec ts;
+        int64_t left = deadline - orc_mono_ms();
+        if (left <= 0)
+            return false;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += left / 1000;
+        ts.tv_nsec += (left % 1000) * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&t->done_cond, &t->lock, &ts);
+    }
+    return true;
+}
+
+int disc_topo_discover(struct disc_topo *t,
+                       const struct orc_key *key,
+                       bool wait,
+                       struct disc_instance *out,
+                       char *errmsg,
+                       size_t len)
+{
+    struct entry *e;
+    int64_t timeout_ms =
+        1000LL * (t->o.conn.connect_timeout_s + 2 * t->o.conn.read_timeout_s) + 1000;
+    int rc = 0;
+
+    if (!orc_key_valid(key)) {
+        orc_errf(errmsg, len, "invalid instance key '%s:%d'", key->host, key->port);
+        return ORC_EINVAL;
+    }
+    pthread_mutex_lock(&t->lock);
+    e = topo_add(t, key);
+    if (e == NULL) {
+        pthread_mutex_unlock(&t->lock);
+        return ORC_ENOMEM;
+    }
+    e->forgotten = false;
+    if (!wait) {
+        topo_enqueue(t, e, true);
+        pthread_mutex_unlock(&t->lock);
+        return 0;
+    }
+    if (e->busy) { /* a worker is probing it: wait for that result */
+        if (!wait_not_busy(t, e, timeout_ms)) {
+            pthread_mutex_unlock(&t->lock);
+            orc_errf(errmsg, len, "probe of '%s' still running after %lld ms", e->keystr,
+                     (long long)timeout_ms);
+            return ORC_ETIMEDOUT;
+        }
+        rc = e->last_seen_ms >= e->last_checked_ms ? 0 : ORC_EIO;
+        if (rc != 0)
+            orc_errf(errmsg, len, "instance '%s' could not be probed", e->keystr);
+    } else {
+        e->busy = true;
+        pthread_mutex_unlock(&t->lock);
+        rc = topo_probe_entry(t, e, errmsg, len);
+        pthread_mutex_lock(&t->lock);
+    }
+    if (out != NULL && disc_instance_copy(out, &e->inst) != 0)
+        rc = ORC_ENOMEM;
+    pthread_mutex_unlock(&t->lock);
+    return rc;
+}
+
+void disc_topo_probe_soon(struct disc_topo *t, const struct orc_key *key)
+{
+    struct entry *e;
+
+    pthread_mutex_lock(&t->lock);
+    e = topo_find(t, key);
+    if (e != NULL)
+        topo_enqueue(t, e, true);
+    pthread_mutex_unlock(&t->lock);
+}
+
+static void remember_forgotten(struct disc_topo *t, const struct orc_key *k)
+{
+    struct orc_key *nk = realloc(t->forgot, (t->nforgot + 1) * sizeof(*nk));
+    int64_t *nu;
+
+    if (nk == NULL)
+        return;
+    t->forgot = nk;
+    nu = realloc(t->forgot_until_mono, (t->nforgot + 1) * sizeof(*nu));
+    if (nu == NULL)
+        return;
+    t->forgot_until_mono = nu;
+    t->forgot[t->nforgot] = *k;
+    t->forgot_until_mono[t->nforgot++] = orc_mono_ms() + 3 * t->o.poll_ms;
+}
+
+/* Removes e (lock held). A busy entry is freed by its prober. */
+static void forget_entry(struct disc_topo *t, struct entry *e)
+{
+    if (t->ndeletes == t->capdeletes) {
+        size_t nc = t->capdeletes ? t->capdeletes * 2 : 8;
+        struct orc_key *nd = realloc(t->deletes, nc * sizeof(*nd));
+        if (nd != NULL) {
+            t->deletes = nd;
+            t->capdeletes = nc;
+        }
+    }
+    if (t->ndeletes < t->capdeletes)
+        t->deletes[t->ndeletes++] = e->key;
+    remember_forgotten(t, &e->key);
+    ORC_LOG_N("+instance-forgotten", "instance=%s", e->keystr);
+    unlink_entry(t, e);
+    if (e->busy)
+        e->forgotten = true;
+    else
+        topo_entry_free(e);
+    pthread_cond_signal(&t->flush_cond);
+}
+
+int disc_topo_forget(struct disc_topo *t, const struct orc_key *key)
+{
+    struct entry *e;
+
+    pthread_mutex_lock(&t->lock);
+    e = topo_find(t, key);
+    if (e != NULL)
+        forget_entry(t, e);
+    pthread_mutex_unlock(&t->lock);
+    return e ? 0 : ORC_ENOTFOUND;
+}
+
+int disc_topo_forget_cluster(struct disc_topo *t, const char *cluster)
+{
+    struct disc_snapshot *s = disc_topo_snapshot(t);
+    int c = disc_snapshot_cluster(s, cluster);
+    int count = 0;
+
+    if (c < 0) {
+        disc_snapshot_put(s);
+        return ORC_ENOTFOUND;
+    }
+    pthread_mutex_lock(&t->lock);
+    for (size_t i = s->clusters[c].first; i < s->clusters[c].first + s->clusters[c].count; i++) {
+        struct entry *e = topo_find(t, &s->instances[i].key);
+        if (e != NULL) {
+            forget_entry(t, e);
+            count++;
+        }
+    }
+    pthread_mutex_unlock(&t->lock);
+    disc_snapshot_put(s);
+    return count;
+}
+
+/* ---- annotations ---- */
+
+int disc_topo_set_downtime(struct disc_topo *t,
+                           const struct orc_key *key,
+                           int64_t until_s,
+                           const char *owner,
+                           const char *reason)
+{
+    struct entry *e;
+
+    pthread_mutex_lock(&t->lock);
+    e = topo_find(t, key);
+    if (e != NULL) {
+        e->annot.downtimed = true;
+        e->annot.downtime_begin_s = orc_wall_s();
+        e->annot.downtime_end_s = until_s;
+        orc_strlcpy(e->annot.downtime_owner, owner, sizeof(e->annot.downtime_owner));
+        orc_strlcpy(e->annot.downtime_reason, reason, sizeof(e->annot.downtime_reason));
+        t->version++;
+    }
+    pthread_mutex_unlock(&t->lock);
+    return e ? 0 : ORC_ENOTFOUND;
+}
+
+int disc_topo_end_downtime(struct disc_topo *t, const struct orc_key *key)
+{
+    struct entry *e;
+    bool was = false;
+
+    pthread_mutex_lock(&t->lock);
+    e = topo_find(t, key);
+    if (e != NULL) {
+        was = e->annot.downtimed;
+        e->annot.downtimed = false;
+        e->annot.downtime_end_s = 0;
+        e->annot.downtime_owner[0] = e->annot.downtime_reason[0] = '\0';
+        t->version++;
+    }
+    pthread_mutex_unlock(&t->lock);
+    if (e == NULL)
+        return ORC_ENOTFOUND;
+    return was ? 0 : ORC_ESTATE;
+}
+
+int disc_topo_set_maintenance(struct disc_topo *t,
+                              const struct orc_key *key,
+                              bool on,
+                              const char *owner,
+                              const char *reason)
+{
+    struct entry *e;
+    int rc = 0;
+
+    (void)owner;
+    (void)reason;
+    pthread_mutex_lock(&t->lock);
+    e = topo_find(t, key);
+    if (e == NULL) {
+        rc = ORC_ENOTFOUND;
+    } else if (e->annot.in_maintenance == on) {
+        rc = on ? ORC_EEXIST : ORC_ESTATE;
+    } else {
+        e->annot.in_maintenance = on;
+        t->version++;
+    }
+    pthread_mutex_unlock(&t->lock);
+    return rc;
+}
+
+int disc_topo_set_promotion_rule(struct disc_topo *t,
+                                 const struct orc_key *key,
+                                 const char *rule,
+                                 int64_t until_s)
+{
+    struct entry *e;
+
+    pthread_mutex_lock(&t->lock);
+    e = topo_find(t, key);
+    if (e != NULL) {
+        orc_strlcpy(e->annot.promotion_rule, rule, sizeof(e->annot.promotion_rule));
+        e->rule_until_s = until_s;
+        t->version++;
+    }
+    pthread_mutex_unlock(&t->lock);
+    return e ? 0 : ORC_ENOTFOUND;
+}
+
+int disc_topo_set_cluster_alias(struct disc_topo *t, const char *cluster, const char *alias)
+{
+    size_t i;
+
+    pthread_mutex_lock(&t->lock);
+    for (i = 0; i < t->naliases; i++)
+        if (strcmp(t->aliases[i].cluster, cluster) == 0)
+            break;
+    if (i == t->naliases) {
+        struct alias_entry *na = realloc(t->aliases, (t->naliases + 1) * sizeof(*na));
+        if (na == NULL) {
+            pthread_mutex_unlock(&t->lock);
+            return ORC_ENOMEM;
+        }
+        t->aliases = na;
+        orc_strlcpy(t->aliases[i].cluster, cluster, sizeof(t->aliases[i].cluster));
+        t->naliases++;
+    }
+    orc_strlcpy(t->aliases[i].alias, alias, sizeof(t->aliases[i].alias));
+    t->version++;
+    pthread_mutex_unlock(&t->lock);
+    return 0;
+}
+
+void disc_topo_stats(struct disc_topo *t, struct disc_topo_stats *out)
+{
+    pthread_mutex_lock(&t->lock);
+    *out = t->stats;
+    out->queue_len = t->qlen;
+    out->workers = (uint64_t)t->nworkers;
+    out->instances = t->n;
+    pthread_mutex_unlock(&t->lock);
+}

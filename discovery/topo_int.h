@@ -1,0 +1,110 @@
+/* Internal declarations shared by topo.c, pool.c, snap.c and store.c. */
+#ifndef ORC_DISC_TOPO_INT_H
+#define ORC_DISC_TOPO_INT_H
+
+#include <pthread.h>
+#include <regex.h>
+
+#include "discovery/topo.h"
+
+/* One known instance. Guarded by topo->lock, except inst/conn while busy:
+ * then only the probing thread touches them. */
+struct entry {
+    struct orc_key key;
+    char keystr[ORC_KEY_STRLEN];
+    struct entry *hnext;       /* hash chain */
+    struct entry *qnext;       /* queue link */
+    struct disc_instance inst; /* last probe result (fields valid once seen) */
+    struct disc_conn *conn;    /* persistent connection, NULL until first probe */
+    struct disc_annot annot;   /* operator state */
+    int64_t rule_until_s;      /* promotion rule expiry, 0 = none */
+    int64_t added_ms;          /* wall clock when first known */
+    int64_t last_checked_ms;   /* wall clock */
+    int64_t last_seen_ms;      /* wall clock of the last successful probe */
+    int64_t last_attempted_ms; /* wall clock */
+    int64_t next_due_mono;     /* monotonic ms of the next regular probe */
+    bool queued, busy, forgotten, dirty, seen;
+};
+
+struct alias_entry {
+    char cluster[ORC_KEY_STRLEN];
+    char alias[DISC_TEXT_MAX];
+};
+
+struct disc_topo {
+    struct disc_topo_options o;
+    regex_t *ignore, *ignore_replica, *ignore_master, *alias_re;
+
+    pthread_mutex_t lock;
+    pthread_cond_t work_cond;  /* queue not empty, or stopping */
+    pthread_cond_t sched_cond; /* wake the scheduler */
+    pthread_cond_t done_cond;  /* an entry stopped being busy */
+    pthread_cond_t flush_cond; /* wake the writer */
+
+    /* the table (lock) */
+    struct entry **hash;
+    size_t hash_size;
+    struct entry **all;
+    size_t n, cap;
+    uint64_t version; /* bumped on every change */
+
+    /* the queue (lock) */
+    struct entry *qhead, *qtail;
+    size_t qlen;
+
+    /* workers (lock) */
+    pthread_t *worker_ids;
+    int nworkers, idle_workers;
+    bool stopping;
+    pthread_t sched_id, writer_id;
+    bool started;
+
+    /* forgotten keys kept out of the crawl for a while (lock) */
+    struct orc_key *forgot;
+    int64_t *forgot_until_mono;
+    size_t nforgot;
+    /* backend deletions waiting for the writer (lock) */
+    struct orc_key *deletes;
+    size_t ndeletes, capdeletes;
+
+    /* cluster aliases set by operators (lock) */
+    struct alias_entry *aliases;
+    size_t naliases;
+
+    /* the cached snapshot (lock) */
+    struct disc_snapshot *snap;
+
+    /* counters (lock) */
+    struct disc_topo_stats stats;
+};
+
+/* topo.c */
+struct entry *topo_find(struct disc_topo *t, const struct orc_key *k);
+struct entry *topo_add(struct disc_topo *t, const struct orc_key *k);
+void topo_enqueue(struct disc_topo *t, struct entry *e, bool urgent);
+bool topo_ignored(const regex_t *res, size_t n, const char *keystr);
+void topo_entry_free(struct entry *e);
+
+/* pool.c */
+int topo_threads_start(struct disc_topo *t, char *errmsg, size_t len);
+void topo_threads_stop(struct disc_topo *t);
+/* Probes e (busy, owned by the caller) and applies the result under lock. */
+int topo_probe_entry(struct disc_topo *t, struct entry *e, char *errmsg, size_t len);
+void topo_maybe_spawn(struct disc_topo *t);
+
+/* snap.c */
+struct disc_snapshot *topo_snapshot_build(struct disc_topo *t);
+void topo_snapshot_free(struct disc_snapshot *s);
+
+/* store.c: mapping of instances to the database_instance table */
+int topo_store_save(struct be *be,
+                    struct disc_instance *const *rows,
+                    size_t n,
+                    char *errmsg,
+                    size_t len);
+int topo_store_delete(struct be *be, const struct orc_key *k, char *errmsg, size_t len);
+/* Loads every stored instance and the operator state into t (no lock needed:
+ * called before the threads start). */
+int topo_store_load(struct disc_topo *t, char *errmsg, size_t len);
+
+#endif

@@ -1,0 +1,245 @@
+/*
+ * fsm: the replicated commands ("discover", "forget", "begin-downtime", ...)
+ * applied to the backend (durable) and to the live topology (what reads and
+ * analysis see). Payloads are orchestrator-shaped JSON objects.
+ */
+#include <string.h>
+
+#include "backend/be.h"
+#include "discovery/topo.h"
+#include "orchestrator/fsm.h"
+
+void orc_fsm_init(struct orc_fsm *f,
+                  const struct orc_config *cfg,
+                  struct be *be,
+                  struct disc_topo *topo)
+{
+    memset(f, 0, sizeof(*f));
+    f->cfg = cfg;
+    f->be = be;
+    f->topo = topo;
+    pthread_mutex_init(&f->lock, NULL);
+}
+
+void orc_fsm_release(struct orc_fsm *f)
+{
+    pthread_mutex_destroy(&f->lock);
+}
+
+static const char *str(const json_t *o, const char *k)
+{
+    const char *s = json_string_value(json_object_get(o, k));
+    return s ? s : "";
+}
+
+/* Reads {"Hostname","Port"} from o itself or from o["Key"]. */
+static int get_key(const json_t *o, struct orc_key *k, char *errmsg, size_t len)
+{
+    const json_t *kj = json_object_get(o, "Key") ? json_object_get(o, "Key") : o;
+    const char *h = json_string_value(json_object_get(kj, "Hostname"));
+    json_int_t p = json_integer_value(json_object_get(kj, "Port"));
+
+    if (h == NULL || p <= 0 || p > 65535 || orc_strlcpy(k->host, h, sizeof(k->host)) != 0) {
+        orc_errf(errmsg, len, "command payload has no valid instance key");
+        return ORC_EINVAL;
+    }
+    k->port = (int)p;
+    return 0;
+}
+
+static int op_discover(struct orc_fsm *f, const json_t *p, char *errmsg, size_t len)
+{
+    struct orc_key k;
+
+    if (get_key(p, &k, errmsg, len) != 0)
+        return ORC_EINVAL;
+    return disc_topo_discover(f->topo, &k, false, NULL, errmsg, len);
+}
+
+static int op_forget(struct orc_fsm *f, const json_t *p, char *errmsg, size_t len)
+{
+    struct orc_key k;
+    int rc;
+
+    if (get_key(p, &k, errmsg, len) != 0)
+        return ORC_EINVAL;
+    rc = disc_topo_forget(f->topo, &k);
+    if (rc == ORC_ENOTFOUND)
+        orc_errf(errmsg, len, "instance '%s:%d' not found", k.host, k.port);
+    return rc;
+}
+
+static int op_forget_cluster(struct orc_fsm *f, const json_t *p, char *errmsg, size_t len)
+{
+    int rc = disc_topo_forget_cluster(f->topo, str(p, "ClusterName"));
+
+    if (rc == ORC_ENOTFOUND)
+        orc_errf(errmsg, len, "cluster '%s' not found", str(p, "ClusterName"));
+    return rc < 0 ? rc : 0;
+}
+
+static int op_begin_downtime(struct orc_fsm *f, const json_t *p, char *errmsg, size_t len)
+{
+    struct be_downtime d;
+    int rc;
+
+    memset(&d, 0, sizeof(d));
+    if (get_key(p, &d.key, errmsg, len) != 0)
+        return ORC_EINVAL;
+    d.active = true;
+    d.begin_ts = orc_wall_s();
+    d.end_ts = json_integer_value(json_object_get(p, "EndTimestamp"));
+    d.owner = str(p, "Owner");
+    d.reason = str(p, "Reason");
+    rc = be_downtime_begin(f->be, &d, errmsg, len);
+    if (rc == 0)
+        rc = disc_topo_set_downtime(f->topo, &d.key, d.end_ts, d.owner, d.reason);
+    if (rc == ORC_ENOTFOUND)
+        orc_errf(errmsg, len, "instance '%s:%d' not found", d.key.host, d.key.port);
+    return rc;
+}
+
+static int op_end_downtime(struct orc_fsm *f, const json_t *p, char *errmsg, size_t len)
+{
+    struct orc_key k;
+    int rc;
+
+    if (get_key(p, &k, errmsg, len) != 0)
+        return ORC_EINVAL;
+    rc = be_downtime_end(f->be, &k, errmsg, len);
+    disc_topo_end_downtime(f->topo, &k);
+    if (rc == ORC_ENOTFOUND)
+        orc_errf(errmsg, len, "instance '%s:%d' is not downtimed", k.host, k.port);
+    return rc;
+}
+
+static int op_register_candidate(struct orc_fsm *f, const json_t *p, char *errmsg, size_t len)
+{
+    struct be_candidate c;
+    int64_t until;
+    int rc;
+
+    memset(&c, 0, sizeof(c));
+    if (get_key(p, &c.key, errmsg, len) != 0)
+        return ORC_EINVAL;
+    c.promotion_rule = str(p, "PromotionRule");
+    c.last_suggested = orc_wall_s();
+    until = json_integer_value(json_object_get(p, "ExpiresAt"));
+    rc = be_candidate_register(f->be, &c, errmsg, len);
+    if (rc == 0)
+        rc = disc_topo_set_promotion_rule(f->topo, &c.key, c.promotion_rule, until);
+    if (rc == ORC_ENOTFOUND)
+        orc_errf(errmsg, len, "instance '%s:%d' not found", c.key.host, c.key.port);
+    return rc;
+}
+
+static int op_set_alias(struct orc_fsm *f, const json_t *p, char *errmsg, size_t len)
+{
+    const char *cluster = str(p, "ClusterName"), *alias = str(p, "Alias");
+    int rc;
+
+    if (*cluster == '\0' || *alias == '\0') {
+        orc_errf(errmsg, len, "set-cluster-alias needs a cluster name and an alias");
+        return ORC_EINVAL;
+    }
+    rc = be_alias_set_override(f->be, cluster, alias, orc_wall_s(), errmsg, len);
+    if (rc == 0)
+        rc = disc_topo_set_cluster_alias(f->topo, cluster, alias);
+    return rc;
+}
+
+static int op_put_tag(struct orc_fsm *f, const json_t *p, char *errmsg, size_t len)
+{
+    struct orc_key k;
+
+    if (get_key(p, &k, errmsg, len) != 0)
+        return ORC_EINVAL;
+    return be_tag_put(f->be, &k, str(p, "TagName"), str(p, "TagValue"), orc_wall_s(), errmsg, len);
+}
+
+static int op_delete_tag(struct orc_fsm *f, const json_t *p, char *errmsg, size_t len)
+{
+    struct orc_key k;
+
+    if (get_key(p, &k, errmsg, len) != 0)
+        return ORC_EINVAL;
+    return be_tag_delete(f->be, &k, str(p, "TagName"), errmsg, len);
+}
+
+static int op_global_recoveries(struct orc_fsm *f, bool disabled, char *errmsg, size_t len)
+{
+    return be_recovery_global_set(f->be, disabled, errmsg, len);
+}
+
+int orc_fsm_apply(struct orc_fsm *f, const char *op, const json_t *p, char *errmsg, size_t len)
+{
+    int rc;
+
+    pthread_mutex_lock(&f->lock);
+    if (strcmp(op, "discover") == 0)
+        rc = op_discover(f, p, errmsg, len);
+    else if (strcmp(op, "forget") == 0)
+        rc = op_forget(f, p, errmsg, len);
+    else if (strcmp(op, "forget-cluster") == 0)
+        rc = op_forget_cluster(f, p, errmsg, len);
+    else if (strcmp(op, "begin-downtime") == 0)
+        rc = op_begin_downtime(f, p, errmsg, len);
+    else if (strcmp(op, "end-downtime") == 0)
+        rc = op_end_downtime(f, p, errmsg, len);
+    else if (strcmp(op, "register-candidate") == 0)
+        rc = op_register_candidate(f, p, errmsg, len);
+    else if (strcmp(op, "set-cluster-alias") == 0)
+        rc = op_set_alias(f, p, errmsg, len);
+    else if (strcmp(op, "put-instance-tag") == 0)
+        rc = op_put_tag(f, p, errmsg, len);
+    else if (strcmp(op, "delete-instance-tag") == 0)
+        rc = op_delete_tag(f, p, errmsg, len);
+    else if (strcmp(op, "disable-global-recoveries") == 0)
+        rc = op_global_recoveries(f, true, errmsg, len);
+    else if (strcmp(op, "enable-global-recoveries") == 0)
+        rc = op_global_recoveries(f, false, errmsg, len);
+    else {
+        orc_errf(errmsg, len, "unknown command '%s'", op);
+        rc = ORC_EINVAL;
+    }
+    pthread_mutex_unlock(&f->lock);
+    if (rc != 0)
+        ORC_LOG_W("+command-failed", "op=%s error=\"%s\"", op, errmsg);
+    else
+        ORC_LOG_I("+command-applied", "op=%s", op);
+    return rc;
+}
+
+int orc_fsm_restore(struct orc_fsm *f, char *errmsg, size_t len)
+{
+    struct be_downtime_list dl = {0};
+    struct be_candidate_list cl = {0};
+    struct be_alias_list al = {0};
+    struct be_maintenance_list ml = {0};
+    int64_t now = orc_wall_s();
+    int64_t expiry = f->cfg->CandidateInstanceExpireMinutes * 60;
+    int rc;
+
+    rc = be_downtime_list_active(f->be, now, &dl, errmsg, len);
+    for (size_t i = 0; rc == 0 && i < dl.n; i++)
+        disc_topo_set_downtime(f->topo, &dl.v[i].key, dl.v[i].end_ts, dl.v[i].owner,
+                               dl.v[i].reason);
+    if (rc == 0)
+        rc = be_candidate_list(f->be, now - expiry, &cl, errmsg, len);
+    for (size_t i = 0; rc == 0 && i < cl.n; i++)
+        disc_topo_set_promotion_rule(f->topo, &cl.v[i].key, cl.v[i].promotion_rule,
+                                     cl.v[i].last_suggested + expiry);
+    if (rc == 0)
+        rc = be_alias_list(f->be, &al, errmsg, len);
+    for (size_t i = 0; rc == 0 && i < al.n; i++)
+        disc_topo_set_cluster_alias(f->topo, al.v[i].cluster_name, al.v[i].alias);
+    if (rc == 0)
+        rc = be_maintenance_list_active(f->be, now, &ml, errmsg, len);
+    for (size_t i = 0; rc == 0 && i < ml.n; i++)
+        disc_topo_set_maintenance(f->topo, &ml.v[i].key, true, ml.v[i].owner, ml.v[i].reason);
+    be_downtime_list_free(&dl);
+    be_candidate_list_free(&cl);
+    be_alias_list_free(&al);
+    be_maintenance_list_free(&ml);
+    return rc;
+}

@@ -1,0 +1,253 @@
+/*
+ * node: the service lifecycle. Start: logging, backend (open + migrate),
+ * HTTP server; then wait for a signal; stop in reverse order.
+ * Signals are blocked in every thread and taken synchronously by the main
+ * thread with sigwait(), so no handler runs in an arbitrary context.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend/be.h"
+#include "common/orc.h"
+#include "discovery/topo.h"
+#include "orchestrator/fsm.h"
+#include "orchestrator/node.h"
+#include "web/web.h"
+
+struct orc_node {
+    const struct orc_config *cfg;
+    struct be *be;
+    struct disc_probe_options probe;
+    bool probe_ready;
+    struct disc_topo *topo;
+    struct orc_fsm fsm;
+    bool fsm_ready;
+    struct web_server *http;
+};
+
+/* Replicated commands: without raft, applied here at once. */
+static int node_submit(void *arg, const char *op, json_t *payload, char *errmsg, size_t len)
+{
+    struct orc_node *n = arg;
+    int rc = orc_fsm_apply(&n->fsm, op, payload, errmsg, len);
+
+    json_decref(payload);
+    return rc;
+}
+
+static bool node_is_leader(void *arg)
+{
+    (void)arg;
+    return true; /* single node without raft: always its own leader */
+}
+
+static int open_backend(struct orc_node *n, char *err, size_t len)
+{
+    const struct orc_config *c = n->cfg;
+    struct be_options o;
+    int applied = 0;
+    int rc;
+
+    memset(&o, 0, sizeof(o));
+    o.kind = c->BackendDB;
+    o.sqlite_path = c->SQLite3DataFile;
+    o.mysql_host = c->MySQLOrchestratorHost;
+    o.mysql_port = (int)c->MySQLOrchestratorPort;
+    o.mysql_database = c->MySQLOrchestratorDatabase;
+    o.mysql_user = c->MySQLOrchestratorUser;
+    o.mysql_password = c->MySQLOrchestratorPassword;
+    o.connect_timeout_s = (int)c->MySQLConnectTimeoutSeconds;
+    o.read_timeout_s = (int)c->MySQLOrchestratorReadTimeoutSeconds;
+    rc = be_open(&o, &n->be, err, len);
+    if (rc != 0) {
+        orc_errprefix(err, len, "open %s backend", c->BackendDB);
+        return rc;
+    }
+    rc = be_migrate(n->be, &applied, err, len);
+    if (rc != 0) {
+        orc_errprefix(err, len, "migrate %s backend", c->BackendDB);
+        return rc;
+    }
+    ORC_LOG_N("+backend-ready", "kind=%s schema_version=%d migrations_applied=%d", c->BackendDB,
+              be_schema_version(n->be), applied);
+    return 0;
+}
+
+static void probe_options(struct orc_node *n)
+{
+    const struct orc_config *c = n->cfg;
+    struct disc_probe_options *p = &n->probe;
+
+    memset(p, 0, sizeof(*p));
+    p->data_center_pattern = c->DataCenterPattern;
+    p->region_pattern = c->RegionPattern;
+    p->physical_environment_pattern = c->PhysicalEnvironmentPattern;
+    p->detect_data_center_query = c->DetectDataCenterQuery;
+    p->detect_region_query = c->DetectRegionQuery;
+    p->detect_physical_environment_query = c->DetectPhysicalEnvironmentQuery;
+    p->detect_cluster_alias_query = c->DetectClusterAliasQuery;
+    p->detect_instance_alias_query = c->DetectInstanceAliasQuery;
+    p->detect_promotion_rule_query = c->DetectPromotionRuleQuery;
+    p->detect_semi_sync_enforced_query = c->DetectSemiSyncEnforcedQuery;
+    p->replication_lag_query = c->ReplicationLagQuery;
+    p->discover_by_show_slave_hosts = c->DiscoverByShowSlaveHosts;
+}
+
+static int start_discovery(struct orc_node *n, char *err, size_t len)
+{
+    const struct orc_config *c = n->cfg;
+    struct disc_topo_options o;
+    int rc;
+
+    probe_options(n);
+    rc = disc_probe_options_prepare(&n->probe, err, len);
+    if (rc != 0)
+        return rc;
+    n->probe_ready = true;
+    memset(&o, 0, sizeof(o));
+    o.be = n->be;
+    o.probe = &n->probe;
+    o.conn.user = c->MySQLTopologyUser;
+    o.conn.password = c->MySQLTopologyPassword;
+    o.conn.connect_timeout_s = (int)c->MySQLConnectTimeoutSeconds;
+    o.conn.read_timeout_s = (int)c->MySQLDiscoveryReadTimeoutSeconds;
+    o.conn.write_timeout_s = (int)c->MySQLDiscoveryReadTimeoutSeconds;
+    o.poll_ms = c->InstancePollSeconds * 1000;
+    o.reasonable_check_ms = c->ReasonableInstanceCheckSeconds * 1000;
+    o.workers = (int)c->DiscoveryWorkerThreads;
+    o.forget_unseen_s = c->UnseenInstanceForgetHours * 3600;
+    o.reasonable_lag_s = c->ReasonableReplicationLagSeconds;
+    o.flush_ms = c->InstanceFlushIntervalMilliseconds;
+    o.default_port = (int)c->DefaultInstancePort;
+    o.ignore = (const char *const *)c->DiscoveryIgnoreHostnameFilters.v;
+    o.nignore = c->DiscoveryIgnoreHostnameFilters.n;
+    o.ignore_replica = (const char *const *)c->DiscoveryIgnoreReplicaHostnameFilters.v;
+    o.nignore_replica = c->DiscoveryIgnoreReplicaHostnameFilters.n;
+    o.ignore_master = (const char *const *)c->DiscoveryIgnoreMasterHostnameFilters.v;
+    o.nignore_master = c->DiscoveryIgnoreMasterHostnameFilters.n;
+    o.alias_re = (const char *const *)c->ClusterNameToAlias.keys;
+    o.alias_val = (const char *const *)c->ClusterNameToAlias.vals;
+    o.nalias = c->ClusterNameToAlias.n;
+    rc = disc_topo_new(&o, &n->topo, err, len);
+    if (rc != 0)
+        return rc;
+    orc_fsm_init(&n->fsm, c, n->be, n->topo);
+    n->fsm_ready = true;
+    rc = disc_topo_start(n->topo, err, len);
+    if (rc == 0)
+        rc = orc_fsm_restore(&n->fsm, err, len);
+    for (size_t i = 0; rc == 0 && i < c->DiscoverySeeds.n; i++) {
+        struct orc_key k;
+        if (orc_key_parse(c->DiscoverySeeds.v[i], (int)c->DefaultInstancePort, &k) != 0) {
+            orc_errf(err, len, "DiscoverySeeds: invalid instance '%s'", c->DiscoverySeeds.v[i]);
+            return ORC_ECONFIG;
+        }
+        ORC_LOG_N("+seed", "instance=%s:%d", k.host, k.port);
+        disc_topo_discover(n->topo, &k, false, NULL, err, len);
+    }
+    return rc;
+}
+
+static int start_http(struct orc_node *n, char *err, size_t len)
+{
+    struct web_deps d;
+
+    memset(&d, 0, sizeof(d));
+    d.cfg = n->cfg;
+    d.be = n->be;
+    d.topo = n->topo;
+    d.node = n;
+    d.is_leader = node_is_leader;
+    d.submit = node_submit;
+    return web_server_start(&d, &n->http, err, len);
+}
+
+static void stop_all(struct orc_node *n)
+{
+    web_server_stop(n->http);
+    n->http = NULL;
+    if (n->topo)
+        disc_topo_free(n->topo); /* stops the threads, flushes pending writes */
+    n->topo = NULL;
+    if (n->fsm_ready)
+        orc_fsm_release(&n->fsm);
+    n->fsm_ready = false;
+    if (n->probe_ready)
+        disc_probe_options_release(&n->probe);
+    n->probe_ready = false;
+    if (n->be)
+        be_close(n->be);
+    n->be = NULL;
+}
+
+static int wait_for_stop(void)
+{
+    sigset_t set;
+    int sig = 0;
+
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    for (;;) {
+        if (sigwait(&set, &sig) != 0)
+            continue;
+        if (sig == SIGHUP) {
+            ORC_LOG_N("+sighup", "config reload is not supported yet; restart to apply changes");
+            continue;
+        }
+        return sig;
+    }
+}
+
+int orc_node_run(const struct orc_config *cfg, const char *config_file)
+{
+    struct orc_node n;
+    char err[ORC_ERRMSG_SIZE] = "";
+    sigset_t set;
+    int sig, rc;
+
+    memset(&n, 0, sizeof(n));
+    n.cfg = cfg;
+    rc = orc_log_init(orc_log_level_parse(cfg->LogLevel), cfg->LogFile, err, sizeof(err));
+    if (rc != 0) {
+        fprintf(stderr, "orchestrator: %s\n", err);
+        return 1;
+    }
+    /* Block the stop signals before any thread exists, so all inherit it. */
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    if (disc_library_init(err, sizeof(err)) != 0) {
+        ORC_LOG_E("+service-failed", "error=\"%s\"", err);
+        return 1;
+    }
+    ORC_LOG_N("+service-starting", "version=%s config=%s", ORC_VERSION,
+              config_file ? config_file : "(default paths)");
+    rc = open_backend(&n, err, sizeof(err));
+    if (rc == 0)
+        rc = start_discovery(&n, err, sizeof(err));
+    if (rc == 0)
+        rc = start_http(&n, err, sizeof(err));
+    if (rc != 0) {
+        ORC_LOG_E("+service-failed", "error=\"%s\"", err);
+        stop_all(&n);
+        disc_library_end();
+        return 1;
+    }
+    ORC_LOG_N("+service-started", "listen=%s port=%d backend=%s", cfg->ListenAddress,
+              web_server_port(n.http), cfg->BackendDB);
+    sig = wait_for_stop();
+    ORC_LOG_N("+service-stopping", "signal=%s", strsignal(sig));
+    stop_all(&n);
+    disc_library_end();
+    ORC_LOG_N("+service-stopped", "signal=%s", strsignal(sig));
+    orc_log_close();
+    return 0;
+}

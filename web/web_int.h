@@ -1,0 +1,125 @@
+/* Internal declarations shared by the web module's files. */
+#ifndef ORC_WEB_INT_H
+#define ORC_WEB_INT_H
+
+#include <stdatomic.h>
+
+#include "web/web.h"
+
+#define WEB_JSON "application/json"
+#define WEB_TEXT "text/plain; charset=utf-8"
+
+/* Request counters for /metrics, updated lock-free from handler threads. */
+struct web_metrics {
+    const struct web_deps *deps;
+    atomic_uint_fast64_t requests[6]; /* by status class: 1xx..5xx, index 0 other */
+    atomic_uint_fast64_t latency_us_sum;
+    atomic_uint_fast64_t latency_buckets[8]; /* <=100us,1ms,10ms,100ms,1s,10s,+Inf */
+};
+
+void web_metrics_init(struct web_metrics *m, const struct web_deps *deps);
+void web_metrics_release(struct web_metrics *m);
+void web_metrics_observe(struct web_metrics *m, int status, int64_t latency_us);
+void web_metrics_render(struct web_metrics *m, struct web_req *r);
+struct web_metrics *web_server_metrics(struct web_server *s);
+/* Appends the topology's figures (probe counts, latencies, instances per cluster). */
+void web_metrics_render_topology(const struct web_deps *deps, struct orc_buf *o);
+
+#endif
+
+/* ---- json.c: orchestrator-shaped JSON written into a buffer ---- */
+
+struct be_audit;
+struct disc_snapshot;
+
+#define WEB_JW_DEPTH 16
+
+/* A streaming JSON writer: values go into b; inside an object pass the key,
+ * inside an array (or at top level) pass NULL. err becomes ORC_ENOMEM when an
+ * append failed (sticky); check it once at the end. */
+struct web_jw {
+    struct orc_buf *b;
+    int depth;
+    bool comma[WEB_JW_DEPTH];
+    int err;
+};
+
+void web_jw_init(struct web_jw *w, struct orc_buf *b);
+void web_jw_obj(struct web_jw *w, const char *key);
+void web_jw_obj_end(struct web_jw *w);
+void web_jw_arr(struct web_jw *w, const char *key);
+void web_jw_arr_end(struct web_jw *w);
+/* s NULL is written as "". */
+void web_jw_str(struct web_jw *w, const char *key, const char *s);
+void web_jw_int(struct web_jw *w, const char *key, int64_t v);
+void web_jw_bool(struct web_jw *w, const char *key, bool v);
+void web_jw_null(struct web_jw *w, const char *key);
+/* Already serialized JSON (n bytes). */
+void web_jw_raw(struct web_jw *w, const char *key, const char *json, size_t n);
+/* InstanceKey {"Hostname","Port"}; k NULL gives {"Hostname":"","Port":0}. */
+void web_jw_key(struct web_jw *w, const char *key, const struct orc_key *k);
+/* RFC 3339 UTC time of wall-clock seconds; "" for 0. */
+void web_jw_time(struct web_jw *w, const char *key, int64_t wall_s);
+
+/* orchestrator's Instance for s->instances[i] (fields in Go struct order,
+ * then our extensions GtidCurrentPos, GtidSlavePos, GtidBinlogPos,
+ * IsInMaintenance). */
+void web_json_instance(struct web_jw *w, const struct disc_snapshot *s, size_t i);
+/* ClusterInfo of s->clusters[c]; cfg (may be NULL) gives the recovery filters. */
+void web_json_cluster_info(struct web_jw *w,
+                           const struct disc_snapshot *s,
+                           size_t c,
+                           const struct orc_config *cfg);
+/* Audit {AuditId, AuditTimestamp, AuditType, AuditInstanceKey, Message}. */
+void web_json_audit(struct web_jw *w, const struct be_audit *a);
+
+/* The Problems of instance i (static strings) into out[] (room for 8);
+ * returns how many. */
+int web_instance_problems(const struct disc_snapshot *s, size_t i, const char **out);
+/* The effective promotion rule (operator rule, detected rule, "neutral"). Borrowed. */
+const char *web_promotion_rule(const struct disc_snapshot *s, size_t i);
+/* RecoverMasterClusterFilters matching: exact name, exact alias, "alias=x",
+ * "alias~=regex", "*", or a regex (POSIX extended, unanchored) on the name. */
+bool web_cluster_filter_match(char *const *filters, size_t n, const char *name, const char *alias);
+/* "<n>s|m|h|d|w" -> seconds. A bare number or anything else is ORC_EINVAL. */
+int web_parse_duration(const char *s, int64_t *seconds);
+/* The envelope {"Code","Message","Details"} with Details already serialized
+ * (NULL: null). */
+void web_reply_envelope_raw(struct web_req *r,
+                            int status,
+                            const char *code,
+                            const char *msg,
+                            const char *details,
+                            size_t n);
+
+/* ---- topology_text.c: orchestrator's ASCII tree of a cluster ---- */
+
+/* Appends the tree of cluster c: one line per instance, depth-indented with
+ * "+ " (replicating) or "- " markers, "[lag,state,version,rw|ro,format,extras]"
+ * aligned. tabulated: "|"-separated aligned columns instead. */
+int web_topology_text(const struct disc_snapshot *s, size_t c, bool tabulated, struct orc_buf *out);
+
+/* ---- route tables of api_read.c and api_write.c ---- */
+extern const struct web_route web_routes_read[];
+extern const size_t web_routes_read_len;
+extern const struct web_route web_routes_write[];
+extern const size_t web_routes_write_len;
+
+/* ---- api_read.c: lookups shared by the read and write handlers ---- */
+
+/* The current snapshot (release with disc_snapshot_put), or NULL after
+ * replying 503 when discovery is not running. */
+struct disc_snapshot *web_snapshot(struct web_req *r);
+/* Parses the instance key in params pi, pi+1 into *key and finds it in s,
+ * exactly or else fuzzily (a unique known host containing the given one, same
+ * port; never for IPv4 addresses); *key becomes the found key. Returns the
+ * index, or -1 after replying 400 (bad key) or 404 (unknown instance) when
+ * reply is true. */
+int web_find_instance(struct web_req *r,
+                      const struct disc_snapshot *s,
+                      int pi,
+                      struct orc_key *key,
+                      bool reply);
+/* The cluster named by hint (name, alias, then instance key "host[:port]"),
+ * or -1 after replying 404. */
+int web_find_cluster(struct web_req *r, const struct disc_snapshot *s, const char *hint);
