@@ -138,8 +138,9 @@ int disc_conn_connect(struct disc_conn *c, char *errmsg, size_t len)
         return ORC_ENOMEM;
     }
     rc = conn_setup(c, m);
-    if (rc == 0 && mysql_real_connect(m, c->key.host, c->user, c->password, NULL,
-                                      (unsigned int)c->key.port, NULL, 0) == NULL)
+    if (rc == 0 &&
+        mysql_real_connect(m, c->key.host, c->user, c->password, NULL, (unsigned int)c->key.port,
+                           NULL, CLIENT_MULTI_STATEMENTS) == NULL)
         rc = mysql_rc(m) == ORC_EMYSQL ? ORC_EPERM : mysql_rc(m);
     if (rc == 0)
         rc = conn_fix_sql_mode(m);
@@ -195,37 +196,102 @@ static void drain_results(MYSQL *m)
     }
 }
 
+/* Takes the current result (if any) of m into *out. Returns 0, ORC_ENOMEM,
+ * or 1 when the server or connection failed (mysql_errno tells). */
+static int store_one(MYSQL *m, struct disc_rs **out)
+{
+    MYSQL_RES *res = mysql_store_result(m);
+    int rc;
+
+    if (res == NULL) {
+        if (mysql_field_count(m) != 0)
+            return 1;
+        return (*out = disc_rs_new(0, NULL)) == NULL ? ORC_ENOMEM : 0;
+    }
+    rc = rs_from_result(res, out);
+    mysql_free_result(res);
+    return rc;
+}
+
+/* The failure of the last call on c's connection; drops it when unusable. */
+static int conn_fail(struct disc_conn *c, char *errmsg, size_t len)
+{
+    int rc = mysql_rc(c->mysql);
+
+    orc_errf(errmsg, len, "error %u: %s", mysql_errno(c->mysql), mysql_error(c->mysql));
+    if (rc != ORC_EMYSQL)
+        conn_drop(c);
+    return rc;
+}
+
 static int conn_run(struct disc_conn *c,
                     const char *sql,
                     struct disc_rs **out,
                     char *errmsg,
                     size_t len)
 {
-    MYSQL *m = c->mysql;
-    MYSQL_RES *res;
     int rc;
 
-    if (mysql_real_query(m, sql, strlen(sql)) != 0)
-        goto fail;
-    res = mysql_store_result(m);
-    if (res == NULL) {
-        if (mysql_field_count(m) != 0)
-            goto fail;
-        rc = (*out = disc_rs_new(0, NULL)) == NULL ? ORC_ENOMEM : 0;
-    } else {
-        rc = rs_from_result(res, out);
-        mysql_free_result(res);
-    }
-    drain_results(m);
+    if (mysql_real_query(c->mysql, sql, strlen(sql)) != 0)
+        return conn_fail(c, errmsg, len);
+    rc = store_one(c->mysql, out);
+    if (rc == 1)
+        return conn_fail(c, errmsg, len);
+    drain_results(c->mysql);
     if (rc != 0)
         orc_errf(errmsg, len, "out of memory");
     return rc;
-fail:
-    rc = mysql_rc(m);
-    orc_errf(errmsg, len, "error %u: %s", mysql_errno(m), mysql_error(m));
-    if (rc != ORC_EMYSQL)
+}
+
+/* Runs the joined statements and collects one result per statement. */
+static int conn_run_batch(struct disc_conn *c,
+                          const char *joined,
+                          size_t n,
+                          struct disc_rs **outs,
+                          int *rcs,
+                          char *errmsg,
+                          size_t len)
+{
+    size_t i = 0;
+    int rc = 0;
+
+    for (size_t j = 0; j < n; j++) {
+        outs[j] = NULL;
+        rcs[j] = ORC_ESTATE;
+    }
+    if (mysql_real_query(c->mysql, joined, strlen(joined)) != 0) {
+        rc = conn_fail(c, errmsg, len);
+        if (rc != ORC_EMYSQL)
+            return rc; /* nothing ran, or the connection went away */
+        rcs[0] = rc;
+        return 0;
+    }
+    for (i = 0; i < n; i++) {
+        if (i > 0 && mysql_next_result(c->mysql) != 0)
+            break; /* a failure (reported below) or, unexpectedly, no more results */
+        rc = store_one(c->mysql, &outs[i]);
+        if (rc != 0)
+            break;
+        rcs[i] = 0;
+    }
+    if (i == n) {
+        drain_results(c->mysql);
+        return 0;
+    }
+    if (rc == ORC_ENOMEM) {
+        rcs[i] = ORC_ENOMEM;
+        orc_errf(errmsg, len, "out of memory");
+        conn_drop(c); /* results left unread: the connection is out of step */
+        return 0;
+    }
+    if (mysql_errno(c->mysql) == 0) {
+        orc_errf(errmsg, len, "batch ended after %zu of %zu results", i, n);
         conn_drop(c);
-    return rc;
+        rcs[i] = ORC_EIO;
+        return 0;
+    }
+    rcs[i] = conn_fail(c, errmsg, len); /* later statements did not run */
+    return 0;
 }
 
 static bool is_read_statement(const char *sql)
@@ -255,6 +321,39 @@ static int conn_query(void *vc, const char *sql, struct disc_rs **out, char *err
     return rc;
 }
 
+static int conn_query_batch(void *vc,
+                            const char *const *sql,
+                            size_t n,
+                            struct disc_rs **outs,
+                            int *rcs,
+                            char *errmsg,
+                            size_t len)
+{
+    struct disc_conn *c = vc;
+    struct orc_buf joined = ORC_BUF_INIT;
+    bool fresh = c->mysql == NULL;
+    int rc = 0;
+
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        rc = orc_buf_printf(&joined, "%s%s", i ? "; " : "", sql[i]);
+    if (rc != 0) {
+        orc_buf_release(&joined);
+        orc_errf(errmsg, len, "out of memory");
+        return ORC_ENOMEM;
+    }
+    rc = disc_conn_connect(c, errmsg, len);
+    if (rc == 0)
+        rc = conn_run_batch(c, orc_buf_str(&joined), n, outs, rcs, errmsg, len);
+    if (rc == ORC_EIO && !fresh) {
+        /* The kept connection had dropped before anything ran: once more. */
+        rc = disc_conn_connect(c, errmsg, len);
+        if (rc == 0)
+            rc = conn_run_batch(c, orc_buf_str(&joined), n, outs, rcs, errmsg, len);
+    }
+    orc_buf_release(&joined);
+    return rc;
+}
+
 static const char *conn_server_version(void *vc)
 {
     struct disc_conn *c = vc;
@@ -265,4 +364,12 @@ static const char *conn_server_version(void *vc)
 const struct disc_conn_ops disc_conn_mysql_ops = {
     .query = conn_query,
     .server_version = conn_server_version,
+    .query_batch = conn_query_batch,
 };
+
+int disc_conn_fd(const struct disc_conn *c)
+{
+    if (c == NULL || c->mysql == NULL)
+        return -1;
+    return (int)mysql_get_socket(c->mysql);
+}

@@ -278,10 +278,24 @@ int disc_rs_format_text(const struct disc_rs *rs, struct orc_buf *out);
  *          ORC_ETIMEDOUT or ORC_EPERM (login refused).
  *  server_version: the version from the handshake, or NULL when unknown
  *          (then the probe asks the server). Optional (may be NULL).
+ *  query_batch: runs n read statements in one round trip, in order, and
+ *          stops at the first that fails. For each i, rcs[i] is 0 (outs[i]
+ *          holds its result set, the caller's to free), the code of the
+ *          failing statement (its message in errmsg), or ORC_ESTATE for the
+ *          statements after it, which did not run (outs[i] NULL). Returns 0,
+ *          or a connection error when the batch could not run at all.
+ *          Optional (may be NULL): the probe then sends one at a time.
  */
 struct disc_conn_ops {
     int (*query)(void *conn, const char *sql, struct disc_rs **out, char *errmsg, size_t len);
     const char *(*server_version)(void *conn);
+    int (*query_batch)(void *conn,
+                       const char *const *sql,
+                       size_t n,
+                       struct disc_rs **outs,
+                       int *rcs,
+                       char *errmsg,
+                       size_t len);
 };
 
 /* Connection settings. Strings are borrowed during disc_conn_open, which copies them. */
@@ -317,6 +331,9 @@ int disc_conn_connect(struct disc_conn *c, char *errmsg, size_t len);
 void disc_conn_close(struct disc_conn *c);
 /* True when a server connection is currently established. */
 bool disc_conn_connected(const struct disc_conn *c);
+/* The socket of the established connection, or -1. For watching an idle
+ * connection (the server closing it means it went away); never read it. */
+int disc_conn_fd(const struct disc_conn *c);
 
 /* ------------------------------------------------------------------------
  * Statements per flavor (flavor.c). Static strings are borrowed.

@@ -5,15 +5,22 @@
  *  - workers (spawned on demand, up to the configured number) probe one
  *    instance at a time, so a hung host holds one worker only;
  *  - the writer persists changed instances to the backend in batches.
+ *  - the watcher epolls the idle persistent connections: a server that
+ *    closes one (it died or shut down) is probed at once instead of at its
+ *    next poll, which is what makes failure detection fast.
  * A failed probe re-probes the instance's master and replicas at once.
  */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "discovery/topo_int.h"
 
 #define WORKER_STACK (256 * 1024)
+
+static void watch(struct disc_topo *t, struct entry *e);
 
 static void deadline_in(struct timespec *ts, int64_t ms)
 {
@@ -107,6 +114,7 @@ int topo_probe_entry(struct disc_topo *t, struct entry *e, char *errmsg, size_t 
     t->stats.probe_latency_us_sum += (uint64_t)latency;
     if (rc == 0) {
         apply_success(t, e, &res);
+        watch(t, e);
         if (!was_valid && e->last_checked_ms != e->last_seen_ms)
             ORC_LOG_N("+probe-recovered", "instance=%s", e->keystr);
     } else {
@@ -134,6 +142,71 @@ int topo_probe_entry(struct disc_topo *t, struct entry *e, char *errmsg, size_t 
     return rc;
 }
 
+/* ---- the idle-connection watcher ---- */
+
+static void watch(struct disc_topo *t, struct entry *e)
+{
+    struct epoll_event ev;
+    int fd = disc_conn_fd(e->conn);
+
+    if (t->epfd < 0 || fd < 0 || e->watch_id != 0)
+        return;
+    memset(&ev, 0, sizeof(ev));
+    ev.events = EPOLLIN | EPOLLRDHUP;
+    ev.data.u64 = ++t->next_watch_id;
+    if (epoll_ctl(t->epfd, EPOLL_CTL_ADD, fd, &ev) == 0) {
+        e->watch_id = ev.data.u64;
+        e->watch_fd = fd;
+    }
+}
+
+void topo_unwatch(struct disc_topo *t, struct entry *e)
+{
+    if (e->watch_id == 0)
+        return;
+    epoll_ctl(t->epfd, EPOLL_CTL_DEL, e->watch_fd, NULL);
+    e->watch_id = 0;
+    e->watch_fd = -1;
+}
+
+void topo_mark_busy(struct disc_topo *t, struct entry *e)
+{
+    e->busy = true;
+    topo_unwatch(t, e);
+}
+
+static void on_watch_event(struct disc_topo *t, uint64_t id)
+{
+    for (size_t i = 0; i < t->n; i++) {
+        struct entry *e = t->all[i];
+        if (e->watch_id != id)
+            continue;
+        ORC_LOG_N("+connection-lost", "instance=%s probing now", e->keystr);
+        topo_unwatch(t, e);
+        topo_enqueue(t, e, true);
+        return;
+    }
+}
+
+static void *watcher_main(void *arg)
+{
+    struct disc_topo *t = arg;
+    struct epoll_event evs[16];
+
+    for (;;) {
+        int n = epoll_wait(t->epfd, evs, 16, 200);
+
+        pthread_mutex_lock(&t->lock);
+        if (t->stopping) {
+            pthread_mutex_unlock(&t->lock);
+            return NULL;
+        }
+        for (int i = 0; i < n; i++)
+            on_watch_event(t, evs[i].data.u64);
+        pthread_mutex_unlock(&t->lock);
+    }
+}
+
 static void *worker_main(void *arg)
 {
     struct disc_topo *t = arg;
@@ -156,7 +229,7 @@ static void *worker_main(void *arg)
             t->qtail = NULL;
         t->qlen--;
         e->queued = false;
-        e->busy = true;
+        topo_mark_busy(t, e);
         pthread_mutex_unlock(&t->lock);
         err[0] = '\0';
         topo_probe_entry(t, e, err, sizeof(err));
@@ -351,6 +424,11 @@ int topo_threads_start(struct disc_topo *t, char *errmsg, size_t len)
         rc = ORC_ENOMEM;
     if (rc == 0 && t->o.be != NULL && pthread_create(&t->writer_id, &attr, writer_main, t) != 0)
         rc = ORC_ENOMEM;
+    t->epfd = epoll_create1(EPOLL_CLOEXEC);
+    if (rc == 0 && t->epfd >= 0 && pthread_create(&t->watcher_id, &attr, watcher_main, t) != 0) {
+        close(t->epfd);
+        t->epfd = -1;
+    }
     pthread_mutex_unlock(&t->lock);
     pthread_attr_destroy(&attr);
     if (rc != 0) {
@@ -376,4 +454,9 @@ void topo_threads_stop(struct disc_topo *t)
         pthread_join(t->worker_ids[i], NULL);
     if (t->o.be != NULL)
         pthread_join(t->writer_id, NULL);
+    if (t->epfd >= 0) {
+        pthread_join(t->watcher_id, NULL);
+        close(t->epfd);
+        t->epfd = -1;
+    }
 }

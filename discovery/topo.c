@@ -204,6 +204,7 @@ int disc_topo_new(const struct disc_topo_options *o,
         t->o.flush_ms = 100;
     if (t->o.default_port <= 0)
         t->o.default_port = 3306;
+    t->epfd = -1;
     pthread_mutex_init(&t->lock, NULL);
     pthread_cond_init(&t->work_cond, NULL);
     pthread_cond_init(&t->sched_cond, NULL);
@@ -346,7 +347,7 @@ int disc_topo_discover(struct disc_topo *t,
         if (rc != 0)
             orc_errf(errmsg, len, "instance '%s' could not be probed", e->keystr);
     } else {
-        e->busy = true;
+        topo_mark_busy(t, e);
         pthread_mutex_unlock(&t->lock);
         rc = topo_probe_entry(t, e, errmsg, len);
         pthread_mutex_lock(&t->lock);
@@ -398,6 +399,7 @@ static void forget_entry(struct disc_topo *t, struct entry *e)
     if (t->ndeletes < t->capdeletes)
         t->deletes[t->ndeletes++] = e->key;
     remember_forgotten(t, &e->key);
+    topo_unwatch(t, e);
     ORC_LOG_N("+instance-forgotten", "instance=%s", e->keystr);
     unlink_entry(t, e);
     if (e->busy)

@@ -24,6 +24,8 @@ struct entry {
     int64_t last_attempted_ms; /* wall clock */
     int64_t next_due_mono;     /* monotonic ms of the next regular probe */
     bool queued, busy, forgotten, dirty, seen;
+    uint64_t watch_id; /* registration in the idle-connection watcher, 0 = none */
+    int watch_fd;
 };
 
 struct alias_entry {
@@ -56,8 +58,10 @@ struct disc_topo {
     pthread_t *worker_ids;
     int nworkers, idle_workers;
     bool stopping;
-    pthread_t sched_id, writer_id;
+    pthread_t sched_id, writer_id, watcher_id;
     bool started;
+    int epfd; /* idle-connection watcher; -1 when not running */
+    uint64_t next_watch_id;
 
     /* forgotten keys kept out of the crawl for a while (lock) */
     struct orc_key *forgot;
@@ -91,6 +95,10 @@ void topo_threads_stop(struct disc_topo *t);
 /* Probes e (busy, owned by the caller) and applies the result under lock. */
 int topo_probe_entry(struct disc_topo *t, struct entry *e, char *errmsg, size_t len);
 void topo_maybe_spawn(struct disc_topo *t);
+/* Marks e busy (lock held): it leaves the queue's reach and the watcher. */
+void topo_mark_busy(struct disc_topo *t, struct entry *e);
+/* Stops watching e's idle connection (lock held). */
+void topo_unwatch(struct disc_topo *t, struct entry *e);
 
 /* snap.c */
 struct disc_snapshot *topo_snapshot_build(struct disc_topo *t);
