@@ -48,7 +48,8 @@ struct be_options {
 /* Opens the store (creating the SQLite file, or the MySQL database when the
  * user may). Does not migrate. On success *out is the caller's, to be_close. */
 int be_open(const struct be_options *o, struct be **out, char *errmsg, size_t len);
-/* Rolls back an open transaction, closes the connection, frees b (NULL ok). */
+/* Rolls back the caller's open transaction, closes the connection, frees b
+ * (NULL ok). No other thread may be using b. */
 void be_close(struct be *b);
 /* "sqlite" or "mysql"; static. */
 const char *be_kind(const struct be *b);
