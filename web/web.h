@@ -20,6 +20,7 @@
 
 struct be;
 struct disc_topo;
+struct rec_env;
 struct web_server;
 struct web_req;
 
@@ -29,6 +30,7 @@ struct web_deps {
     const struct orc_config *cfg;
     struct be *be;
     struct disc_topo *topo; /* the live topology (NULL until discovery runs) */
+    struct rec_env *rec;    /* recoveries and planned operations */
     void *node;             /* opaque, passed back to the callbacks */
     /* true when this node is the leader (single node: always). */
     bool (*is_leader)(void *node);

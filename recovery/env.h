@@ -1,0 +1,37 @@
+/*
+ * env: what the recovery module needs from the service, handed over once at
+ * start. Everything is borrowed and outlives the recoveries.
+ */
+#ifndef ORC_REC_ENV_H
+#define ORC_REC_ENV_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "common/config.h"
+#include "discovery/disc.h"
+
+struct be;
+struct disc_topo;
+
+struct rec_env {
+    const struct orc_config *cfg;
+    struct be *be;
+    struct disc_topo *topo;
+    const struct disc_probe_options *probe;
+    void *node;
+    /* true while this node is the leader: checked before every acting step. */
+    bool (*is_leader)(void *node);
+    /* Replicated commands (see orchestrator/fsm.c); payload is stolen. */
+    int (*submit)(void *node, const char *op, json_t *payload, char *errmsg, size_t len);
+};
+
+/* Session options for MySQL operations from the config: topology
+ * credentials, MySQLConnectTimeoutSeconds, MySQLTopologyReadTimeoutSeconds. */
+struct rec_session_options;
+void rec_env_session_options(const struct rec_env *env, struct rec_session_options *out);
+
+/* The leader check: true when env->is_leader is NULL or says so. */
+bool rec_env_leader(const struct rec_env *env);
+
+#endif
