@@ -13,6 +13,7 @@
 
 struct be;
 struct disc_topo;
+struct rec_hooks_tracker;
 
 struct rec_env {
     const struct orc_config *cfg;
@@ -24,6 +25,8 @@ struct rec_env {
     bool (*is_leader)(void *node);
     /* Replicated commands (see orchestrator/fsm.c); payload is stolen. */
     int (*submit)(void *node, const char *op, json_t *payload, char *errmsg, size_t len);
+    /* counts asynchronous hooks still running; may be NULL */
+    struct rec_hooks_tracker *hooks_tracker;
 };
 
 /* Session options for MySQL operations from the config: topology

@@ -41,8 +41,11 @@ void rec_session_free(struct rec_session *s)
     free(s);
 }
 
-static int get_conn(struct rec_session *s, const struct orc_key *k, struct disc_conn **out,
-                    char *errmsg, size_t len)
+static int get_conn(struct rec_session *s,
+                    const struct orc_key *k,
+                    struct disc_conn **out,
+                    char *errmsg,
+                    size_t len)
 {
     int rc;
 
@@ -68,8 +71,11 @@ static int get_conn(struct rec_session *s, const struct orc_key *k, struct disc_
     return 0;
 }
 
-int rec_read(struct rec_session *s, const struct orc_key *k, struct disc_instance *out,
-             char *errmsg, size_t len)
+int rec_read(struct rec_session *s,
+             const struct orc_key *k,
+             struct disc_instance *out,
+             char *errmsg,
+             size_t len)
 {
     struct disc_conn *c;
     int rc = get_conn(s, k, &c, errmsg, len);
@@ -79,8 +85,12 @@ int rec_read(struct rec_session *s, const struct orc_key *k, struct disc_instanc
     return disc_probe_run(&disc_conn_mysql_ops, c, s->o.probe, k, out, errmsg, len);
 }
 
-int rec_exec(struct rec_session *s, const struct orc_key *k, const char *sql, bool secret,
-             char *errmsg, size_t len)
+int rec_exec(struct rec_session *s,
+             const struct orc_key *k,
+             const char *sql,
+             bool secret,
+             char *errmsg,
+             size_t len)
 {
     struct disc_conn *c;
     struct disc_rs *rs = NULL;
@@ -97,8 +107,11 @@ int rec_exec(struct rec_session *s, const struct orc_key *k, const char *sql, bo
     return rc;
 }
 
-int rec_exec_sql(struct rec_session *s, const struct disc_instance *in, enum disc_sql which,
-                 char *errmsg, size_t len)
+int rec_exec_sql(struct rec_session *s,
+                 const struct disc_instance *in,
+                 enum disc_sql which,
+                 char *errmsg,
+                 size_t len)
 {
     const char *sql = disc_flavor_sql(&in->ver, which);
 
@@ -107,25 +120,33 @@ int rec_exec_sql(struct rec_session *s, const struct disc_instance *in, enum dis
     return rec_exec(s, &in->key, sql, false, errmsg, len);
 }
 
-int rec_stop_replica(struct rec_session *s, const struct disc_instance *in, char *errmsg,
+int rec_stop_replica(struct rec_session *s,
+                     const struct disc_instance *in,
+                     char *errmsg,
                      size_t len)
 {
     return rec_exec_sql(s, in, DISC_SQL_STOP_REPLICA, errmsg, len);
 }
 
-int rec_start_replica(struct rec_session *s, const struct disc_instance *in, char *errmsg,
+int rec_start_replica(struct rec_session *s,
+                      const struct disc_instance *in,
+                      char *errmsg,
                       size_t len)
 {
     return rec_exec_sql(s, in, DISC_SQL_START_REPLICA, errmsg, len);
 }
 
-int rec_stop_io_thread(struct rec_session *s, const struct disc_instance *in, char *errmsg,
+int rec_stop_io_thread(struct rec_session *s,
+                       const struct disc_instance *in,
+                       char *errmsg,
                        size_t len)
 {
     return rec_exec_sql(s, in, DISC_SQL_STOP_REPLICA_IO, errmsg, len);
 }
 
-int rec_reset_replica_all(struct rec_session *s, const struct disc_instance *in, char *errmsg,
+int rec_reset_replica_all(struct rec_session *s,
+                          const struct disc_instance *in,
+                          char *errmsg,
                           size_t len)
 {
     int rc = rec_stop_replica(s, in, errmsg, len);
@@ -135,8 +156,12 @@ int rec_reset_replica_all(struct rec_session *s, const struct disc_instance *in,
     return rc;
 }
 
-int rec_set_read_only(struct rec_session *s, const struct disc_instance *in, bool on, bool super,
-                      char *errmsg, size_t len)
+int rec_set_read_only(struct rec_session *s,
+                      const struct disc_instance *in,
+                      bool on,
+                      bool super,
+                      char *errmsg,
+                      size_t len)
 {
     int rc;
 
@@ -152,8 +177,11 @@ int rec_set_read_only(struct rec_session *s, const struct disc_instance *in, boo
     return rc;
 }
 
-static int change_master(struct rec_session *s, const struct disc_instance *in,
-                         const struct disc_change_master *cm, bool start, char *errmsg,
+static int change_master(struct rec_session *s,
+                         const struct disc_instance *in,
+                         const struct disc_change_master *cm,
+                         bool start,
+                         char *errmsg,
                          size_t len)
 {
     struct orc_buf sql = ORC_BUF_INIT;
@@ -169,8 +197,12 @@ static int change_master(struct rec_session *s, const struct disc_instance *in,
     return rc;
 }
 
-int rec_change_master_gtid(struct rec_session *s, const struct disc_instance *in,
-                           const struct orc_key *master, bool start, char *errmsg, size_t len)
+int rec_change_master_gtid(struct rec_session *s,
+                           const struct disc_instance *in,
+                           const struct orc_key *master,
+                           bool start,
+                           char *errmsg,
+                           size_t len)
 {
     struct disc_change_master cm;
 
@@ -181,9 +213,13 @@ int rec_change_master_gtid(struct rec_session *s, const struct disc_instance *in
     return change_master(s, in, &cm, start, errmsg, len);
 }
 
-int rec_change_master_coords(struct rec_session *s, const struct disc_instance *in,
-                             const struct orc_key *master, const struct disc_coords *at,
-                             bool start, char *errmsg, size_t len)
+int rec_change_master_coords(struct rec_session *s,
+                             const struct disc_instance *in,
+                             const struct orc_key *master,
+                             const struct disc_coords *at,
+                             bool start,
+                             char *errmsg,
+                             size_t len)
 {
     struct disc_change_master cm;
 
@@ -219,9 +255,14 @@ int rec_coords_cmp(const struct disc_coords *a, const struct disc_coords *b)
 }
 
 /* Polls the replica until done(in) or timeout. */
-static int wait_until(struct rec_session *s, const struct orc_key *k, int64_t timeout_ms,
-                      bool (*done)(const struct disc_instance *, const void *), const void *arg,
-                      struct disc_instance *out, char *errmsg, size_t len)
+static int wait_until(struct rec_session *s,
+                      const struct orc_key *k,
+                      int64_t timeout_ms,
+                      bool (*done)(const struct disc_instance *, const void *),
+                      const void *arg,
+                      struct disc_instance *out,
+                      char *errmsg,
+                      size_t len)
 {
     int64_t deadline = orc_mono_ms() + timeout_ms;
     int64_t pause = 2;
@@ -259,15 +300,23 @@ static bool exec_reaches(const struct disc_instance *in, const void *arg)
     return rec_coords_cmp(&in->exec_coords, arg) >= 0;
 }
 
-int rec_wait_relay_applied(struct rec_session *s, const struct orc_key *k, int64_t timeout_ms,
-                           struct disc_instance *out, char *errmsg, size_t len)
+int rec_wait_relay_applied(struct rec_session *s,
+                           const struct orc_key *k,
+                           int64_t timeout_ms,
+                           struct disc_instance *out,
+                           char *errmsg,
+                           size_t len)
 {
     return wait_until(s, k, timeout_ms, relay_applied, NULL, out, errmsg, len);
 }
 
-int rec_wait_exec_reaches(struct rec_session *s, const struct orc_key *k,
-                          const struct disc_coords *target, int64_t timeout_ms,
-                          struct disc_instance *out, char *errmsg, size_t len)
+int rec_wait_exec_reaches(struct rec_session *s,
+                          const struct orc_key *k,
+                          const struct disc_coords *target,
+                          int64_t timeout_ms,
+                          struct disc_instance *out,
+                          char *errmsg,
+                          size_t len)
 {
     return wait_until(s, k, timeout_ms, exec_reaches, target, out, errmsg, len);
 }
@@ -288,4 +337,60 @@ void rec_env_session_options(const struct rec_env *env, struct rec_session_optio
 bool rec_env_leader(const struct rec_env *env)
 {
     return env->is_leader == NULL || env->is_leader(env->node);
+}
+
+int rec_query_value(struct rec_session *s,
+                    const struct orc_key *k,
+                    const char *sql,
+                    char *out,
+                    size_t outlen,
+                    char *errmsg,
+                    size_t len)
+{
+    struct disc_conn *c;
+    struct disc_rs *rs = NULL;
+    const char *v;
+    int rc = get_conn(s, k, &c, errmsg, len);
+
+    if (rc == 0)
+        rc = disc_conn_mysql_ops.query(c, sql, &rs, errmsg, len);
+    if (rc == 0) {
+        v = disc_rs_get(rs, 0, 0);
+        orc_strlcpy(out, v ? v : "", outlen);
+        if (v == NULL && rs->nrows == 0) {
+            orc_errf(errmsg, len, "no result");
+            rc = ORC_EMYSQL;
+        }
+    }
+    disc_rs_free(rs);
+    if (rc != 0)
+        orc_errprefix(errmsg, len, "%s:%d", k->host, k->port);
+    ORC_LOG_I("+sql", "instance=%s:%d ok=%d statement=\"%s\" result=\"%s\"", k->host, k->port,
+              rc == 0, sql, rc == 0 ? out : "");
+    return rc;
+}
+
+int rec_wait_gtid(struct rec_session *s,
+                  const struct disc_instance *in,
+                  const char *gtid,
+                  int64_t timeout_ms,
+                  char *errmsg,
+                  size_t len)
+{
+    struct orc_buf sql = ORC_BUF_INIT;
+    char v[32];
+    int rc;
+
+    orc_buf_puts(&sql, disc_version_is_mysql(&in->ver) ? "SELECT WAIT_FOR_EXECUTED_GTID_SET("
+                                                       : "SELECT MASTER_GTID_WAIT(");
+    disc_sql_quote(&sql, gtid);
+    orc_buf_printf(&sql, ", %.3f)", (double)timeout_ms / 1000.0);
+    rc = rec_query_value(s, &in->key, orc_buf_str(&sql), v, sizeof(v), errmsg, len);
+    orc_buf_release(&sql);
+    if (rc == 0 && strcmp(v, "0") != 0) {
+        orc_errf(errmsg, len, "%s:%d: GTID '%s' not reached within %lld ms", in->key.host,
+                 in->key.port, gtid, (long long)timeout_ms);
+        rc = ORC_ETIMEDOUT;
+    }
+    return rc;
 }

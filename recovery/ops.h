@@ -26,47 +26,102 @@ int rec_session_new(const struct rec_session_options *o, struct rec_session **ou
 void rec_session_free(struct rec_session *s);
 
 /* Reads the instance now (a full probe). *out must be initialised. */
-int rec_read(struct rec_session *s, const struct orc_key *k, struct disc_instance *out,
-             char *errmsg, size_t len);
+int rec_read(struct rec_session *s,
+             const struct orc_key *k,
+             struct disc_instance *out,
+             char *errmsg,
+             size_t len);
 /* Runs one statement (no result expected). The statement is not logged when
  * secret is true (it holds a password). */
-int rec_exec(struct rec_session *s, const struct orc_key *k, const char *sql, bool secret,
-             char *errmsg, size_t len);
+int rec_exec(struct rec_session *s,
+             const struct orc_key *k,
+             const char *sql,
+             bool secret,
+             char *errmsg,
+             size_t len);
 /* Runs one statement of the instance's flavor (DISC_SQL_*). */
-int rec_exec_sql(struct rec_session *s, const struct disc_instance *in, enum disc_sql which,
-                 char *errmsg, size_t len);
+int rec_exec_sql(struct rec_session *s,
+                 const struct disc_instance *in,
+                 enum disc_sql which,
+                 char *errmsg,
+                 size_t len);
 
-int rec_stop_replica(struct rec_session *s, const struct disc_instance *in, char *errmsg,
+int rec_stop_replica(struct rec_session *s,
+                     const struct disc_instance *in,
+                     char *errmsg,
                      size_t len);
-int rec_start_replica(struct rec_session *s, const struct disc_instance *in, char *errmsg,
+int rec_start_replica(struct rec_session *s,
+                      const struct disc_instance *in,
+                      char *errmsg,
                       size_t len);
-int rec_stop_io_thread(struct rec_session *s, const struct disc_instance *in, char *errmsg,
+int rec_stop_io_thread(struct rec_session *s,
+                       const struct disc_instance *in,
+                       char *errmsg,
                        size_t len);
 /* STOP SLAVE; RESET SLAVE ALL. */
-int rec_reset_replica_all(struct rec_session *s, const struct disc_instance *in, char *errmsg,
+int rec_reset_replica_all(struct rec_session *s,
+                          const struct disc_instance *in,
+                          char *errmsg,
                           size_t len);
 /* read_only (and super_read_only on MySQL when super is true). */
-int rec_set_read_only(struct rec_session *s, const struct disc_instance *in, bool on, bool super,
-                      char *errmsg, size_t len);
+int rec_set_read_only(struct rec_session *s,
+                      const struct disc_instance *in,
+                      bool on,
+                      bool super,
+                      char *errmsg,
+                      size_t len);
 /* STOP SLAVE; CHANGE MASTER TO master with GTID auto-positioning (keeping the
  * current replication credentials); START SLAVE when start is true. */
-int rec_change_master_gtid(struct rec_session *s, const struct disc_instance *in,
-                           const struct orc_key *master, bool start, char *errmsg, size_t len);
+int rec_change_master_gtid(struct rec_session *s,
+                           const struct disc_instance *in,
+                           const struct orc_key *master,
+                           bool start,
+                           char *errmsg,
+                           size_t len);
 /* STOP SLAVE; CHANGE MASTER TO master at file:pos; START SLAVE when start. */
-int rec_change_master_coords(struct rec_session *s, const struct disc_instance *in,
-                             const struct orc_key *master, const struct disc_coords *at,
-                             bool start, char *errmsg, size_t len);
+int rec_change_master_coords(struct rec_session *s,
+                             const struct disc_instance *in,
+                             const struct orc_key *master,
+                             const struct disc_coords *at,
+                             bool start,
+                             char *errmsg,
+                             size_t len);
 /* Waits until the replica's SQL thread has applied everything its IO thread
  * received (exec == read coordinates), or it stopped, or timeout_ms passed.
  * *out (initialised) holds the last reading. Returns 0 when caught up,
  * ORC_ETIMEDOUT, or an error. */
-int rec_wait_relay_applied(struct rec_session *s, const struct orc_key *k, int64_t timeout_ms,
-                           struct disc_instance *out, char *errmsg, size_t len);
+int rec_wait_relay_applied(struct rec_session *s,
+                           const struct orc_key *k,
+                           int64_t timeout_ms,
+                           struct disc_instance *out,
+                           char *errmsg,
+                           size_t len);
 /* Waits until the replica's exec coordinates reach `target` (coordinates in
  * its master's binary log). Same returns as above. */
-int rec_wait_exec_reaches(struct rec_session *s, const struct orc_key *k,
-                          const struct disc_coords *target, int64_t timeout_ms,
-                          struct disc_instance *out, char *errmsg, size_t len);
+int rec_wait_exec_reaches(struct rec_session *s,
+                          const struct orc_key *k,
+                          const struct disc_coords *target,
+                          int64_t timeout_ms,
+                          struct disc_instance *out,
+                          char *errmsg,
+                          size_t len);
+
+/* Runs a query and copies the first value of the first row into out. */
+int rec_query_value(struct rec_session *s,
+                    const struct orc_key *k,
+                    const char *sql,
+                    char *out,
+                    size_t outlen,
+                    char *errmsg,
+                    size_t len);
+/* Waits until the instance has executed the GTID set/position `gtid`
+ * (MariaDB MASTER_GTID_WAIT, MySQL WAIT_FOR_EXECUTED_GTID_SET). */
+int rec_wait_gtid(struct rec_session *s,
+                  const struct disc_instance *in,
+                  const char *gtid,
+                  int64_t timeout_ms,
+                  char *errmsg,
+                  size_t len);
 
 /* Compares binary log coordinates of the same server: <0, 0, >0. Files are
  * compared by their numeric suffix, then positions. */

@@ -1,0 +1,752 @@
+/*
+ * failover: the dead master recovery, one function per state. The leader
+ * check runs before every acting state; every transition is logged with an
+ * event code and recorded as a recovery step.
+ *
+ * Speed matters here: replicas are prepared in parallel (one thread each),
+ * the candidate is made writable before the others are repointed, and the
+ * old master is fenced last (it is usually gone).
+ */
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "backend/be.h"
+#include "discovery/topo.h"
+#include "recovery/failover.h"
+#include "recovery/hooks.h"
+#include "recovery/ops.h"
+#include "recovery/promote.h"
+
+#define PREPARE_TIMEOUT_MS 10000
+
+static const char *const state_names[] = {
+    "register", "pre-hooks", "prepare", "choose",     "catch-up", "promote",
+    "repoint",  "fence",     "publish", "post-hooks", "done",     "failed",
+};
+
+const char *rec_state_name(enum rec_state s)
+{
+    return (unsigned)s < ORC_ARRAY_LEN(state_names) ? state_names[s] : "unknown";
+}
+
+void rec_result_init(struct rec_result *r)
+{
+    memset(r, 0, sizeof(*r));
+    orc_buf_init(&r->errors);
+}
+
+void rec_result_release(struct rec_result *r)
+{
+    disc_keylist_release(&r->lost);
+    disc_keylist_release(&r->participants);
+    orc_buf_release(&r->errors);
+}
+
+/* Everything one run needs. */
+struct run {
+    struct rec_env *env;
+    const struct rec_failover_request *req;
+    struct rec_result *out;
+    struct rec_session_options so;
+    struct rec_session *sess;
+    struct disc_instance failed; /* last known record of the dead master */
+    char cluster[ORC_KEY_STRLEN];
+    char alias[DISC_TEXT_MAX];
+    struct rec_replica *r; /* its replicas */
+    size_t n;
+    int candidate, most_advanced;
+    regex_t *ignore;
+    size_t nignore;
+    enum rec_state state;
+};
+
+static void step(struct run *x, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void step(struct run *x, const char *fmt, ...)
+{
+    char msg[1024];
+    char err[ORC_ERRMSG_SIZE];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    ORC_LOG_N("+failover-step", "uid=%s state=%s %s", x->out->uid, rec_state_name(x->state), msg);
+    if (x->out->id > 0)
+        be_recovery_step_write(x->env->be, x->out->uid, orc_wall_s(), msg, err, sizeof(err));
+}
+
+static void add_error(struct run *x, const char *msg)
+{
+    orc_buf_printf(&x->out->errors, "%s\n", msg);
+    ORC_LOG_W("+failover-error", "uid=%s state=%s error=\"%s\"", x->out->uid,
+              rec_state_name(x->state), msg);
+}
+
+static int enter(struct run *x, enum rec_state s, char *errmsg, size_t len)
+{
+    x->state = s;
+    if (s != REC_ST_DONE && s != REC_ST_FAILED && !rec_env_leader(x->env)) {
+        orc_errf(errmsg, len, "no longer the leader: stopping before %s", rec_state_name(s));
+        return ORC_EPERM;
+    }
+    return 0;
+}
+
+/* ---- register ---- */
+
+static int load_topology(struct run *x, char *errmsg, size_t len)
+{
+    struct disc_snapshot *s = disc_topo_snapshot(x->env->topo);
+    int fi, c;
+
+    if (s == NULL)
+        return ORC_ENOMEM;
+    fi = disc_snapshot_find(s, &x->req->failed);
+    if (fi < 0) {
+        disc_snapshot_put(s);
+        orc_errf(errmsg, len, "instance '%s:%d' not found", x->req->failed.host,
+                 x->req->failed.port);
+        return ORC_ENOTFOUND;
+    }
+    disc_instance_copy(&x->failed, &s->instances[fi]);
+    c = disc_snapshot_cluster_of(s, fi);
+    orc_strlcpy(x->cluster, c >= 0 ? s->clusters[c].name : "", sizeof(x->cluster));
+    orc_strlcpy(x->alias, c >= 0 ? s->clusters[c].alias : "", sizeof(x->alias));
+    x->r = calloc(s->n ? s->n : 1, sizeof(*x->r));
+    for (size_t i = 0; x->r != NULL && i < s->n; i++) {
+        const struct disc_instance *in = &s->instances[i];
+        if (!orc_key_eq(&in->master_key, &x->req->failed) || (int)i == fi)
+            continue;
+        disc_instance_init(&x->r[x->n].in);
+        disc_instance_copy(&x->r[x->n].in, in);
+        x->r[x->n].rule = strdup(s->annots[i].promotion_rule);
+        x->n++;
+    }
+    disc_snapshot_put(s);
+    return x->r ? 0 : ORC_ENOMEM;
+}
+
+static void list_keys(const struct rec_replica *r, size_t n, struct orc_buf *out)
+{
+    char ks[ORC_KEY_STRLEN];
+
+    for (size_t i = 0; i < n; i++)
+        orc_buf_printf(out, "%s%s", i ? "," : "", orc_key_str(&r[i].in.key, ks, sizeof(ks)));
+}
+
+static int st_register(struct run *x, char *errmsg, size_t len)
+{
+    struct be_recovery rec;
+    struct be_recovery_register_args a;
+    struct orc_buf hosts = ORC_BUF_INIT;
+    char host[128] = "";
+    int rc;
+
+    gethostname(host, sizeof(host) - 1);
+    list_keys(x->r, x->n, &hosts);
+    memset(&rec, 0, sizeof(rec));
+    rec.uid = x->out->uid;
+    rec.key = x->req->failed;
+    rec.analysis = x->req->analysis;
+    rec.cluster_name = x->cluster;
+    rec.cluster_alias = x->alias;
+    rec.count_affected_replicas = (int)x->n;
+    rec.replica_hosts = orc_buf_str(&hosts);
+    rec.processing_node_hostname = host;
+    rec.processing_node_token = "";
+    rec.last_detection_id = x->req->detection_id;
+    a.now = orc_wall_s();
+    a.block_seconds = x->env->cfg->RecoveryPeriodBlockSeconds;
+    a.force = x->req->force;
+    rc = be_recovery_register(x->env->be, &rec, &a, &x->out->id, &x->out->blocking_id, errmsg, len);
+    orc_buf_release(&hosts);
+    if (rc == ORC_EEXIST) {
+        x->out->blocked = true;
+        orc_errf(errmsg, len,
+                 "recovery of %s:%d blocked: recovery %lld on cluster %s is in its active period "
+                 "(RecoveryPeriodBlockSeconds=%lld); acknowledge it to allow another",
+                 x->req->failed.host, x->req->failed.port, (long long)x->out->blocking_id,
+                 x->cluster, (long long)x->env->cfg->RecoveryPeriodBlockSeconds);
+        ORC_LOG_W("+recovery-blocked", "instance=%s:%d cluster=%s blocking_id=%lld",
+                  x->req->failed.host, x->req->failed.port, x->cluster,
+                  (long long)x->out->blocking_id);
+        return rc;
+    }
+    if (rc == 0)
+        step(x, "registered recovery of %s:%d (%s) with %zu replicas", x->req->failed.host,
+             x->req->failed.port, x->req->analysis, x->n);
+    return rc;
+}
+
+/* ---- prepare: stop IO threads, let SQL threads apply, read again ---- */
+
+struct prep {
+    struct run *x;
+    struct rec_replica *r;
+    pthread_t tid;
+};
+
+static void *prepare_one(void *arg)
+{
+    struct prep *p = arg;
+    struct rec_replica *r = p->r;
+    struct rec_session *s = NULL;
+    struct disc_instance fresh;
+    char err[ORC_ERRMSG_SIZE] = "";
+    int64_t timeout = PREPARE_TIMEOUT_MS;
+    int rc;
+
+    disc_instance_init(&fresh);
+    if (rec_session_new(&p->x->so, &s) != 0)
+        return NULL;
+    if (p->x->env->cfg->DelayMasterPromotionIfSQLThreadNotUpToDate)
+        timeout *= 6;
+    rc = rec_stop_io_thread(s, &r->in, err, sizeof(err));
+    if (rc == 0)
+        rc = rec_wait_relay_applied(s, &r->in.key, timeout, &fresh, err, sizeof(err));
+    if (rc == 0 || rc == ORC_ETIMEDOUT || rc == ORC_ESTATE) {
+        r->read_ok = fresh.key.port != 0 || rec_read(s, &r->in.key, &fresh, err, sizeof(err)) == 0;
+        r->relay_applied = rc == 0;
+        if (fresh.key.port != 0) {
+            disc_instance_copy(&r->in, &fresh);
+            r->read_ok = true;
+        }
+    }
+    if (rc != 0)
+        orc_strlcpy(r->why_not, err, sizeof(r->why_not));
+    disc_instance_release(&fresh);
+    rec_session_free(s);
+    return NULL;
+}
+
+static int st_prepare(struct run *x, char *errmsg, size_t len)
+{
+    struct prep *p = calloc(x->n ? x->n : 1, sizeof(*p));
+    size_t ok = 0;
+
+    if (p == NULL)
+        return ORC_ENOMEM;
+    for (size_t i = 0; i < x->n; i++) {
+        p[i].x = x;
+        p[i].r = &x->r[i];
+        if (pthread_create(&p[i].tid, NULL, prepare_one, &p[i]) != 0)
+            prepare_one(&p[i]);
+    }
+    for (size_t i = 0; i < x->n; i++) {
+        if (p[i].tid)
+            pthread_join(p[i].tid, NULL);
+        ok += x->r[i].read_ok;
+        if (!x->r[i].read_ok || !x->r[i].relay_applied) {
+            char m[600];
+            snprintf(m, sizeof(m), "replica %s:%d: %s", x->r[i].in.key.host, x->r[i].in.key.port,
+                     x->r[i].why_not[0] ? x->r[i].why_not : "not prepared");
+            add_error(x, m);
+        }
+    }
+    free(p);
+    step(x, "prepared %zu of %zu replicas (IO threads stopped, relay logs applied)", ok, x->n);
+    if (ok == 0) {
+        orc_errf(errmsg, len, "none of the %zu replicas of %s:%d could be read", x->n,
+                 x->req->failed.host, x->req->failed.port);
+        return ORC_EIO;
+    }
+    return 0;
+}
+
+/* ---- choose ---- */
+
+static int st_choose(struct run *x, char *errmsg, size_t len)
+{
+    struct rec_promote_options o;
+
+    memset(&o, 0, sizeof(o));
+    o.ignore = x->ignore;
+    o.nignore = x->nignore;
+    o.prevent_cross_dc = x->env->cfg->PreventCrossDataCenterMasterFailover;
+    o.prevent_cross_region = x->env->cfg->PreventCrossRegionMasterFailover;
+    o.want = x->req->candidate;
+    x->candidate = rec_promote_choose(x->r, x->n, &x->failed, &o, &x->most_advanced, errmsg, len);
+    for (size_t i = 0; i < x->n; i++)
+        if (x->r[i].why_not[0] != '\0')
+            ORC_LOG_I("+candidate-rejected", "uid=%s instance=%s:%d reason=\"%s\"", x->out->uid,
+                      x->r[i].in.key.host, x->r[i].in.key.port, x->r[i].why_not);
+    if (x->candidate < 0)
+        return ORC_ESTATE;
+    step(x, "candidate %s:%d (exec %s:%lld, rule %s)", x->r[x->candidate].in.key.host,
+         x->r[x->candidate].in.key.port, x->r[x->candidate].in.exec_coords.file,
+         (long long)x->r[x->candidate].in.exec_coords.pos,
+         x->r[x->candidate].rule[0] ? x->r[x->candidate].rule : "neutral");
+    return 0;
+}
+
+/* ---- catch up: the candidate takes what a more advanced replica has ---- */
+
+static const char *gtid_position(const struct disc_instance *in)
+{
+    if (disc_version_is_mysql(&in->ver))
+        return disc_str(in->executed_gtid_set);
+    return in->gtid_binlog_pos && in->gtid_binlog_pos[0] ? in->gtid_binlog_pos
+                                                         : disc_str(in->gtid_current_pos);
+}
+
+static int st_catch_up(struct run *x, char *errmsg, size_t len)
+{
+    struct rec_replica *c = &x->r[x->candidate], *a;
+    int rc;
+
+    if (x->most_advanced < 0 || x->most_advanced == x->candidate)
+        return 0;
+    a = &x->r[x->most_advanced];
+    if (rec_coords_cmp(&a->in.exec_coords, &c->in.exec_coords) <= 0)
+        return 0;
+    if (!a->in.log_bin || !a->in.log_replica_updates) {
+        step(x, "%s:%d is ahead of the candidate but has no usable binary log: it will be lost",
+             a->in.key.host, a->in.key.port);
+        return 0;
+    }
+    step(x, "candidate %s:%d catches up from the more advanced %s:%d", c->in.key.host,
+         c->in.key.port, a->in.key.host, a->in.key.port);
+    rc = rec_change_master_gtid(x->sess, &c->in, &a->in.key, true, errmsg, len);
+    if (rc == 0)
+        rc = rec_wait_gtid(x->sess, &c->in, gtid_position(&a->in), PREPARE_TIMEOUT_MS, errmsg, len);
+    if (rc == 0)
+        rc = rec_stop_replica(x->sess, &c->in, errmsg, len);
+    if (rc != 0)
+        add_error(x, errmsg);
+    return rc;
+}
+
+/* ---- promote ---- */
+
+static int st_promote(struct run *x, char *errmsg, size_t len)
+{
+    struct rec_replica *c = &x->r[x->candidate];
+    const struct orc_config *cfg = x->env->cfg;
+    int rc = 0;
+
+    if (cfg->ApplyMySQLPromotionAfterMasterFailover ||
+        (x->req->command && strcmp(x->req->command, "graceful-master-takeover") == 0)) {
+        rc = rec_reset_replica_all(x->sess, &c->in, errmsg, len);
+        if (rc == 0)
+            rc = rec_set_read_only(x->sess, &c->in, false, cfg->UseSuperReadOnly, errmsg, len);
+    } else {
+        rc = rec_stop_replica(x->sess, &c->in, errmsg, len);
+    }
+    if (rc != 0) {
+        add_error(x, errmsg);
+        return rc;
+    }
+    x->out->writable_ms = orc_wall_ms();
+    x->out->successor = c->in.key;
+    rec_read(x->sess, &c->in.key, &c->in, errmsg, len);
+    x->out->successor_coords = c->in.self_coords;
+    disc_keylist_add(&x->out->participants, &c->in.key);
+    step(x, "promoted %s:%d: replication reset, read_only=0 (%lld ms after start)", c->in.key.host,
+         c->in.key.port, (long long)(x->out->writable_ms - x->out->started_ms));
+    return 0;
+}
+
+/* ---- repoint ---- */
+
+static int st_repoint(struct run *x, char *errmsg, size_t len)
+{
+    const struct orc_key *to = &x->r[x->candidate].in.key;
+    size_t moved = 0;
+
+    for (size_t i = 0; i < x->n; i++) {
+        struct rec_replica *r = &x->r[i];
+        char err[ORC_ERRMSG_SIZE] = "";
+        if ((int)i == x->candidate)
+            continue;
+        if (!r->read_ok || (!r->relay_applied && r->in.sql_state == DISC_THREAD_RUNNING)) {
+            disc_keylist_add(&x->out->lost, &r->in.key);
+            continue;
+        }
+        if (rec_change_master_gtid(x->sess, &r->in, to, true, err, sizeof(err)) != 0) {
+            add_error(x, err);
+            disc_keylist_add(&x->out->lost, &r->in.key);
+            continue;
+        }
+        disc_keylist_add(&x->out->participants, &r->in.key);
+        moved++;
+    }
+    (void)errmsg;
+    (void)len;
+    step(x, "repointed %zu replicas below %s:%d; %zu lost", moved, to->host, to->port,
+         x->out->lost.len);
+    return 0;
+}
+
+/* ---- fence, publish ---- */
+
+static void st_fence(struct run *x)
+{
+    struct rec_session_options so = x->so;
+    struct rec_session *s = NULL;
+    char err[ORC_ERRMSG_SIZE] = "";
+
+    so.conn.connect_timeout_s = 1;
+    so.conn.read_timeout_s = 2;
+    so.conn.write_timeout_s = 2;
+    if (rec_session_new(&so, &s) != 0)
+        return;
+    if (rec_set_read_only(s, &x->failed, true, x->env->cfg->UseSuperReadOnly, err, sizeof(err)) ==
+        0)
+        step(x, "fenced the old master %s:%d: read_only=1", x->failed.key.host, x->failed.key.port);
+    else
+        step(x, "old master %s:%d not fenced (unreachable: %s)", x->failed.key.host,
+             x->failed.key.port, err);
+    rec_session_free(s);
+}
+
+static void submit(struct run *x, const char *op, json_t *payload)
+{
+    char err[ORC_ERRMSG_SIZE] = "";
+
+    if (x->env->submit == NULL) {
+        json_decref(payload);
+        return;
+    }
+    if (x->env->submit(x->env->node, op, payload, err, sizeof(err)) != 0)
+        add_error(x, err);
+}
+
+static json_t *key_json(const struct orc_key *k)
+{
+    return json_pack("{s:s, s:i}", "Hostname", k->host, "Port", k->port);
+}
+
+static void downtime_lost(struct run *x, const struct orc_key *k)
+{
+    int64_t minutes = x->env->cfg->MasterFailoverLostInstancesDowntimeMinutes;
+    int64_t until = orc_wall_s() + (minutes > 0 ? minutes * 60 : 365LL * 24 * 3600);
+
+    submit(x, "begin-downtime",
+           json_pack("{s:o, s:s, s:s, s:I}", "Key", key_json(k), "Owner", "orchestrator", "Reason",
+                     "lost-in-recovery", "EndTimestamp", (json_int_t)until));
+}
+
+static void st_publish(struct run *x)
+{
+    const struct orc_key *s = &x->out->successor;
+    char ks[ORC_KEY_STRLEN], kv[512];
+
+    orc_key_str(s, ks, sizeof(ks));
+    if (!x->req->intermediate) {
+        snprintf(kv, sizeof(kv), "%s%s", x->env->cfg->KVClusterMasterPrefix,
+                 x->alias[0] ? x->alias : x->cluster);
+        submit(x, "put-key-value", json_pack("{s:s, s:s}", "Key", kv, "Value", ks));
+        if (x->alias[0] && strcmp(x->alias, x->cluster) != 0)
+            submit(x, "set-cluster-alias",
+                   json_pack("{s:s, s:s}", "ClusterName", ks, "Alias", x->alias));
+        downtime_lost(x, &x->req->failed);
+    }
+    for (size_t i = 0; i < x->out->lost.len; i++)
+        downtime_lost(x, &x->out->lost.keys[i]);
+    step(x, "published %s as master of %s (%s)", ks, x->alias[0] ? x->alias : x->cluster,
+         x->env->cfg->KVClusterMasterPrefix);
+}
+
+/* ---- intermediate master: its replicas move up to its master ---- */
+
+static int st_regroup_intermediate(struct run *x, char *errmsg, size_t len)
+{
+    const struct orc_key *to = &x->failed.master_key;
+    size_t moved = 0;
+
+    if (to->host[0] == '\0') {
+        orc_errf(errmsg, len, "%s:%d has no known master to move its replicas to",
+                 x->failed.key.host, x->failed.key.port);
+        return ORC_ESTATE;
+    }
+    for (size_t i = 0; i < x->n; i++) {
+        struct rec_replica *r = &x->r[i];
+        char err[ORC_ERRMSG_SIZE] = "";
+        if (!r->read_ok ||
+            rec_change_master_gtid(x->sess, &r->in, to, true, err, sizeof(err)) != 0) {
+            add_error(x, err[0] ? err : "replica could not be read");
+            disc_keylist_add(&x->out->lost, &r->in.key);
+            continue;
+        }
+        disc_keylist_add(&x->out->participants, &r->in.key);
+        moved++;
+    }
+    step(x, "moved %zu replicas of %s:%d up below %s:%d; %zu lost", moved, x->failed.key.host,
+         x->failed.key.port, to->host, to->port, x->out->lost.len);
+    if (moved == 0 && x->n > 0) {
+        orc_errf(errmsg, len, "no replica of %s:%d could be moved", x->failed.key.host,
+                 x->failed.key.port);
+        return ORC_EIO;
+    }
+    x->out->successor = *to;
+    x->out->writable_ms = orc_wall_ms();
+    return 0;
+}
+
+/* ---- hooks ---- */
+
+enum hooks_phase { HOOKS_PRE, HOOKS_POST };
+
+static void hook_lists(struct run *x,
+                       enum hooks_phase ph,
+                       const struct orc_strlist **l,
+                       const char **names,
+                       size_t *n)
+{
+    const struct orc_config *c = x->env->cfg;
+
+    *n = 0;
+    if (ph == HOOKS_PRE) {
+        l[*n] = &c->PreFailoverProcesses;
+        names[(*n)++] = "PreFailoverProcesses";
+        return;
+    }
+    if (x->out->successful) {
+        l[*n] = x->req->intermediate ? &c->PostIntermediateMasterFailoverProcesses
+                                     : &c->PostMasterFailoverProcesses;
+        names[(*n)++] = x->req->intermediate ? "PostIntermediateMasterFailoverProcesses"
+                                             : "PostMasterFailoverProcesses";
+        l[*n] = &c->PostFailoverProcesses;
+        names[(*n)++] = "PostFailoverProcesses";
+    } else {
+        l[*n] = &c->PostUnsuccessfulFailoverProcesses;
+        names[(*n)++] = "PostUnsuccessfulFailoverProcesses";
+    }
+}
+
+static void hook_ctx(struct run *x,
+                     struct rec_hook_ctx *h,
+                     struct orc_key *reps,
+                     char *host,
+                     size_t hostlen)
+{
+    memset(h, 0, sizeof(*h));
+    gethostname(host, hostlen - 1);
+    for (size_t i = 0; i < x->n; i++)
+        reps[i] = x->r[i].in.key;
+    h->failure_type = x->req->analysis;
+    h->instance_type = x->req->intermediate ? "intermediate-master" : "master";
+    h->is_master = !x->req->intermediate;
+    h->is_co_master = x->failed.is_co_master;
+    h->failure_description = x->req->analysis;
+    h->command = x->req->command ? x->req->command : "";
+    h->failed = x->req->failed;
+    h->failed_data_center = x->failed.data_center;
+    h->cluster = x->cluster;
+    h->cluster_alias = x->alias;
+    h->cluster_domain = "";
+    h->count_replicas = (int)x->n;
+    h->replicas = reps;
+    h->n_replicas = x->n;
+    h->is_downtimed = x->failed.is_downtimed;
+    h->auto_master_recovery = true;
+    h->auto_intermediate_master_recovery = true;
+    h->orchestrator_host = host;
+    h->recovery_uid = x->out->uid;
+    if (x->out->successful) {
+        h->successor = &x->out->successor;
+        h->successor_coords = &x->out->successor_coords;
+    }
+    h->successor_alias = "";
+    h->lost_replicas = x->out->lost.keys;
+    h->n_lost_replicas = x->out->lost.len;
+}
+
+static int run_hooks(struct run *x, enum hooks_phase ph, char *errmsg, size_t len)
+{
+    const struct orc_strlist *lists[2];
+    const char *names[2];
+    struct rec_hook_ctx h;
+    struct rec_hooks_options o;
+    struct orc_key *reps;
+    char host[128] = "";
+    size_t nl;
+    int rc = 0;
+
+    if (x->req->skip_hooks)
+        return 0;
+    hook_lists(x, ph, lists, names, &nl);
+    reps = calloc(x->n ? x->n : 1, sizeof(*reps));
+    if (reps == NULL)
+        return ORC_ENOMEM;
+    hook_ctx(x, &h, reps, host, sizeof(host));
+    for (size_t i = 0; i < nl && rc == 0; i++) {
+        char err[ORC_ERRMSG_SIZE] = "";
+        int hrc;
+        if (lists[i]->n == 0)
+            continue;
+        memset(&o, 0, sizeof(o));
+        o.shell = x->env->cfg->ProcessesShellCommand;
+        o.list = names[i];
+        o.tracker = x->env->hooks_tracker;
+        hrc = rec_hooks_run(&o, (const char *const *)lists[i]->v, lists[i]->n, &h, ph == HOOKS_PRE,
+                            err, sizeof(err));
+        step(x, "ran %s: %s", names[i], hrc == 0 ? "ok" : err);
+        if (hrc != 0 && ph == HOOKS_PRE) {
+            orc_errf(errmsg, len, "%s", err);
+            rc = hrc;
+        } else if (hrc != 0) {
+            add_error(x, err);
+        }
+    }
+    free(reps);
+    return rc;
+}
+
+/* ---- the run ---- */
+
+static int compile_filters(struct run *x, char *errmsg, size_t len)
+{
+    const struct orc_strlist *l = &x->env->cfg->PromotionIgnoreHostnameFilters;
+
+    x->ignore = calloc(l->n ? l->n : 1, sizeof(regex_t));
+    if (x->ignore == NULL)
+        return ORC_ENOMEM;
+    for (size_t i = 0; i < l->n; i++) {
+        if (regcomp(&x->ignore[i], l->v[i], REG_EXTENDED | REG_NOSUB) != 0) {
+            orc_errf(errmsg, len, "PromotionIgnoreHostnameFilters: bad regex '%s'", l->v[i]);
+            return ORC_ECONFIG;
+        }
+        x->nignore++;
+    }
+    return 0;
+}
+
+static void resolve(struct run *x)
+{
+    struct be_recovery rec;
+    struct orc_buf lost = ORC_BUF_INIT, part = ORC_BUF_INIT;
+    char err[ORC_ERRMSG_SIZE], ks[ORC_KEY_STRLEN];
+
+    if (x->out->id <= 0)
+        return;
+    for (size_t i = 0; i < x->out->lost.len; i++)
+        orc_buf_printf(&lost, "%s%s", i ? "," : "",
+                       orc_key_str(&x->out->lost.keys[i], ks, sizeof(ks)));
+    for (size_t i = 0; i < x->out->participants.len; i++)
+        orc_buf_printf(&part, "%s%s", i ? "," : "",
+                       orc_key_str(&x->out->participants.keys[i], ks, sizeof(ks)));
+    memset(&rec, 0, sizeof(rec));
+    rec.uid = x->out->uid;
+    rec.key = x->req->failed;
+    rec.successor = x->out->successor;
+    rec.successor_alias = "";
+    rec.is_successful = x->out->successful;
+    rec.lost_replicas = orc_buf_str(&lost);
+    rec.participating_instances = orc_buf_str(&part);
+    rec.all_errors = orc_buf_str(&x->out->errors);
+    rec.end_recovery = orc_wall_s();
+    if (be_recovery_resolve(x->env->be, &rec, err, sizeof(err)) != 0)
+        ORC_LOG_E("+recovery-resolve-failed", "uid=%s error=\"%s\"", x->out->uid, err);
+    orc_buf_release(&lost);
+    orc_buf_release(&part);
+}
+
+/* Re-probes everything the recovery touched so readers see it at once. */
+static void refresh(struct run *x)
+{
+    disc_topo_probe_soon(x->env->topo, &x->req->failed);
+    for (size_t i = 0; i < x->n; i++)
+        disc_topo_probe_soon(x->env->topo, &x->r[i].in.key);
+}
+
+static int run_states(struct run *x, char *errmsg, size_t len)
+{
+    int rc;
+
+    if ((rc = enter(x, REC_ST_REGISTER, errmsg, len)) != 0 || (rc = st_register(x, errmsg, len)))
+        return rc;
+    if ((rc = enter(x, REC_ST_PRE_HOOKS, errmsg, len)) != 0 ||
+        (rc = run_hooks(x, HOOKS_PRE, errmsg, len)) != 0)
+        return rc;
+    if ((rc = enter(x, REC_ST_PREPARE, errmsg, len)) != 0 || (rc = st_prepare(x, errmsg, len)))
+        return rc;
+    if (x->req->intermediate) {
+        if ((rc = enter(x, REC_ST_REPOINT, errmsg, len)) != 0 ||
+            (rc = st_regroup_intermediate(x, errmsg, len)) != 0)
+            return rc;
+    } else {
+        if ((rc = enter(x, REC_ST_CHOOSE, errmsg, len)) != 0 || (rc = st_choose(x, errmsg, len)))
+            return rc;
+        if ((rc = enter(x, REC_ST_CATCH_UP, errmsg, len)) != 0 ||
+            (rc = st_catch_up(x, errmsg, len)) != 0)
+            return rc;
+        if ((rc = enter(x, REC_ST_PROMOTE, errmsg, len)) != 0 || (rc = st_promote(x, errmsg, len)))
+            return rc;
+        if ((rc = enter(x, REC_ST_REPOINT, errmsg, len)) != 0 || (rc = st_repoint(x, errmsg, len)))
+            return rc;
+    }
+    x->out->successful = true;
+    if (!x->req->intermediate && (rc = enter(x, REC_ST_FENCE, errmsg, len)) == 0)
+        st_fence(x);
+    x->state = REC_ST_PUBLISH;
+    st_publish(x);
+    return 0;
+}
+
+int rec_failover_run(struct rec_env *env,
+                     const struct rec_failover_request *req,
+                     struct rec_result *out,
+                     char *errmsg,
+                     size_t len)
+{
+    struct run x;
+    int rc;
+
+    memset(&x, 0, sizeof(x));
+    x.env = env;
+    x.req = req;
+    x.out = out;
+    x.candidate = x.most_advanced = -1;
+    disc_instance_init(&x.failed);
+    out->started_ms = orc_wall_ms();
+    snprintf(out->uid, sizeof(out->uid), "%lld:%08x", (long long)orc_wall_ms(),
+             (unsigned)(orc_mono_us() & 0xffffffffu));
+    rec_env_session_options(env, &x.so);
+    ORC_LOG_N("+failover-start", "uid=%s instance=%s:%d analysis=%s command=%s", out->uid,
+              req->failed.host, req->failed.port, req->analysis, req->command ? req->command : "");
+    rc = compile_filters(&x, errmsg, len);
+    if (rc == 0)
+        rc = load_topology(&x, errmsg, len);
+    if (rc == 0)
+        rc = rec_session_new(&x.so, &x.sess);
+    if (rc == 0)
+        rc = run_states(&x, errmsg, len);
+    if (rc != 0 && rc != ORC_EEXIST) {
+        add_error(&x, errmsg);
+        x.state = REC_ST_FAILED;
+    }
+    out->done_ms = orc_wall_ms();
+    if (!out->blocked) {
+        resolve(&x);
+        x.state = REC_ST_POST_HOOKS;
+        run_hooks(&x, HOOKS_POST, errmsg, len);
+        x.state = out->successful ? REC_ST_DONE : REC_ST_FAILED;
+        ORC_LOG_N(out->successful ? "+failover-done" : "+failover-failed",
+                  "uid=%s instance=%s:%d successor=%s:%d writable_after_ms=%lld total_ms=%lld "
+                  "lost=%zu",
+                  out->uid, req->failed.host, req->failed.port, out->successor.host,
+                  out->successor.port,
+                  (long long)(out->writable_ms ? out->writable_ms - out->started_ms : -1),
+                  (long long)(out->done_ms - out->started_ms), out->lost.len);
+        refresh(&x);
+    }
+    for (size_t i = 0; i < x.n; i++) {
+        disc_instance_release(&x.r[i].in);
+        free((char *)x.r[i].rule);
+    }
+    free(x.r);
+    for (size_t i = 0; i < x.nignore; i++)
+        regfree(&x.ignore[i]);
+    free(x.ignore);
+    disc_instance_release(&x.failed);
+    rec_session_free(x.sess);
+    if (rc == 0 && !out->successful)
+        rc = ORC_EIO;
+    return rc;
+}

@@ -1,0 +1,325 @@
+/*
+ * loop: the recovery thread. Woken by every probe outcome (and a 1 s tick),
+ * it analyses a fresh snapshot and, on the leader, acts on actionable
+ * failures: register the detection (anti-flapping), run the detection
+ * hooks, and recover the clusters the filters allow. Non-actionable codes
+ * that may hide a failure (an unreachable master whose replicas have not
+ * noticed yet) get their master and replicas re-probed at once, which is
+ * what turns a dead master into a recovery in milliseconds rather than at
+ * the next poll.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "backend/be.h"
+#include "recovery/failover.h"
+#include "recovery/hooks.h"
+#include "recovery/loop.h"
+#include "recovery/rec.h"
+
+#define REPROBE_THROTTLE_MS 100
+
+struct reprobe {
+    struct orc_key key;
+    int64_t at_ms;
+};
+
+struct rec_loop {
+    struct rec_env *env;
+    struct rec_analysis_options opts;
+    pthread_t tid;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    bool stopping, notified, started;
+    int64_t started_ms;
+    struct reprobe *reprobes;
+    size_t nreprobes;
+    uint64_t last_version;
+};
+
+void rec_loop_notify(struct rec_loop *l)
+{
+    if (l == NULL)
+        return;
+    pthread_mutex_lock(&l->lock);
+    l->notified = true;
+    pthread_cond_signal(&l->cond);
+    pthread_mutex_unlock(&l->lock);
+}
+
+/* Re-probes k's master and replicas now, at most once per throttle window. */
+static void reprobe(struct rec_loop *l, const struct rec_analysis *a)
+{
+    int64_t now = orc_mono_ms();
+    size_t i;
+
+    for (i = 0; i < l->nreprobes; i++)
+        if (orc_key_eq(&l->reprobes[i].key, &a->key))
+            break;
+    if (i < l->nreprobes && now - l->reprobes[i].at_ms < REPROBE_THROTTLE_MS)
+        return;
+    if (i == l->nreprobes) {
+        struct reprobe *n = realloc(l->reprobes, (l->nreprobes + 1) * sizeof(*n));
+        if (n == NULL)
+            return;
+        l->reprobes = n;
+        l->reprobes[l->nreprobes++].key = a->key;
+    }
+    l->reprobes[i].at_ms = now;
+    ORC_LOG_D("+analysis-reprobe", "instance=%s:%d analysis=%s", a->key.host, a->key.port,
+              rec_code_name(a->code));
+    disc_topo_probe_soon(l->env->topo, &a->key);
+    for (size_t r = 0; r < a->replicas.len; r++)
+        disc_topo_probe_soon(l->env->topo, &a->replicas.keys[r]);
+    if (a->master_key.host[0])
+        disc_topo_probe_soon(l->env->topo, &a->master_key);
+}
+
+static bool wants_reprobe(enum rec_code c)
+{
+    switch (c) {
+        case REC_UNREACHABLE_MASTER:
+        case REC_UNREACHABLE_MASTER_WITH_LAGGING_REPLICAS:
+        case REC_UNREACHABLE_IM:
+        case REC_UNREACHABLE_IM_WITH_LAGGING_REPLICAS:
+        case REC_UNREACHABLE_CO_MASTER:
+        case REC_DEAD_MASTER_AND_REPLICAS:
+        case REC_ALL_MASTER_REPLICAS_NOT_REPLICATING:
+        case REC_ALL_MASTER_REPLICAS_NOT_REPLICATING_OR_DEAD:
+        case REC_FIRST_TIER_REPLICA_FAILING_TO_CONNECT:
+            return true;
+        default:
+            return false;
+    }
+}
+
+static bool is_master_code(enum rec_code c)
+{
+    return c == REC_DEAD_MASTER || c == REC_DEAD_MASTER_AND_SOME_REPLICAS ||
+           c == REC_DEAD_CO_MASTER || c == REC_DEAD_CO_MASTER_AND_SOME_REPLICAS;
+}
+
+static bool is_im_code(enum rec_code c)
+{
+    return c == REC_DEAD_IM || c == REC_DEAD_IM_AND_SOME_REPLICAS ||
+           c == REC_DEAD_IM_WITH_SINGLE_REPLICA_FAILING_TO_CONNECT ||
+           c == REC_ALL_IM_REPLICAS_FAILING_TO_CONNECT_OR_DEAD;
+}
+
+/* Registers the detection; on a new one runs OnFailureDetectionProcesses.
+ * Returns the detection id (0 if not registered), or -1 when a detection
+ * hook failed (the recovery must not go on). */
+static int64_t detect(struct rec_loop *l, const struct rec_analysis *a)
+{
+    const struct orc_config *c = l->env->cfg;
+    struct be_detection d;
+    char err[ORC_ERRMSG_SIZE] = "", host[128] = "";
+    int64_t id = 0;
+    int rc;
+
+    gethostname(host, sizeof(host) - 1);
+    memset(&d, 0, sizeof(d));
+    d.key = a->key;
+    d.start_active_period = orc_wall_s();
+    d.processing_node_hostname = host;
+    d.processing_node_token = "";
+    d.analysis = rec_code_name(a->code);
+    d.cluster_name = a->cluster_name;
+    d.cluster_alias = a->cluster_alias;
+    d.count_affected_replicas = a->count_replicas;
+    d.replica_hosts = "";
+    d.is_actionable = a->is_actionable;
+    rc = be_detection_register(l->env->be, &d, &id, err, sizeof(err));
+    if (rc == ORC_EEXIST)
+        return id;
+    if (rc != 0) {
+        ORC_LOG_E("+detection-register-failed", "instance=%s:%d error=\"%s\"", a->key.host,
+                  a->key.port, err);
+        return 0;
+    }
+    ORC_LOG_N("+failure-detected", "instance=%s:%d cluster=%s analysis=%s replicas=%d", a->key.host,
+              a->key.port, a->cluster_name, rec_code_name(a->code), a->count_replicas);
+    if (c->OnFailureDetectionProcesses.n > 0) {
+        struct rec_hook_ctx h;
+        struct rec_hooks_options o;
+        memset(&h, 0, sizeof(h));
+        memset(&o, 0, sizeof(o));
+        h.failure_type = rec_code_name(a->code);
+        h.instance_type = a->is_master ? "master" : "intermediate-master";
+        h.is_master = a->is_master;
+        h.is_co_master = a->is_co_master;
+        h.failure_description = a->description;
+        h.failed = a->key;
+        h.failed_data_center = a->data_center;
+        h.cluster = a->cluster_name;
+        h.cluster_alias = a->cluster_alias;
+        h.count_replicas = a->count_replicas;
+        h.replicas = a->replicas.keys;
+        h.n_replicas = a->replicas.len;
+        h.is_downtimed = a->is_downtimed;
+        h.auto_master_recovery = a->has_automated_master_recovery;
+        h.auto_intermediate_master_recovery = a->has_automated_im_recovery;
+        h.orchestrator_host = host;
+        o.shell = c->ProcessesShellCommand;
+        o.list = "OnFailureDetectionProcesses";
+        o.tracker = l->env->hooks_tracker;
+        if (rec_hooks_run(&o, (const char *const *)c->OnFailureDetectionProcesses.v,
+                          c->OnFailureDetectionProcesses.n, &h, true, err, sizeof(err)) != 0) {
+            ORC_LOG_W("+detection-hook-failed", "instance=%s:%d error=\"%s\"", a->key.host,
+                      a->key.port, err);
+            return -1;
+        }
+    }
+    return id;
+}
+
+static bool allowed(struct rec_loop *l, const struct rec_analysis *a)
+{
+    bool disabled = false;
+    char err[ORC_ERRMSG_SIZE];
+
+    if (a->skippable_due_to_downtime || a->is_downtimed) {
+        ORC_LOG_N("+recovery-skipped", "instance=%s:%d analysis=%s reason=downtimed", a->key.host,
+                  a->key.port, rec_code_name(a->code));
+        return false;
+    }
+    if (be_recovery_global_disabled(l->env->be, &disabled, err, sizeof(err)) == 0 && disabled) {
+        ORC_LOG_N("+recovery-skipped", "instance=%s:%d analysis=%s reason=globally-disabled",
+                  a->key.host, a->key.port, rec_code_name(a->code));
+        return false;
+    }
+    if (is_master_code(a->code) && !a->has_automated_master_recovery) {
+        ORC_LOG_N("+recovery-skipped",
+                  "instance=%s:%d analysis=%s reason=RecoverMasterClusterFilters", a->key.host,
+                  a->key.port, rec_code_name(a->code));
+        return false;
+    }
+    if (is_im_code(a->code) && !a->has_automated_im_recovery) {
+        ORC_LOG_N("+recovery-skipped",
+                  "instance=%s:%d analysis=%s reason=RecoverIntermediateMasterClusterFilters",
+                  a->key.host, a->key.port, rec_code_name(a->code));
+        return false;
+    }
+    return is_master_code(a->code) || is_im_code(a->code);
+}
+
+static void act(struct rec_loop *l, const struct rec_analysis *a)
+{
+    struct rec_failover_request req;
+    struct rec_result res;
+    char err[ORC_ERRMSG_SIZE] = "";
+    int64_t det;
+
+    det = detect(l, a);
+    if (det < 0 || !allowed(l, a))
+        return;
+    memset(&req, 0, sizeof(req));
+    req.failed = a->key;
+    req.analysis = rec_code_name(a->code);
+    req.intermediate = is_im_code(a->code);
+    req.command = "";
+    req.detection_id = det;
+    rec_result_init(&res);
+    rec_failover_run(l->env, &req, &res, err, sizeof(err));
+    rec_result_release(&res);
+}
+
+static void run_once(struct rec_loop *l)
+{
+    struct rec_analysis_list list;
+    struct disc_snapshot *s;
+
+    if (!rec_env_leader(l->env))
+        return;
+    s = disc_topo_snapshot(l->env->topo);
+    if (s == NULL)
+        return;
+    if (s->version == l->last_version) {
+        disc_snapshot_put(s);
+        return;
+    }
+    l->last_version = s->version;
+    rec_analysis_list_init(&list);
+    rec_analysis_run(s, &l->opts, &list);
+    disc_snapshot_put(s);
+    for (size_t i = 0; i < list.n && !l->stopping; i++) {
+        const struct rec_analysis *a = &list.v[i];
+        if (wants_reprobe(a->code))
+            reprobe(l, a);
+        if (a->is_actionable)
+            act(l, a);
+    }
+    rec_analysis_list_release(&list);
+}
+
+static void *loop_main(void *arg)
+{
+    struct rec_loop *l = arg;
+    int64_t grace = 3 * l->env->cfg->InstancePollSeconds * 1000;
+
+    pthread_mutex_lock(&l->lock);
+    while (!l->stopping) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += 1;
+        if (!l->notified)
+            pthread_cond_timedwait(&l->cond, &l->lock, &ts);
+        l->notified = false;
+        if (l->stopping)
+            break;
+        pthread_mutex_unlock(&l->lock);
+        if (orc_mono_ms() - l->started_ms >= grace)
+            run_once(l);
+        pthread_mutex_lock(&l->lock);
+    }
+    pthread_mutex_unlock(&l->lock);
+    return NULL;
+}
+
+int rec_loop_start(struct rec_env *env, struct rec_loop **out, char *errmsg, size_t len)
+{
+    struct rec_loop *l = calloc(1, sizeof(*l));
+    int rc;
+
+    if (l == NULL)
+        return ORC_ENOMEM;
+    l->env = env;
+    rc = rec_analysis_options_from_config(&l->opts, env->cfg, errmsg, len);
+    if (rc != 0) {
+        free(l);
+        return rc;
+    }
+    l->opts.include_downtimed = true;
+    pthread_mutex_init(&l->lock, NULL);
+    pthread_cond_init(&l->cond, NULL);
+    l->started_ms = orc_mono_ms();
+    if (pthread_create(&l->tid, NULL, loop_main, l) != 0) {
+        rec_analysis_options_release(&l->opts);
+        free(l);
+        orc_errf(errmsg, len, "cannot start the recovery thread");
+        return ORC_ENOMEM;
+    }
+    l->started = true;
+    *out = l;
+    return 0;
+}
+
+void rec_loop_stop(struct rec_loop *l)
+{
+    if (l == NULL)
+        return;
+    pthread_mutex_lock(&l->lock);
+    l->stopping = true;
+    pthread_cond_signal(&l->cond);
+    pthread_mutex_unlock(&l->lock);
+    if (l->started)
+        pthread_join(l->tid, NULL);
+    rec_analysis_options_release(&l->opts);
+    pthread_mutex_destroy(&l->lock);
+    pthread_cond_destroy(&l->cond);
+    free(l->reprobes);
+    free(l);
+}

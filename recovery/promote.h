@@ -1,0 +1,56 @@
+/*
+ * promote: choosing the replica to promote when a master dies (pure).
+ * Internal to the recovery module.
+ */
+#ifndef ORC_REC_PROMOTE_H
+#define ORC_REC_PROMOTE_H
+
+#include <regex.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "discovery/disc.h"
+
+/* One replica of the failed master as read during the recovery. */
+struct rec_replica {
+    struct disc_instance in; /* fresh reading (relay log applied when ok) */
+    const char *rule;        /* promotion rule: "" (neutral) or a rule name */
+    bool read_ok;            /* the reading succeeded */
+    bool relay_applied;      /* its SQL thread applied everything received */
+    bool banned;             /* must_not, or PromotionIgnoreHostnameFilters */
+    char why_not[160];       /* why it cannot be the candidate ("" if it can) */
+};
+
+struct rec_promote_options {
+    const regex_t *ignore; /* PromotionIgnoreHostnameFilters, compiled */
+    size_t nignore;
+    bool prevent_cross_dc;      /* PreventCrossDataCenterMasterFailover */
+    bool prevent_cross_region;  /* PreventCrossRegionMasterFailover */
+    const struct orc_key *want; /* an explicitly requested candidate, or NULL */
+};
+
+/* Rule rank: must < prefer < neutral < prefer_not < must_not (lower is better). */
+int rec_rule_rank(const char *rule);
+
+/* Sorts order[] (indexes into r) best-first: most advanced execution
+ * coordinates, then log_slave_updates, lower major version, lower binlog
+ * format, same data center as the failed master, no errant GTID, better
+ * rule. */
+void rec_promote_sort(const struct rec_replica *r,
+                      size_t n,
+                      const struct disc_instance *failed,
+                      int *order);
+
+/* Marks each replica's why_not and returns the index of the candidate: the
+ * first in best-first order that may be promoted, or -1 (errmsg says why).
+ * *most_advanced is the index of the most advanced readable replica (it may
+ * differ from the candidate when that one is banned or unfit). */
+int rec_promote_choose(struct rec_replica *r,
+                       size_t n,
+                       const struct disc_instance *failed,
+                       const struct rec_promote_options *o,
+                       int *most_advanced,
+                       char *errmsg,
+                       size_t len);
+
+#endif
