@@ -30,6 +30,8 @@ static const struct {
     const size_t *len;
 } route_tables[] = {
     {web_routes_meta, &web_routes_meta_len},
+    {web_routes_read, &web_routes_read_len},
+    {web_routes_write, &web_routes_write_len},
 };
 
 const char *web_param(const struct web_req *r, int i)

@@ -73,6 +73,10 @@ void web_json_cluster_info(struct web_jw *w,
 /* Audit {AuditId, AuditTimestamp, AuditType, AuditInstanceKey, Message}. */
 void web_json_audit(struct web_jw *w, const struct be_audit *a);
 
+/* False for an instance the topology knows of but never read successfully:
+ * as orchestrator (which records an instance only once read), the API does
+ * not list it. */
+bool web_instance_visible(const struct disc_snapshot *s, size_t i);
 /* The Problems of instance i (static strings) into out[] (room for 8);
  * returns how many. */
 int web_instance_problems(const struct disc_snapshot *s, size_t i, const char **out);
@@ -123,3 +127,7 @@ int web_find_instance(struct web_req *r,
 /* The cluster named by hint (name, alias, then instance key "host[:port]"),
  * or -1 after replying 404. */
 int web_find_cluster(struct web_req *r, const struct disc_snapshot *s, const char *hint);
+/* The instance key in params pi, pi+1 (400 on a bad key), resolved against
+ * the topology when it is known there, kept as given otherwise (routes that
+ * also answer for instances the topology lacks). */
+int web_param_key_any(struct web_req *r, int pi, struct orc_key *k);

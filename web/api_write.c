@@ -1,0 +1,570 @@
+/*
+ * api_write: the operator writes of discovery: discover, forget, cluster
+ * aliases, downtime, maintenance, candidate rules and tags.
+ *
+ * What orchestrator replicates through raft goes through deps->submit as a
+ * command (op + orchestrator-shaped JSON payload) that the FSM applies to the
+ * backend and the live topology on every node. Maintenance is local to this
+ * node's backend, as in orchestrator. Every write is audited locally.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "backend/be.h"
+#include "discovery/topo.h"
+#include "web/web_int.h"
+
+#define DEFAULT_DOWNTIME_S 600    /* orchestrator's MaintenanceExpireMinutes: 10 */
+#define DEFAULT_MAINTENANCE_S 600 /* same constant bounds a maintenance */
+
+static int status_of(int rc)
+{
+    switch (rc) {
+        case ORC_EINVAL:
+            return 400;
+        case ORC_EPERM:
+            return 403;
+        case ORC_ENOTFOUND:
+            return 404;
+        case ORC_EEXIST:
+        case ORC_ESTATE:
+            return 409;
+        case ORC_ETIMEDOUT:
+            return 504;
+        default:
+            return 500;
+    }
+}
+
+static json_t *key_json(const struct orc_key *k)
+{
+    return json_pack("{s:s, s:i}", "Hostname", k->host, "Port", k->port);
+}
+
+/* Submits a replicated command (payload stolen); replies with an error and
+ * returns non-zero on failure. */
+static int submit(struct web_req *r, const char *op, json_t *payload)
+{
+    char err[ORC_ERRMSG_SIZE] = "";
+    int rc;
+
+    if (payload == NULL) {
+        web_reply_error(r, 500, "%s: out of memory", op);
+        return ORC_ENOMEM;
+    }
+    if (r->deps->submit == NULL) {
+        json_decref(payload);
+        web_reply_error(r, 503, "%s: replicated commands are not available on this node", op);
+        return ORC_ESTATE;
+    }
+    rc = r->deps->submit(r->deps->node, op, payload, err, sizeof(err));
+    if (rc != 0)
+        web_reply_error(r, status_of(rc), "%s: %s", op, err[0] ? err : orc_strerror(rc));
+    return rc;
+}
+
+/* Writes an audit entry (best effort: a failure is logged, not returned). */
+static void audit(struct web_req *r,
+                  const char *type,
+                  const struct orc_key *k,
+                  const char *cluster,
+                  const char *fmt,
+                  ...) __attribute__((format(printf, 5, 6)));
+
+static void audit(struct web_req *r,
+                  const char *type,
+                  const struct orc_key *k,
+                  const char *cluster,
+                  const char *fmt,
+                  ...)
+{
+    char msg[1024], err[ORC_ERRMSG_SIZE] = "", ks[ORC_KEY_STRLEN] = "";
+    struct be_audit a;
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    if (k != NULL)
+        orc_key_str(k, ks, sizeof(ks));
+    ORC_LOG_N("+operator-write", "type=%s instance=%s cluster=%s user=%s message=\"%s\"", type, ks,
+              cluster ? cluster : "", r->user ? r->user : "", msg);
+    if (r->deps->be == NULL)
+        return;
+    memset(&a, 0, sizeof(a));
+    a.ts = orc_wall_s();
+    a.type = type;
+    if (k != NULL)
+        a.key = *k;
+    a.cluster_name = cluster ? cluster : "";
+    a.message = msg;
+    if (be_audit_write(r->deps->be, &a, err, sizeof(err)) != 0)
+        ORC_LOG_W("+audit-failed", "type=%s error=\"%s\"", type, err);
+}
+
+/* Replies OK with Details = the key. */
+static void reply_key(struct web_req *r, const char *msg, const struct orc_key *k)
+{
+    web_reply_ok(r, msg, key_json(k));
+}
+
+/* An instance of the topology named by params pi, pi+1: its index in *s
+ * (which the caller releases), or -1 after replying. */
+static int known_instance(struct web_req *r, struct disc_snapshot **s, int pi, struct orc_key *k)
+{
+    int i;
+
+    *s = web_snapshot(r);
+    if (*s == NULL)
+        return -1;
+    i = web_find_instance(r, *s, pi, k, true);
+    if (i < 0) {
+        disc_snapshot_put(*s);
+        *s = NULL;
+    }
+    return i;
+}
+
+/* ---- discovery ---- */
+
+static void reply_discovered(struct web_req *r, const struct orc_key *k)
+{
+    struct disc_snapshot *s = disc_topo_snapshot(r->deps->topo);
+    struct orc_buf b = ORC_BUF_INIT;
+    struct web_jw w;
+    char ks[ORC_KEY_STRLEN], msg[ORC_KEY_STRLEN + 32];
+    int i = s ? disc_snapshot_find(s, k) : -1;
+
+    snprintf(msg, sizeof(msg), "Instance discovered: %s", orc_key_str(k, ks, sizeof(ks)));
+    web_jw_init(&w, &b);
+    if (i >= 0)
+        web_json_instance(&w, s, (size_t)i);
+    if (w.err != 0)
+        web_reply_error(r, 500, "out of memory");
+    else
+        web_reply_envelope_raw(r, 200, "OK", msg, i >= 0 ? b.data : NULL, b.len);
+    orc_buf_release(&b);
+    disc_snapshot_put(s);
+}
+
+static void h_discover(struct web_req *r)
+{
+    char err[ORC_ERRMSG_SIZE] = "", ks[ORC_KEY_STRLEN];
+    struct disc_snapshot *s;
+    struct orc_key k;
+    bool known;
+    int rc;
+
+    if (web_param_key(r, 0, &k) != 0 || (s = web_snapshot(r)) == NULL)
+        return;
+    known = disc_snapshot_find(s, &k) >= 0;
+    disc_snapshot_put(s);
+    orc_key_str(&k, ks, sizeof(ks));
+    rc = disc_topo_discover(r->deps->topo, &k, true, NULL, err, sizeof(err));
+    if (rc != 0) {
+        if (!known) /* as orchestrator: an instance never read is not recorded */
+            disc_topo_forget(r->deps->topo, &k);
+        web_reply_error(r, 500, "cannot discover instance '%s': %s", ks,
+                        err[0] ? err : orc_strerror(rc));
+        return;
+    }
+    if (r->deps->submit != NULL) {
+        rc = r->deps->submit(r->deps->node, "discover", key_json(&k), err, sizeof(err));
+        if (rc != 0)
+            ORC_LOG_W("+command-failed", "op=discover instance=%s error=\"%s\"", ks, err);
+    }
+    audit(r, "discover", &k, NULL, "discovered by the API");
+    reply_discovered(r, &k);
+}
+
+static void h_async_discover(struct web_req *r)
+{
+    char err[ORC_ERRMSG_SIZE] = "", ks[ORC_KEY_STRLEN], msg[ORC_KEY_STRLEN + 64];
+    struct orc_key k;
+
+    if (web_param_key(r, 0, &k) != 0)
+        return;
+    if (r->deps->topo == NULL) {
+        web_reply_error(r, 503, "discovery is not running");
+        return;
+    }
+    if (r->deps->submit != NULL) {
+        if (submit(r, "discover", key_json(&k)) != 0)
+            return;
+    } else if (disc_topo_discover(r->deps->topo, &k, false, NULL, err, sizeof(err)) != 0) {
+        web_reply_error(r, 500, "async-discover: %s", err);
+        return;
+    }
+    snprintf(msg, sizeof(msg), "Asynchronous discovery initiated for Instance: %s",
+             orc_key_str(&k, ks, sizeof(ks)));
+    web_reply_ok(r, msg, NULL);
+}
+
+static void h_forget(struct web_req *r)
+{
+    char ks[ORC_KEY_STRLEN], msg[ORC_KEY_STRLEN + 32], cluster[ORC_KEY_STRLEN];
+    struct disc_snapshot *s;
+    struct orc_key k;
+    int i;
+
+    if (web_param_key(r, 0, &k) != 0 || (s = web_snapshot(r)) == NULL)
+        return;
+    i = disc_snapshot_find(s, &k); /* exact: forget never guesses */
+    if (i >= 0)
+        orc_strlcpy(cluster, s->instances[i].cluster_name, sizeof(cluster));
+    disc_snapshot_put(s);
+    orc_key_str(&k, ks, sizeof(ks));
+    if (i < 0) {
+        web_reply_error(r, 404, "instance '%s' not found", ks);
+        return;
+    }
+    if (submit(r, "forget", key_json(&k)) != 0)
+        return;
+    audit(r, "forget", &k, cluster, "instance forgotten");
+    snprintf(msg, sizeof(msg), "Instance forgotten: %s", ks);
+    reply_key(r, msg, &k);
+}
+
+static void h_forget_cluster(struct web_req *r)
+{
+    struct disc_snapshot *s = web_snapshot(r);
+    char name[ORC_KEY_STRLEN], msg[ORC_KEY_STRLEN + 32];
+    int c;
+
+    if (s == NULL)
+        return;
+    c = web_find_cluster(r, s, web_param(r, 0));
+    if (c >= 0)
+        orc_strlcpy(name, s->clusters[c].name, sizeof(name));
+    disc_snapshot_put(s);
+    if (c < 0 || submit(r, "forget-cluster", json_pack("{s:s}", "ClusterName", name)) != 0)
+        return;
+    audit(r, "forget-cluster", NULL, name, "cluster forgotten");
+    snprintf(msg, sizeof(msg), "Cluster forgotten: %s", name);
+    web_reply_ok(r, msg, json_string(name));
+}
+
+static void h_set_cluster_alias(struct web_req *r)
+{
+    const char *alias = web_query(r, "alias");
+    struct disc_snapshot *s;
+    char name[ORC_KEY_STRLEN], msg[ORC_KEY_STRLEN + DISC_TEXT_MAX + 32];
+    int c;
+
+    if (alias == NULL || *alias == '\0' || strlen(alias) >= DISC_TEXT_MAX) {
+        web_reply_error(r, 400, "missing or too long ?alias=<alias>");
+        return;
+    }
+    if ((s = web_snapshot(r)) == NULL)
+        return;
+    c = web_find_cluster(r, s, web_param(r, 0));
+    if (c >= 0)
+        orc_strlcpy(name, s->clusters[c].name, sizeof(name));
+    disc_snapshot_put(s);
+    if (c < 0 || submit(r, "set-cluster-alias",
+                        json_pack("{s:s, s:s}", "ClusterName", name, "Alias", alias)) != 0)
+        return;
+    audit(r, "set-cluster-alias", NULL, name, "alias: %s", alias);
+    snprintf(msg, sizeof(msg), "Cluster %s now has alias '%s'", name, alias);
+    web_reply_ok(r, msg, json_string(alias));
+}
+
+/* ---- downtime ---- */
+
+static void h_begin_downtime(struct web_req *r)
+{
+    const char *owner = web_param(r, 2), *reason = web_param(r, 3), *dur = web_param(r, 4);
+    char ks[ORC_KEY_STRLEN], msg[ORC_KEY_STRLEN + 32], cluster[ORC_KEY_STRLEN];
+    struct disc_snapshot *s;
+    struct orc_key k;
+    int64_t seconds = 0, until;
+    int i;
+
+    if (dur != NULL && web_parse_duration(dur, &seconds) != 0) {
+        web_reply_error(r, 400,
+                        "invalid duration '%s': expected a number followed by s, m, h, d or w "
+                        "(e.g. 30m)",
+                        dur);
+        return;
+    }
+    if ((i = known_instance(r, &s, 0, &k)) < 0)
+        return;
+    orc_strlcpy(cluster, s->instances[i].cluster_name, sizeof(cluster));
+    disc_snapshot_put(s);
+    if (seconds == 0)
+        seconds = DEFAULT_DOWNTIME_S;
+    until = orc_wall_s() + seconds;
+    if (submit(r, "begin-downtime",
+               json_pack("{s:o, s:s, s:s, s:I}", "Key", key_json(&k), "Owner", owner, "Reason",
+                         reason, "EndTimestamp", (json_int_t)until)) != 0)
+        return;
+    audit(r, "begin-downtime", &k, cluster, "owner: %s, reason: %s, duration: %llds", owner, reason,
+          (long long)seconds);
+    snprintf(msg, sizeof(msg), "Downtime begun: %s", orc_key_str(&k, ks, sizeof(ks)));
+    reply_key(r, msg, &k);
+}
+
+static void h_end_downtime(struct web_req *r)
+{
+    char ks[ORC_KEY_STRLEN], msg[ORC_KEY_STRLEN + 48], cluster[ORC_KEY_STRLEN];
+    struct disc_snapshot *s;
+    struct orc_key k;
+    bool downtimed;
+    int i;
+
+    if ((i = known_instance(r, &s, 0, &k)) < 0)
+        return;
+    downtimed = s->annots[i].downtimed;
+    orc_strlcpy(cluster, s->instances[i].cluster_name, sizeof(cluster));
+    disc_snapshot_put(s);
+    orc_key_str(&k, ks, sizeof(ks));
+    if (!downtimed) { /* orchestrator: ending no downtime is not an error */
+        snprintf(msg, sizeof(msg), "Instance was not downtimed: %s", ks);
+        reply_key(r, msg, &k);
+        return;
+    }
+    if (submit(r, "end-downtime", json_pack("{s:o}", "Key", key_json(&k))) != 0)
+        return;
+    audit(r, "end-downtime", &k, cluster, "downtime ended");
+    snprintf(msg, sizeof(msg), "Downtime ended: %s", ks);
+    reply_key(r, msg, &k);
+}
+
+/* ---- maintenance (local) ---- */
+
+static bool need_backend(struct web_req *r)
+{
+    if (r->deps->be == NULL)
+        web_reply_error(r, 503, "the backend is not available");
+    return r->deps->be != NULL;
+}
+
+static void h_begin_maintenance(struct web_req *r)
+{
+    char err[ORC_ERRMSG_SIZE] = "", ks[ORC_KEY_STRLEN], msg[ORC_KEY_STRLEN + 32];
+    char cluster[ORC_KEY_STRLEN];
+    struct be_maintenance m;
+    struct disc_snapshot *s;
+    int64_t id = 0;
+    int rc, i;
+
+    memset(&m, 0, sizeof(m));
+    if (!need_backend(r) || (i = known_instance(r, &s, 0, &m.key)) < 0)
+        return;
+    orc_strlcpy(cluster, s->instances[i].cluster_name, sizeof(cluster));
+    disc_snapshot_put(s);
+    orc_key_str(&m.key, ks, sizeof(ks));
+    m.begin_ts = orc_wall_s();
+    m.end_ts = m.begin_ts + DEFAULT_MAINTENANCE_S;
+    m.owner = web_param(r, 2);
+    m.reason = web_param(r, 3);
+    m.processing_node_hostname = "";
+    m.processing_node_token = "";
+    rc = be_maintenance_begin(r->deps->be, &m, &id, err, sizeof(err));
+    if (rc == ORC_EEXIST) {
+        web_reply_error(r, 409, "cannot begin maintenance: instance '%s' is already in maintenance",
+                        ks);
+        return;
+    }
+    if (rc != 0) {
+        web_reply_error(r, 500, "begin maintenance of '%s': %s", ks, err);
+        return;
+    }
+    disc_topo_set_maintenance(r->deps->topo, &m.key, true, m.owner, m.reason);
+    audit(r, "begin-maintenance", &m.key, cluster, "maintenanceToken: %lld, owner: %s, reason: %s",
+          (long long)id, m.owner, m.reason);
+    snprintf(msg, sizeof(msg), "Maintenance begun: %s", ks);
+    reply_key(r, msg, &m.key);
+}
+
+static void end_maintenance(struct web_req *r, const struct orc_key *k, int64_t id)
+{
+    char err[ORC_ERRMSG_SIZE] = "", ks[ORC_KEY_STRLEN], msg[ORC_KEY_STRLEN + 32];
+    int64_t now = orc_wall_s();
+    int rc;
+
+    orc_key_str(k, ks, sizeof(ks));
+    rc = id > 0 ? be_maintenance_end(r->deps->be, id, now, err, sizeof(err))
+                : be_maintenance_end_key(r->deps->be, k, now, err, sizeof(err));
+    if (rc == ORC_ENOTFOUND) {
+        web_reply_error(r, 404, "instance '%s' is not in maintenance", ks);
+        return;
+    }
+    if (rc != 0) {
+        web_reply_error(r, 500, "end maintenance of '%s': %s", ks, err);
+        return;
+    }
+    if (r->deps->topo != NULL)
+        disc_topo_set_maintenance(r->deps->topo, k, false, "", "");
+    audit(r, "end-maintenance", k, NULL, "maintenance ended");
+    snprintf(msg, sizeof(msg), "Maintenance ended: %s", ks);
+    reply_key(r, msg, k);
+}
+
+static void h_end_maintenance(struct web_req *r)
+{
+    struct orc_key k;
+
+    if (need_backend(r) && web_param_key_any(r, 0, &k) == 0)
+        end_maintenance(r, &k, 0);
+}
+
+static void h_end_maintenance_id(struct web_req *r)
+{
+    struct be_maintenance_list l = {0};
+    char err[ORC_ERRMSG_SIZE] = "";
+    int64_t id;
+    size_t i;
+
+    if (orc_parse_int64(web_param(r, 0), 1, INT64_MAX, &id) != 0) {
+        web_reply_error(r, 400, "invalid maintenance key: '%s'", web_param(r, 0));
+        return;
+    }
+    if (!need_backend(r))
+        return;
+    if (be_maintenance_list_active(r->deps->be, orc_wall_s(), &l, err, sizeof(err)) != 0) {
+        web_reply_error(r, 500, "read maintenance: %s", err);
+        return;
+    }
+    for (i = 0; i < l.n && l.v[i].id != id; i++) {
+    }
+    if (i == l.n)
+        web_reply_error(r, 404, "no active maintenance with key %lld", (long long)id);
+    else
+        end_maintenance(r, &l.v[i].key, id);
+    be_maintenance_list_free(&l);
+}
+
+/* ---- candidates and tags ---- */
+
+static void h_register_candidate(struct web_req *r)
+{
+    static const char *const rules[] = {"prefer", "neutral", "prefer_not", "must_not"};
+    const char *rule = web_param(r, 2);
+    char ks[ORC_KEY_STRLEN], msg[ORC_KEY_STRLEN + 48], cluster[ORC_KEY_STRLEN];
+    struct disc_snapshot *s;
+    struct orc_key k;
+    int64_t until;
+    bool ok = false;
+    int i;
+
+    for (size_t j = 0; j < ORC_ARRAY_LEN(rules); j++)
+        ok = ok || strcmp(rule, rules[j]) == 0;
+    if (strcmp(rule, "must") == 0) {
+        web_reply_error(r, 400, "promotion rule 'must' is not supported yet");
+        return;
+    }
+    if (!ok) {
+        web_reply_error(r, 400,
+                        "invalid promotion rule '%s': expected prefer, neutral, prefer_not or "
+                        "must_not",
+                        rule);
+        return;
+    }
+    if ((i = known_instance(r, &s, 0, &k)) < 0)
+        return;
+    orc_strlcpy(cluster, s->instances[i].cluster_name, sizeof(cluster));
+    disc_snapshot_put(s);
+    until = orc_wall_s() + r->deps->cfg->CandidateInstanceExpireMinutes * 60;
+    if (submit(r, "register-candidate",
+               json_pack("{s:o, s:s, s:I}", "Key", key_json(&k), "PromotionRule", rule, "ExpiresAt",
+                         (json_int_t)until)) != 0)
+        return;
+    audit(r, "register-candidate", &k, cluster, "promotion rule: %s", rule);
+    snprintf(msg, sizeof(msg), "Registered candidate %s: %s", orc_key_str(&k, ks, sizeof(ks)),
+             rule);
+    reply_key(r, msg, &k);
+}
+
+/* Splits ?tag=name[=value] into name and value (both in buf). */
+static int parse_tag(struct web_req *r, char *buf, size_t n, const char **name, const char **value)
+{
+    const char *q = web_query(r, "tag");
+    char *eq;
+
+    if (q == NULL || *q == '\0' || *q == '=' || orc_strlcpy(buf, q, n) != 0) {
+        web_reply_error(r, 400, "missing or invalid ?tag=<name>[=<value>]");
+        return ORC_EINVAL;
+    }
+    eq = strchr(buf, '=');
+    if (eq != NULL)
+        *eq = '\0';
+    *name = buf;
+    *value = eq ? eq + 1 : "";
+    return 0;
+}
+
+static void h_tag(struct web_req *r)
+{
+    char buf[512], ks[ORC_KEY_STRLEN], msg[ORC_KEY_STRLEN + 600], cluster[ORC_KEY_STRLEN];
+    const char *name, *value;
+    struct disc_snapshot *s;
+    struct orc_key k;
+    int i;
+
+    if (parse_tag(r, buf, sizeof(buf), &name, &value) != 0 ||
+        (i = known_instance(r, &s, 0, &k)) < 0)
+        return;
+    orc_strlcpy(cluster, s->instances[i].cluster_name, sizeof(cluster));
+    disc_snapshot_put(s);
+    if (submit(r, "put-instance-tag",
+               json_pack("{s:o, s:s, s:s}", "Key", key_json(&k), "TagName", name, "TagValue",
+                         value)) != 0)
+        return;
+    audit(r, "tag", &k, cluster, "%s%s%s", name, *value ? "=" : "", value);
+    snprintf(msg, sizeof(msg), "%s tagged with %s%s%s", orc_key_str(&k, ks, sizeof(ks)), name,
+             *value ? "=" : "", value);
+    reply_key(r, msg, &k);
+}
+
+static void h_untag(struct web_req *r)
+{
+    char buf[512], err[ORC_ERRMSG_SIZE] = "", msg[600];
+    const char *name, *value;
+    struct be_tag_list l = {0};
+    struct orc_key k;
+    bool has = false;
+    json_t *keys;
+
+    if (parse_tag(r, buf, sizeof(buf), &name, &value) != 0 || !need_backend(r) ||
+        web_param_key_any(r, 0, &k) != 0)
+        return;
+    if (be_tag_list(r->deps->be, &k, &l, err, sizeof(err)) != 0) {
+        web_reply_error(r, 500, "read tags: %s", err);
+        return;
+    }
+    for (size_t i = 0; i < l.n; i++)
+        has = has || strcmp(l.v[i].name, name) == 0;
+    be_tag_list_free(&l);
+    keys = json_array();
+    if (has) {
+        if (submit(r, "delete-instance-tag",
+                   json_pack("{s:o, s:s}", "Key", key_json(&k), "TagName", name)) != 0) {
+            json_decref(keys);
+            return;
+        }
+        audit(r, "untag", &k, NULL, "%s", name);
+        json_array_append_new(keys, key_json(&k));
+    }
+    snprintf(msg, sizeof(msg), "%s untagged from %zu instance(s)", name, json_array_size(keys));
+    web_reply_ok(r, msg, keys);
+}
+
+const struct web_route web_routes_write[] = {
+    {"discover/:host/:port", h_discover, WEB_WRITE},
+    {"async-discover/:host/:port", h_async_discover, WEB_WRITE},
+    {"forget/:host/:port", h_forget, WEB_WRITE},
+    {"forget-cluster/:clusterHint", h_forget_cluster, WEB_WRITE},
+    {"set-cluster-alias/:clusterName", h_set_cluster_alias, WEB_WRITE},
+    {"begin-downtime/:host/:port/:owner/:reason", h_begin_downtime, WEB_WRITE},
+    {"begin-downtime/:host/:port/:owner/:reason/:duration", h_begin_downtime, WEB_WRITE},
+    {"end-downtime/:host/:port", h_end_downtime, WEB_WRITE},
+    {"begin-maintenance/:host/:port/:owner/:reason", h_begin_maintenance, WEB_WRITE},
+    {"end-maintenance/:host/:port", h_end_maintenance, WEB_WRITE},
+    {"end-maintenance/:maintenanceKey", h_end_maintenance_id, WEB_WRITE},
+    {"register-candidate/:host/:port/:promotionRule", h_register_candidate, WEB_WRITE},
+    {"tag/:host/:port", h_tag, WEB_WRITE},
+    {"untag/:host/:port", h_untag, WEB_WRITE},
+};
+const size_t web_routes_write_len = ORC_ARRAY_LEN(web_routes_write);
