@@ -1,0 +1,274 @@
+/*
+ * recovery: deciding on and acting upon replication failures.
+ *
+ * This is the module's one public header. Sections:
+ *   - analysis (recovery/analysis.c): pure. A topology snapshot in, a list
+ *     of orchestrator's ReplicationAnalysis entries out: one per analysed
+ *     instance, with the failure code (DeadMaster, UnreachableMaster, ...),
+ *     the structure warnings and the counts the codes were derived from.
+ *   - failover / takeover: declared further down by their owners.
+ *
+ * Threads: the analysis keeps no state; its options are read-only once
+ * built and may be shared by any number of threads. struct rec_stale is
+ * internally locked.
+ */
+#ifndef ORC_REC_H
+#define ORC_REC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/config.h"
+#include "common/orc.h"
+#include "discovery/disc.h"
+#include "discovery/topo.h"
+
+/* ========================================================================
+ * Analysis (recovery/analysis.c)
+ * ======================================================================== */
+
+/* orchestrator's AnalysisCode values. REC_NO_PROBLEM is 0. */
+enum rec_code {
+    REC_NO_PROBLEM = 0,
+    REC_DEAD_MASTER_WITHOUT_REPLICAS,
+    REC_DEAD_MASTER,
+    REC_DEAD_MASTER_AND_REPLICAS,
+    REC_DEAD_MASTER_AND_SOME_REPLICAS,
+    REC_UNREACHABLE_MASTER_WITH_LAGGING_REPLICAS,
+    REC_UNREACHABLE_MASTER,
+    REC_LOCKED_SEMI_SYNC_MASTER,
+    REC_LOCKED_SEMI_SYNC_MASTER_HYPOTHESIS,
+    REC_MASTER_WITH_TOO_MANY_SEMI_SYNC_REPLICAS,
+    REC_NO_WRITEABLE_MASTER, /* "NoWriteableMasterStructureWarning" as a code */
+    REC_MASTER_SINGLE_REPLICA_NOT_REPLICATING,
+    REC_MASTER_SINGLE_REPLICA_DEAD,
+    REC_ALL_MASTER_REPLICAS_NOT_REPLICATING,
+    REC_ALL_MASTER_REPLICAS_NOT_REPLICATING_OR_DEAD,
+    REC_DEAD_CO_MASTER,
+    REC_DEAD_CO_MASTER_AND_SOME_REPLICAS,
+    REC_UNREACHABLE_CO_MASTER,
+    REC_ALL_CO_MASTER_REPLICAS_NOT_REPLICATING,
+    REC_DEAD_IM_WITH_SINGLE_REPLICA_FAILING_TO_CONNECT,
+    REC_DEAD_IM_WITH_SINGLE_REPLICA,
+    REC_DEAD_IM,
+    REC_DEAD_IM_AND_SOME_REPLICAS,
+    REC_DEAD_IM_AND_REPLICAS,
+    REC_UNREACHABLE_IM_WITH_LAGGING_REPLICAS,
+    REC_UNREACHABLE_IM,
+    REC_ALL_IM_REPLICAS_FAILING_TO_CONNECT_OR_DEAD,
+    REC_ALL_IM_REPLICAS_NOT_REPLICATING,
+    REC_FIRST_TIER_REPLICA_FAILING_TO_CONNECT,
+    REC_CODE_COUNT_
+};
+
+/* The code's name as orchestrator spells it ("DeadMaster"). Static. */
+const char *rec_code_name(enum rec_code c);
+/* The code for a name, or -1 when unknown. */
+int rec_code_from_name(const char *name);
+/* True for the codes orchestrator's recovery acts upon (its handler table):
+ * DeadMaster, DeadMasterAndSomeReplicas, LockedSemiSyncMaster,
+ * MasterWithTooManySemiSyncReplicas, DeadIntermediateMaster,
+ * DeadIntermediateMasterAndSomeReplicas,
+ * DeadIntermediateMasterWithSingleReplicaFailingToConnect,
+ * AllIntermediateMasterReplicasFailingToConnectOrDead, DeadCoMaster,
+ * DeadCoMasterAndSomeReplicas and NoWriteableMasterStructureWarning. The
+ * others are reported (detection hooks at most), never recovered. */
+bool rec_code_actionable(enum rec_code c);
+
+/* Structure warnings: bit i of rec_analysis.structure is warning i. */
+enum rec_structure {
+    REC_SW_NO_LOGGING_REPLICAS = 0,
+    REC_SW_NO_FAILOVER_SUPPORT,
+    REC_SW_STATEMENT_AND_MIXED_LOGGING,
+    REC_SW_STATEMENT_AND_ROW_LOGGING,
+    REC_SW_MIXED_AND_ROW_LOGGING,
+    REC_SW_MULTIPLE_MAJOR_VERSIONS_LOGGING,
+    REC_SW_DIFFERENT_GTID_MODES,
+    REC_SW_ERRANT_GTID,
+    REC_SW_NO_WRITEABLE_MASTER,
+    REC_SW_NOT_ENOUGH_VALID_SEMI_SYNC_REPLICAS,
+    REC_SW_COUNT_
+};
+
+/* "NoLoggingReplicasStructureWarning" ...; NULL when out of range. Static. */
+const char *rec_structure_name(int sw);
+
+/* ---- stale binary log coordinates (for LockedSemiSyncMaster) ----
+ * How long a master's binlog coordinates have not moved. The recovery loop
+ * records the coordinates of LockedSemiSyncMasterHypothesis masters; the
+ * analysis reads them. Thread-safe. */
+struct rec_stale;
+
+struct rec_stale *rec_stale_new(void);
+void rec_stale_free(struct rec_stale *st);
+/* Records that k showed coordinates c at now_ms; the first-seen time is kept
+ * while they stay the same and reset when they change. Returns 0 or ORC_ENOMEM. */
+int rec_stale_observe(struct rec_stale *st,
+                      const struct orc_key *k,
+                      const struct disc_coords *c,
+                      int64_t now_ms);
+/* True when k was last recorded with coordinates c, first seen more than
+ * min_age_ms before now_ms. */
+bool rec_stale_is_stale(struct rec_stale *st,
+                        const struct orc_key *k,
+                        const struct disc_coords *c,
+                        int64_t min_age_ms,
+                        int64_t now_ms);
+
+/* ---- options ---- */
+
+/* Compiled filter lists (opaque; owned by the options). */
+struct rec_filters;
+
+enum rec_filter_list {
+    REC_FILTER_IGNORE_HOSTS,   /* RecoveryIgnoreHostnameFilters: regexes on the hostname */
+    REC_FILTER_RECOVER_MASTER, /* RecoverMasterClusterFilters */
+    REC_FILTER_RECOVER_IM,     /* RecoverIntermediateMasterClusterFilters */
+};
+
+struct rec_analysis_options {
+    int64_t reasonable_lag_s;              /* ReasonableReplicationLagSeconds */
+    int64_t reasonable_locked_semi_sync_s; /* ReasonableLockedSemiSyncMasterSeconds (0: = lag) */
+    bool reduce;                           /* ReduceReplicationAnalysisCount */
+    bool enforce_exact_semi_sync;          /* EnforceExactSemiSyncReplicas */
+    bool recover_non_writeable_master;     /* RecoverNonWriteableMaster */
+    bool include_no_problem;               /* keep NoProblem entries without warnings */
+    bool include_downtimed;                /* keep SkippableDueToDowntime entries */
+    /* Per call: analyse only this cluster (name), NULL for all. Borrowed. */
+    const char *only_cluster;
+    /* Coordinates history for LockedSemiSyncMaster; NULL: always a Hypothesis. Borrowed. */
+    struct rec_stale *stale;
+    /* set by rec_analysis_options_set_filters; owned */
+    struct rec_filters *filters[3]; /* indexed by enum rec_filter_list */
+};
+
+/* orchestrator's defaults: lag 10 s, reduce on, include_downtimed on,
+ * no filters. */
+void rec_analysis_options_init(struct rec_analysis_options *o);
+/* Replaces one filter list with the n patterns (copied and compiled, POSIX
+ * extended). A pattern that does not compile is skipped with a logged
+ * warning (it can match nothing, as in orchestrator). Returns 0 or ORC_ENOMEM. */
+int rec_analysis_options_set_filters(struct rec_analysis_options *o,
+                                     enum rec_filter_list which,
+                                     const char *const *patterns,
+                                     size_t n);
+/* Fills o from the config keys above (init first is not needed). Returns 0
+ * or ORC_ENOMEM with errmsg set. Release with rec_analysis_options_release. */
+int rec_analysis_options_from_config(struct rec_analysis_options *o,
+                                     const struct orc_config *cfg,
+                                     char *errmsg,
+                                     size_t len);
+void rec_analysis_options_release(struct rec_analysis_options *o);
+
+/* True when the cluster matches the REC_FILTER_RECOVER_* list: a filter that
+ * is "*", the exact name, the exact alias, "alias=<exact>", "alias~=<regex>"
+ * on the alias, or a regex found in the name. */
+bool rec_cluster_filter_match(const struct rec_analysis_options *o,
+                              enum rec_filter_list which,
+                              const char *name,
+                              const char *alias);
+
+/* ---- the analysis ---- */
+
+/* One ReplicationAnalysis entry. Heap parts (replicas, max_replica_gtid_errant)
+ * are owned by the list that holds the entry. */
+struct rec_analysis {
+    struct orc_key key;        /* AnalyzedInstanceKey */
+    struct orc_key master_key; /* AnalyzedInstanceMasterKey */
+    /* ClusterDetails */
+    char cluster_name[ORC_KEY_STRLEN];
+    char cluster_alias[DISC_TEXT_MAX];
+    char cluster_domain[DISC_TEXT_MAX];
+    int64_t cluster_count_instances;
+    int64_t cluster_heuristic_lag;
+    bool has_automated_master_recovery;
+    bool has_automated_im_recovery;
+
+    char data_center[DISC_NAME_MAX];
+    char region[DISC_NAME_MAX];
+    char physical_environment[DISC_NAME_MAX];
+    struct disc_coords binlog_coords; /* AnalyzedInstanceBinlogCoordinates */
+
+    bool is_master;
+    bool is_co_master;
+    bool last_check_valid;
+    bool last_check_partial_success;
+    bool is_failing_to_connect_to_master;
+    bool is_read_only;
+    int replication_depth;
+
+    int count_replicas;
+    int count_valid_replicas;
+    int count_valid_replicating_replicas;
+    int count_replicas_failing_to_connect;
+    int count_downtimed_replicas;
+    int count_lagging_replicas;
+    int count_delayed_replicas;
+    int count_logging_replicas;
+    int count_statement_logging_replicas;
+    int count_mixed_logging_replicas;
+    int count_row_logging_replicas;
+    int count_distinct_major_versions_logging;
+    int count_semi_sync_replicas_enabled;
+    struct disc_keylist replicas; /* the replicas' keys */
+
+    enum rec_code code;
+    const char *description; /* static */
+    unsigned structure;      /* bit set of enum rec_structure */
+    bool is_actionable;      /* rec_code_actionable(code) */
+
+    bool is_downtimed;
+    bool is_replicas_downtimed;
+    bool skippable_due_to_downtime;
+    int64_t downtime_end_s; /* 0 when not downtimed */
+    int64_t downtime_remaining_s;
+
+    bool oracle_gtid_immediate;
+    bool mariadb_gtid_immediate;
+
+    bool semi_sync_master_enabled;
+    bool semi_sync_master_status;
+    int64_t semi_sync_master_wait_for_replica_count;
+    int64_t semi_sync_master_clients;
+
+    char gtid_mode[DISC_SHORT_MAX];
+    char min_replica_gtid_mode[DISC_SHORT_MAX];
+    char max_replica_gtid_mode[DISC_SHORT_MAX];
+    char *max_replica_gtid_errant; /* heap, NULL = "" */
+};
+
+struct rec_analysis_list {
+    struct rec_analysis *v;
+    size_t n, cap;
+};
+
+void rec_analysis_list_init(struct rec_analysis_list *l);
+/* Frees the entries; the list is empty and reusable afterwards. */
+void rec_analysis_list_release(struct rec_analysis_list *l);
+
+/*
+ * Analyses every instance of the snapshot (or of o->only_cluster) as
+ * orchestrator's GetReplicationAnalysis does: each instance is grouped with
+ * the instances whose master key names it (a dead master stays in the
+ * snapshot, its replicas still point at it), the counts are taken, the first
+ * matching rule gives the code, structure warnings are added, downtime is
+ * marked, and the entry is kept or dropped per the options. Instances never
+ * seen, in maintenance or matching RecoveryIgnoreHostnameFilters are not
+ * analysed. Appends to out, in snapshot order. Pure: reads only s and o
+ * (s->taken_ms is "now"). Returns 0 or ORC_ENOMEM (out then holds what was
+ * appended before).
+ */
+int rec_analysis_run(const struct disc_snapshot *s,
+                     const struct rec_analysis_options *o,
+                     struct rec_analysis_list *out);
+
+/* The entry for key in l, or NULL. */
+const struct rec_analysis *rec_analysis_find(const struct rec_analysis_list *l,
+                                             const struct orc_key *key);
+
+/* ========================================================================
+ * Failover and takeover: declarations follow (owned by the lead).
+ * ======================================================================== */
+
+#endif
