@@ -8,6 +8,7 @@
 #include "backend/be.h"
 #include "discovery/topo.h"
 #include "orchestrator/fsm.h"
+#include "orchestrator/fsm_int.h"
 
 void orc_fsm_init(struct orc_fsm *f,
                   const struct orc_config *cfg,
@@ -26,14 +27,17 @@ void orc_fsm_release(struct orc_fsm *f)
     pthread_mutex_destroy(&f->lock);
 }
 
-static const char *str(const json_t *o, const char *k)
+const char *fsm_str(const json_t *o, const char *k)
 {
     const char *s = json_string_value(json_object_get(o, k));
     return s ? s : "";
 }
 
+#define str fsm_str
+#define get_key fsm_key
+
 /* Reads {"Hostname","Port"} from o itself or from o["Key"]. */
-static int get_key(const json_t *o, struct orc_key *k, char *errmsg, size_t len)
+int fsm_key(const json_t *o, struct orc_key *k, char *errmsg, size_t len)
 {
     const json_t *kj = json_object_get(o, "Key") ? json_object_get(o, "Key") : o;
     const char *h = json_string_value(json_object_get(kj, "Hostname"));
@@ -173,8 +177,20 @@ static int op_global_recoveries(struct orc_fsm *f, bool disabled, char *errmsg, 
 
 int orc_fsm_apply(struct orc_fsm *f, const char *op, const json_t *p, char *errmsg, size_t len)
 {
+    return orc_fsm_apply_r(f, op, p, NULL, errmsg, len);
+}
+
+int orc_fsm_apply_r(struct orc_fsm *f,
+                    const char *op,
+                    const json_t *p,
+                    json_t **result,
+                    char *errmsg,
+                    size_t len)
+{
     int rc;
 
+    if (result != NULL)
+        *result = NULL;
     pthread_mutex_lock(&f->lock);
     if (strcmp(op, "discover") == 0)
         rc = op_discover(f, p, errmsg, len);
@@ -198,6 +214,8 @@ int orc_fsm_apply(struct orc_fsm *f, const char *op, const json_t *p, char *errm
         rc = op_global_recoveries(f, true, errmsg, len);
     else if (strcmp(op, "enable-global-recoveries") == 0)
         rc = op_global_recoveries(f, false, errmsg, len);
+    else if (fsm_is_recovery_op(op))
+        rc = fsm_apply_recovery(f, op, p, result, errmsg, len);
     else {
         orc_errf(errmsg, len, "unknown command '%s'", op);
         rc = ORC_EINVAL;

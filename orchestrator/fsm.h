@@ -32,6 +32,14 @@ int orc_fsm_apply(struct orc_fsm *f,
                   const json_t *payload,
                   char *errmsg,
                   size_t len);
+/* Same, and *result (may be NULL) receives the command's answer when it has
+ * one (e.g. {"Id":..,"Blocked":..} for register-recovery); caller decrefs. */
+int orc_fsm_apply_r(struct orc_fsm *f,
+                    const char *op,
+                    const json_t *payload,
+                    json_t **result,
+                    char *errmsg,
+                    size_t len);
 /* Loads the operator state (downtimes, promotion rules, aliases, maintenance)
  * from the backend into the live topology; at start, before serving. */
 int orc_fsm_restore(struct orc_fsm *f, char *errmsg, size_t len);

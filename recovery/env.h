@@ -25,6 +25,13 @@ struct rec_env {
     bool (*is_leader)(void *node);
     /* Replicated commands (see orchestrator/fsm.c); payload is stolen. */
     int (*submit)(void *node, const char *op, json_t *payload, char *errmsg, size_t len);
+    /* Same, with the command's answer in *result (may be NULL; caller decrefs). */
+    int (*submit_r)(void *node,
+                    const char *op,
+                    json_t *payload,
+                    json_t **result,
+                    char *errmsg,
+                    size_t len);
     /* counts asynchronous hooks still running; may be NULL */
     struct rec_hooks_tracker *hooks_tracker;
 };

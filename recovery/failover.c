@@ -14,7 +14,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "backend/be.h"
 #include "discovery/topo.h"
 #include "recovery/failover.h"
 #include "recovery/hooks.h"
@@ -62,6 +61,7 @@ struct run {
     regex_t *ignore;
     size_t nignore;
     enum rec_state state;
+    json_t *steps; /* recorded steps not yet submitted: [{At, Message}] */
 };
 
 static void step(struct run *x, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -76,8 +76,28 @@ static void step(struct run *x, const char *fmt, ...)
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
     ORC_LOG_N("+failover-step", "uid=%s state=%s %s", x->out->uid, rec_state_name(x->state), msg);
-    if (x->out->id > 0)
-        be_recovery_step_write(x->env->be, x->out->uid, orc_wall_s(), msg, err, sizeof(err));
+    (void)err;
+    /* Steps are submitted in a batch off the critical path (flush_steps). */
+    if (x->steps != NULL)
+        json_array_append_new(
+            x->steps, json_pack("{s:I, s:s}", "At", (json_int_t)orc_wall_s(), "Message", msg));
+}
+
+static void submit(struct run *x, const char *op, json_t *payload);
+
+static void flush_steps(struct run *x)
+{
+    size_t i;
+    json_t *st;
+
+    if (x->steps == NULL || x->out->id <= 0)
+        return;
+    json_array_foreach(x->steps, i, st)
+    {
+        json_object_set_new(st, "UID", json_string(x->out->uid));
+        submit(x, "write-recovery-step", json_incref(st));
+    }
+    json_array_clear(x->steps);
 }
 
 static void add_error(struct run *x, const char *msg)
@@ -139,32 +159,31 @@ static void list_keys(const struct rec_replica *r, size_t n, struct orc_buf *out
         orc_buf_printf(out, "%s%s", i ? "," : "", orc_key_str(&r[i].in.key, ks, sizeof(ks)));
 }
 
+static json_t *key_json(const struct orc_key *k);
+
 static int st_register(struct run *x, char *errmsg, size_t len)
 {
-    struct be_recovery rec;
-    struct be_recovery_register_args a;
     struct orc_buf hosts = ORC_BUF_INIT;
+    json_t *p, *res = NULL;
     char host[128] = "";
     int rc;
 
     gethostname(host, sizeof(host) - 1);
     list_keys(x->r, x->n, &hosts);
-    memset(&rec, 0, sizeof(rec));
-    rec.uid = x->out->uid;
-    rec.key = x->req->failed;
-    rec.analysis = x->req->analysis;
-    rec.cluster_name = x->cluster;
-    rec.cluster_alias = x->alias;
-    rec.count_affected_replicas = (int)x->n;
-    rec.replica_hosts = orc_buf_str(&hosts);
-    rec.processing_node_hostname = host;
-    rec.processing_node_token = "";
-    rec.last_detection_id = x->req->detection_id;
-    a.now = orc_wall_s();
-    a.block_seconds = x->env->cfg->RecoveryPeriodBlockSeconds;
-    a.force = x->req->force;
-    rc = be_recovery_register(x->env->be, &rec, &a, &x->out->id, &x->out->blocking_id, errmsg, len);
+    p = json_pack("{s:s, s:o, s:s, s:s, s:s, s:i, s:s, s:s, s:s, s:I, s:I, s:I, s:b}", "UID",
+                  x->out->uid, "Key", key_json(&x->req->failed), "Analysis", x->req->analysis,
+                  "ClusterName", x->cluster, "ClusterAlias", x->alias, "CountAffectedReplicas",
+                  (int)x->n, "ReplicaHosts", orc_buf_str(&hosts), "ProcessingNodeHostname", host,
+                  "ProcessingNodeToken", "", "LastDetectionId", (json_int_t)x->req->detection_id,
+                  "Now", (json_int_t)orc_wall_s(), "BlockSeconds",
+                  (json_int_t)x->env->cfg->RecoveryPeriodBlockSeconds, "Force", x->req->force);
     orc_buf_release(&hosts);
+    rc = x->env->submit_r(x->env->node, "register-recovery", p, &res, errmsg, len);
+    if (res != NULL) {
+        x->out->id = (int64_t)json_integer_value(json_object_get(res, "Id"));
+        x->out->blocking_id = (int64_t)json_integer_value(json_object_get(res, "BlockingId"));
+        json_decref(res);
+    }
     if (rc == ORC_EEXIST) {
         x->out->blocked = true;
         orc_errf(errmsg, len,
@@ -440,7 +459,9 @@ static void st_publish(struct run *x)
     if (!x->req->intermediate) {
         snprintf(kv, sizeof(kv), "%s%s", x->env->cfg->KVClusterMasterPrefix,
                  x->alias[0] ? x->alias : x->cluster);
-        submit(x, "put-key-value", json_pack("{s:s, s:s}", "Key", kv, "Value", ks));
+        submit(
+            x, "put-key-value",
+            json_pack("{s:s, s:s, s:I}", "Key", kv, "Value", ks, "Now", (json_int_t)orc_wall_s()));
         if (x->alias[0] && strcmp(x->alias, x->cluster) != 0)
             submit(x, "set-cluster-alias",
                    json_pack("{s:s, s:s}", "ClusterName", ks, "Alias", x->alias));
@@ -619,9 +640,8 @@ static int compile_filters(struct run *x, char *errmsg, size_t len)
 
 static void resolve(struct run *x)
 {
-    struct be_recovery rec;
     struct orc_buf lost = ORC_BUF_INIT, part = ORC_BUF_INIT;
-    char err[ORC_ERRMSG_SIZE], ks[ORC_KEY_STRLEN];
+    char ks[ORC_KEY_STRLEN];
 
     if (x->out->id <= 0)
         return;
@@ -631,18 +651,13 @@ static void resolve(struct run *x)
     for (size_t i = 0; i < x->out->participants.len; i++)
         orc_buf_printf(&part, "%s%s", i ? "," : "",
                        orc_key_str(&x->out->participants.keys[i], ks, sizeof(ks)));
-    memset(&rec, 0, sizeof(rec));
-    rec.uid = x->out->uid;
-    rec.key = x->req->failed;
-    rec.successor = x->out->successor;
-    rec.successor_alias = "";
-    rec.is_successful = x->out->successful;
-    rec.lost_replicas = orc_buf_str(&lost);
-    rec.participating_instances = orc_buf_str(&part);
-    rec.all_errors = orc_buf_str(&x->out->errors);
-    rec.end_recovery = orc_wall_s();
-    if (be_recovery_resolve(x->env->be, &rec, err, sizeof(err)) != 0)
-        ORC_LOG_E("+recovery-resolve-failed", "uid=%s error=\"%s\"", x->out->uid, err);
+    submit(x, "resolve-recovery",
+           json_pack("{s:s, s:o, s:o, s:s, s:b, s:s, s:s, s:s, s:I}", "UID", x->out->uid, "Key",
+                     key_json(&x->req->failed), "SuccessorKey",
+                     x->out->successful ? key_json(&x->out->successor) : json_null(),
+                     "SuccessorAlias", "", "IsSuccessful", x->out->successful, "LostReplicas",
+                     orc_buf_str(&lost), "ParticipatingInstances", orc_buf_str(&part), "AllErrors",
+                     orc_buf_str(&x->out->errors), "EndRecovery", (json_int_t)orc_wall_s()));
     orc_buf_release(&lost);
     orc_buf_release(&part);
 }
@@ -682,6 +697,7 @@ static int run_states(struct run *x, char *errmsg, size_t len)
             return rc;
     }
     x->out->successful = true;
+    flush_steps(x);
     if (!x->req->intermediate && (rc = enter(x, REC_ST_FENCE, errmsg, len)) == 0)
         st_fence(x);
     x->state = REC_ST_PUBLISH;
@@ -703,6 +719,7 @@ int rec_failover_run(struct rec_env *env,
     x.req = req;
     x.out = out;
     x.candidate = x.most_advanced = -1;
+    x.steps = json_array();
     disc_instance_init(&x.failed);
     out->started_ms = orc_wall_ms();
     snprintf(out->uid, sizeof(out->uid), "%lld:%08x", (long long)orc_wall_ms(),
@@ -723,9 +740,10 @@ int rec_failover_run(struct rec_env *env,
     }
     out->done_ms = orc_wall_ms();
     if (!out->blocked) {
-        resolve(&x);
         x.state = REC_ST_POST_HOOKS;
         run_hooks(&x, HOOKS_POST, errmsg, len);
+        flush_steps(&x);
+        resolve(&x);
         x.state = out->successful ? REC_ST_DONE : REC_ST_FAILED;
         ORC_LOG_N(out->successful ? "+failover-done" : "+failover-failed",
                   "uid=%s instance=%s:%d successor=%s:%d writable_after_ms=%lld total_ms=%lld "
@@ -746,6 +764,7 @@ int rec_failover_run(struct rec_env *env,
     free(x.ignore);
     disc_instance_release(&x.failed);
     rec_session_free(x.sess);
+    json_decref(x.steps);
     if (rc == 0 && !out->successful)
         rc = ORC_EIO;
     return rc;

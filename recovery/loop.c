@@ -115,25 +115,26 @@ static bool is_im_code(enum rec_code c)
 static int64_t detect(struct rec_loop *l, const struct rec_analysis *a)
 {
     const struct orc_config *c = l->env->cfg;
-    struct be_detection d;
     char err[ORC_ERRMSG_SIZE] = "", host[128] = "";
+    json_t *p, *res = NULL;
+    bool existing = false;
     int64_t id = 0;
     int rc;
 
     gethostname(host, sizeof(host) - 1);
-    memset(&d, 0, sizeof(d));
-    d.key = a->key;
-    d.start_active_period = orc_wall_s();
-    d.processing_node_hostname = host;
-    d.processing_node_token = "";
-    d.analysis = rec_code_name(a->code);
-    d.cluster_name = a->cluster_name;
-    d.cluster_alias = a->cluster_alias;
-    d.count_affected_replicas = a->count_replicas;
-    d.replica_hosts = "";
-    d.is_actionable = a->is_actionable;
-    rc = be_detection_register(l->env->be, &d, &id, err, sizeof(err));
-    if (rc == ORC_EEXIST)
+    p = json_pack("{s:{s:s, s:i}, s:I, s:s, s:s, s:s, s:s, s:s, s:i, s:s, s:b}", "Key", "Hostname",
+                  a->key.host, "Port", a->key.port, "Now", (json_int_t)orc_wall_s(),
+                  "ProcessingNodeHostname", host, "ProcessingNodeToken", "", "Analysis",
+                  rec_code_name(a->code), "ClusterName", a->cluster_name, "ClusterAlias",
+                  a->cluster_alias, "CountAffectedReplicas", a->count_replicas, "ReplicaHosts", "",
+                  "IsActionable", a->is_actionable);
+    rc = l->env->submit_r(l->env->node, "register-failure-detection", p, &res, err, sizeof(err));
+    if (res != NULL) {
+        id = (int64_t)json_integer_value(json_object_get(res, "Id"));
+        existing = json_is_true(json_object_get(res, "Existing"));
+        json_decref(res);
+    }
+    if (rc == ORC_EEXIST || existing)
         return id;
     if (rc != 0) {
         ORC_LOG_E("+detection-register-failed", "instance=%s:%d error=\"%s\"", a->key.host,

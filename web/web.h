@@ -37,6 +37,9 @@ struct web_deps {
     /* Replicated commands (raft or direct): op name + JSON payload (stolen).
      * Returns 0 or ORC_E*, with errmsg set. NULL: not available. */
     int (*submit)(void *node, const char *op, json_t *payload, char *errmsg, size_t len);
+    /* Same, with the command's answer in *result (may be NULL; caller decrefs). */
+    int (*submit_r)(void *node, const char *op, json_t *payload, json_t **result, char *errmsg,
+                    size_t len);
 };
 
 int web_server_start(const struct web_deps *deps,

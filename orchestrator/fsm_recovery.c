@@ -1,0 +1,169 @@
+/*
+ * fsm_recovery: replicated commands of the recovery side: failure
+ * detections, recovery registration (anti-flapping), steps, resolution,
+ * acknowledgements and KV pairs. Every payload carries its own timestamps
+ * ("Now", "At") so every node applies the same command the same way.
+ */
+#include <string.h>
+
+#include "backend/be.h"
+#include "orchestrator/fsm.h"
+#include "orchestrator/fsm_int.h"
+
+static int64_t num(const json_t *o, const char *k)
+{
+    return (int64_t)json_integer_value(json_object_get(o, k));
+}
+
+static int op_register_detection(struct orc_fsm *f,
+                                 const json_t *p,
+                                 json_t **res,
+                                 char *errmsg,
+                                 size_t len)
+{
+    struct be_detection d;
+    int64_t id = 0;
+    int rc;
+
+    memset(&d, 0, sizeof(d));
+    if (fsm_key(p, &d.key, errmsg, len) != 0)
+        return ORC_EINVAL;
+    d.start_active_period = num(p, "Now");
+    d.processing_node_hostname = fsm_str(p, "ProcessingNodeHostname");
+    d.processing_node_token = fsm_str(p, "ProcessingNodeToken");
+    d.analysis = fsm_str(p, "Analysis");
+    d.cluster_name = fsm_str(p, "ClusterName");
+    d.cluster_alias = fsm_str(p, "ClusterAlias");
+    d.count_affected_replicas = (int)num(p, "CountAffectedReplicas");
+    d.replica_hosts = fsm_str(p, "ReplicaHosts");
+    d.is_actionable = json_is_true(json_object_get(p, "IsActionable"));
+    rc = be_detection_register(f->be, &d, &id, errmsg, len);
+    if (res != NULL && (rc == 0 || rc == ORC_EEXIST))
+        *res = json_pack("{s:I, s:b}", "Id", (json_int_t)id, "Existing", rc == ORC_EEXIST);
+    return rc;
+}
+
+static int op_register_recovery(struct orc_fsm *f,
+                                const json_t *p,
+                                json_t **res,
+                                char *errmsg,
+                                size_t len)
+{
+    struct be_recovery r;
+    struct be_recovery_register_args a;
+    int64_t id = 0, blocking = 0;
+    int rc;
+
+    memset(&r, 0, sizeof(r));
+    if (fsm_key(p, &r.key, errmsg, len) != 0)
+        return ORC_EINVAL;
+    r.uid = fsm_str(p, "UID");
+    r.analysis = fsm_str(p, "Analysis");
+    r.cluster_name = fsm_str(p, "ClusterName");
+    r.cluster_alias = fsm_str(p, "ClusterAlias");
+    r.count_affected_replicas = (int)num(p, "CountAffectedReplicas");
+    r.replica_hosts = fsm_str(p, "ReplicaHosts");
+    r.processing_node_hostname = fsm_str(p, "ProcessingNodeHostname");
+    r.processing_node_token = fsm_str(p, "ProcessingNodeToken");
+    r.last_detection_id = num(p, "LastDetectionId");
+    a.now = num(p, "Now");
+    a.block_seconds = num(p, "BlockSeconds");
+    a.force = json_is_true(json_object_get(p, "Force"));
+    rc = be_recovery_register(f->be, &r, &a, &id, &blocking, errmsg, len);
+    if (res != NULL && (rc == 0 || rc == ORC_EEXIST))
+        *res = json_pack("{s:I, s:I, s:b}", "Id", (json_int_t)id, "BlockingId",
+                         (json_int_t)blocking, "Blocked", rc == ORC_EEXIST);
+    return rc;
+}
+
+static int op_recovery_step(struct orc_fsm *f, const json_t *p, char *errmsg, size_t len)
+{
+    return be_recovery_step_write(f->be, fsm_str(p, "UID"), num(p, "At"), fsm_str(p, "Message"),
+                                  errmsg, len);
+}
+
+static int op_resolve_recovery(struct orc_fsm *f, const json_t *p, char *errmsg, size_t len)
+{
+    struct be_recovery r;
+    const json_t *s = json_object_get(p, "SuccessorKey");
+
+    memset(&r, 0, sizeof(r));
+    if (fsm_key(p, &r.key, errmsg, len) != 0)
+        return ORC_EINVAL;
+    if (json_is_object(s))
+        fsm_key(s, &r.successor, errmsg, len);
+    r.uid = fsm_str(p, "UID");
+    r.successor_alias = fsm_str(p, "SuccessorAlias");
+    r.is_successful = json_is_true(json_object_get(p, "IsSuccessful"));
+    r.lost_replicas = fsm_str(p, "LostReplicas");
+    r.participating_instances = fsm_str(p, "ParticipatingInstances");
+    r.all_errors = fsm_str(p, "AllErrors");
+    r.end_recovery = num(p, "EndRecovery");
+    return be_recovery_resolve(f->be, &r, errmsg, len);
+}
+
+static int op_ack(struct orc_fsm *f, const json_t *p, json_t **res, char *errmsg, size_t len)
+{
+    struct be_recovery_ack a;
+    struct orc_key k;
+    int64_t count = 0;
+    int rc;
+
+    memset(&a, 0, sizeof(a));
+    a.id = num(p, "Id");
+    if (json_is_string(json_object_get(p, "UID")))
+        a.uid = fsm_str(p, "UID");
+    if (json_is_string(json_object_get(p, "ClusterName")))
+        a.cluster_name = fsm_str(p, "ClusterName");
+    if (json_is_object(json_object_get(p, "Key")) && fsm_key(p, &k, errmsg, len) == 0)
+        a.key = &k;
+    a.all = json_is_true(json_object_get(p, "AllRecoveries"));
+    a.owner = fsm_str(p, "Owner");
+    a.comment = fsm_str(p, "Comment");
+    a.now = num(p, "CreatedAt");
+    rc = be_recovery_ack(f->be, &a, &count, errmsg, len);
+    if (res != NULL && rc == 0)
+        *res = json_pack("{s:I}", "Count", (json_int_t)count);
+    return rc;
+}
+
+static int op_put_kv(struct orc_fsm *f, const json_t *p, char *errmsg, size_t len)
+{
+    return be_kv_put(f->be, fsm_str(p, "Key"), fsm_str(p, "Value"), num(p, "Now"), errmsg, len);
+}
+
+static const char *const recovery_ops[] = {
+    "register-failure-detection", "register-recovery", "write-recovery-step",
+    "resolve-recovery",           "ack-recovery",      "put-key-value",
+};
+
+bool fsm_is_recovery_op(const char *op)
+{
+    for (size_t i = 0; i < ORC_ARRAY_LEN(recovery_ops); i++)
+        if (strcmp(op, recovery_ops[i]) == 0)
+            return true;
+    return false;
+}
+
+int fsm_apply_recovery(struct orc_fsm *f,
+                       const char *op,
+                       const json_t *p,
+                       json_t **res,
+                       char *errmsg,
+                       size_t len)
+{
+    if (strcmp(op, "register-failure-detection") == 0)
+        return op_register_detection(f, p, res, errmsg, len);
+    if (strcmp(op, "register-recovery") == 0)
+        return op_register_recovery(f, p, res, errmsg, len);
+    if (strcmp(op, "write-recovery-step") == 0)
+        return op_recovery_step(f, p, errmsg, len);
+    if (strcmp(op, "resolve-recovery") == 0)
+        return op_resolve_recovery(f, p, errmsg, len);
+    if (strcmp(op, "ack-recovery") == 0)
+        return op_ack(f, p, res, errmsg, len);
+    if (strcmp(op, "put-key-value") == 0)
+        return op_put_kv(f, p, errmsg, len);
+    orc_errf(errmsg, len, "unknown command '%s'", op);
+    return ORC_EINVAL;
+}
