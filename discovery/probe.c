@@ -16,6 +16,16 @@
 #include <stdio.h>
 #include <string.h>
 
+/* A statement answered ahead of time by the batch (query_batch). */
+struct prefetched {
+    const char *sql; /* borrowed: static or the probe's vars_sql */
+    struct disc_rs *rs;
+    int rc;
+    char err[ORC_ERRMSG_SIZE];
+};
+
+#define PROBE_BATCH_MAX 8
+
 struct probe {
     const struct disc_conn_ops *ops;
     void *conn;
@@ -24,14 +34,39 @@ struct probe {
     char keystr[ORC_KEY_STRLEN];
     char *errmsg;
     size_t len;
+    struct orc_buf vars_sql; /* the variables SELECT sent in the batch */
+    struct prefetched pre[PROBE_BATCH_MAX];
+    size_t npre;
 };
 
-/* Runs sql; on failure errmsg reads "<what>: <cause>". */
+/* Hands over the batch's answer to sql, if it has one (each answer once). */
+static bool probe_take(struct probe *p, const char *sql, struct disc_rs **rs, int *rc)
+{
+    for (size_t i = 0; i < p->npre; i++) {
+        struct prefetched *e = &p->pre[i];
+
+        if (e->sql == NULL || strcmp(e->sql, sql) != 0)
+            continue;
+        *rs = e->rs;
+        *rc = e->rc;
+        if (e->rc != 0)
+            orc_errf(p->errmsg, p->len, "%s", e->err);
+        e->sql = NULL;
+        e->rs = NULL;
+        return true;
+    }
+    return false;
+}
+
+/* Runs sql (or takes the batch's answer); on failure errmsg reads "<what>: <cause>". */
 static int probe_query(struct probe *p, const char *what, const char *sql, struct disc_rs **rs)
 {
-    int rc = p->ops->query(p->conn, sql, rs, p->errmsg, p->len);
+    int rc;
 
+    if (!probe_take(p, sql, rs, &rc))
+        rc = p->ops->query(p->conn, sql, rs, p->errmsg, p->len);
     if (rc != 0) {
+        disc_rs_free(*rs);
         *rs = NULL;
         orc_errprefix(p->errmsg, p->len, "%s", what);
     }
@@ -93,17 +128,62 @@ static int probe_variables_once(struct probe *p, const struct disc_version *v)
 
 /* The mandatory variables. If the server turns out to be another flavor
  * than the handshake said (a proxy in between), ask again in its dialect. */
-static int probe_variables(struct probe *p)
+static int probe_variables(struct probe *p, const struct disc_version *v)
 {
-    struct disc_version v;
-    int rc = probe_version(p, &v);
+    int rc = probe_variables_once(p, v);
 
-    if (rc == 0)
-        rc = probe_variables_once(p, &v);
     if (rc == 0 && (p->in->ver.flavor != DISC_FLAVOR_UNKNOWN &&
-                    disc_version_is_mysql(&p->in->ver) != disc_version_is_mysql(&v)))
+                    disc_version_is_mysql(&p->in->ver) != disc_version_is_mysql(v)))
         rc = probe_variables_once(p, &p->in->ver);
     return rc;
+}
+
+/* Sends the statements every probe needs in one round trip; the steps then
+ * take their answers from p->pre. Statements after a failing one did not
+ * run and are sent again on their own if a step still needs them. */
+static int probe_prefetch(struct probe *p, const struct disc_version *v)
+{
+    const char *sql[PROBE_BATCH_MAX];
+    struct disc_rs *outs[PROBE_BATCH_MAX];
+    int rcs[PROBE_BATCH_MAX];
+    size_t n = 0;
+    int rc;
+
+    if (p->ops->query_batch == NULL || disc_flavor_variables_sql(v, &p->vars_sql) != 0)
+        return 0; /* one at a time */
+    sql[n++] = orc_buf_str(&p->vars_sql);
+    sql[n++] = disc_flavor_sql(v, DISC_SQL_REPLICA_STATUS);
+    sql[n++] = disc_flavor_sql(v, DISC_SQL_MASTER_STATUS);
+    sql[n++] = disc_flavor_sql(v, DISC_SQL_STATUS);
+    if (disc_flavor_sql(v, DISC_SQL_SEMI_SYNC_VARIABLES) != NULL)
+        sql[n++] = disc_flavor_sql(v, DISC_SQL_SEMI_SYNC_VARIABLES);
+    sql[n++] =
+        disc_flavor_sql(v, p->o->discover_by_show_slave_hosts ? DISC_SQL_REPLICA_HOSTS
+                                                              : DISC_SQL_PROCESSLIST_REPLICAS);
+    rc = p->ops->query_batch(p->conn, sql, n, outs, rcs, p->errmsg, p->len);
+    if (rc != 0) {
+        orc_errprefix(p->errmsg, p->len, "batch");
+        return rc;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (rcs[i] == ORC_ESTATE)
+            continue; /* did not run */
+        p->pre[p->npre].sql = sql[i];
+        p->pre[p->npre].rs = outs[i];
+        p->pre[p->npre].rc = rcs[i];
+        (void)orc_strlcpy(p->pre[p->npre].err, rcs[i] != 0 ? p->errmsg : "", sizeof(p->pre[0].err));
+        p->npre++;
+    }
+    p->errmsg[0] = '\0';
+    return 0;
+}
+
+static void probe_release(struct probe *p)
+{
+    for (size_t i = 0; i < p->npre; i++)
+        disc_rs_free(p->pre[i].rs);
+    p->npre = 0;
+    orc_buf_release(&p->vars_sql);
 }
 
 static int probe_replica_status(struct probe *p)
@@ -292,8 +372,13 @@ static void probe_patterns(struct probe *p)
 
 static int probe_steps(struct probe *p)
 {
-    int rc = probe_variables(p);
+    struct disc_version v;
+    int rc = probe_version(p, &v);
 
+    if (rc == 0)
+        rc = probe_prefetch(p, &v);
+    if (rc == 0)
+        rc = probe_variables(p, &v);
     if (rc != 0)
         return rc;
     p->in->last_check_partial_success = true;
@@ -322,7 +407,12 @@ int disc_probe_run(const struct disc_conn_ops *ops,
 {
     static const struct disc_probe_options no_options;
     char local[ORC_ERRMSG_SIZE];
-    struct probe p = {ops, conn, o != NULL ? o : &no_options, out, "", errmsg, len};
+    struct probe p = {.ops = ops,
+                      .conn = conn,
+                      .o = o != NULL ? o : &no_options,
+                      .in = out,
+                      .errmsg = errmsg,
+                      .len = len};
     int64_t t0 = orc_mono_us();
     int rc;
 
@@ -335,6 +425,7 @@ int disc_probe_run(const struct disc_conn_ops *ops,
     out->key = *key;
     orc_key_str(key, p.keystr, sizeof(p.keystr));
     rc = probe_steps(&p);
+    probe_release(&p);
     out->last_discovery_latency_us = orc_mono_us() - t0;
     if (rc != 0)
         orc_errprefix(p.errmsg, p.len, "probe %s", p.keystr);

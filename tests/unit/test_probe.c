@@ -31,7 +31,9 @@ struct fake {
     const char *answer_sql[4]; /* exact statements answered from answer_text */
     const char *answer_text[4];
     bool lenient_aliases; /* skip the variables column check */
-    char log[32][64];     /* slugs of the statements sent, in order */
+    bool batch;           /* offer query_batch */
+    int round_trips;
+    char log[32][64]; /* slugs of the statements sent, in order */
     int nlog;
 };
 
@@ -75,6 +77,7 @@ static int fake_query(void *conn, const char *sql, struct disc_rs **out, char *e
     int rc;
 
     *out = NULL;
+    f->round_trips++;
     probe_slug(sql, slug, sizeof(slug));
     if (f->nlog < 32)
         snprintf(f->log[f->nlog++], sizeof(f->log[0]), "%s", slug);
@@ -103,7 +106,35 @@ static const char *fake_version(void *conn)
     return ((struct fake *)conn)->handshake;
 }
 
-static const struct disc_conn_ops fake_ops = {fake_query, fake_version};
+/* As a server does with multi-statements: runs in order, stops at the first failure. */
+static int fake_query_batch(void *conn,
+                            const char *const *sql,
+                            size_t n,
+                            struct disc_rs **outs,
+                            int *rcs,
+                            char *errmsg,
+                            size_t len)
+{
+    struct fake *f = conn;
+    bool failed = false;
+
+    f->round_trips++;
+    for (size_t i = 0; i < n; i++) {
+        outs[i] = NULL;
+        rcs[i] = ORC_ESTATE;
+        if (failed)
+            continue;
+        f->round_trips--; /* fake_query counts one; the batch counted already */
+        rcs[i] = fake_query(conn, sql[i], &outs[i], errmsg, len);
+        if (rcs[i] == ORC_EIO && i == 0)
+            return ORC_EIO;
+        failed = rcs[i] != 0;
+    }
+    return 0;
+}
+
+static const struct disc_conn_ops fake_ops = {fake_query, fake_version, NULL};
+static const struct disc_conn_ops fake_batch_ops = {fake_query, fake_version, fake_query_batch};
 
 /* The statements sent, as "slug,slug,...". */
 static const char *fake_log(const struct fake *f, char *buf, size_t n)
@@ -129,7 +160,9 @@ static int run_probe(struct fake *f,
     snprintf(key.host, sizeof(key.host), "%s", host);
     key.port = port;
     disc_instance_init(in);
-    return disc_probe_run(&fake_ops, f, o, &key, in, err, len);
+    f->nlog = 0;
+    f->round_trips = 0;
+    return disc_probe_run(f->batch ? &fake_batch_ops : &fake_ops, f, o, &key, in, err, len);
 }
 
 /* ------------------------------------------------------------------------
@@ -551,21 +584,24 @@ static void check_semi_sync(const struct expect *e, const struct disc_instance *
     assert_false(in->semi_sync_replica_status);
 }
 
-static void check_case(const struct expect *e)
+/* Probes one recorded case, one statement per round trip or batched. */
+static void check_case_mode(const struct expect *e, bool batch)
 {
-    struct fake f = {.flavor = e->flavor, .cas = e->cas, .handshake = e->handshake};
+    struct fake f = {.flavor = e->flavor, .cas = e->cas, .handshake = e->handshake, .batch = batch};
     struct disc_probe_options o = {.discover_by_show_slave_hosts = e->show_hosts};
     struct disc_instance in;
     char err[ORC_ERRMSG_SIZE] = "", buf[1024];
     int port = e->master_port ? 3306 : (strncmp(e->flavor, "mariadb", 7) == 0 ? 41003 : 3306);
     int rc;
 
-    print_message("case %s/%s\n", e->flavor, e->cas);
+    print_message("case %s/%s%s\n", e->flavor, e->cas, batch ? " (batch)" : "");
     rc = run_probe(&f, &o, e->master_host[0] ? "replica.example.com" : "db1.example.com", port, &in,
                    err, sizeof(err));
     if (rc != 0)
         fail_msg("%s/%s: rc %d: %s", e->flavor, e->cas, rc, err);
     assert_string_equal(fake_log(&f, buf, sizeof(buf)), e->statements);
+    /* Batched: the version (unless the handshake gave it) and then everything at once. */
+    assert_int_equal(f.round_trips, batch ? (e->handshake ? 1 : 2) : f.nlog);
     check_identity(e, &in);
     check_replication(e, &in);
     check_gtid(e, &in);
@@ -575,6 +611,12 @@ static void check_case(const struct expect *e)
     assert_true(in.last_check_partial_success);
     assert_true(in.last_discovery_latency_us >= 0);
     disc_instance_release(&in);
+}
+
+static void check_case(const struct expect *e)
+{
+    check_case_mode(e, false);
+    check_case_mode(e, true);
 }
 
 static void test_probe_mariadb(void **state)
@@ -726,11 +768,15 @@ static void test_probe_replica_status_fail_is_partial(void **state)
     char err[ORC_ERRMSG_SIZE] = "";
 
     (void)state;
-    assert_int_equal(run_probe(&f, NULL, "db2", 3306, &in, err, sizeof(err)), ORC_EMYSQL);
-    assert_true(in.last_check_partial_success);
-    assert_int_equal(in.server_id, 102);
-    assert_non_null(strstr(err, "replica status: error 9999"));
-    disc_instance_release(&in);
+    for (int batch = 0; batch < 2; batch++) {
+        f.batch = batch;
+        assert_int_equal(run_probe(&f, NULL, "db2", 3306, &in, err, sizeof(err)), ORC_EMYSQL);
+        assert_true(in.last_check_partial_success);
+        assert_int_equal(in.server_id, 102);
+        assert_string_equal(err, "probe db2:3306: replica status: error 9999: injected failure");
+        assert_int_equal(f.nlog, 2);
+        disc_instance_release(&in);
+    }
 }
 
 static void test_probe_optional_status_rejected_is_skipped(void **state)
@@ -744,14 +790,19 @@ static void test_probe_optional_status_rejected_is_skipped(void **state)
     char err[ORC_ERRMSG_SIZE] = "", buf[512];
 
     (void)state;
-    assert_int_equal(run_probe(&f, NULL, "db2", 3306, &in, err, sizeof(err)), 0);
-    assert_string_equal(err, "");
-    assert_int_equal(in.uptime, 0);
-    assert_int_equal(in.io_state, DISC_THREAD_RUNNING);
-    assert_string_equal(fake_log(&f, buf, sizeof(buf)),
-                        "variables,show_replica_status,show_master_status,global_status,"
-                        "semi_sync_variables,processlist");
-    disc_instance_release(&in);
+    for (int batch = 0; batch < 2; batch++) {
+        f.batch = batch;
+        assert_int_equal(run_probe(&f, NULL, "db2", 3306, &in, err, sizeof(err)), 0);
+        assert_string_equal(err, "");
+        assert_int_equal(in.uptime, 0);
+        assert_int_equal(in.io_state, DISC_THREAD_RUNNING);
+        assert_true(in.semi_sync_available); /* sent again after the batch stopped */
+        assert_string_equal(fake_log(&f, buf, sizeof(buf)),
+                            "variables,show_replica_status,show_master_status,global_status,"
+                            "semi_sync_variables,processlist");
+        assert_int_equal(f.round_trips, batch ? 3 : 6);
+        disc_instance_release(&in);
+    }
 }
 
 static void test_probe_connection_lost_midway_fails(void **state)
@@ -765,9 +816,19 @@ static void test_probe_connection_lost_midway_fails(void **state)
     char err[ORC_ERRMSG_SIZE] = "";
 
     (void)state;
+    for (int batch = 0; batch < 2; batch++) {
+        f.batch = batch;
+        assert_int_equal(run_probe(&f, NULL, "db2", 3306, &in, err, sizeof(err)), ORC_EIO);
+        assert_true(in.last_check_partial_success);
+        assert_int_equal(f.nlog, 4);
+        assert_string_equal(err, "probe db2:3306: status: error 9999: injected failure");
+        disc_instance_release(&in);
+    }
+    /* Lost before anything ran: nothing was read. */
+    f.fail_slug = "variables";
     assert_int_equal(run_probe(&f, NULL, "db2", 3306, &in, err, sizeof(err)), ORC_EIO);
-    assert_true(in.last_check_partial_success);
-    assert_int_equal(f.nlog, 4);
+    assert_false(in.last_check_partial_success);
+    assert_string_equal(err, "probe db2:3306: batch: error 9999: injected failure");
     disc_instance_release(&in);
 }
 
@@ -832,6 +893,7 @@ static void test_probe_options_patterns_and_detect(void **state)
     assert_int_equal(in.seconds_behind_master.value, 3);
 
     /* A Detect* query overrides the pattern. */
+    disc_instance_release(&in);
     o.detect_data_center_query = "SELECT dc FROM meta.where_am_i";
     assert_int_equal(
         run_probe(&f, &o, "prod-db2.dc7.eu-west.example.com", 3306, &in, err, sizeof(err)), 0);

@@ -6,10 +6,12 @@
  *                                            the record as key=value lines
  *   ORC_TEST_PROBE_REPEAT=N                  probe N times on one connection
  *                                            and print latency figures
+ *   ORC_TEST_PROBE_INTERVAL_MS=MS            pause between those probes
  *   ORC_TEST_PROBE_RECORD=DIR                also write every statement's
  *                                            result set to DIR/<slug>.txt
  *                                            (the layout test_probe.c reads)
  *   ORC_TEST_PROBE_SHOW_HOSTS=1              DiscoverByShowSlaveHosts
+ *   ORC_TEST_PROBE_NO_BATCH=1                one statement per round trip
  *
  * Without ORC_TEST_PROBE it runs its offline cases only (a refused
  * connection) and says the live probe was not requested.
@@ -105,7 +107,29 @@ static const char *rec_version(void *vc)
     return disc_conn_mysql_ops.server_version(r->conn);
 }
 
-static const struct disc_conn_ops rec_ops = {rec_query, rec_version};
+static int rec_query_batch(void *vc,
+                           const char *const *sql,
+                           size_t n,
+                           struct disc_rs **outs,
+                           int *rcs,
+                           char *errmsg,
+                           size_t len)
+{
+    struct recorder *r = vc;
+    int64_t t0 = orc_mono_us();
+    int rc = disc_conn_mysql_ops.query_batch(r->conn, sql, n, outs, rcs, errmsg, len);
+
+    account("batch", orc_mono_us() - t0);
+    for (size_t i = 0; rc == 0 && r->dir != NULL && i < n; i++) {
+        if (rcs[i] != ORC_ESTATE)
+            record(r->dir, sql[i], outs[i], rcs[i], errmsg);
+    }
+    return rc;
+}
+
+/* The real connection, timed per statement; batching only when asked
+ * (ORC_TEST_PROBE_NO_BATCH unset). */
+static struct disc_conn_ops rec_ops = {rec_query, rec_version, rec_query_batch};
 
 /* ---- printing ---- */
 
@@ -183,58 +207,94 @@ static int cmp_i64(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+static void print_latency(int64_t *lat, long ok, int64_t first)
+{
+    qsort(lat, (size_t)ok, sizeof(*lat), cmp_i64);
+    printf(
+        "latency_first_us=%lld\nlatency_min_us=%lld\nlatency_median_us=%lld\n"
+        "latency_p99_us=%lld\nlatency_max_us=%lld\n",
+        (long long)first, (long long)lat[0], (long long)lat[ok / 2],
+        (long long)lat[(ok * 99) / 100], (long long)lat[ok - 1]);
+    for (size_t i = 0; i < ORC_ARRAY_LEN(stmt_time) && stmt_time[i].n > 0; i++)
+        printf("statement_mean_us.%s=%lld\n", stmt_time[i].slug,
+               (long long)(stmt_time[i].us / stmt_time[i].n));
+}
+
+static long env_long(const char *name, long dflt)
+{
+    const char *v = getenv(name);
+    int64_t n;
+
+    if (v == NULL || orc_parse_int64(v, 0, 1000000, &n) != 0)
+        return dflt;
+    return (long)n;
+}
+
+/* Probes n times on one connection (every interval_ms); one line per probe
+ * when n > 1; the last record in full. Returns the last probe's code. */
+static int probe_loop(struct recorder *r,
+                      const struct orc_key *key,
+                      const struct disc_probe_options *po,
+                      long n,
+                      long interval_ms)
+{
+    struct disc_instance in;
+    char err[ORC_ERRMSG_SIZE] = "";
+    int64_t *lat = calloc((size_t)n, sizeof(*lat));
+    int64_t first = 0;
+    long ok = 0;
+    int rc = ORC_ENOMEM;
+
+    disc_instance_init(&in);
+    for (long i = 0; lat != NULL && i < n; i++) {
+        if (i > 0 && interval_ms > 0)
+            orc_sleep_ms(interval_ms);
+        rc = disc_probe_run(&rec_ops, r, po, key, &in, err, sizeof(err));
+        r->dir = NULL; /* record the first probe only */
+        if (n > 1)
+            printf("probe.%ld=%d %lld %s\n", i, rc, (long long)in.last_discovery_latency_us, err);
+        if (i == 0)
+            first = in.last_discovery_latency_us;
+        if (rc == 0)
+            lat[ok++] = in.last_discovery_latency_us;
+    }
+    print_instance(&in);
+    printf("rc=%d\nerror=%s\nprobes=%ld\nprobes_ok=%ld\n", rc, err, n, ok);
+    if (ok > 0)
+        print_latency(lat, ok, first);
+    fflush(stdout);
+    disc_instance_release(&in);
+    free(lat);
+    return rc;
+}
+
 static int live(const char *spec)
 {
     struct disc_conn_options co = {
         .connect_timeout_s = 2, .read_timeout_s = 5, .write_timeout_s = 5};
     struct disc_probe_options po = {0};
-    struct disc_instance in;
     struct recorder r = {NULL, getenv("ORC_TEST_PROBE_RECORD")};
-    const char *rep = getenv("ORC_TEST_PROBE_REPEAT");
-    long n = rep != NULL ? strtol(rep, NULL, 10) : 1;
     char user[128], err[ORC_ERRMSG_SIZE] = "";
     struct orc_key key;
-    int64_t *lat;
-    int rc = 0;
+    int rc;
 
     if (parse_target(spec, &key, user, sizeof(user), &co.password) != 0) {
         fprintf(stderr, "ORC_TEST_PROBE: expected host:port:user:password\n");
         return 2;
     }
     co.user = user;
+    if (getenv("ORC_TEST_PROBE_NO_BATCH") != NULL)
+        rec_ops.query_batch = NULL;
     po.discover_by_show_slave_hosts = getenv("ORC_TEST_PROBE_SHOW_HOSTS") != NULL;
-    if (n < 1)
-        n = 1;
-    lat = calloc((size_t)n, sizeof(*lat));
-    if (lat == NULL || disc_library_init(err, sizeof(err)) != 0 ||
+    if (disc_library_init(err, sizeof(err)) != 0 ||
         disc_conn_open(&r.conn, &key, &co, err, sizeof(err)) != 0) {
         fprintf(stderr, "setup: %s\n", err);
-        free(lat);
         return 2;
     }
-    disc_instance_init(&in);
-    for (long i = 0; i < n && rc == 0; i++) {
-        rc = disc_probe_run(&rec_ops, &r, &po, &key, &in, err, sizeof(err));
-        lat[i] = in.last_discovery_latency_us;
-        r.dir = NULL; /* record the first probe only */
-    }
-    print_instance(&in);
-    printf("rc=%d\nerror=%s\n", rc, err);
-    if (n > 1 && rc == 0) {
-        qsort(lat, (size_t)n, sizeof(*lat), cmp_i64);
-        printf(
-            "probes=%ld\nlatency_first_us=%lld\nlatency_min_us=%lld\nlatency_median_us=%lld\n"
-            "latency_p99_us=%lld\nlatency_max_us=%lld\n",
-            n, (long long)in.last_discovery_latency_us, (long long)lat[0], (long long)lat[n / 2],
-            (long long)lat[(n * 99) / 100], (long long)lat[n - 1]);
-        for (size_t i = 0; i < ORC_ARRAY_LEN(stmt_time) && stmt_time[i].n > 0; i++)
-            printf("statement_mean_us.%s=%lld\n", stmt_time[i].slug,
-                   (long long)(stmt_time[i].us / stmt_time[i].n));
-    }
-    disc_instance_release(&in);
+    rc = probe_loop(&r, &key, &po, env_long("ORC_TEST_PROBE_REPEAT", 1),
+                    env_long("ORC_TEST_PROBE_INTERVAL_MS", 0));
     disc_conn_close(r.conn);
     disc_library_end();
-    free(lat);
     return rc == 0 ? 0 : 1;
 }
 
