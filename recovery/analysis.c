@@ -669,9 +669,11 @@ static void describe_instance(const struct disc_snapshot *s,
     orc_strlcpy(a->cluster_name, cl->name, sizeof(a->cluster_name));
     orc_strlcpy(a->cluster_alias, cl->alias[0] ? cl->alias : cl->name, sizeof(a->cluster_alias));
     orc_strlcpy(a->cluster_domain, cl->domain, sizeof(a->cluster_domain));
-    a->cluster_count_instances = (int64_t)cl->count;
     for (size_t i = cl->first; i < cl->first + cl->count; i++) {
         const struct disc_nullint *l = &s->instances[i].replication_lag_seconds;
+        if (s->instances[i].last_seen_ms == 0)
+            continue; /* known by name only, as the cluster routes count */
+        a->cluster_count_instances++;
         if (l->valid && l->value > a->cluster_heuristic_lag)
             a->cluster_heuristic_lag = l->value;
     }

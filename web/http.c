@@ -32,6 +32,7 @@ static const struct {
     {web_routes_meta, &web_routes_meta_len},
     {web_routes_read, &web_routes_read_len},
     {web_routes_write, &web_routes_write_len},
+    {web_routes_analysis, &web_routes_analysis_len},
 };
 
 const char *web_param(const struct web_req *r, int i)

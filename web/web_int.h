@@ -131,3 +131,7 @@ int web_find_cluster(struct web_req *r, const struct disc_snapshot *s, const cha
  * the topology when it is known there, kept as given otherwise (routes that
  * also answer for instances the topology lacks). */
 int web_param_key_any(struct web_req *r, int pi, struct orc_key *k);
+
+/* ---- api_analysis.c: replication-analysis routes ---- */
+extern const struct web_route web_routes_analysis[];
+extern const size_t web_routes_analysis_len;
