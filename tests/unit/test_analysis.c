@@ -131,7 +131,7 @@ static void sql_stopped(struct disc_instance *in)
 static struct tb *star(int n, struct disc_instance **m, struct disc_instance **r)
 {
     struct tb *b = tb_new();
-    char host[8];
+    char host[16];
 
     *m = tb_add(b, "m", NULL, 0);
     for (int i = 0; i < n; i++) {
@@ -145,7 +145,7 @@ static struct tb *star(int n, struct disc_instance **m, struct disc_instance **r
 static struct tb *chain(int n, struct disc_instance **im, struct disc_instance **r)
 {
     struct tb *b = tb_new();
-    char host[8];
+    char host[16];
 
     tb_add(b, "m", NULL, 0);
     *im = tb_add(b, "im", "m", 1);
