@@ -29,6 +29,7 @@
 struct cache_slot {
     const void *topo;
     uint64_t version;
+    int64_t taken_ms; /* with topo and version: which snapshot */
     char key[CACHE_KEY_MAX];
     char *data;
     size_t len;
@@ -48,7 +49,7 @@ static bool cache_reply(struct web_req *r, const struct disc_snapshot *s, const 
     for (size_t i = 0; i < CACHE_SLOTS; i++) {
         struct cache_slot *c = &cache.slot[i];
         if (c->data != NULL && c->topo == r->deps->topo && c->version == s->version &&
-            strcmp(c->key, key) == 0) {
+            c->taken_ms == s->taken_ms && strcmp(c->key, key) == 0) {
             web_reply_raw(r, 200, WEB_JSON, c->data, c->len);
             hit = true;
             break;
@@ -87,6 +88,7 @@ static void cache_store(struct web_req *r,
         free(victim->data);
         victim->topo = r->deps->topo;
         victim->version = s->version;
+        victim->taken_ms = s->taken_ms;
         orc_strlcpy(victim->key, key, sizeof(victim->key));
         victim->data = copy;
         victim->len = b->len;

@@ -42,23 +42,28 @@ static json_t *key_json(const struct orc_key *k)
     return json_pack("{s:s, s:i}", "Hostname", k->host, "Port", k->port);
 }
 
+/* Submits a replicated command (payload stolen) without replying. */
+static int submit_quiet(struct web_req *r, const char *op, json_t *payload, char *err, size_t len)
+{
+    if (payload == NULL) {
+        orc_errf(err, len, "out of memory");
+        return ORC_ENOMEM;
+    }
+    if (r->deps->submit == NULL) {
+        json_decref(payload);
+        orc_errf(err, len, "replicated commands are not available on this node");
+        return ORC_ESTATE;
+    }
+    return r->deps->submit(r->deps->node, op, payload, err, len);
+}
+
 /* Submits a replicated command (payload stolen); replies with an error and
  * returns non-zero on failure. */
 static int submit(struct web_req *r, const char *op, json_t *payload)
 {
     char err[ORC_ERRMSG_SIZE] = "";
-    int rc;
+    int rc = submit_quiet(r, op, payload, err, sizeof(err));
 
-    if (payload == NULL) {
-        web_reply_error(r, 500, "%s: out of memory", op);
-        return ORC_ENOMEM;
-    }
-    if (r->deps->submit == NULL) {
-        json_decref(payload);
-        web_reply_error(r, 503, "%s: replicated commands are not available on this node", op);
-        return ORC_ESTATE;
-    }
-    rc = r->deps->submit(r->deps->node, op, payload, err, sizeof(err));
     if (rc != 0)
         web_reply_error(r, status_of(rc), "%s: %s", op, err[0] ? err : orc_strerror(rc));
     return rc;
@@ -136,6 +141,7 @@ static void reply_discovered(struct web_req *r, const struct orc_key *k)
     char ks[ORC_KEY_STRLEN], msg[ORC_KEY_STRLEN + 32];
     int i = s ? disc_snapshot_find(s, k) : -1;
 
+    audit(r, "discover", k, i >= 0 ? s->instances[i].cluster_name : NULL, "discovered by the API");
     snprintf(msg, sizeof(msg), "Instance discovered: %s", orc_key_str(k, ks, sizeof(ks)));
     web_jw_init(&w, &b);
     if (i >= 0)
@@ -169,12 +175,9 @@ static void h_discover(struct web_req *r)
                         err[0] ? err : orc_strerror(rc));
         return;
     }
-    if (r->deps->submit != NULL) {
-        rc = r->deps->submit(r->deps->node, "discover", key_json(&k), err, sizeof(err));
-        if (rc != 0)
-            ORC_LOG_W("+command-failed", "op=discover instance=%s error=\"%s\"", ks, err);
-    }
-    audit(r, "discover", &k, NULL, "discovered by the API");
+    if (r->deps->submit != NULL &&
+        (rc = submit_quiet(r, "discover", key_json(&k), err, sizeof(err))) != 0)
+        ORC_LOG_W("+command-failed", "op=discover instance=%s error=\"%s\"", ks, err);
     reply_discovered(r, &k);
 }
 
@@ -308,10 +311,11 @@ static void h_begin_downtime(struct web_req *r)
 static void h_end_downtime(struct web_req *r)
 {
     char ks[ORC_KEY_STRLEN], msg[ORC_KEY_STRLEN + 48], cluster[ORC_KEY_STRLEN];
+    char err[ORC_ERRMSG_SIZE] = "";
     struct disc_snapshot *s;
     struct orc_key k;
     bool downtimed;
-    int i;
+    int i, rc;
 
     if ((i = known_instance(r, &s, 0, &k)) < 0)
         return;
@@ -324,8 +328,16 @@ static void h_end_downtime(struct web_req *r)
         reply_key(r, msg, &k);
         return;
     }
-    if (submit(r, "end-downtime", json_pack("{s:o}", "Key", key_json(&k))) != 0)
+    rc = submit_quiet(r, "end-downtime", json_pack("{s:o}", "Key", key_json(&k)), err, sizeof(err));
+    if (rc == ORC_ENOTFOUND) { /* ended meanwhile by someone else */
+        snprintf(msg, sizeof(msg), "Instance was not downtimed: %s", ks);
+        reply_key(r, msg, &k);
         return;
+    }
+    if (rc != 0) {
+        web_reply_error(r, status_of(rc), "end-downtime: %s", err[0] ? err : orc_strerror(rc));
+        return;
+    }
     audit(r, "end-downtime", &k, cluster, "downtime ended");
     snprintf(msg, sizeof(msg), "Downtime ended: %s", ks);
     reply_key(r, msg, &k);

@@ -495,6 +495,27 @@ static void test_topology_text_chain(void **state)
     orc_buf_release(&b);
 }
 
+static void test_topology_text_co_masters(void **state)
+{
+    struct fixture *f = *state;
+    struct orc_buf b = ORC_BUF_INIT;
+
+    /* 3306 and 3307 replicate from each other; 3308 from 3306 */
+    set_key(&f->in[0].master_key, 3307);
+    f->in[0].io_state = f->in[0].sql_state = DISC_THREAD_RUNNING;
+    f->in[0].replication_lag_seconds = (struct disc_nullint){0, true};
+    f->in[0].is_co_master = f->in[1].is_co_master = true;
+    f->in[2].sql_state = DISC_THREAD_RUNNING;
+    f->in[2].replication_lag_seconds = (struct disc_nullint){1, true};
+    f->an[2].downtimed = false;
+    assert_int_equal(web_topology_text(&f->s, 0, false, &b), 0);
+    assert_string_equal(orc_buf_str(&b),
+                        "127.0.0.1:3306   [0s,ok,10.11.6-MariaDB-log,rw,ROW,>>]\n"
+                        "+ 127.0.0.1:3307 [0s,ok,10.11.6-MariaDB-log,ro,ROW,>>,GTID]\n"
+                        "+ 127.0.0.1:3308 [1s,ok,10.11.6-MariaDB-log,ro,ROW,>>,GTID]");
+    orc_buf_release(&b);
+}
+
 static void test_duration(void **state)
 {
     int64_t s = -1;
@@ -581,6 +602,7 @@ int main(void)
         cmocka_unit_test(test_filter_matching),
         cmocka_unit_test_setup_teardown(test_topology_text, setup, teardown),
         cmocka_unit_test_setup_teardown(test_topology_text_chain, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_topology_text_co_masters, setup, teardown),
         cmocka_unit_test(test_duration),
         cmocka_unit_test(test_escaping),
         cmocka_unit_test(test_audit_shape),
