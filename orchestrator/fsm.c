@@ -221,10 +221,12 @@ int orc_fsm_apply_r(struct orc_fsm *f,
         rc = ORC_EINVAL;
     }
     pthread_mutex_unlock(&f->lock);
-    if (rc != 0)
+    if (rc == ORC_EEXIST) /* an expected answer: already registered, blocked */
+        ORC_LOG_D("+command-answered", "op=%s answer=\"%s\"", op, errmsg);
+    else if (rc != 0)
         ORC_LOG_W("+command-failed", "op=%s error=\"%s\"", op, errmsg);
     else
-        ORC_LOG_I("+command-applied", "op=%s", op);
+        ORC_LOG_D("+command-applied", "op=%s", op);
     return rc;
 }
 

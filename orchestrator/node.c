@@ -15,6 +15,9 @@
 #include "discovery/topo.h"
 #include "orchestrator/fsm.h"
 #include "orchestrator/node.h"
+#include "recovery/env.h"
+#include "recovery/hooks.h"
+#include "recovery/loop.h"
 #include "web/web.h"
 
 struct orc_node {
@@ -25,17 +28,41 @@ struct orc_node {
     struct disc_topo *topo;
     struct orc_fsm fsm;
     bool fsm_ready;
+    struct rec_env rec;
+    struct rec_hooks_tracker hooks;
+    bool hooks_ready;
+    struct rec_loop *loop;
     struct web_server *http;
 };
 
-/* Replicated commands: without raft, applied here at once. */
-static int node_submit(void *arg, const char *op, json_t *payload, char *errmsg, size_t len)
+/* Every probe outcome wakes the recovery loop (from a discovery worker). */
+static void node_on_change(void *arg, const struct orc_key *key, bool probe_ok)
 {
     struct orc_node *n = arg;
-    int rc = orc_fsm_apply(&n->fsm, op, payload, errmsg, len);
+
+    (void)key;
+    (void)probe_ok;
+    rec_loop_notify(__atomic_load_n(&n->loop, __ATOMIC_ACQUIRE));
+}
+
+/* Replicated commands: without raft, applied here at once. */
+static int node_submit_r(void *arg,
+                         const char *op,
+                         json_t *payload,
+                         json_t **result,
+                         char *errmsg,
+                         size_t len)
+{
+    struct orc_node *n = arg;
+    int rc = orc_fsm_apply_r(&n->fsm, op, payload, result, errmsg, len);
 
     json_decref(payload);
     return rc;
+}
+
+static int node_submit(void *arg, const char *op, json_t *payload, char *errmsg, size_t len)
+{
+    return node_submit_r(arg, op, payload, NULL, errmsg, len);
 }
 
 static bool node_is_leader(void *arg)
@@ -131,6 +158,8 @@ static int start_discovery(struct orc_node *n, char *err, size_t len)
     o.alias_re = (const char *const *)c->ClusterNameToAlias.keys;
     o.alias_val = (const char *const *)c->ClusterNameToAlias.vals;
     o.nalias = c->ClusterNameToAlias.n;
+    o.on_change = node_on_change;
+    o.on_change_arg = n;
     rc = disc_topo_new(&o, &n->topo, err, len);
     if (rc != 0)
         return rc;
@@ -151,6 +180,36 @@ static int start_discovery(struct orc_node *n, char *err, size_t len)
     return rc;
 }
 
+static int start_recovery(struct orc_node *n, char *err, size_t len)
+{
+    struct rec_loop *loop = NULL;
+    int rc;
+
+    rc = rec_hooks_validate((const char *const *)n->cfg->PreFailoverProcesses.v,
+                            n->cfg->PreFailoverProcesses.n, err, len);
+    if (rc != 0) {
+        orc_errprefix(err, len, "PreFailoverProcesses");
+        return rc;
+    }
+    rc = rec_hooks_tracker_init(&n->hooks, err, len);
+    if (rc != 0)
+        return rc;
+    n->hooks_ready = true;
+    n->rec.cfg = n->cfg;
+    n->rec.be = n->be;
+    n->rec.topo = n->topo;
+    n->rec.probe = &n->probe;
+    n->rec.node = n;
+    n->rec.is_leader = node_is_leader;
+    n->rec.submit = node_submit;
+    n->rec.submit_r = node_submit_r;
+    n->rec.hooks_tracker = &n->hooks;
+    rc = rec_loop_start(&n->rec, &loop, err, len);
+    if (rc == 0)
+        __atomic_store_n(&n->loop, loop, __ATOMIC_RELEASE);
+    return rc;
+}
+
 static int start_http(struct orc_node *n, char *err, size_t len)
 {
     struct web_deps d;
@@ -159,16 +218,28 @@ static int start_http(struct orc_node *n, char *err, size_t len)
     d.cfg = n->cfg;
     d.be = n->be;
     d.topo = n->topo;
+    d.rec = &n->rec;
     d.node = n;
     d.is_leader = node_is_leader;
     d.submit = node_submit;
+    d.submit_r = node_submit_r;
     return web_server_start(&d, &n->http, err, len);
 }
 
 static void stop_all(struct orc_node *n)
 {
+    struct rec_loop *loop = __atomic_exchange_n(&n->loop, NULL, __ATOMIC_ACQ_REL);
+
     web_server_stop(n->http);
     n->http = NULL;
+    rec_loop_stop(loop);
+    if (n->hooks_ready) {
+        if (rec_hooks_tracker_wait(&n->hooks, 5000) == 0)
+            rec_hooks_tracker_release(&n->hooks);
+        else
+            ORC_LOG_W("+hooks-still-running", "asynchronous hooks still running at stop");
+    }
+    n->hooks_ready = false;
     if (n->topo)
         disc_topo_free(n->topo); /* stops the threads, flushes pending writes */
     n->topo = NULL;
@@ -233,6 +304,8 @@ int orc_node_run(const struct orc_config *cfg, const char *config_file)
     rc = open_backend(&n, err, sizeof(err));
     if (rc == 0)
         rc = start_discovery(&n, err, sizeof(err));
+    if (rc == 0)
+        rc = start_recovery(&n, err, sizeof(err));
     if (rc == 0)
         rc = start_http(&n, err, sizeof(err));
     if (rc != 0) {

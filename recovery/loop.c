@@ -20,7 +20,7 @@
 #include "recovery/loop.h"
 #include "recovery/rec.h"
 
-#define REPROBE_THROTTLE_MS 100
+#define REPROBE_THROTTLE_MS 50
 
 struct reprobe {
     struct orc_key key;
@@ -29,6 +29,8 @@ struct reprobe {
 
 struct rec_loop {
     struct rec_env *env;
+    struct reprobe *skips; /* when a skipped recovery was last logged, per instance */
+    size_t nskips;
     struct rec_analysis_options opts;
     pthread_t tid;
     pthread_mutex_t lock;
@@ -38,6 +40,7 @@ struct rec_loop {
     struct reprobe *reprobes;
     size_t nreprobes;
     uint64_t last_version;
+    bool pending; /* the last pass saw an unconfirmed failure */
 };
 
 void rec_loop_notify(struct rec_loop *l)
@@ -177,31 +180,52 @@ static int64_t detect(struct rec_loop *l, const struct rec_analysis *a)
     return id;
 }
 
+/* True once a minute per instance: skipped recoveries are logged, not spammed. */
+static bool note_skip(struct rec_loop *l, const struct orc_key *k)
+{
+    int64_t now = orc_mono_ms();
+    struct reprobe *n;
+
+    for (size_t i = 0; i < l->nskips; i++) {
+        if (orc_key_eq(&l->skips[i].key, k)) {
+            if (now - l->skips[i].at_ms < 60000)
+                return false;
+            l->skips[i].at_ms = now;
+            return true;
+        }
+    }
+    n = realloc(l->skips, (l->nskips + 1) * sizeof(*n));
+    if (n == NULL)
+        return false;
+    l->skips = n;
+    l->skips[l->nskips].key = *k;
+    l->skips[l->nskips++].at_ms = now;
+    return true;
+}
+
 static bool allowed(struct rec_loop *l, const struct rec_analysis *a)
 {
     bool disabled = false;
     char err[ORC_ERRMSG_SIZE];
 
-    if (a->skippable_due_to_downtime || a->is_downtimed) {
-        ORC_LOG_N("+recovery-skipped", "instance=%s:%d analysis=%s reason=downtimed", a->key.host,
-                  a->key.port, rec_code_name(a->code));
-        return false;
-    }
     if (be_recovery_global_disabled(l->env->be, &disabled, err, sizeof(err)) == 0 && disabled) {
-        ORC_LOG_N("+recovery-skipped", "instance=%s:%d analysis=%s reason=globally-disabled",
-                  a->key.host, a->key.port, rec_code_name(a->code));
+        if (note_skip(l, &a->key))
+            ORC_LOG_N("+recovery-skipped", "instance=%s:%d analysis=%s reason=globally-disabled",
+                      a->key.host, a->key.port, rec_code_name(a->code));
         return false;
     }
     if (is_master_code(a->code) && !a->has_automated_master_recovery) {
-        ORC_LOG_N("+recovery-skipped",
-                  "instance=%s:%d analysis=%s reason=RecoverMasterClusterFilters", a->key.host,
-                  a->key.port, rec_code_name(a->code));
+        if (note_skip(l, &a->key))
+            ORC_LOG_N("+recovery-skipped",
+                      "instance=%s:%d analysis=%s reason=RecoverMasterClusterFilters", a->key.host,
+                      a->key.port, rec_code_name(a->code));
         return false;
     }
     if (is_im_code(a->code) && !a->has_automated_im_recovery) {
-        ORC_LOG_N("+recovery-skipped",
-                  "instance=%s:%d analysis=%s reason=RecoverIntermediateMasterClusterFilters",
-                  a->key.host, a->key.port, rec_code_name(a->code));
+        if (note_skip(l, &a->key))
+            ORC_LOG_N("+recovery-skipped",
+                      "instance=%s:%d analysis=%s reason=RecoverIntermediateMasterClusterFilters",
+                      a->key.host, a->key.port, rec_code_name(a->code));
         return false;
     }
     return is_master_code(a->code) || is_im_code(a->code);
@@ -214,6 +238,12 @@ static void act(struct rec_loop *l, const struct rec_analysis *a)
     char err[ORC_ERRMSG_SIZE] = "";
     int64_t det;
 
+    if (a->skippable_due_to_downtime || a->is_downtimed) {
+        if (note_skip(l, &a->key))
+            ORC_LOG_N("+recovery-skipped", "instance=%s:%d analysis=%s reason=downtimed",
+                      a->key.host, a->key.port, rec_code_name(a->code));
+        return;
+    }
     det = detect(l, a);
     if (det < 0 || !allowed(l, a))
         return;
@@ -228,19 +258,22 @@ static void act(struct rec_loop *l, const struct rec_analysis *a)
     rec_result_release(&res);
 }
 
-static void run_once(struct rec_loop *l)
+/* One pass. Returns true while some failure is still unconfirmed (the loop
+ * then looks again shortly instead of waiting for the next poll). */
+static bool run_once(struct rec_loop *l)
 {
     struct rec_analysis_list list;
     struct disc_snapshot *s;
+    bool pending = false;
 
     if (!rec_env_leader(l->env))
-        return;
+        return false;
     s = disc_topo_snapshot(l->env->topo);
     if (s == NULL)
-        return;
+        return false;
     if (s->version == l->last_version) {
         disc_snapshot_put(s);
-        return;
+        return l->pending;
     }
     l->last_version = s->version;
     rec_analysis_list_init(&list);
@@ -248,12 +281,16 @@ static void run_once(struct rec_loop *l)
     disc_snapshot_put(s);
     for (size_t i = 0; i < list.n && !l->stopping; i++) {
         const struct rec_analysis *a = &list.v[i];
-        if (wants_reprobe(a->code))
+        if (wants_reprobe(a->code) && !a->is_downtimed) {
             reprobe(l, a);
+            pending = true;
+        }
         if (a->is_actionable)
             act(l, a);
     }
     rec_analysis_list_release(&list);
+    l->pending = pending;
+    return pending;
 }
 
 static void *loop_main(void *arg)
@@ -261,11 +298,19 @@ static void *loop_main(void *arg)
     struct rec_loop *l = arg;
     int64_t grace = 3 * l->env->cfg->InstancePollSeconds * 1000;
 
+    bool pending = false;
+
     pthread_mutex_lock(&l->lock);
     while (!l->stopping) {
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_sec += 1;
+        /* 1 s tick; 50 ms while a failure waits for confirmation */
+        ts.tv_nsec += pending ? 50000000L : 0;
+        ts.tv_sec += pending ? 0 : 1;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
         if (!l->notified)
             pthread_cond_timedwait(&l->cond, &l->lock, &ts);
         l->notified = false;
@@ -273,7 +318,7 @@ static void *loop_main(void *arg)
             break;
         pthread_mutex_unlock(&l->lock);
         if (orc_mono_ms() - l->started_ms >= grace)
-            run_once(l);
+            pending = run_once(l);
         pthread_mutex_lock(&l->lock);
     }
     pthread_mutex_unlock(&l->lock);
@@ -322,5 +367,6 @@ void rec_loop_stop(struct rec_loop *l)
     pthread_mutex_destroy(&l->lock);
     pthread_cond_destroy(&l->cond);
     free(l->reprobes);
+    free(l->skips);
     free(l);
 }

@@ -77,12 +77,13 @@ int rec_read(struct rec_session *s,
              char *errmsg,
              size_t len)
 {
+    struct orc_key key = *k; /* k may point into *out, which the probe resets */
     struct disc_conn *c;
-    int rc = get_conn(s, k, &c, errmsg, len);
+    int rc = get_conn(s, &key, &c, errmsg, len);
 
     if (rc != 0)
         return rc;
-    return disc_probe_run(&disc_conn_mysql_ops, c, s->o.probe, k, out, errmsg, len);
+    return disc_probe_run(&disc_conn_mysql_ops, c, s->o.probe, &key, out, errmsg, len);
 }
 
 int rec_exec(struct rec_session *s,

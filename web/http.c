@@ -33,6 +33,8 @@ static const struct {
     {web_routes_read, &web_routes_read_len},
     {web_routes_write, &web_routes_write_len},
     {web_routes_analysis, &web_routes_analysis_len},
+    {web_routes_recovery, &web_routes_recovery_len},
+    {web_routes_planned, &web_routes_planned_len},
 };
 
 const char *web_param(const struct web_req *r, int i)

@@ -135,3 +135,12 @@ int web_param_key_any(struct web_req *r, int pi, struct orc_key *k);
 /* ---- api_analysis.c: replication-analysis routes ---- */
 extern const struct web_route web_routes_analysis[];
 extern const size_t web_routes_analysis_len;
+
+/* ---- api_recovery.c ---- */
+extern const struct web_route web_routes_recovery[];
+extern const size_t web_routes_recovery_len;
+
+/* ---- api_planned.c: move-up, move-below, repoint, relocate, take-master,
+ * stop/start-replica, read_only, graceful-master-takeover(-auto) ---- */
+extern const struct web_route web_routes_planned[];
+extern const size_t web_routes_planned_len;
