@@ -1,0 +1,216 @@
+/*
+ * planned: topology changes an operator asks for, as opposed to recoveries
+ * from failures. Internal to the recovery module (the lead merges the public
+ * parts into recovery/rec.h).
+ *
+ *   relocate.c: move-up, move-below, repoint, relocate, take-master,
+ *               stop/start replication, read_only on/off, and the pure checks
+ *               they share (CanReplicateFrom, CanMove, loop detection).
+ *   takeover.c: graceful master takeover (designated, single or automatic
+ *               successor), recorded as a recovery.
+ *
+ * Every operation acts only on the leader, and refuses before touching any
+ * server when a precondition fails: ORC_ENOTFOUND (unknown instance or
+ * cluster), ORC_EINVAL (a loop, the instance itself as its own master),
+ * ORC_ESTATE (the topology does not allow it: not a replica, lagging,
+ * CanReplicateFrom fails, under maintenance, no GTID), ORC_EPERM (not the
+ * leader). errmsg then says which rule refused. Once it acted, it audits,
+ * asks the topology to re-probe the touched instances and waits briefly
+ * until the live snapshot shows the result.
+ *
+ * Positioning: with GTID on both sides (MariaDB GTID or Oracle GTID
+ * auto-positioning) every move is a CHANGE MASTER with auto-positioning.
+ * Without GTID only two file:pos paths are taken, both exact: move-up (and
+ * relocate onto the grandparent), where the replica first catches up with its
+ * frozen master's own binary log and then points at the grandparent at the
+ * master's executed coordinates; and repoint onto the current master at the
+ * replica's executed coordinates. Everything else answers "requires GTID
+ * (file:pos relocation is not supported)".
+ *
+ * Threads: blocking (MySQL calls bounded by the topology timeouts); any
+ * thread except the loop thread.
+ */
+#ifndef ORC_REC_PLANNED_H
+#define ORC_REC_PLANNED_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/orc.h"
+#include "discovery/disc.h"
+#include "recovery/env.h"
+
+/* ---- pure checks (relocate.c) ---- */
+
+struct rec_move_limits {
+    int64_t max_lag_s;   /* ReasonableMaintenanceReplicationLagSeconds */
+    bool verify_filters; /* VerifyReplicationFilters */
+};
+
+/* orchestrator's CanReplicateFrom: may `replica` replicate from `master`?
+ * False with the rule that refuses in why: the same server; master without
+ * binary logs; master is a replica without log_slave_updates; replica of a
+ * lower major version; replica logging updates in a lower binlog_format;
+ * different replication filters (when verify_filters); same server_id or
+ * server_uuid; master's SQL_Delay above the replica's and above max_lag_s. */
+bool rec_can_replicate_from(const struct disc_instance *replica,
+                            const struct disc_instance *master,
+                            const struct rec_move_limits *lim,
+                            char *why,
+                            size_t len);
+/* orchestrator's CanMove on a fresh reading: a replica whose two threads run
+ * and whose lag is known and at most max_lag_s. */
+bool rec_can_move(const struct disc_instance *in,
+                  const struct rec_move_limits *lim,
+                  char *why,
+                  size_t len);
+/* True when k is top or replicates (directly or not) from top, following the
+ * master keys of the n instances v (a cycle is cut). Pointing top at k would
+ * then make a replication loop. */
+bool rec_is_self_or_below(const struct disc_instance *v,
+                          size_t n,
+                          const struct orc_key *top,
+                          const struct orc_key *k);
+/* The replica replicates with GTID positioning (MariaDB Using_Gtid or
+ * Oracle Auto_Position). */
+bool rec_uses_gtid(const struct disc_instance *in);
+/* The server writes GTIDs a replica can auto-position on: MariaDB 10+, or
+ * MySQL with gtid_mode ON/ON_PERMISSIVE. */
+bool rec_serves_gtid(const struct disc_instance *in);
+/* A replica of flavor r may auto-position on a master of flavor m (both
+ * MariaDB, or both MySQL/Percona). */
+bool rec_gtid_compatible(const struct disc_instance *r, const struct disc_instance *m);
+
+/* ---- operations on one instance (relocate.c) ---- */
+
+enum rec_planned_op {
+    REC_OP_MOVE_UP,
+    REC_OP_MOVE_BELOW,
+    REC_OP_REPOINT,
+    REC_OP_RELOCATE,
+    REC_OP_TAKE_MASTER,
+    REC_OP_STOP_REPLICA,
+    REC_OP_START_REPLICA,
+    REC_OP_SET_READ_ONLY,
+    REC_OP_SET_WRITEABLE,
+};
+
+struct rec_planned_request {
+    enum rec_planned_op op;
+    struct orc_key key;    /* the instance (as the topology knows it) */
+    struct orc_key target; /* sibling / destination; host "" = none (repoint: current master) */
+    const char *user;      /* who asked, for the audit; may be NULL */
+};
+
+struct rec_planned_result {
+    struct orc_key key;    /* the instance the answer is about */
+    struct orc_key master; /* its master afterwards; host "" when none */
+    bool fresh;            /* the live snapshot already shows the change */
+    char message[768];     /* orchestrator's API message */
+};
+
+/* The route name of an operation ("move-up", "stop-replica", ...). Static. */
+const char *rec_planned_op_name(enum rec_planned_op op);
+/* Runs one operation. Returns 0 (out filled), or a refusal / failure code
+ * with errmsg set (see the header comment). */
+int rec_planned_run(struct rec_env *env,
+                    const struct rec_planned_request *req,
+                    struct rec_planned_result *out,
+                    char *errmsg,
+                    size_t len);
+
+/* ---- graceful master takeover (takeover.c) ---- */
+
+struct rec_takeover_request {
+    const char *cluster;              /* cluster name (already resolved from the hint) */
+    const struct orc_key *designated; /* requested successor, or NULL */
+    bool auto_choose;                 /* graceful-master-takeover-auto */
+    const char *user;                 /* audit; may be NULL */
+};
+
+struct rec_takeover_result {
+    char uid[64];
+    int64_t id; /* recovery id; 0 when not registered */
+    char cluster[ORC_KEY_STRLEN];
+    char alias[DISC_TEXT_MAX];
+    struct orc_key old_master;
+    struct orc_key old_master_master; /* host "" (the old master was a top master) */
+    struct orc_key successor;         /* host "" when none */
+    struct disc_coords successor_coords;
+    struct disc_keylist replicas;     /* the old master's direct replicas */
+    struct disc_keylist participants; /* every instance changed */
+    struct orc_buf errors;            /* one per line */
+    bool successful;
+    int64_t started_s, ended_s; /* wall clock */
+    /* read_only=1 on the old master .. read_only=0 on the successor; -1 when
+     * the successor never became writable. */
+    int64_t no_writer_us;
+    char message[1024];
+};
+
+void rec_takeover_result_init(struct rec_takeover_result *r);
+void rec_takeover_result_release(struct rec_takeover_result *r);
+
+/* orchestrator's GracefulMasterTakeover (reference 4.4). Returns 0 with
+ * out->successful, a refusal before anything was touched (nothing
+ * registered), or a failure after it started (registered as an unsuccessful
+ * recovery; the old master is writable again when the successor never was). */
+int rec_takeover_run(struct rec_env *env,
+                     const struct rec_takeover_request *req,
+                     struct rec_takeover_result *out,
+                     char *errmsg,
+                     size_t len);
+
+/* ---- shared by relocate.c and takeover.c ---- */
+
+/* What the snapshot must show for one instance after an operation. */
+struct rec_expect {
+    struct orc_key key;
+    bool check_master; /* master_key must equal master (host "" = none) */
+    struct orc_key master;
+    int read_only;   /* -1 any, 0, 1 */
+    int replicating; /* -1 any, 0: SQL thread stopped, 1: SQL thread running */
+};
+
+/* Asks the topology to re-probe the instances and waits (at most
+ * timeout_ms) until the snapshot shows every expectation. True when it does. */
+bool rec_planned_refresh(struct rec_env *env,
+                         const struct rec_expect *e,
+                         size_t n,
+                         int64_t timeout_ms);
+/* Writes an audit entry (best effort) and logs it (+planned-<type>). */
+void rec_planned_audit(struct rec_env *env,
+                       const char *type,
+                       const struct orc_key *k,
+                       const char *cluster,
+                       const char *fmt,
+                       ...) __attribute__((format(printf, 5, 6)));
+
+struct rec_session;
+struct rec_creds {
+    char user[128];
+    char password[256];
+    bool set;
+};
+/* ReplicationCredentialsQuery run on `on` (user, password, ...), when the
+ * config has one; out->set says whether credentials were read. */
+int rec_read_replication_creds(struct rec_env *env,
+                               const struct orc_key *on,
+                               struct rec_creds *out,
+                               char *errmsg,
+                               size_t len);
+/* Points `in` at master with GTID positioning, for a server that may have
+ * written transactions of its own (a demoted master): on MariaDB its
+ * gtid_slave_pos first becomes its gtid_current_pos, so it asks the new
+ * master for what it lacks, not for everything. creds (may be NULL or unset)
+ * replace its replication credentials. START SLAVE when start. */
+int rec_demote_gtid(struct rec_session *s,
+                    const struct disc_instance *in,
+                    const struct orc_key *master,
+                    const struct rec_creds *creds,
+                    bool start,
+                    char *errmsg,
+                    size_t len);
+
+#endif
