@@ -561,9 +561,11 @@ static void hook_ctx(struct run *x,
     h->cluster = x->cluster;
     h->cluster_alias = x->alias;
     h->cluster_domain = "";
+    /* {replicaHosts}: the replicas the failed master itself reported, as
+     * orchestrator's SlaveHosts (values straight from the databases). */
     h->count_replicas = (int)x->n;
-    h->replicas = reps;
-    h->n_replicas = x->n;
+    h->replicas = x->failed.replicas.len > 0 ? x->failed.replicas.keys : reps;
+    h->n_replicas = x->failed.replicas.len > 0 ? x->failed.replicas.len : x->n;
     h->is_downtimed = x->failed.is_downtimed;
     h->auto_master_recovery = true;
     h->auto_intermediate_master_recovery = true;
