@@ -891,13 +891,14 @@ static void op_finish(struct op *x, int64_t took_ms)
 {
     struct rec_expect e[2];
     size_t n = op_expect(x, e);
-    char prev[ORC_KEY_STRLEN];
+    char how[ORC_KEY_STRLEN + 64] = "";
 
     op_message(x);
+    if (is_move(x->req->op) && !x->noop)
+        snprintf(how, sizeof(how), "; previous master: %s:%d; %s", x->in.master_key.host,
+                 x->in.master_key.port, x->gtid ? "GTID" : "file:pos");
     rec_planned_audit(x->env, rec_planned_op_name(x->req->op), &x->in.key, x->cluster,
-                      "%s; previous master: %s%s; by %s in %lld ms", x->out->message,
-                      orc_key_str(&x->in.master_key, prev, sizeof(prev)),
-                      is_move(x->req->op) ? (x->gtid ? "; GTID" : "; file:pos") : "",
+                      "%s%s; by %s in %lld ms", x->out->message, how,
                       x->req->user ? x->req->user : "api", (long long)took_ms);
     x->out->fresh = rec_planned_refresh(x->env, e, n, REFRESH_MS);
     x->out->master = is_move(x->req->op) ? x->dest_key : x->in.master_key;

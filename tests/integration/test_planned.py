@@ -270,9 +270,12 @@ def check_new_master(sb, new, others):
     row_reaches(sb, others, f"written-on-{new}")
 
 
-def test_graceful_takeover_designated(orc_factory, star4):
+def test_graceful_takeover_designated(orc_factory, star4, tmp_path):
     sb = star4
-    orc, cluster = start(orc_factory, sb)
+    trace = tmp_path / "hooks.txt"
+    orc, cluster = start(orc_factory, sb, PreGracefulTakeoverProcesses=[
+        f"echo pre {{command}} {{failedPort}} >> {trace}"], PostGracefulTakeoverProcesses=[
+        f"echo post {{successorPort}} {{isSuccessful}} >> {trace}"])
     write_row(sb, "i1", "before-takeover")
     row_reaches(sb, ["i2", "i3", "i4"], "before-takeover")
 
@@ -296,6 +299,25 @@ def test_graceful_takeover_designated(orc_factory, star4):
     assert mine and mine[0]["IsSuccessful"] and mine[0]["SuccessorKey"] == key_of(sb, "i2")
     steps = call(orc, f"audit-recovery-steps/{d['UID']}")[1]
     assert any("graceful-master-takeover" in s["Message"] for s in steps), steps
+    assert trace.read_text().split("\n")[:2] == [
+        f"pre graceful-master-takeover {sb.port('i1')}", f"post {sb.port('i2')} true"]
+
+
+def test_graceful_takeover_failing_hook_after_read_only_restores_old_master(orc_factory,
+                                                                            star4):
+    sb = star4
+    orc, cluster = start(orc_factory, sb, PreFailoverProcesses=["exit 3"])
+
+    msg = refused(orc, f"graceful-master-takeover/{cluster}/{hp(sb, 'i2')}", 500,
+                  "PreFailoverProcesses", "status 3")
+    assert sb.sql_value("i1", "SELECT @@read_only") == 0  # writable again
+    assert master_port(sb, "i2") == sb.port("i1") and running(sb, "i2")
+    # the siblings were moved below i2 before the hook ran; they still get every write
+    write_row(sb, "i1", "after-failed-takeover")
+    row_reaches(sb, ["i2", "i3", "i4"], "after-failed-takeover")
+    recs = call(orc, "audit-recovery")[1]
+    assert recs and recs[0]["IsSuccessful"] is False and recs[0]["SuccessorKey"] is None, recs
+    assert "PreFailoverProcesses" in "".join(recs[0]["AllErrors"]), (recs[0], msg)
 
 
 def test_graceful_takeover_auto_and_back(orc_factory, star4):
@@ -323,6 +345,7 @@ def test_graceful_takeover_refusals(orc_factory, star4):
     orc, cluster = start(orc_factory, sb, ReplicationCredentialsQuery=None)
 
     refused(orc, f"graceful-master-takeover/{cluster}", 409, "cannot choose")
+    refused(orc, f"graceful-master-takeover/{hp(sb, 'i3')}", 409, "cannot choose")  # by instance
     refused(orc, f"graceful-master-takeover/{cluster}/{hp(sb, 'i1')}", 409,
             "not a direct replica")
     refused(orc, f"graceful-master-takeover/{cluster}/{hp(sb, 'i2')}", 409,
