@@ -317,6 +317,9 @@ const struct web_route web_routes_planned[] = {
     {"repoint/:host/:port/:belowHost/:belowPort", h_repoint, WEB_WRITE},
     {"relocate/:host/:port/:belowHost/:belowPort", h_relocate, WEB_WRITE},
     {"relocate-below/:host/:port/:belowHost/:belowPort", h_relocate, WEB_WRITE},
+    /* GTID relocation: the same operation (it uses GTID whenever both sides have it) */
+    {"move-below-gtid/:host/:port/:belowHost/:belowPort", h_relocate, WEB_WRITE},
+    {"move-gtid/:host/:port/:belowHost/:belowPort", h_relocate, WEB_WRITE},
     {"take-master/:host/:port", h_take_master, WEB_WRITE},
     {"enslave-master/:host/:port", h_take_master, WEB_WRITE},
     {"stop-replica/:host/:port", h_stop_replica, WEB_WRITE},

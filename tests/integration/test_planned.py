@@ -131,6 +131,11 @@ def test_move_below_sibling_on_star_and_relocate_back(orc_factory, star4):
     body = ok(orc, f"relocate/{hp(sb, 'i3')}/{hp(sb, 'i1')}")
     assert body["Details"]["MasterKey"] == key_of(sb, "i1")
     assert master_port(sb, "i3") == sb.port("i1")
+    # the GTID route names orchestrator-client and orchestrator use
+    body = ok(orc, f"move-gtid/{hp(sb, 'i4')}/{hp(sb, 'i3')}")
+    assert body["Details"]["MasterKey"] == key_of(sb, "i3")
+    body = ok(orc, f"move-below-gtid/{hp(sb, 'i4')}/{hp(sb, 'i1')}")
+    assert body["Details"]["MasterKey"] == key_of(sb, "i1")
     # a plain repoint (no destination) re-points at the current master
     body = ok(orc, f"repoint/{hp(sb, 'i4')}")
     assert body["Details"]["MasterKey"] == key_of(sb, "i1")
