@@ -87,3 +87,17 @@ bool orc_key_valid(const struct orc_key *k)
     return k->host[0] != '\0' && strcmp(k->host, "_") != 0 && strncmp(k->host, "//", 2) != 0 &&
            k->port > 0;
 }
+
+bool orc_host_safe(const char *host)
+{
+    if (host == NULL || *host == '\0' || *host == '-')
+        return false;
+    for (const char *p = host; *p; p++) {
+        char c = *p;
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                  c == '.' || c == '-' || c == '_' || c == ':' || c == '%';
+        if (!ok)
+            return false;
+    }
+    return true;
+}

@@ -94,6 +94,11 @@ int orc_key_cmp(const struct orc_key *a, const struct orc_key *b);
 bool orc_key_eq(const struct orc_key *a, const struct orc_key *b);
 /* As orchestrator: hostname set, not "_", not detached ("//"), port > 0. */
 bool orc_key_valid(const struct orc_key *k);
+/* True when host can only be a host name or an address: letters, digits and
+ * ".-_:%" (IPv6, zone). Names that come from the databases (report_host) can
+ * hold anything; the MySQL client reads "a;host=b" as a connection string,
+ * so nothing else may ever be connected to. */
+bool orc_host_safe(const char *host);
 #define ORC_KEY_STRLEN (ORC_HOST_MAX + 8)
 
 /* ---- clocks ---- */

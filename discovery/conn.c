@@ -50,6 +50,11 @@ int disc_conn_open(struct disc_conn **out,
     struct disc_conn *c = calloc(1, sizeof(*c));
 
     *out = NULL;
+    if (!orc_host_safe(key->host)) {
+        free(c);
+        orc_errf(errmsg, len, "refusing to connect to '%s': not a host name", key->host);
+        return ORC_EINVAL;
+    }
     if (c == NULL)
         goto nomem;
     c->key = *key;

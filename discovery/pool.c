@@ -19,6 +19,7 @@
 #include "discovery/topo_int.h"
 
 #define WORKER_STACK (256 * 1024)
+#define PERSIST_REFRESH_MS 10000
 
 static void watch(struct disc_topo *t, struct entry *e);
 
@@ -55,6 +56,10 @@ static void crawl_to(struct disc_topo *t,
     if (!orc_key_valid(k) || topo_find(t, k) != NULL || recently_forgotten(t, k))
         return;
     orc_key_str(k, ks, sizeof(ks));
+    if (!orc_host_safe(k->host)) {
+        ORC_LOG_D("+crawl-refused", "instance=\"%s\" reason=\"not a host name\"", ks);
+        return;
+    }
     if (topo_ignored(filters, nfilters, ks) || topo_ignored(t->ignore, t->o.nignore, ks))
         return;
     e = topo_add(t, k);
@@ -92,11 +97,98 @@ static void apply_success(struct disc_topo *t, struct entry *e, struct disc_inst
         crawl_to(t, &e->inst.master_key, t->ignore_master, t->o.nignore_master);
 }
 
+/* ---- change tracking ---- */
+
+static uint64_t fnv(uint64_t h, const void *p, size_t n)
+{
+    const unsigned char *b = p;
+
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ b[i]) * 1099511628211ull;
+    return h;
+}
+
+static uint64_t fnv_str(uint64_t h, const char *s)
+{
+    return fnv(h, s ? s : "", s ? strlen(s) + 1 : 1);
+}
+
+/* What analysis cares about: a change wakes the recovery loop. */
+static uint64_t health_sig(const struct disc_instance *in, bool ok, int64_t lag_limit)
+{
+    uint64_t h = 1469598103934665603ull;
+    bool lagging = in->seconds_behind_master.valid && in->seconds_behind_master.value > lag_limit;
+
+    h = fnv(h, &ok, sizeof(ok));
+    h = fnv(h, &in->io_state, sizeof(in->io_state));
+    h = fnv(h, &in->sql_state, sizeof(in->sql_state));
+    h = fnv_str(h, in->master_key.host);
+    h = fnv(h, &in->master_key.port, sizeof(in->master_key.port));
+    h = fnv(h, &in->read_only, sizeof(in->read_only));
+    h = fnv(h, &in->last_io_errno, sizeof(in->last_io_errno));
+    h = fnv(h, &in->last_sql_errno, sizeof(in->last_sql_errno));
+    h = fnv(h, &in->seconds_behind_master.valid, sizeof(bool));
+    h = fnv(h, &lagging, sizeof(lagging));
+    h = fnv(h, &in->semi_sync_master_status, sizeof(bool));
+    h = fnv(h, &in->replicas.len, sizeof(in->replicas.len));
+    for (size_t i = 0; i < in->replicas.len; i++)
+        h = fnv(h, &in->replicas.keys[i], sizeof(struct orc_key));
+    return h;
+}
+
+/* What the backend row holds, minus the clocks: unchanged rows are written
+ * only every PERSIST_REFRESH_MS to refresh their timestamps. */
+static uint64_t content_sig(const struct disc_instance *in)
+{
+    struct disc_instance c = *in; /* shallow: only hashed, never released */
+    uint64_t h = 1469598103934665603ull;
+
+    c.uptime = 0;
+    c.last_discovery_latency_us = 0;
+    c.last_checked_ms = c.last_seen_ms = c.last_attempted_check_ms = 0;
+    c.seconds_behind_master.value = c.replication_lag_seconds.value = 0;
+    c.last_io_error = c.last_sql_error = c.executed_gtid_set = c.gtid_purged = NULL;
+    c.retrieved_gtid_set = c.gtid_current_pos = c.gtid_slave_pos = NULL;
+    c.gtid_binlog_pos = c.gtid_io_pos = c.gtid_errant = c.ancestry_uuid = NULL;
+    c.replicas.keys = NULL;
+    c.replicas.cap = 0;
+    h = fnv(h, &c, sizeof(c));
+    h = fnv_str(h, in->last_io_error);
+    h = fnv_str(h, in->last_sql_error);
+    h = fnv_str(h, in->executed_gtid_set);
+    h = fnv_str(h, in->gtid_current_pos);
+    h = fnv_str(h, in->gtid_slave_pos);
+    h = fnv_str(h, in->gtid_binlog_pos);
+    for (size_t i = 0; i < in->replicas.len; i++)
+        h = fnv(h, &in->replicas.keys[i], sizeof(struct orc_key));
+    return h;
+}
+
+/* After a probe (lock held): decide whether analysis and the backend need
+ * to hear about it. */
+static void note_change(struct disc_topo *t, struct entry *e, bool ok)
+{
+    uint64_t hs = health_sig(&e->inst, ok, t->o.reasonable_lag_s);
+    uint64_t cs = ok ? content_sig(&e->inst) : e->content_sig;
+    int64_t now = orc_mono_ms();
+
+    if (hs != e->health_sig || !ok) {
+        e->health_sig = hs;
+        t->health_version++;
+    }
+    if (cs != e->content_sig || !ok || now - e->persisted_mono >= PERSIST_REFRESH_MS) {
+        e->content_sig = cs;
+        e->persisted_mono = now;
+        e->dirty = true;
+    }
+}
+
 int topo_probe_entry(struct disc_topo *t, struct entry *e, char *errmsg, size_t len)
 {
     struct disc_instance res;
     int64_t started = orc_wall_ms();
-    bool was_valid;
+    bool was_valid, notify;
+    uint64_t health_before;
     int64_t latency;
     int rc = 0;
 
@@ -107,6 +199,7 @@ int topo_probe_entry(struct disc_topo *t, struct entry *e, char *errmsg, size_t 
         rc = disc_probe_run(&disc_conn_mysql_ops, e->conn, t->o.probe, &e->key, &res, errmsg, len);
     latency = res.last_discovery_latency_us;
     pthread_mutex_lock(&t->lock);
+    health_before = t->health_version;
     was_valid = e->last_seen_ms >= e->last_checked_ms && e->seen;
     e->last_attempted_ms = started;
     e->last_checked_ms = orc_wall_ms();
@@ -126,18 +219,19 @@ int topo_probe_entry(struct disc_topo *t, struct entry *e, char *errmsg, size_t 
             probe_neighbours(t, e);
     }
     e->inst.last_discovery_latency_us = latency;
-    e->dirty = true;
+    note_change(t, e, rc == 0);
     e->busy = false;
     e->next_due_mono = orc_mono_ms() + t->o.poll_ms;
     t->version++;
     pthread_cond_broadcast(&t->done_cond);
+    notify = t->health_version != health_before;
     if (e->forgotten) {
         topo_entry_free(e);
         e = NULL;
     }
     pthread_mutex_unlock(&t->lock);
     disc_instance_release(&res);
-    if (e != NULL && t->o.on_change)
+    if (e != NULL && notify && t->o.on_change)
         t->o.on_change(t->o.on_change_arg, &e->key, rc == 0);
     return rc;
 }
@@ -194,7 +288,7 @@ static void *watcher_main(void *arg)
     struct epoll_event evs[16];
 
     for (;;) {
-        int n = epoll_wait(t->epfd, evs, 16, 200);
+        int n = epoll_wait(t->epfd, evs, 16, 1000);
 
         pthread_mutex_lock(&t->lock);
         if (t->stopping) {
@@ -265,11 +359,13 @@ static void expire_annotations(struct disc_topo *t)
             e->annot.downtimed = false;
             ORC_LOG_N("+downtime-expired", "instance=%s", e->keystr);
             t->version++;
+            t->health_version++;
         }
         if (e->rule_until_s > 0 && e->rule_until_s <= now) {
             e->annot.promotion_rule[0] = '\0';
             e->rule_until_s = 0;
             t->version++;
+            t->health_version++;
         }
     }
 }

@@ -307,6 +307,7 @@ struct disc_snapshot *topo_snapshot_build(struct disc_topo *t)
         goto fail;
     s->refs = 1;
     s->version = t->version;
+    s->health_version = t->health_version;
     s->taken_ms = orc_wall_ms();
     s->poll_ms = t->o.poll_ms;
     s->reasonable_check_ms = t->o.reasonable_check_ms;

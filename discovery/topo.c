@@ -77,6 +77,7 @@ struct entry *topo_add(struct disc_topo *t, const struct orc_key *k)
     t->hash[b] = e;
     t->all[t->n++] = e;
     t->version++;
+    t->health_version++;
     t->stats.instances = t->n;
     ORC_LOG_I("+instance-added", "instance=%s", e->keystr);
     return e;
@@ -111,6 +112,7 @@ static void unlink_entry(struct disc_topo *t, struct entry *e)
         e->queued = false;
     }
     t->version++;
+    t->health_version++;
     t->stats.instances = t->n;
 }
 
@@ -320,7 +322,7 @@ int disc_topo_discover(struct disc_topo *t,
         1000LL * (t->o.conn.connect_timeout_s + 2 * t->o.conn.read_timeout_s) + 1000;
     int rc = 0;
 
-    if (!orc_key_valid(key)) {
+    if (!orc_key_valid(key) || !orc_host_safe(key->host)) {
         orc_errf(errmsg, len, "invalid instance key '%s:%d'", key->host, key->port);
         return ORC_EINVAL;
     }
@@ -463,6 +465,7 @@ int disc_topo_set_downtime(struct disc_topo *t,
         orc_strlcpy(e->annot.downtime_owner, owner, sizeof(e->annot.downtime_owner));
         orc_strlcpy(e->annot.downtime_reason, reason, sizeof(e->annot.downtime_reason));
         t->version++;
+        t->health_version++;
     }
     pthread_mutex_unlock(&t->lock);
     return e ? 0 : ORC_ENOTFOUND;
@@ -481,6 +484,7 @@ int disc_topo_end_downtime(struct disc_topo *t, const struct orc_key *key)
         e->annot.downtime_end_s = 0;
         e->annot.downtime_owner[0] = e->annot.downtime_reason[0] = '\0';
         t->version++;
+        t->health_version++;
     }
     pthread_mutex_unlock(&t->lock);
     if (e == NULL)
@@ -508,6 +512,7 @@ int disc_topo_set_maintenance(struct disc_topo *t,
     } else {
         e->annot.in_maintenance = on;
         t->version++;
+        t->health_version++;
     }
     pthread_mutex_unlock(&t->lock);
     return rc;
@@ -526,6 +531,7 @@ int disc_topo_set_promotion_rule(struct disc_topo *t,
         orc_strlcpy(e->annot.promotion_rule, rule, sizeof(e->annot.promotion_rule));
         e->rule_until_s = until_s;
         t->version++;
+        t->health_version++;
     }
     pthread_mutex_unlock(&t->lock);
     return e ? 0 : ORC_ENOTFOUND;
@@ -551,6 +557,7 @@ int disc_topo_set_cluster_alias(struct disc_topo *t, const char *cluster, const 
     }
     orc_strlcpy(t->aliases[i].alias, alias, sizeof(t->aliases[i].alias));
     t->version++;
+    t->health_version++;
     pthread_mutex_unlock(&t->lock);
     return 0;
 }

@@ -117,7 +117,8 @@ struct disc_cluster {
 
 struct disc_snapshot {
     uint64_t version;
-    int64_t taken_ms; /* wall clock */
+    uint64_t health_version; /* changes only when analysis inputs changed */
+    int64_t taken_ms;        /* wall clock */
     int64_t poll_ms;
     int64_t reasonable_check_ms;
     int64_t reasonable_lag_s;

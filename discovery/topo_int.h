@@ -24,7 +24,9 @@ struct entry {
     int64_t last_attempted_ms; /* wall clock */
     int64_t next_due_mono;     /* monotonic ms of the next regular probe */
     bool queued, busy, forgotten, dirty, seen;
-    uint64_t watch_id; /* registration in the idle-connection watcher, 0 = none */
+    uint64_t watch_id;                /* registration in the idle-connection watcher, 0 = none */
+    uint64_t health_sig, content_sig; /* see note_change() in pool.c */
+    int64_t persisted_mono;
     int watch_fd;
 };
 
@@ -48,7 +50,8 @@ struct disc_topo {
     size_t hash_size;
     struct entry **all;
     size_t n, cap;
-    uint64_t version; /* bumped on every change */
+    uint64_t version;        /* bumped on every change */
+    uint64_t health_version; /* bumped when something analysis reads changed */
 
     /* the queue (lock) */
     struct entry *qhead, *qtail;

@@ -21,6 +21,7 @@
 #include "recovery/rec.h"
 
 #define REPROBE_THROTTLE_MS 50
+#define FULL_PASS_MS 5000
 
 struct reprobe {
     struct orc_key key;
@@ -41,6 +42,7 @@ struct rec_loop {
     size_t nreprobes;
     uint64_t last_version;
     bool pending; /* the last pass saw an unconfirmed failure */
+    int64_t last_full_ms;
 };
 
 void rec_loop_notify(struct rec_loop *l)
@@ -271,11 +273,15 @@ static bool run_once(struct rec_loop *l)
     s = disc_topo_snapshot(l->env->topo);
     if (s == NULL)
         return false;
-    if (s->version == l->last_version) {
+    /* Analyse when an analysis input changed, while a failure waits for
+     * confirmation, and every few seconds for what time alone changes. */
+    if (s->health_version == l->last_version && !l->pending &&
+        orc_mono_ms() - l->last_full_ms < FULL_PASS_MS) {
         disc_snapshot_put(s);
-        return l->pending;
+        return false;
     }
-    l->last_version = s->version;
+    l->last_version = s->health_version;
+    l->last_full_ms = orc_mono_ms();
     rec_analysis_list_init(&list);
     rec_analysis_run(s, &l->opts, &list);
     disc_snapshot_put(s);
