@@ -361,6 +361,13 @@ static void expire_annotations(struct disc_topo *t)
             t->version++;
             t->health_version++;
         }
+        if (e->annot.in_maintenance && e->annot.maintenance_end_s > 0 &&
+            e->annot.maintenance_end_s <= now) {
+            e->annot.in_maintenance = false;
+            ORC_LOG_N("+maintenance-expired", "instance=%s", e->keystr);
+            t->version++;
+            t->health_version++;
+        }
         if (e->rule_until_s > 0 && e->rule_until_s <= now) {
             e->annot.promotion_rule[0] = '\0';
             e->rule_until_s = 0;

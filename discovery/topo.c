@@ -511,6 +511,7 @@ int disc_topo_set_maintenance(struct disc_topo *t,
         rc = on ? ORC_EEXIST : ORC_ESTATE;
     } else {
         e->annot.in_maintenance = on;
+        e->annot.maintenance_end_s = on ? orc_wall_s() + DISC_MAINTENANCE_S : 0;
         t->version++;
         t->health_version++;
     }

@@ -83,6 +83,8 @@ int disc_topo_set_downtime(struct disc_topo *t,
                            const char *owner,
                            const char *reason);
 int disc_topo_end_downtime(struct disc_topo *t, const struct orc_key *key);
+/* Maintenance lasts DISC_MAINTENANCE_S unless ended earlier. */
+#define DISC_MAINTENANCE_S 600
 int disc_topo_set_maintenance(struct disc_topo *t,
                               const struct orc_key *key,
                               bool on,
@@ -104,7 +106,8 @@ struct disc_annot {
     char downtime_owner[64];
     char downtime_reason[256];
     bool in_maintenance;
-    char promotion_rule[16]; /* "" = neutral by default */
+    int64_t maintenance_end_s; /* maintenance expires then (10 minutes, as orchestrator) */
+    char promotion_rule[16];   /* "" = neutral by default */
 };
 
 struct disc_cluster {

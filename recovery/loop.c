@@ -22,6 +22,7 @@
 
 #define REPROBE_THROTTLE_MS 50
 #define FULL_PASS_MS 5000
+#define HOUSEKEEPING_MS 60000
 
 struct reprobe {
     struct orc_key key;
@@ -43,6 +44,7 @@ struct rec_loop {
     uint64_t last_version;
     bool pending; /* the last pass saw an unconfirmed failure */
     int64_t last_full_ms;
+    int64_t housekept_ms;
 };
 
 void rec_loop_notify(struct rec_loop *l)
@@ -299,6 +301,33 @@ static bool run_once(struct rec_loop *l)
     return pending;
 }
 
+/* Ends what time ends, in this node's backend: downtimes, maintenance,
+ * candidate rules, old audit rows, the active periods of detections and
+ * recoveries. Every node does the same, so the replicated tables agree. */
+static void housekeeping(struct rec_loop *l)
+{
+    const struct orc_config *c = l->env->cfg;
+    struct be *be = l->env->be;
+    int64_t now = orc_wall_s();
+    char err[ORC_ERRMSG_SIZE] = "";
+    int rc = 0;
+
+    rc |= be_downtime_expire(be, now, NULL, err, sizeof(err));
+    rc |= be_maintenance_expire(be, now, NULL, err, sizeof(err));
+    rc |= be_candidate_expire(be, now - c->CandidateInstanceExpireMinutes * 60, NULL, err,
+                              sizeof(err));
+    if (c->AuditPurgeDays > 0)
+        rc |= be_audit_expire(be, now - c->AuditPurgeDays * 86400, NULL, err, sizeof(err));
+    rc |= be_detection_clear_active(be, now - c->FailureDetectionPeriodBlockMinutes * 60, now, NULL,
+                                    err, sizeof(err));
+    rc |= be_recovery_clear_active(be, now - c->RecoveryPeriodBlockSeconds, now, NULL, err,
+                                   sizeof(err));
+    rc |=
+        be_blocked_recovery_expire(be, now - c->RecoveryPeriodBlockSeconds, NULL, err, sizeof(err));
+    if (rc != 0)
+        ORC_LOG_W("+housekeeping-failed", "error=\"%s\"", err);
+}
+
 static void *loop_main(void *arg)
 {
     struct rec_loop *l = arg;
@@ -325,6 +354,10 @@ static void *loop_main(void *arg)
         pthread_mutex_unlock(&l->lock);
         if (orc_mono_ms() - l->started_ms >= grace)
             pending = run_once(l);
+        if (orc_mono_ms() - l->housekept_ms >= HOUSEKEEPING_MS) {
+            l->housekept_ms = orc_mono_ms();
+            housekeeping(l);
+        }
         pthread_mutex_lock(&l->lock);
     }
     pthread_mutex_unlock(&l->lock);
