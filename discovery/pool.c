@@ -180,6 +180,8 @@ static void note_change(struct disc_topo *t, struct entry *e, bool ok)
         e->content_sig = cs;
         e->persisted_mono = now;
         e->dirty = true;
+        t->ndirty++;
+        pthread_cond_signal(&t->flush_cond);
     }
 }
 
@@ -463,6 +465,7 @@ static void flush_once(struct disc_topo *t)
     int rc = 0;
 
     n = take_dirty(t, &keys);
+    t->ndirty = 0;
     dels = t->deletes;
     nd = t->ndeletes;
     t->deletes = NULL;
@@ -502,8 +505,15 @@ static void *writer_main(void *arg)
     pthread_mutex_lock(&t->lock);
     while (!t->stopping) {
         struct timespec ts;
-        deadline_in(&ts, t->o.flush_ms);
-        pthread_cond_timedwait(&t->flush_cond, &t->lock, &ts);
+        int64_t until;
+        /* Sleep until there is something to write, then gather a batch. */
+        while (t->ndirty == 0 && t->ndeletes == 0 && !t->stopping)
+            pthread_cond_wait(&t->flush_cond, &t->lock);
+        until = orc_mono_ms() + t->o.flush_ms;
+        while (!t->stopping && orc_mono_ms() < until) {
+            deadline_in(&ts, until - orc_mono_ms());
+            pthread_cond_timedwait(&t->flush_cond, &t->lock, &ts);
+        }
         flush_once(t);
     }
     flush_once(t); /* what is left at stop */

@@ -50,6 +50,7 @@ struct disc_topo {
     size_t hash_size;
     struct entry **all;
     size_t n, cap;
+    size_t ndirty;           /* entries marked dirty since the last flush */
     uint64_t version;        /* bumped on every change */
     uint64_t health_version; /* bumped when something analysis reads changed */
 
