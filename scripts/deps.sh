@@ -10,7 +10,7 @@ PKGS=(
   mariadb-server mariadb-client
   python3-pytest python3-pymysql python3-requests
   chromium chromium-driver python3-selenium
-  procps curl
+  procps curl wrk
 )
 
 missing=()
