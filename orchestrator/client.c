@@ -2,10 +2,15 @@
  * client: `orchestrator -c COMMAND` speaks the HTTP API of a running node,
  * as orchestrator-client does: same command names, flags and output, and the
  * same way of finding the leader among several API addresses.
+ *
+ * One table maps each command to a route template and an output kind; the
+ * template's placeholders say which flags the command needs (and drive the
+ * help text), the output kind says how the JSON answer is printed.
  */
 #include <curl/curl.h>
 #include <jansson.h>
 #include <pwd.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,28 +22,34 @@
 /* How the answer is printed. */
 enum out_kind {
     OUT_KEY,            /* raw Instance -> Key */
-    OUT_MASTER_KEY,     /* raw Instance -> MasterKey */
+    OUT_MASTER_KEY,     /* raw Instance -> MasterKey (nothing for a master) */
     OUT_KEYS,           /* raw []Instance -> Key per line */
+    OUT_KEY_LIST,       /* raw []InstanceKey -> one per line */
+    OUT_STRINGS,        /* raw []string -> one per line */
     OUT_CLUSTERS,       /* raw []ClusterInfo -> ClusterName per line */
     OUT_CLUSTERS_ALIAS, /* raw []ClusterInfo -> ClusterName,ClusterAlias */
     OUT_CLUSTER_NAME,   /* raw ClusterInfo -> ClusterName */
     OUT_CLUSTER_ALIAS,  /* raw ClusterInfo -> ClusterAlias */
-    OUT_ENV_KEY,        /* envelope -> Details.Key (or Details when it is a key) */
+    OUT_ENV_KEY,        /* envelope -> Details key(s) (Details.Key, a key, []key) */
     OUT_ENV_TEXT,       /* envelope -> Details as text */
     OUT_ENV_MESSAGE,    /* envelope -> Message */
+    OUT_ENV_IF_TRUE,    /* envelope -> Details key when Message is "true" */
     OUT_ENV_RELOCATE,   /* envelope -> Details Instance as "Key<MasterKey" */
-    OUT_ENV_KEYS,       /* envelope -> Details []Instance keys */
     OUT_ENV_SUCCESSOR,  /* envelope -> Details.SuccessorKey */
     OUT_GTID_ERRANT,    /* raw Instance -> GtidErrant */
     OUT_IS_REPLICATING, /* raw Instance -> Key when both threads run */
     OUT_IS_STOPPED,     /* raw Instance -> Key when both threads stopped */
     OUT_BROKEN,         /* raw []Instance -> broken replicas' keys */
-    OUT_ANALYSIS,       /* envelope -> analysis lines */
-    OUT_RAW,            /* body as it is */
+    OUT_ANALYSIS,       /* envelope -> "key (cluster c): code" lines */
+    OUT_RAW,            /* raw value (or envelope Details) as text */
+    OUT_BODY,           /* the body exactly as received */
+    OUT_WHICH_API,      /* no request: the API address picked */
 };
 
-/* Route templates: {H} {P} from -i, {DH} {DP} from -d, {C} cluster hint
- * (alias, else -i raw), {owner} {reason} {duration} {rule} {tag} {pattern}. */
+/* Route templates: {H} {P} from -i, {DH} {DP} from -d, {/DH/DP} optional -d,
+ * {C} cluster hint (-a alias, else -i raw), {C?} optional hint, {CI} cluster
+ * by -i first, {S} search text, {X} API path, {owner} {reason} {duration}
+ * {rule} {tag} {alias} from their flags. */
 struct command {
     const char *name;
     const char *route;
@@ -47,87 +58,86 @@ struct command {
 };
 
 static const struct command commands[] = {
-    {"discover", "discover/{H}/{P}", OUT_ENV_KEY, "discover an instance and its topology (-i)"},
+    {"discover", "discover/{H}/{P}", OUT_ENV_KEY, "discover an instance and its topology"},
     {"async-discover", "async-discover/{H}/{P}", OUT_ENV_MESSAGE,
-     "queue an instance for discovery (-i)"},
-    {"forget", "forget/{H}/{P}", OUT_ENV_KEY, "forget an instance (-i)"},
-    {"forget-cluster", "forget-cluster/{C}", OUT_ENV_MESSAGE,
-     "forget every instance of a cluster (-i or -a)"},
+     "queue an instance for discovery"},
+    {"forget", "forget/{H}/{P}", OUT_ENV_KEY, "forget an instance"},
+    {"forget-cluster", "forget-cluster/{C}", OUT_ENV_MESSAGE, "forget every instance of a cluster"},
     {"clusters", "clusters-info", OUT_CLUSTERS, "list the cluster names"},
     {"clusters-alias", "clusters-info", OUT_CLUSTERS_ALIAS, "list clusters as name,alias"},
-    {"topology", "topology/{C}", OUT_ENV_TEXT, "show a cluster as an ASCII tree (-i or -a)"},
+    {"topology", "topology/{C}", OUT_ENV_TEXT, "show a cluster as an ASCII tree"},
     {"topology-tabulated", "topology-tabulated/{C}", OUT_ENV_TEXT, "the tree, tabulated"},
-    {"search", "search?s={S}", OUT_KEYS, "instances matching a string (-i)"},
-    {"instance", "instance/{H}/{P}", OUT_KEY, "the instance's key, if known (-i)"},
-    {"which-instance", "instance/{H}/{P}", OUT_KEY, "the instance's key, if known (-i)"},
-    {"which-master", "instance/{H}/{P}", OUT_MASTER_KEY, "the instance's master (-i)"},
-    {"which-gtid-errant", "instance/{H}/{P}", OUT_GTID_ERRANT,
-     "the instance's errant GTID set (-i)"},
+    {"search", "search?s={S}", OUT_KEYS, "instances whose name or port contain a text"},
+    {"instance", "instance/{H}/{P}", OUT_KEY, "the instance's key, or an error if unknown"},
+    {"which-instance", "instance/{H}/{P}", OUT_KEY, "the instance's key, or an error if unknown"},
+    {"which-master", "instance/{H}/{P}", OUT_MASTER_KEY, "the instance's master"},
+    {"which-gtid-errant", "instance/{H}/{P}", OUT_GTID_ERRANT, "the instance's errant GTID set"},
     {"is-replicating", "instance/{H}/{P}", OUT_IS_REPLICATING,
-     "prints the key when both replication threads run (-i)"},
+     "prints the key when both replication threads run"},
     {"is-replication-stopped", "instance/{H}/{P}", OUT_IS_STOPPED,
-     "prints the key when both threads are stopped (-i)"},
-    {"which-replicas", "instance-replicas/{H}/{P}", OUT_KEYS,
-     "the instance's direct replicas (-i)"},
+     "prints the key when both replication threads are stopped"},
+    {"which-replicas", "instance-replicas/{H}/{P}", OUT_KEYS, "the instance's direct replicas"},
     {"which-broken-replicas", "instance-replicas/{H}/{P}", OUT_BROKEN,
-     "replicas with a stopped thread and an error (-i)"},
-    {"which-cluster", "cluster-info/{C}", OUT_CLUSTER_NAME,
-     "the instance's cluster name (-i or -a)"},
-    {"which-cluster-alias", "cluster-info/{C}", OUT_CLUSTER_ALIAS,
-     "the cluster's alias (-i or -a)"},
-    {"which-cluster-master", "master/{C}", OUT_KEY, "the cluster's master (-i or -a)"},
-    {"which-cluster-instances", "cluster/{C}", OUT_KEYS,
-     "every instance of the cluster (-i or -a)"},
+     "direct replicas with a stopped thread and an error"},
+    {"which-cluster", "cluster-info/{C}", OUT_CLUSTER_NAME, "the cluster's name"},
+    {"which-cluster-alias", "cluster-info/{C}", OUT_CLUSTER_ALIAS, "the cluster's alias"},
+    {"which-cluster-master", "master/{C}", OUT_KEY, "the cluster's writeable master"},
+    {"which-cluster-instances", "cluster/{C}", OUT_KEYS, "every instance of the cluster"},
     {"all-clusters-masters", "masters", OUT_KEYS, "the writeable master of every cluster"},
     {"all-instances", "all-instances", OUT_KEYS, "every known instance"},
     {"which-downtimed-instances", "downtimed/{C?}", OUT_KEYS,
-     "downtimed instances (optionally of one cluster)"},
-    {"set-cluster-alias", "set-cluster-alias/{C}?alias={alias}", OUT_ENV_MESSAGE,
-     "set the cluster's alias (-i, --alias-name NAME)"},
+     "downtimed instances (of one cluster with -i or -a)"},
+    {"downtimed", "downtimed/{C?}", OUT_KEYS, "same as which-downtimed-instances"},
+    {"set-cluster-alias", "set-cluster-alias/{CI}?alias={alias}", OUT_ENV_MESSAGE,
+     "name a cluster: -i member -a NEWALIAS, or --alias-name NEWALIAS"},
     {"begin-downtime", "begin-downtime/{H}/{P}/{owner}/{reason}/{duration}", OUT_ENV_KEY,
-     "downtime an instance (-i, --reason, --owner, --duration)"},
-    {"end-downtime", "end-downtime/{H}/{P}", OUT_ENV_KEY, "end an instance's downtime (-i)"},
+     "downtime an instance (default duration 10m)"},
+    {"end-downtime", "end-downtime/{H}/{P}", OUT_ENV_KEY, "end an instance's downtime"},
     {"begin-maintenance", "begin-maintenance/{H}/{P}/{owner}/{reason}", OUT_ENV_KEY,
-     "mark an instance under maintenance (-i, --reason)"},
-    {"end-maintenance", "end-maintenance/{H}/{P}", OUT_ENV_KEY, "end maintenance (-i)"},
-    {"in-maintenance", "in-maintenance/{H}/{P}", OUT_ENV_MESSAGE,
-     "true when under maintenance (-i)"},
+     "put an instance under maintenance"},
+    {"end-maintenance", "end-maintenance/{H}/{P}", OUT_ENV_KEY, "end an instance's maintenance"},
+    {"in-maintenance", "in-maintenance/{H}/{P}", OUT_ENV_IF_TRUE,
+     "prints the key when the instance is under maintenance"},
     {"register-candidate", "register-candidate/{H}/{P}/{rule}", OUT_ENV_KEY,
-     "set a promotion rule (-i, --promotion-rule)"},
-    {"tag", "tag/{H}/{P}?tag={tag}", OUT_ENV_KEY, "tag an instance (-i, --tag name[=value])"},
-    {"untag", "untag/{H}/{P}?tag={tag}", OUT_ENV_KEY, "remove a tag (-i, --tag)"},
-    {"tags", "tags/{H}/{P}", OUT_RAW, "an instance's tags (-i)"},
-    {"audit", "audit", OUT_RAW, "recent audit entries"},
-    {"replication-analysis", "replication-analysis", OUT_ANALYSIS, "detected problems"},
+     "set the instance's promotion rule (default prefer)"},
+    {"tag", "tag/{H}/{P}?tag={tag}", OUT_ENV_KEY, "tag an instance (name or name=value)"},
+    {"untag", "untag/{H}/{P}?tag={tag}", OUT_ENV_KEY, "remove a tag from an instance"},
+    {"tags", "tags/{H}/{P}", OUT_STRINGS, "the instance's tags"},
+    {"tag-value", "tag-value/{H}/{P}?tag={tag}", OUT_RAW, "the value of one tag"},
+    {"tagged", "tagged?tag={tag}", OUT_KEY_LIST, "instances having tags (a,b=c: all of them)"},
+    {"audit", "audit", OUT_RAW, "recent audit entries (JSON)"},
+    {"replication-analysis", "replication-analysis", OUT_ANALYSIS,
+     "detected problems, one line per instance"},
     {"recover", "recover/{H}/{P}{/DH/DP}", OUT_ENV_KEY,
-     "recover a failed instance (-i, optional -d candidate)"},
+     "recover a failed instance (-d: preferred candidate)"},
     {"recover-lite", "recover-lite/{H}/{P}{/DH/DP}", OUT_ENV_KEY, "recover without running hooks"},
     {"force-master-failover", "force-master-failover/{C}", OUT_ENV_SUCCESSOR,
      "fail over the cluster's master now"},
     {"graceful-master-takeover", "graceful-master-takeover/{C}{/DH/DP}", OUT_ENV_SUCCESSOR,
-     "planned master change (-i/-a, optional -d)"},
+     "planned master change (-d: the new master)"},
     {"graceful-master-takeover-auto", "graceful-master-takeover-auto/{C}{/DH/DP}",
      OUT_ENV_SUCCESSOR, "planned master change, automatic candidate"},
     {"move-up", "move-up/{H}/{P}", OUT_ENV_RELOCATE,
-     "make the instance replicate from its grandparent (-i)"},
+     "make the instance replicate from its grandparent"},
     {"move-below", "move-below/{H}/{P}/{DH}/{DP}", OUT_ENV_RELOCATE,
-     "make the instance replicate from its sibling (-i, -d)"},
+     "make the instance replicate from its sibling -d"},
+    {"move-gtid", "move-gtid/{H}/{P}/{DH}/{DP}", OUT_ENV_RELOCATE,
+     "move the instance below -d using GTID"},
     {"repoint", "repoint/{H}/{P}{/DH/DP}", OUT_ENV_RELOCATE,
-     "point the instance at -d (or its master again)"},
+     "point the instance at -d (or at its master again)"},
     {"relocate", "relocate/{H}/{P}/{DH}/{DP}", OUT_ENV_RELOCATE,
      "move the instance below -d, any way possible"},
-    {"take-master", "take-master/{H}/{P}", OUT_ENV_RELOCATE,
-     "swap the instance with its master (-i)"},
-    {"stop-replica", "stop-replica/{H}/{P}", OUT_ENV_KEY, "stop replication (-i)"},
-    {"start-replica", "start-replica/{H}/{P}", OUT_ENV_KEY, "start replication (-i)"},
-    {"set-read-only", "set-read-only/{H}/{P}", OUT_ENV_KEY, "set read_only=1 (-i)"},
-    {"set-writeable", "set-writeable/{H}/{P}", OUT_ENV_KEY, "set read_only=0 (-i)"},
-    {"ack-cluster-recoveries", "ack-recovery/cluster/{C}?comment={reason}", OUT_ENV_MESSAGE,
-     "acknowledge a cluster's recoveries (-i/-a, --reason)"},
-    {"ack-instance-recoveries", "ack-recovery/instance/{H}/{P}?comment={reason}", OUT_ENV_MESSAGE,
-     "acknowledge an instance's recoveries (-i, --reason)"},
-    {"ack-all-recoveries", "ack-all-recoveries?comment={reason}", OUT_ENV_MESSAGE,
-     "acknowledge every recovery (--reason)"},
+    {"take-master", "take-master/{H}/{P}", OUT_ENV_RELOCATE, "swap the instance with its master"},
+    {"stop-replica", "stop-replica/{H}/{P}", OUT_ENV_KEY, "stop replication"},
+    {"start-replica", "start-replica/{H}/{P}", OUT_ENV_KEY, "start replication"},
+    {"set-read-only", "set-read-only/{H}/{P}", OUT_ENV_KEY, "set read_only=1"},
+    {"set-writeable", "set-writeable/{H}/{P}", OUT_ENV_KEY, "set read_only=0"},
+    {"ack-cluster-recoveries", "ack-recovery/cluster/{C}?comment={reason}", OUT_ENV_TEXT,
+     "acknowledge a cluster's recoveries"},
+    {"ack-instance-recoveries", "ack-recovery/instance/{H}/{P}?comment={reason}", OUT_ENV_TEXT,
+     "acknowledge an instance's recoveries"},
+    {"ack-all-recoveries", "ack-all-recoveries?comment={reason}", OUT_ENV_TEXT,
+     "acknowledge every recovery"},
     {"disable-global-recoveries", "disable-global-recoveries", OUT_ENV_TEXT,
      "stop automated recoveries everywhere"},
     {"enable-global-recoveries", "enable-global-recoveries", OUT_ENV_TEXT,
@@ -136,16 +146,81 @@ static const struct command commands[] = {
     {"raft-leader", "raft-leader", OUT_RAW, "the raft leader's address"},
     {"raft-health", "raft-health", OUT_RAW, "this node's raft health"},
     {"raft-state", "raft-state", OUT_RAW, "this node's raft state"},
-    {"raft-peers", "raft-peers", OUT_RAW, "the raft peers"},
-    {"raft-add-peer", "raft-add-peer/{X}", OUT_RAW, "add a raft peer (-i ip:port)"},
-    {"raft-remove-peer", "raft-remove-peer/{X}", OUT_RAW, "remove a raft peer (-i ip:port)"},
-    {"leader-check", "leader-check", OUT_RAW, "200 when the node is the leader"},
-    {"api", "{X}", OUT_RAW, "GET any API path (-i path)"},
+    {"raft-peers", "raft-peers", OUT_STRINGS, "the raft peers"},
+    {"raft-add-peer", "raft-add-peer/{X}", OUT_RAW, "add a raft peer (-P ip:port)"},
+    {"raft-remove-peer", "raft-remove-peer/{X}", OUT_RAW, "remove a raft peer (-P ip:port)"},
+    {"leader-check", "leader-check", OUT_RAW, "\"OK\" when the node is the leader"},
+    {"which-api", "", OUT_WHICH_API, "the API address the client uses (the leader's)"},
+    {"api", "{X}", OUT_BODY, "GET any API path and print the body"},
+};
+
+/* Placeholders: the flag a command needs for each (NULL: covered by its
+ * pair) and how the route shows it in help. */
+struct placeholder {
+    const char *name;
+    const char *flag;
+    const char *shown;
+};
+
+static const struct placeholder placeholders[] = {
+    {"H", "-i host:port", "HOST"},
+    {"P", NULL, "PORT"},
+    {"DH", "-d host:port", "DHOST"},
+    {"DP", NULL, "DPORT"},
+    {"/DH/DP", "[-d host:port]", "[/DHOST/DPORT]"},
+    {"C", "-i host:port|-a alias", "CLUSTER"},
+    {"C?", "[-i host:port|-a alias]", "[CLUSTER]"},
+    {"CI", "-i host:port|-a alias", "CLUSTER"},
+    {"S", "-i text|--pattern text", "TEXT"},
+    {"X", "-P path", "PATH"},
+    {"owner", "[--owner name]", "OWNER"},
+    {"reason", "--reason text", "REASON"},
+    {"duration", "[--duration 10m]", "DURATION"},
+    {"rule", "[--promotion-rule prefer]", "RULE"},
+    {"tag", "--tag name[=value]", "TAG"},
+    {"alias", "-a|--alias-name alias", "ALIAS"},
 };
 
 struct opts {
-    const char *instance, *dest, *alias, *alias_name, *owner, *reason, *duration, *rule, *tag;
+    const char *instance, *dest, *alias, *alias_name, *owner, *reason, *duration, *rule, *tag,
+        *path, *pattern, *api, *auth;
 };
+
+/* Flags as orchestrator-client and orchestrator take them: "-x v",
+ * "--long v", "-long v" or "--long=v". */
+static const struct option {
+    const char *shortname, *longname;
+    size_t field;
+} options[] = {
+    {"i", "instance", offsetof(struct opts, instance)},
+    {"d", "destination", offsetof(struct opts, dest)},
+    {"s", "sibling", offsetof(struct opts, dest)},
+    {"a", "alias", offsetof(struct opts, alias)},
+    {NULL, "alias-name", offsetof(struct opts, alias_name)},
+    {"o", "owner", offsetof(struct opts, owner)},
+    {"r", "reason", offsetof(struct opts, reason)},
+    {"u", "duration", offsetof(struct opts, duration)},
+    {"R", "promotion-rule", offsetof(struct opts, rule)},
+    {"t", "tag", offsetof(struct opts, tag)},
+    {"P", "path", offsetof(struct opts, path)},
+    {NULL, "pattern", offsetof(struct opts, pattern)},
+    {"U", "api", offsetof(struct opts, api)},
+    {"b", "auth", offsetof(struct opts, auth)},
+};
+
+/* One client run: options, the curl handle and the API address picked. */
+struct client {
+    const struct command *cmd;
+    struct opts o;
+    struct orc_key ik, dk;
+    CURL *curl;
+    char userpwd[512];
+    char api[2056];
+};
+
+#define API_TIMEOUT_S 600L /* a takeover may take minutes */
+#define CHECK_TIMEOUT_S 2L /* per leader-check, as orchestrator-client's 1 s */
+#define CONNECT_TIMEOUT_S 3L
 
 static const struct command *find_command(const char *name)
 {
@@ -163,63 +238,122 @@ static const struct command *find_command(const char *name)
     return NULL;
 }
 
+static const struct placeholder *find_placeholder(const char *name, size_t len)
+{
+    for (size_t i = 0; i < ORC_ARRAY_LEN(placeholders); i++)
+        if (strlen(placeholders[i].name) == len && memcmp(placeholders[i].name, name, len) == 0)
+            return &placeholders[i];
+    return NULL;
+}
+
+/* ---- help ---- */
+
+static void print_command_list(FILE *out)
+{
+    fputs("usage: orchestrator [--config FILE] -c COMMAND [flags]\n\ncommands:\n", out);
+    for (size_t i = 0; i < ORC_ARRAY_LEN(commands); i++)
+        fprintf(out, "  %-30s %s\n", commands[i].name, commands[i].help);
+    fputs(
+        "\nflags: -i host:port, -d host:port, -a alias, --alias-name name, --owner name,\n"
+        "  --reason text, --duration 10m, --promotion-rule rule, --tag name[=value],\n"
+        "  --pattern text, -P path, -U api-url, -b user:password (also --flag=value)\n"
+        "\nThe API is -U, else ORCHESTRATOR_API (one or more URLs: the leader is picked),\n"
+        "else the config's ListenAddress. Basic auth: -b, else ORCHESTRATOR_AUTH_USER and\n"
+        "ORCHESTRATOR_AUTH_PASSWORD. Legacy names work: \"slave\" reads as \"replica\".\n"
+        "See 'orchestrator help COMMAND' for one command.\n",
+        out);
+}
+
+/* Writes the flags (or, with route_form, the route) a template implies. */
+static void describe_route(const char *route, bool route_form, struct orc_buf *out)
+{
+    for (const char *p = route; *p;) {
+        const char *close = *p == '{' ? strchr(p, '}') : NULL;
+        const struct placeholder *ph;
+
+        if (close == NULL) {
+            if (route_form)
+                orc_buf_putc(out, *p);
+            p++;
+            continue;
+        }
+        ph = find_placeholder(p + 1, (size_t)(close - p - 1));
+        p = close + 1;
+        if (ph == NULL)
+            continue;
+        if (route_form)
+            orc_buf_puts(out, ph->shown);
+        else if (ph->flag != NULL && strstr(orc_buf_str(out), ph->flag) == NULL)
+            orc_buf_printf(out, " %s", ph->flag);
+    }
+}
+
 int orc_client_help(const char *command, FILE *out)
 {
-    const struct command *c = find_command(command);
+    const struct command *c;
+    struct orc_buf flags = ORC_BUF_INIT, route = ORC_BUF_INIT;
 
-    if (strcmp(command, "commands") == 0) {
-        for (size_t i = 0; i < ORC_ARRAY_LEN(commands); i++)
-            fprintf(out, "  %-30s %s\n", commands[i].name, commands[i].help);
+    if (strcmp(command, "commands") == 0 || strcmp(command, "help") == 0) {
+        print_command_list(out);
         return 0;
     }
+    c = find_command(command);
     if (c == NULL) {
-        fprintf(stderr, "orchestrator: unknown command '%s' (see `orchestrator help commands`)\n",
+        fprintf(stderr, "orchestrator: unknown command '%s' (see 'orchestrator help commands')\n",
                 command);
         return 2;
     }
-    fprintf(out,
-            "usage: orchestrator -c %s [-i host:port] [-d host:port] [-a alias] ...\n\n%s\n"
-            "API route: /api/%s\n",
-            c->name, c->help, c->route);
+    describe_route(c->route, false, &flags);
+    describe_route(c->route, true, &route);
+    fprintf(out, "usage: orchestrator -c %s%s\n\n%s\n", c->name, orc_buf_str(&flags), c->help);
+    if (c->route[0] != '\0')
+        fprintf(out, "API route: GET /api/%s\n", orc_buf_str(&route));
+    orc_buf_release(&flags);
+    orc_buf_release(&route);
     return 0;
+}
+
+/* ---- flags ---- */
+
+static const struct option *find_option(const char *a, size_t len)
+{
+    bool dashes = a[0] == '-' && a[1] == '-';
+
+    a += dashes ? 2 : 1;
+    len -= dashes ? 2 : 1;
+    for (size_t i = 0; i < ORC_ARRAY_LEN(options); i++) {
+        const char *s = options[i].shortname, *l = options[i].longname;
+        if ((s != NULL && !dashes && strlen(s) == len && memcmp(s, a, len) == 0) ||
+            (strlen(l) == len && memcmp(l, a, len) == 0))
+            return &options[i];
+    }
+    return NULL;
 }
 
 static int parse_opts(int argc, char **argv, struct opts *o)
 {
     for (int i = 0; i < argc; i++) {
-        const char *a = argv[i];
-        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-        const char **dst = NULL;
+        const char *a = argv[i], *eq = strchr(a, '=');
+        const struct option *opt = NULL;
+        const char *v;
 
-        if (a[0] == '-' && a[1] == '-')
-            a++;
-        if (!strcmp(a, "-i") || !strcmp(a, "-instance"))
-            dst = &o->instance;
-        else if (!strcmp(a, "-d") || !strcmp(a, "-s") || !strcmp(a, "-destination"))
-            dst = &o->dest;
-        else if (!strcmp(a, "-a") || !strcmp(a, "-alias"))
-            dst = &o->alias;
-        else if (!strcmp(a, "-alias-name"))
-            dst = &o->alias_name;
-        else if (!strcmp(a, "-o") || !strcmp(a, "-owner"))
-            dst = &o->owner;
-        else if (!strcmp(a, "-r") || !strcmp(a, "-reason"))
-            dst = &o->reason;
-        else if (!strcmp(a, "-u") || !strcmp(a, "-duration"))
-            dst = &o->duration;
-        else if (!strcmp(a, "-R") || !strcmp(a, "-promotion-rule"))
-            dst = &o->rule;
-        else if (!strcmp(a, "-t") || !strcmp(a, "-tag"))
-            dst = &o->tag;
-        if (dst == NULL || v == NULL) {
-            fprintf(stderr, "orchestrator: unknown or incomplete option '%s'\n", argv[i]);
+        if (a[0] == '-' && a[1] != '\0')
+            opt = find_option(a, eq && a[1] == '-' ? (size_t)(eq - a) : strlen(a));
+        if (opt == NULL) {
+            fprintf(stderr, "orchestrator: unknown option '%s'\n", a);
             return ORC_EINVAL;
         }
-        *dst = v;
-        i++;
+        v = eq && a[1] == '-' ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
+        if (v == NULL) {
+            fprintf(stderr, "orchestrator: option '%s' needs a value\n", a);
+            return ORC_EINVAL;
+        }
+        *(const char **)((char *)o + opt->field) = v;
     }
     return 0;
 }
+
+/* ---- route ---- */
 
 static void put_escaped(struct orc_buf *b, CURL *curl, const char *v)
 {
@@ -229,93 +363,126 @@ static void put_escaped(struct orc_buf *b, CURL *curl, const char *v)
     curl_free(e);
 }
 
-static int need(const char *v, const char *what, const char *cmd)
+static int need(const char *v, const char *ph, const char *cmd)
 {
-    if (v == NULL || *v == '\0') {
-        fprintf(stderr, "orchestrator: %s requires %s\n", cmd, what);
-        return ORC_EINVAL;
-    }
-    return 0;
+    const struct placeholder *p;
+
+    if (v != NULL && *v != '\0')
+        return 0;
+    p = find_placeholder(ph, strlen(ph));
+    fprintf(stderr, "orchestrator: command '%s' needs %s\n", cmd,
+            p && p->flag ? p->flag : "-i host:port");
+    return ORC_EINVAL;
 }
 
-/* Expands one {placeholder}; returns 0 or ORC_EINVAL with a message printed. */
-static int expand_one(struct orc_buf *b,
-                      CURL *curl,
-                      const char *ph,
-                      const struct opts *o,
-                      const struct orc_key *ik,
-                      const struct orc_key *dk,
-                      const char *cmd)
+static void put_port(struct orc_buf *b, int port)
 {
-    char port[16];
+    orc_buf_printf(b, "%d", port);
+}
+
+/* {H} {P} {DH} {DP} {/DH/DP}; returns 1 if ph is not one of them. */
+static int expand_key(struct client *cl, const char *ph, struct orc_buf *b)
+{
+    const char *cmd = cl->cmd->name;
 
     if (!strcmp(ph, "H") || !strcmp(ph, "P")) {
-        if (need(o->instance, "-i host:port", cmd))
+        if (need(cl->o.instance, "H", cmd))
             return ORC_EINVAL;
-        snprintf(port, sizeof(port), "%d", ik->port);
-        put_escaped(b, curl, ph[0] == 'H' ? ik->host : port);
-    } else if (!strcmp(ph, "DH") || !strcmp(ph, "DP")) {
-        if (need(o->dest, "-d host:port", cmd))
-            return ORC_EINVAL;
-        snprintf(port, sizeof(port), "%d", dk->port);
-        put_escaped(b, curl, ph[1] == 'H' ? dk->host : port);
-    } else if (!strcmp(ph, "/DH/DP")) {
-        if (o->dest != NULL)
-            orc_buf_printf(b, "/%s/%d", dk->host, dk->port);
-    } else if (!strcmp(ph, "C") || !strcmp(ph, "C?")) {
-        const char *c = o->alias ? o->alias : o->instance;
-        if (ph[1] != '?' && need(c, "-i host:port or -a alias", cmd))
-            return ORC_EINVAL;
-        if (c)
-            put_escaped(b, curl, c);
-    } else if (!strcmp(ph, "S") || !strcmp(ph, "X")) {
-        if (need(o->instance, "-i", cmd))
-            return ORC_EINVAL;
-        if (ph[0] == 'S')
-            put_escaped(b, curl, o->instance);
+        if (ph[0] == 'H')
+            put_escaped(b, cl->curl, cl->ik.host);
         else
-            orc_buf_puts(b, o->instance[0] == '/' ? o->instance + 1 : o->instance);
-    } else if (!strcmp(ph, "reason")) {
-        if (need(o->reason, "--reason", cmd))
+            put_port(b, cl->ik.port);
+    } else if (!strcmp(ph, "DH") || !strcmp(ph, "DP")) {
+        if (need(cl->o.dest, "DH", cmd))
             return ORC_EINVAL;
-        put_escaped(b, curl, o->reason);
-    } else if (!strcmp(ph, "owner")) {
-        const struct passwd *pw = getpwuid(getuid());
-        put_escaped(b, curl, o->owner ? o->owner : pw ? pw->pw_name : "orchestrator");
-    } else if (!strcmp(ph, "duration")) {
-        put_escaped(b, curl, o->duration ? o->duration : "10m");
-    } else if (!strcmp(ph, "rule")) {
-        put_escaped(b, curl, o->rule ? o->rule : "prefer");
-    } else if (!strcmp(ph, "tag")) {
-        if (need(o->tag, "--tag", cmd))
-            return ORC_EINVAL;
-        put_escaped(b, curl, o->tag);
-    } else if (!strcmp(ph, "alias")) {
-        if (need(o->alias_name, "--alias-name", cmd))
-            return ORC_EINVAL;
-        put_escaped(b, curl, o->alias_name);
+        if (ph[1] == 'H')
+            put_escaped(b, cl->curl, cl->dk.host);
+        else
+            put_port(b, cl->dk.port);
+    } else if (!strcmp(ph, "/DH/DP")) {
+        if (cl->o.dest != NULL) {
+            orc_buf_putc(b, '/');
+            put_escaped(b, cl->curl, cl->dk.host);
+            orc_buf_putc(b, '/');
+            put_port(b, cl->dk.port);
+        }
     } else {
+        return 1;
+    }
+    return 0;
+}
+
+/* The value of a text placeholder, defaults applied (NULL if missing). */
+static const char *text_value(const struct client *cl, const char *ph)
+{
+    const struct opts *o = &cl->o;
+
+    if (!strcmp(ph, "C") || !strcmp(ph, "C?"))
+        return o->alias ? o->alias : o->instance;
+    if (!strcmp(ph, "CI"))
+        return o->instance ? o->instance : o->alias;
+    if (!strcmp(ph, "alias"))
+        return o->alias_name ? o->alias_name : (o->instance ? o->alias : NULL);
+    if (!strcmp(ph, "S"))
+        return o->instance ? o->instance : o->pattern;
+    if (!strcmp(ph, "X"))
+        return o->path ? o->path : o->instance;
+    if (!strcmp(ph, "reason"))
+        return o->reason;
+    if (!strcmp(ph, "tag"))
+        return o->tag;
+    if (!strcmp(ph, "duration"))
+        return o->duration ? o->duration : "10m";
+    if (!strcmp(ph, "rule"))
+        return o->rule ? o->rule : "prefer";
+    if (!strcmp(ph, "owner")) {
+        const struct passwd *pw = getpwuid(getuid());
+        return o->owner ? o->owner : pw ? pw->pw_name : "orchestrator";
+    }
+    return NULL;
+}
+
+static int expand_one(struct client *cl, const char *ph, struct orc_buf *b)
+{
+    const char *v;
+    int rc = expand_key(cl, ph, b);
+
+    if (rc <= 0)
+        return rc;
+    if (find_placeholder(ph, strlen(ph)) == NULL)
+        return ORC_EINVAL; /* a bad template: a programmer error */
+    v = text_value(cl, ph);
+    if (strcmp(ph, "C?") != 0 && need(v, ph, cl->cmd->name))
+        return ORC_EINVAL;
+    if (v == NULL)
+        return 0;
+    if (!strcmp(ph, "X"))
+        orc_buf_puts(b, v[0] == '/' ? v + 1 : v); /* a path: kept as typed */
+    else
+        put_escaped(b, cl->curl, v);
+    return 0;
+}
+
+static int parse_keys(struct client *cl, int default_port)
+{
+    const char *r = cl->cmd->route;
+
+    if (cl->o.instance && strstr(r, "{H}") &&
+        orc_key_parse(cl->o.instance, default_port, &cl->ik)) {
+        fprintf(stderr, "orchestrator: invalid instance '%s'\n", cl->o.instance);
+        return ORC_EINVAL;
+    }
+    if (cl->o.dest && orc_key_parse(cl->o.dest, default_port, &cl->dk) != 0) {
+        fprintf(stderr, "orchestrator: invalid destination '%s'\n", cl->o.dest);
         return ORC_EINVAL;
     }
     return 0;
 }
 
-static int build_route(const struct command *c,
-                       const struct opts *o,
-                       CURL *curl,
-                       struct orc_buf *out)
+static int build_route(struct client *cl, struct orc_buf *out)
 {
-    struct orc_key ik, dk;
-    const char *p = c->route;
+    const char *p = cl->cmd->route;
 
-    if (o->instance && strstr(c->route, "{H}") && orc_key_parse(o->instance, 3306, &ik) != 0) {
-        fprintf(stderr, "orchestrator: invalid instance '%s'\n", o->instance);
-        return ORC_EINVAL;
-    }
-    if (o->dest && orc_key_parse(o->dest, 3306, &dk) != 0) {
-        fprintf(stderr, "orchestrator: invalid destination '%s'\n", o->dest);
-        return ORC_EINVAL;
-    }
     while (*p) {
         const char *close;
         char ph[32];
@@ -329,7 +496,7 @@ static int build_route(const struct command *c,
             return ORC_EINVAL;
         memcpy(ph, p + 1, (size_t)(close - p - 1));
         ph[close - p - 1] = '\0';
-        if (expand_one(out, curl, ph, o, &ik, &dk, c->name) != 0)
+        if (expand_one(cl, ph, out) != 0)
             return ORC_EINVAL;
         p = close + 1;
     }
@@ -344,51 +511,81 @@ static size_t on_body(char *data, size_t size, size_t n, void *arg)
     return size * n;
 }
 
-static int http_get(CURL *curl, const char *url, long timeout_s, struct orc_buf *body, long *status)
+/* GET url; on a transport error the body holds curl's message. */
+static int http_get(struct client *cl,
+                    const char *url,
+                    long timeout_s,
+                    struct orc_buf *body,
+                    long *status)
 {
-    const char *user = getenv("ORCHESTRATOR_AUTH_USER");
-    const char *pass = getenv("ORCHESTRATOR_AUTH_PASSWORD");
     CURLcode rc;
 
     orc_buf_reset(body);
-    curl_easy_setopt(curl, CURLOPT_URL, url);
-    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(curl, CURLOPT_WRITEDATA, body);
-    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, 5L);
-    curl_easy_setopt(curl, CURLOPT_TIMEOUT, timeout_s);
-    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-    if (user != NULL) {
-        curl_easy_setopt(curl, CURLOPT_USERNAME, user);
-        curl_easy_setopt(curl, CURLOPT_PASSWORD, pass ? pass : "");
+    *status = 0;
+    curl_easy_setopt(cl->curl, CURLOPT_URL, url);
+    curl_easy_setopt(cl->curl, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(cl->curl, CURLOPT_WRITEDATA, body);
+    curl_easy_setopt(cl->curl, CURLOPT_CONNECTTIMEOUT, CONNECT_TIMEOUT_S);
+    curl_easy_setopt(cl->curl, CURLOPT_TIMEOUT, timeout_s);
+    curl_easy_setopt(cl->curl, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(cl->curl, CURLOPT_ACCEPT_ENCODING, "");
+    if (cl->userpwd[0] != '\0') {
+        curl_easy_setopt(cl->curl, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+        curl_easy_setopt(cl->curl, CURLOPT_USERPWD, cl->userpwd);
     }
-    rc = curl_easy_perform(curl);
+    rc = curl_easy_perform(cl->curl);
     if (rc != CURLE_OK) {
         orc_buf_printf(body, "%s", curl_easy_strerror(rc));
         return ORC_EIO;
     }
-    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, status);
+    curl_easy_getinfo(cl->curl, CURLINFO_RESPONSE_CODE, status);
     return 0;
 }
 
-/* Splits ORCHESTRATOR_API (or the config's ListenAddress) into base URLs
- * ending in "/api" and picks the leader as orchestrator-client does. */
-static int find_api(const struct orc_config *cfg, CURL *curl, char *api, size_t len)
+/* Basic auth as orchestrator-client: -b user:password, else the
+ * ORCHESTRATOR_AUTH_USER / ORCHESTRATOR_AUTH_PASSWORD pair. */
+static void set_auth(struct client *cl)
+{
+    const char *user = getenv("ORCHESTRATOR_AUTH_USER");
+    const char *pass = getenv("ORCHESTRATOR_AUTH_PASSWORD");
+
+    if (cl->o.auth != NULL && strcmp(cl->o.auth, ":") != 0)
+        orc_strlcpy(cl->userpwd, cl->o.auth, sizeof(cl->userpwd));
+    else if ((user && *user) || (pass && *pass))
+        snprintf(cl->userpwd, sizeof(cl->userpwd), "%s:%s", user ? user : "", pass ? pass : "");
+}
+
+/* The API list: -U, else ORCHESTRATOR_API, else the config's address. */
+static void api_list(const struct orc_config *cfg, struct client *cl, char *list, size_t len)
 {
     const char *env = getenv("ORCHESTRATOR_API");
-    char list[2048];
-    char urls[8][2056];
-    int n = 0;
-    struct orc_buf body = ORC_BUF_INIT;
-    long status = 0;
+    const char *la = cfg->ListenAddress;
+    const char *scheme = cfg->UseSSL ? "https" : "http";
 
-    if (env != NULL && *env != '\0') {
-        orc_strlcpy(list, env, sizeof(list));
+    if (cl->o.api != NULL && *cl->o.api != '\0') {
+        orc_strlcpy(list, cl->o.api, len);
+    } else if (env != NULL && *env != '\0') {
+        orc_strlcpy(list, env, len);
+    } else if (cfg->ListenSocket[0] != '\0') {
+        curl_easy_setopt(cl->curl, CURLOPT_UNIX_SOCKET_PATH, cfg->ListenSocket);
+        snprintf(list, len, "%s://localhost%s", scheme, cfg->URLPrefix);
     } else {
-        const char *la = cfg->ListenAddress;
-        snprintf(list, sizeof(list), "http://%s%s%s/api", la[0] == ':' ? "127.0.0.1" : "", la,
+        /* ":3000", "0.0.0.0:3000" and "[::]:3000" listen on loopback too */
+        if (strncmp(la, "0.0.0.0:", 8) == 0)
+            la += 7;
+        else if (strncmp(la, "[::]:", 5) == 0)
+            la += 4;
+        snprintf(list, len, "%s://%s%s%s", scheme, la[0] == ':' ? "127.0.0.1" : "", la,
                  cfg->URLPrefix);
     }
-    for (char *p = list; *p && n < 8;) {
+}
+
+/* Splits the list into base URLs ending in "/api"; returns how many. */
+static int split_urls(char *list, char urls[][2056], int max)
+{
+    int n = 0;
+
+    for (char *p = list; *p && n < max;) {
         size_t l = strcspn(p, " ,\t\n");
         char *tok = p;
 
@@ -402,51 +599,87 @@ static int find_api(const struct orc_config *cfg, CURL *curl, char *api, size_t 
         snprintf(urls[n++], sizeof(urls[0]), "%s%s", tok,
                  (l >= 4 && strcmp(tok + l - 4, "/api") == 0) ? "" : "/api");
     }
-    if (n == 0)
-        return ORC_EINVAL;
-    orc_strlcpy(api, urls[0], len);
-    for (int pass = 0; n > 1 && pass < 2; pass++) {
-        for (int i = 0; i < n; i++) {
-            struct orc_buf u = ORC_BUF_INIT;
-            int hrc;
+    return n;
+}
 
-            orc_buf_printf(&u, "%s/%s", urls[i], pass ? "routed-leader-check" : "leader-check");
-            hrc = http_get(curl, orc_buf_str(&u), 5, &body, &status);
-            orc_buf_release(&u);
-            if (hrc == 0 && status == 200) {
-                orc_strlcpy(api, urls[i], len);
-                orc_buf_release(&body);
-                return 0;
-            }
-        }
+/* Index of the first URL whose check answers 200, or -1; *auth_failed is set
+ * when one answered 401. */
+static int probe_leader(struct client *cl,
+                        char urls[][2056],
+                        int n,
+                        const char *check,
+                        bool *auth_failed)
+{
+    struct orc_buf u = ORC_BUF_INIT, body = ORC_BUF_INIT;
+    long status = 0;
+    int found = -1;
+
+    for (int i = 0; i < n && found < 0; i++) {
+        orc_buf_reset(&u);
+        orc_buf_printf(&u, "%s/%s", urls[i], check);
+        if (http_get(cl, orc_buf_str(&u), CHECK_TIMEOUT_S, &body, &status) != 0)
+            continue;
+        if (status == 200)
+            found = i;
+        else if (status == 401)
+            *auth_failed = true;
     }
+    orc_buf_release(&u);
     orc_buf_release(&body);
+    return found;
+}
+
+/* Picks the API as orchestrator-client does: a single URL is used as is;
+ * among several, the first whose leader-check answers 200, else the first
+ * whose routed-leader-check does. Prints a message and fails otherwise. */
+static int find_api(const struct orc_config *cfg, struct client *cl)
+{
+    char urls[8][2056];
+    char list[2048];
+    bool auth_failed = false;
+    int n, i;
+
+    api_list(cfg, cl, list, sizeof(list));
+    n = split_urls(list, urls, (int)ORC_ARRAY_LEN(urls));
+    if (n == 0) {
+        fprintf(stderr, "orchestrator: no API address (set ORCHESTRATOR_API)\n");
+        return ORC_EINVAL;
+    }
+    i = n == 1 ? 0 : probe_leader(cl, urls, n, "leader-check", &auth_failed);
+    if (i < 0)
+        i = probe_leader(cl, urls, n, "routed-leader-check", &auth_failed);
+    if (i < 0) {
+        api_list(cfg, cl, list, sizeof(list));
+        fprintf(stderr, "orchestrator: cannot determine the leader among '%s'%s\n", list,
+                auth_failed ? " (401 Unauthorized: set ORCHESTRATOR_AUTH_USER and "
+                              "ORCHESTRATOR_AUTH_PASSWORD)"
+                            : "");
+        return ORC_EIO;
+    }
+    orc_strlcpy(cl->api, urls[i], sizeof(cl->api));
     return 0;
 }
 
 /* ---- output ---- */
 
-static void print_key(const json_t *k)
+static const char *str(const json_t *o, const char *f)
 {
-    const char *h = json_string_value(json_object_get(k, "Hostname"));
-
-    printf("%s:%lld\n", h ? h : "", (long long)json_integer_value(json_object_get(k, "Port")));
+    const char *s = json_string_value(json_object_get(o, f));
+    return s ? s : "";
 }
 
-static bool is_true(const json_t *o, const char *f)
+/* "host:port", or nothing for an empty key (a master's MasterKey). */
+static void print_key(const json_t *k)
 {
-    return json_is_true(json_object_get(o, f));
+    if (*str(k, "Hostname") == '\0')
+        return;
+    printf("%s:%lld\n", str(k, "Hostname"),
+           (long long)json_integer_value(json_object_get(k, "Port")));
 }
 
 static int state(const json_t *o, const char *f)
 {
     return (int)json_integer_value(json_object_get(o, f));
-}
-
-static bool has_text(const json_t *o, const char *f)
-{
-    const char *s = json_string_value(json_object_get(o, f));
-    return s != NULL && *s != '\0';
 }
 
 static void print_text(const json_t *v)
@@ -457,7 +690,7 @@ static void print_text(const json_t *v)
         fputs(s, stdout);
         if (l == 0 || s[l - 1] != '\n')
             putchar('\n');
-    } else if (!json_is_null(v)) {
+    } else if (!json_is_null(v) && v != NULL) {
         char *s = json_dumps(v, JSON_INDENT(2) | JSON_ENCODE_ANY);
         if (s)
             puts(s);
@@ -465,14 +698,21 @@ static void print_text(const json_t *v)
     }
 }
 
+/* Details as orchestrator's handlers give them: an Instance, a key or keys. */
 static void print_env_key(const json_t *d)
 {
-    if (json_object_get(d, "Key"))
+    size_t i;
+    json_t *e;
+
+    if (json_is_array(d)) {
+        json_array_foreach(d, i, e) print_env_key(e);
+    } else if (json_object_get(d, "Key") != NULL) {
         print_key(json_object_get(d, "Key"));
-    else if (json_object_get(d, "Hostname"))
+    } else if (json_object_get(d, "Hostname") != NULL) {
         print_key(d);
-    else
+    } else {
         print_text(d);
+    }
 }
 
 static void print_analysis(const json_t *d)
@@ -483,19 +723,46 @@ static void print_analysis(const json_t *d)
     json_array_foreach(d, i, a)
     {
         const json_t *k = json_object_get(a, "AnalyzedInstanceKey");
-        const char *code = json_string_value(json_object_get(a, "Analysis"));
-        const char *cl =
-            json_string_value(json_object_get(json_object_get(a, "ClusterDetails"), "ClusterName"));
-        if (code && !strcmp(code, "NoProblem")) {
-            const json_t *sa = json_object_get(a, "StructureAnalysis");
-            code = json_string_value(json_array_get(sa, 0));
-            if (code == NULL)
-                continue;
-        }
-        printf("%s:%lld (cluster %s): %s\n", json_string_value(json_object_get(k, "Hostname")),
-               (long long)json_integer_value(json_object_get(k, "Port")), cl ? cl : "",
-               code ? code : "");
+        const char *code = str(a, "Analysis");
+
+        if (strcmp(code, "NoProblem") == 0)
+            code = json_string_value(json_array_get(json_object_get(a, "StructureAnalysis"), 0));
+        if (code == NULL)
+            continue;
+        printf("%s:%lld (cluster %s): %s\n", str(k, "Hostname"),
+               (long long)json_integer_value(json_object_get(k, "Port")),
+               str(json_object_get(a, "ClusterDetails"), "ClusterName"), code);
     }
+}
+
+static void print_relocated(const json_t *d)
+{
+    const json_t *k = json_object_get(d, "Key"), *m = json_object_get(d, "MasterKey");
+
+    printf("%s:%lld<%s:%lld\n", str(k, "Hostname"),
+           (long long)json_integer_value(json_object_get(k, "Port")), str(m, "Hostname"),
+           (long long)json_integer_value(json_object_get(m, "Port")));
+}
+
+static void print_broken(const json_t *list)
+{
+    size_t i;
+    json_t *e;
+
+    json_array_foreach(list, i, e)
+    {
+        bool stopped = !json_is_true(json_object_get(e, "ReplicationSQLThreadRuning")) ||
+                       !json_is_true(json_object_get(e, "ReplicationIOThreadRuning"));
+        if (stopped && (*str(e, "LastSQLError") != '\0' || *str(e, "LastIOError") != '\0'))
+            print_key(json_object_get(e, "Key"));
+    }
+}
+
+static void print_threads(const json_t *j, int want)
+{
+    if (state(j, "ReplicationSQLThreadState") == want &&
+        state(j, "ReplicationIOThreadState") == want)
+        print_key(json_object_get(j, "Key"));
 }
 
 static void print_raw_kind(enum out_kind out, const json_t *j)
@@ -513,41 +780,36 @@ static void print_raw_kind(enum out_kind out, const json_t *j)
         case OUT_KEYS:
             json_array_foreach(j, i, e) print_key(json_object_get(e, "Key"));
             break;
+        case OUT_KEY_LIST:
+            json_array_foreach(j, i, e) print_key(e);
+            break;
+        case OUT_STRINGS:
+            json_array_foreach(j, i, e) print_text(e);
+            break;
         case OUT_CLUSTERS:
-            json_array_foreach(j, i, e) puts(json_string_value(json_object_get(e, "ClusterName")));
+            json_array_foreach(j, i, e) puts(str(e, "ClusterName"));
             break;
         case OUT_CLUSTERS_ALIAS:
             json_array_foreach(j, i, e)
-                printf("%s,%s\n", json_string_value(json_object_get(e, "ClusterName")),
-                       json_string_value(json_object_get(e, "ClusterAlias")));
+                printf("%s,%s\n", str(e, "ClusterName"), str(e, "ClusterAlias"));
             break;
         case OUT_CLUSTER_NAME:
-            puts(json_string_value(json_object_get(j, "ClusterName")));
+            puts(str(j, "ClusterName"));
             break;
         case OUT_CLUSTER_ALIAS:
-            puts(json_string_value(json_object_get(j, "ClusterAlias")));
+            puts(str(j, "ClusterAlias"));
             break;
         case OUT_GTID_ERRANT:
-            print_text(json_object_get(j, "GtidErrant"));
+            puts(str(j, "GtidErrant"));
             break;
         case OUT_IS_REPLICATING:
-            if (state(j, "ReplicationSQLThreadState") == 1 &&
-                state(j, "ReplicationIOThreadState") == 1)
-                print_key(json_object_get(j, "Key"));
+            print_threads(j, 1);
             break;
         case OUT_IS_STOPPED:
-            if (state(j, "ReplicationSQLThreadState") == 0 &&
-                state(j, "ReplicationIOThreadState") == 0)
-                print_key(json_object_get(j, "Key"));
+            print_threads(j, 0);
             break;
         case OUT_BROKEN:
-            json_array_foreach(j, i, e)
-            {
-                bool stopped = !is_true(e, "ReplicationSQLThreadRuning") ||
-                               !is_true(e, "ReplicationIOThreadRuning");
-                if (stopped && (has_text(e, "LastSQLError") || has_text(e, "LastIOError")))
-                    print_key(json_object_get(e, "Key"));
-            }
+            print_broken(j);
             break;
         default:
             print_text(j);
@@ -558,8 +820,6 @@ static void print_raw_kind(enum out_kind out, const json_t *j)
 static void print_env_kind(enum out_kind out, const json_t *env)
 {
     const json_t *d = json_object_get(env, "Details");
-    size_t i;
-    json_t *e;
 
     switch (out) {
         case OUT_ENV_KEY:
@@ -568,20 +828,12 @@ static void print_env_kind(enum out_kind out, const json_t *env)
         case OUT_ENV_MESSAGE:
             print_text(json_object_get(env, "Message"));
             break;
-        case OUT_ENV_RELOCATE: {
-            char mk[ORC_KEY_STRLEN];
-            const json_t *m = json_object_get(d, "MasterKey");
-            snprintf(mk, sizeof(mk), "%s:%lld", json_string_value(json_object_get(m, "Hostname")),
-                     (long long)json_integer_value(json_object_get(m, "Port")));
-            printf(
-                "%s:%lld<%s\n",
-                json_string_value(json_object_get(json_object_get(d, "Key"), "Hostname")),
-                (long long)json_integer_value(json_object_get(json_object_get(d, "Key"), "Port")),
-                mk);
+        case OUT_ENV_IF_TRUE:
+            if (strcmp(str(env, "Message"), "true") == 0)
+                print_env_key(d);
             break;
-        }
-        case OUT_ENV_KEYS:
-            json_array_foreach(d, i, e) print_key(json_object_get(e, "Key"));
+        case OUT_ENV_RELOCATE:
+            print_relocated(d);
             break;
         case OUT_ENV_SUCCESSOR:
             print_key(json_object_get(d, "SuccessorKey"));
@@ -595,81 +847,102 @@ static void print_env_kind(enum out_kind out, const json_t *env)
     }
 }
 
-/* Prints the answer; returns the exit code. */
-static int print_answer(const struct command *c, const char *body, long status)
+/* Prints the answer; returns the exit code. An envelope with Code ERROR
+ * fails with its Message on stderr, whatever the HTTP status. */
+static int print_answer(const struct client *cl, const char *body, long status)
 {
     json_error_t jerr;
     json_t *j = json_loads(body, JSON_DECODE_ANY, &jerr);
+    bool env = json_is_object(j) && json_object_get(j, "Code") != NULL;
     int rc = 0;
 
     if (j == NULL) {
-        fprintf(stderr, "orchestrator: cannot access orchestrator (HTTP %ld, not JSON): %.200s\n",
-                status, body);
+        fprintf(stderr, "orchestrator: cannot access orchestrator at '%s': HTTP %ld, %s%.200s\n",
+                cl->api, status, *body ? "not JSON: " : "empty answer", body);
         return 1;
     }
-    if (json_is_object(j) && json_object_get(j, "Code")) {
-        const char *code = json_string_value(json_object_get(j, "Code"));
-        if (code && strstr(code, "ERROR")) {
-            fprintf(stderr, "%s\n", json_string_value(json_object_get(j, "Message")));
-            rc = 1;
-        } else if (c->out == OUT_RAW) {
-            print_text(json_object_get(j, "Details"));
-        } else {
-            print_env_kind(c->out, j);
-        }
-    } else if (status >= 400) {
-        print_text(j);
+    if (env && strstr(str(j, "Code"), "ERROR") != NULL) {
+        fprintf(stderr, "%s\n", str(j, "Message"));
         rc = 1;
+    } else if (cl->cmd->out == OUT_BODY) {
+        printf("%s\n", body);
+        rc = status >= 400;
+    } else if (status >= 400) {
+        fprintf(stderr, "orchestrator: HTTP %ld: %s\n", status, body);
+        rc = 1;
+    } else if (env) {
+        print_env_kind(cl->cmd->out, j);
     } else {
-        print_raw_kind(c->out, j);
+        print_raw_kind(cl->cmd->out, j);
     }
     json_decref(j);
     return rc;
 }
 
-int orc_client_run(const struct orc_config *cfg, const char *command, int argc, char **argv)
+/* GETs the route from the API picked and prints the answer. */
+static int call(struct client *cl, const char *route)
 {
-    const struct command *c = find_command(command);
-    struct opts o;
-    struct orc_buf route = ORC_BUF_INIT, url = ORC_BUF_INIT, body = ORC_BUF_INIT;
-    char api[2056];
+    struct orc_buf url = ORC_BUF_INIT, body = ORC_BUF_INIT;
     long status = 0;
-    CURL *curl;
-    int rc = 2;
+    int rc = 1;
 
-    memset(&o, 0, sizeof(o));
-    if (c == NULL)
-        return orc_client_help(command, stderr);
-    if (parse_opts(argc, argv, &o) != 0)
-        return 2;
-    curl_global_init(CURL_GLOBAL_DEFAULT);
-    curl = curl_easy_init();
-    if (curl == NULL || build_route(c, &o, curl, &route) != 0)
-        goto out;
-    rc = 1;
-    if (find_api(cfg, curl, api, sizeof(api)) != 0) {
-        fprintf(stderr, "orchestrator: no API address (set ORCHESTRATOR_API)\n");
-        goto out;
-    }
-    orc_buf_printf(&url, "%s/%s", api, orc_buf_str(&route));
-    if (http_get(curl, orc_buf_str(&url), 600, &body, &status) != 0) {
-        fprintf(stderr, "orchestrator: cannot access orchestrator at %s: %s\n", api,
+    orc_buf_printf(&url, "%s/%s", cl->api, route);
+    if (http_get(cl, orc_buf_str(&url), API_TIMEOUT_S, &body, &status) != 0)
+        fprintf(stderr, "orchestrator: cannot access orchestrator at '%s': %s\n", cl->api,
                 orc_buf_str(&body));
-        goto out;
-    }
-    if (status == 401) {
+    else if (status == 401)
         fprintf(stderr,
-                "orchestrator: 401 Unauthorized (set ORCHESTRATOR_AUTH_USER and "
-                "ORCHESTRATOR_AUTH_PASSWORD)\n");
-        goto out;
-    }
-    rc = print_answer(c, orc_buf_str(&body), status);
-out:
-    orc_buf_release(&route);
+                "orchestrator: 401 Unauthorized at '%s' (set ORCHESTRATOR_AUTH_USER and "
+                "ORCHESTRATOR_AUTH_PASSWORD)\n",
+                cl->api);
+    else
+        rc = print_answer(cl, orc_buf_str(&body), status);
     orc_buf_release(&url);
     orc_buf_release(&body);
-    if (curl)
-        curl_easy_cleanup(curl);
+    return rc;
+}
+
+/* `-c help [COMMAND]` */
+static int help_command(int argc, char **argv)
+{
+    if (argc > 0 && argv[0][0] != '-')
+        return orc_client_help(argv[0], stdout);
+    print_command_list(stdout);
+    return 0;
+}
+
+int orc_client_run(const struct orc_config *cfg, const char *command, int argc, char **argv)
+{
+    struct orc_buf route = ORC_BUF_INIT;
+    struct client cl;
+    int rc = 2;
+
+    if (strcmp(command, "help") == 0)
+        return help_command(argc, argv);
+    memset(&cl, 0, sizeof(cl));
+    cl.cmd = find_command(command);
+    if (cl.cmd == NULL)
+        return orc_client_help(command, stderr);
+    if (parse_opts(argc, argv, &cl.o) != 0 || parse_keys(&cl, (int)cfg->DefaultInstancePort) != 0)
+        return 2;
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    cl.curl = curl_easy_init();
+    if (cl.curl == NULL || build_route(&cl, &route) != 0)
+        goto out;
+    set_auth(&cl);
+    rc = 1;
+    if (find_api(cfg, &cl) != 0)
+        goto out;
+    if (cl.cmd->out == OUT_WHICH_API) {
+        puts(cl.api);
+        rc = 0;
+    } else {
+        rc = call(&cl, orc_buf_str(&route));
+    }
+out:
+    orc_buf_release(&route);
+    if (cl.curl)
+        curl_easy_cleanup(cl.curl);
     curl_global_cleanup();
     return rc;
 }
