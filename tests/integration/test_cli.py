@@ -369,6 +369,72 @@ def test_cli_discover_and_forget(star4, orc_factory):
     assert f"127.0.0.1:{port}" in fail(orc, "discover", "-i", f"127.0.0.1:{port}")
 
 
+# ---- relocation, takeover, recovery -------------------------------------------------------
+
+
+def repl_credentials(sb):
+    user, password = sb.credentials("repl")
+    return {"ReplicationCredentialsQuery": f"SELECT '{user}', '{password}', '', '', ''"}
+
+
+def replicates_from(sb, name, master):
+    st = sb.slave_status(name)
+    return (st is not None and int(st["Master_Port"]) == sb.port(master)
+            and st["Slave_IO_Running"] == "Yes" and st["Slave_SQL_Running"] == "Yes")
+
+
+def test_cli_relocations_print_instance_below_master(chain4, orc_factory):
+    sb = chain4
+    orc = orc_factory(sb, **repl_credentials(sb))
+    discovered(orc, sb, seed="i1")
+    settled(orc, sb)
+    i1, i2, i3, i4 = (sb.key(n) for n in ("i1", "i2", "i3", "i4"))
+    assert out(orc, "move-up", "-i", i3) == [f"{i3}<{i1}"]
+    wait_until(lambda: replicates_from(sb, "i3", "i1"), 10, what="i3 below i1")
+    assert out(orc, "which-master", "-i", i3) == [i1]
+    assert out(orc, "move-below", "-i", i3, "-d", i2) == [f"{i3}<{i2}"]
+    wait_until(lambda: replicates_from(sb, "i3", "i2"), 10, what="i3 below i2 again")
+    assert out(orc, "relocate", "-i", i4, "-d", i1) == [f"{i4}<{i1}"]
+    assert out(orc, "move-gtid", "-i", i4, "-d", i3) == [f"{i4}<{i3}"]
+    wait_until(lambda: replicates_from(sb, "i4", "i3"), 10, what="i4 below i3")
+    assert out(orc, "repoint", "-i", i4) == [f"{i4}<{i3}"]  # its own master again
+    assert "move-below" in fail(orc, "move-below", "-i", i4, "-d", i1)  # not a sibling
+    shape = dict((k, indent) for indent, k in tree_shape(cli(orc, "topology", "-i", i1).stdout))
+    assert shape == {i1: 0, i2: 2, i3: 4, i4: 6}
+
+
+def test_cli_graceful_takeover_and_recover(star4, orc_factory):
+    sb = star4
+    orc = orc_factory(sb, **repl_credentials(sb))
+    cluster = discovered(orc, sb)
+    settled(orc, sb)
+    i1, i2, i3 = sb.key("i1"), sb.key("i2"), sb.key("i3")
+    out(orc, "set-cluster-alias", "-i", i1, "-a", "shop")
+    # graceful-master-takeover prints the successor's key
+    assert out(orc, "graceful-master-takeover", "-a", "shop", "-d", i2) == [i2]
+    wait_until(lambda: replicates_from(sb, "i1", "i2"), 10, what="the old master below i2")
+    wait_until(lambda: out(orc, "which-cluster-master", "-a", "shop") == [i2], POLL + SLACK,
+               what="i2 as the cluster's master")
+    assert out(orc, "which-master", "-i", i1) == [i2]
+    # a dead master, no automated recovery configured: analysis, then recover by hand
+    others = [sb.key(n) for n in ("i1", "i3", "i4")]
+    wait_until(lambda: all(out(orc, "is-replicating", "-i", k) == [k] for k in others), 10,
+               what="every other instance replicating from i2")
+    sb.kill("i2")
+    want = re.compile(rf"^{re.escape(i2)} \(cluster [^)]+\): DeadMaster\S*$")
+    wait_until(lambda: [x for x in out(orc, "replication-analysis") if want.match(x)], 10,
+               what="a DeadMaster line")
+    promoted = out(orc, "recover", "-i", i2)
+    assert len(promoted) == 1 and promoted[0] in (i1, i3, sb.key("i4")), promoted
+    name = sb.name_of_port(promoted[0].split(":")[1])
+    wait_until(lambda: sb.slave_status(name) is None or
+               sb.slave_status(name)["Slave_IO_Running"] == "No", 10,
+               what="the promoted instance no longer replicating")
+    assert sb.sql_value(name, "SELECT @@read_only") == 0
+    assert out(orc, "ack-cluster-recoveries", "-a", "shop", "--reason", "done") == ["done"]
+    assert cluster  # the cluster was known before the failover
+
+
 # ---- help, usage errors ----------------------------------------------------------------------
 
 
