@@ -566,9 +566,6 @@ static void api_list(const struct orc_config *cfg, struct client *cl, char *list
         orc_strlcpy(list, cl->o.api, len);
     } else if (env != NULL && *env != '\0') {
         orc_strlcpy(list, env, len);
-    } else if (cfg->ListenSocket[0] != '\0') {
-        curl_easy_setopt(cl->curl, CURLOPT_UNIX_SOCKET_PATH, cfg->ListenSocket);
-        snprintf(list, len, "%s://localhost%s", scheme, cfg->URLPrefix);
     } else {
         /* ":3000", "0.0.0.0:3000" and "[::]:3000" listen on loopback too */
         if (strncmp(la, "0.0.0.0:", 8) == 0)

@@ -492,6 +492,20 @@ def test_cli_help_usage_errors_and_exit_codes(orc_factory, orc_bin):
 # ---- finding the API ---------------------------------------------------------------------------
 
 
+def test_cli_finds_the_api_from_the_config(orc_factory):
+    orc = orc_factory(URLPrefix="/orc", start=False)
+    orc.start(wait=False)  # the fixture's readiness check does not know the prefix
+    wait_until(lambda: orc.get("/orc/api/lb-check", timeout=2).status_code == 200, 15,
+               what="lb-check under the prefix")
+    assert out(orc, "which-api") == [orc.url("/orc/api")]
+    assert out(orc, "clusters") == []
+    assert json.loads(cli(orc, "api", "-P", "/clusters-info").stdout) == []
+    # ORCHESTRATOR_API wins over the config
+    other = orc_factory(name="other")
+    assert out(orc, "which-api", env={"ORCHESTRATOR_API": other.url("/")}) == [
+        other.url("/api")]
+
+
 def test_cli_unreachable_api_fails_fast_naming_the_url(orc_factory):
     orc = orc_factory()
     dead = f"http://127.0.0.1:{free_port()}"
