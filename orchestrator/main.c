@@ -168,6 +168,14 @@ static int load_config(const struct args *a, struct orc_config *cfg, char *err, 
     return orc_config_finalize(cfg, err, len);
 }
 
+static bool has_flag(const struct args *a, const char *key)
+{
+    for (size_t i = 0; i < a->nflags; i++)
+        if (strcmp(a->flag_keys[i], key) == 0)
+            return true;
+    return false;
+}
+
 static int run(struct args *a)
 {
     struct orc_config cfg;
@@ -198,6 +206,10 @@ static int run(struct args *a)
         fputs(usage_text, a->help ? stdout : stderr);
         return a->help ? 0 : 2;
     }
+    /* A CLI command prints its answer; its log says only what went wrong,
+     * unless the operator asked for more (--debug, --LogLevel). */
+    if (a->command != NULL && !has_flag(a, "LogLevel"))
+        orc_log_min_level = ORC_LOG_WARNING;
     orc_config_init(&cfg);
     rc = load_config(a, &cfg, err, sizeof(err));
     if (rc != 0) {
