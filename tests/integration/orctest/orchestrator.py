@@ -113,7 +113,8 @@ class Orchestrator:
             return  # the HTTP server is not there (yet): the log line is all we can check
         while True:
             try:
-                if self.get("/api/lb-check", timeout=2).status_code == 200:
+                prefix = "/" + str(self.config.get("URLPrefix", "")).strip("/")
+                if self.get(prefix.rstrip("/") + "/api/lb-check", timeout=2).status_code == 200:
                     self.http_ready = True
                     return
             except requests.RequestException:
