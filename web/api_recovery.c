@@ -502,14 +502,20 @@ static void h_recover_lite(struct web_req *r)
     recover(r, true);
 }
 
-static void h_force_master_failover(struct web_req *r)
+/* force-master-failover/:cluster and force-master-takeover/:cluster/:dh/:dp:
+ * the master is treated as dead (whatever it says) and a replica promoted. */
+static void force_master(struct web_req *r, bool takeover)
 {
     struct rec_failover_request req;
     struct rec_result res;
-    struct disc_snapshot *s = web_snapshot(r);
+    struct orc_key dest;
+    struct disc_snapshot *s;
     char err[ORC_ERRMSG_SIZE] = "";
-    int c, rc;
+    int c, d, rc;
 
+    if (takeover && web_param_key(r, 1, &dest) != 0)
+        return;
+    s = web_snapshot(r);
     if (s == NULL)
         return;
     c = web_find_cluster(r, s, web_param(r, 0));
@@ -521,14 +527,34 @@ static void h_force_master_failover(struct web_req *r)
     }
     memset(&req, 0, sizeof(req));
     req.failed = s->instances[s->clusters[c].master].key;
+    if (takeover) {
+        d = disc_snapshot_find(s, &dest);
+        if (d < 0 || !orc_key_eq(&s->instances[d].master_key, &req.failed)) {
+            web_reply_error(r, 400, "%s:%d is not a direct replica of the master %s:%d", dest.host,
+                            dest.port, req.failed.host, req.failed.port);
+            disc_snapshot_put(s);
+            return;
+        }
+        req.candidate = &dest;
+    }
     disc_snapshot_put(s);
     req.analysis = "DeadMaster";
     req.force = true;
-    req.command = "force-master-failover";
+    req.command = takeover ? "force-master-takeover" : "force-master-failover";
     rec_result_init(&res);
     rc = rec_failover_run(r->deps->rec, &req, &res, err, sizeof(err));
     reply_result(r, &res, rc, err, false);
     rec_result_release(&res);
+}
+
+static void h_force_master_failover(struct web_req *r)
+{
+    force_master(r, false);
+}
+
+static void h_force_master_takeover(struct web_req *r)
+{
+    force_master(r, true);
 }
 
 const struct web_route web_routes_recovery[] = {
@@ -537,6 +563,7 @@ const struct web_route web_routes_recovery[] = {
     {"recover-lite/:host/:port", h_recover_lite, WEB_WRITE},
     {"recover-lite/:host/:port/:chost/:cport", h_recover_lite, WEB_WRITE},
     {"force-master-failover/:cluster", h_force_master_failover, WEB_WRITE},
+    {"force-master-takeover/:cluster/:dhost/:dport", h_force_master_takeover, WEB_WRITE},
     {"audit-recovery", h_audit_recovery, WEB_READ},
     {"audit-recovery/:page", h_audit_recovery, WEB_READ},
     {"audit-recovery/id/:id", h_audit_recovery_id, WEB_READ},

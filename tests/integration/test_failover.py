@@ -249,3 +249,36 @@ def test_hostname_from_database_cannot_inject_into_hooks(star4, orc_factory, tmp
     wait_until(lambda: out.exists() and out.read_text().count("\n") >= 4, 10)
     assert not os.path.exists(marker), "a hostname from the database ran a command"
     assert evil in out.read_text()
+
+
+def test_force_master_takeover_promotes_the_named_replica(star4, orc_factory):
+    sb = star4
+    orc = start_orc(orc_factory, sb)
+    i2, i3, i4 = sb.replicas
+    host, port = sb.key(i3).split(":")
+    r = orc.api(f"force-master-takeover/{sb.key(sb.master)}/{host}/{port}")
+    assert r["Code"] == "OK", r
+    assert r["Details"]["SuccessorKey"]["Port"] == sb.port(i3)
+    assert sb.slave_status(i3) is None and writable(sb, i3)
+    assert_replicates_from(sb, [i2, i4], i3)
+    assert sb.sql_value(sb.master, "SELECT @@read_only") == 1  # the old master was fenced
+    bad = orc.get(f"/api/force-master-takeover/{sb.key(i3)}/127.0.0.1/1")
+    assert bad.status_code == 400 and bad.json()["Code"] == "ERROR"
+
+
+def test_manual_recover_when_automation_is_off(star4, orc_factory):
+    sb = star4
+    orc = start_orc(orc_factory, sb, RecoverMasterClusterFilters=[])
+    host, port = sb.key(sb.replicas[0]).split(":")
+    r = orc.get(f"/api/recover/{host}/{port}")
+    assert r.status_code == 400 and "Recovery not attempted" in r.json()["Message"]
+    sb.kill(sb.master)
+    mh, mp = sb.key(sb.master).split(":")
+    wait_until(lambda: any(a["Analysis"] == "DeadMaster"
+                           for a in orc.api("replication-analysis")["Details"]), 10)
+    time.sleep(1)
+    assert orc.api("audit-recovery") == []  # the cluster is not in RecoverMasterClusterFilters
+    r = orc.api(f"recover/{mh}/{mp}")
+    assert r["Code"] == "OK", r
+    new = wait_new_master(sb, sb.replicas, timeout=2)
+    assert r["Details"]["Port"] == sb.port(new)
