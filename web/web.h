@@ -23,6 +23,7 @@ struct disc_topo;
 struct rec_env;
 struct web_server;
 struct web_req;
+struct web_raft_ops;
 
 /* What the service hands the HTTP layer. Everything is borrowed and must
  * outlive the server. Callbacks may be NULL where noted. */
@@ -38,8 +39,48 @@ struct web_deps {
      * Returns 0 or ORC_E*, with errmsg set. NULL: not available. */
     int (*submit)(void *node, const char *op, json_t *payload, char *errmsg, size_t len);
     /* Same, with the command's answer in *result (may be NULL; caller decrefs). */
-    int (*submit_r)(void *node, const char *op, json_t *payload, json_t **result, char *errmsg,
+    int (*submit_r)(void *node,
+                    const char *op,
+                    json_t *payload,
+                    json_t **result,
+                    char *errmsg,
                     size_t len);
+    /* raft (both NULL when raft is off): forwarding to the leader and the
+     * raft-* routes; raft_ctx is passed back to the ops. */
+    const struct web_raft_ops *raft;
+    void *raft_ctx;
+};
+
+/* What the raft layer offers the HTTP layer. Every op is thread-safe. */
+struct web_raft_ops {
+    /* Where a proxied route is served: 0 here (this node leads); 1 at the
+     * leader, whose HTTP URI (no path) is copied into uri; ORC_ENOTFOUND when
+     * no leader is known (after a short wait). */
+    int (*forward)(void *ctx, char *uri, size_t len);
+    /* orchestrator's raft-status object {RaftBind, RaftAdvertise, State,
+     * Healthy, IsPartOfQuorum, Leader, LeaderURI, Peers[]} plus extensions;
+     * new reference. */
+    json_t *(*status)(void *ctx);
+    /* Leadership transfer (leader only): to the voter at addr, or (hint) away
+     * from this node unless its host contains hint. */
+    int (*yield)(void *ctx, const char *addr, char *errmsg, size_t len);
+    int (*yield_hint)(void *ctx, const char *hint, char *errmsg, size_t len);
+    /* Snapshot of every node's FSM (leader only). */
+    int (*snapshot)(void *ctx, char *errmsg, size_t len);
+    /* Membership (leader only); norm receives the normalized address. */
+    int (*add_peer)(void *ctx,
+                    const char *addr,
+                    bool voter,
+                    char *norm,
+                    size_t normlen,
+                    char *errmsg,
+                    size_t len);
+    int (*remove_peer)(void *ctx,
+                       const char *addr,
+                       char *norm,
+                       size_t normlen,
+                       char *errmsg,
+                       size_t len);
 };
 
 int web_server_start(const struct web_deps *deps,
@@ -81,6 +122,8 @@ struct web_req {
     int nparams;
     const char *user; /* authenticated user, or NULL */
     bool can_write;
+    const char *req_body; /* the request body as received (POST), or NULL */
+    size_t req_body_len;
     /* response, filled by the handler */
     int status;
     const char *content_type;
