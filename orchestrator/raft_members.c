@@ -1,0 +1,573 @@
+/*
+ * raft_members: membership and leadership on the loop thread, and the
+ * joiner thread.
+ *
+ * Adding a node (raft-add-peer): raft_add (spare) -> raft_assign(STANDBY)
+ * -> wait until its match index reached the leader's last index at that
+ * moment -> raft_assign(VOTER) (0.15 runs its own catch-up rounds too), unless
+ * the node joins as a non-voter. One change at a time (raft allows one).
+ *
+ * Reachability (leader only): raft's progress entry of each server has
+ * recent_recv, set when the server answered within the election timeout; the
+ * poll timer turns it into a last-contact time per server. With
+ * RaftAutoRemoveUnreachableSeconds > 0 the leader removes a server silent for
+ * longer than that, never leaving fewer than RaftMinVoters voters.
+ *
+ * The joiner (nodes that did not bootstrap: not in their own RaftNodes, or
+ * RaftNonVoter) asks the cluster to add it until it is a member, through
+ * GET /api/raft-add-peer/<self>?role=voter|nonvoter on the known leader URI
+ * or on orchestrator's conventional URIs (host of each RaftNodes entry, port
+ * of this node's ListenAddress). Any node will do: followers forward it.
+ */
+#include <curl/curl.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "orchestrator/raft_int.h"
+
+static int server_index(const struct raft_configuration *c, raft_id id)
+{
+    for (unsigned i = 0; i < c->n; i++)
+        if (c->servers[i].id == id)
+            return (int)i;
+    return -1;
+}
+
+static unsigned count_voters(const struct raft_configuration *c)
+{
+    unsigned n = 0;
+
+    for (unsigned i = 0; i < c->n; i++)
+        n += c->servers[i].role == RAFT_VOTER;
+    return n;
+}
+
+/* ---- membership changes (loop thread) ---- */
+
+static void finish_change(struct orc_raft *r, struct orc_raft_req *q, int rc, const char *msg)
+{
+    if (r->change == q)
+        r->change = NULL;
+    if (rc == 0)
+        ORC_LOG_N(q->kind == ORC_RREQ_ADD ? "+raft-member-added" : "+raft-member-removed",
+                  "address=%s role=%s", q->addr,
+                  q->kind == ORC_RREQ_ADD ? (q->voter ? "voter" : "standby") : "-");
+    else
+        ORC_LOG_W("+raft-member-change-failed", "address=%s error=\"%s\"", q->addr, msg);
+    orc_raft_req_complete(q, rc, NULL, "%s", msg);
+    orc_raft_req_put(q);
+}
+
+static void change_cb(struct raft_change *req, int status);
+
+/* Runs q's current step; returns a raft error, or 0. */
+static int change_step(struct orc_raft *r, struct orc_raft_req *q)
+{
+    int rv = 0;
+
+    q->change.data = q;
+    switch (q->step) {
+        case 0:
+            rv = raft_add(&r->raft, &q->change, q->id, q->addr, change_cb);
+            break;
+        case 1:
+            rv = raft_assign(&r->raft, &q->change, q->id, RAFT_STANDBY, change_cb);
+            break;
+        case 2:
+            q->catch_up_to = raft_last_index(&r->raft);
+            return 0;
+        default:
+            rv = raft_assign(&r->raft, &q->change, q->id, RAFT_VOTER, change_cb);
+            break;
+    }
+    q->in_raft = rv == 0;
+    return rv;
+}
+
+static void change_cb(struct raft_change *req, int status)
+{
+    struct orc_raft_req *q = req->data;
+    struct orc_raft *r = q->owner;
+    char msg[ORC_ERRMSG_SIZE];
+    int rv;
+
+    q->in_raft = false;
+    if (r->change != q) { /* aborted while raft held it */
+        orc_raft_req_put(q);
+        return;
+    }
+    if (status != 0) {
+        snprintf(msg, sizeof(msg), "membership change of '%s': %s", q->addr, raft_strerror(status));
+        finish_change(r, q, ORC_ESTATE, msg);
+        return;
+    }
+    if (q->kind == ORC_RREQ_REMOVE || q->step == 3 || (q->step == 1 && !q->voter)) {
+        finish_change(r, q, 0, "");
+        return;
+    }
+    q->step++;
+    rv = change_step(r, q);
+    if (rv != 0) {
+        snprintf(msg, sizeof(msg), "membership change of '%s': %s", q->addr, raft_errmsg(&r->raft));
+        finish_change(r, q, ORC_ESTATE, msg);
+    }
+}
+
+/* The first step of an ADD given the server's current role (-1: absent);
+ * -2 when nothing is to be done. */
+static int add_first_step(const struct orc_raft_req *q, int role)
+{
+    if (role < 0)
+        return 0;
+    if ((role == RAFT_VOTER && q->voter) || (role == RAFT_STANDBY && !q->voter))
+        return -2;
+    if (role == RAFT_SPARE || !q->voter)
+        return 1;
+    return 2; /* a standby to promote */
+}
+
+static const char *change_refusal(struct orc_raft *r, struct orc_raft_req *q, int *rc)
+{
+    *rc = ORC_ESTATE;
+    if (r->closing)
+        return "raft is stopping";
+    if (raft_state(&r->raft) != RAFT_LEADER) {
+        *rc = ORC_EPERM;
+        return "this node is not the raft leader";
+    }
+    if (r->barrier_term != r->raft.current_term)
+        return "the leader is not ready yet; try again";
+    if (r->change != NULL)
+        return "another membership change is in progress";
+    if (q->kind == ORC_RREQ_REMOVE && q->id == r->id) {
+        *rc = ORC_EINVAL;
+        return "cannot remove the leader itself; move leadership away first (raft-yield)";
+    }
+    return NULL;
+}
+
+void orc_raft_change_start(struct orc_raft *r, struct orc_raft_req *q)
+{
+    const struct raft_configuration *c = &r->raft.configuration;
+    char msg[ORC_ERRMSG_SIZE];
+    const char *why;
+    int idx, rc, rv;
+
+    why = change_refusal(r, q, &rc);
+    if (why != NULL) {
+        orc_raft_req_complete(q, rc, NULL, "%s", why);
+        orc_raft_req_put(q);
+        return;
+    }
+    idx = server_index(c, q->id);
+    if (q->kind == ORC_RREQ_REMOVE && idx < 0) {
+        orc_raft_req_complete(q, ORC_ENOTFOUND, NULL, "'%s' is not a member", q->addr);
+        orc_raft_req_put(q);
+        return;
+    }
+    if (q->kind == ORC_RREQ_ADD) {
+        q->step = add_first_step(q, idx < 0 ? -1 : c->servers[idx].role);
+        if (q->step == -2) {
+            orc_raft_req_complete(q, 0, NULL, NULL);
+            orc_raft_req_put(q);
+            return;
+        }
+    }
+    r->change = q;
+    q->deadline_ms = orc_mono_ms() + ORC_RAFT_CHANGE_TIMEOUT_MS;
+    ORC_LOG_N(q->kind == ORC_RREQ_ADD ? "+raft-member-adding" : "+raft-member-removing",
+              "address=%s role=%s", q->addr, q->voter ? "voter" : "standby");
+    q->change.data = q;
+    rv = q->kind == ORC_RREQ_REMOVE ? raft_remove(&r->raft, &q->change, q->id, change_cb)
+                                    : change_step(r, q);
+    q->in_raft = q->in_raft || (q->kind == ORC_RREQ_REMOVE && rv == 0);
+    if (rv != 0) {
+        snprintf(msg, sizeof(msg), "membership change of '%s': %s", q->addr, raft_errmsg(&r->raft));
+        finish_change(r, q, ORC_ESTATE, msg);
+    }
+}
+
+/* A standby catching up before its promotion. */
+static void change_tick(struct orc_raft *r, int64_t now)
+{
+    struct orc_raft_req *q = r->change;
+    char msg[ORC_ERRMSG_SIZE];
+    int idx, rv;
+
+    if (q == NULL || q->in_raft || q->step != 2)
+        return;
+    if (raft_state(&r->raft) != RAFT_LEADER) {
+        finish_change(r, q, ORC_EPERM, "leadership lost during the change");
+        return;
+    }
+    idx = server_index(&r->raft.configuration, q->id);
+    if (idx >= 0 && r->raft.leader_state.progress[idx].match_index >= q->catch_up_to) {
+        q->step = 3;
+        rv = change_step(r, q);
+        if (rv != 0) {
+            snprintf(msg, sizeof(msg), "promote '%s': %s", q->addr, raft_errmsg(&r->raft));
+            finish_change(r, q, ORC_ESTATE, msg);
+        }
+    } else if (now > q->deadline_ms) {
+        snprintf(msg, sizeof(msg), "'%s' did not catch up within %d s (left as a standby)", q->addr,
+                 ORC_RAFT_CHANGE_TIMEOUT_MS / 1000);
+        finish_change(r, q, ORC_ETIMEDOUT, msg);
+    }
+}
+
+/* ---- reachability and automatic removal (loop thread, leader) ---- */
+
+static int contact_slot(struct orc_raft *r, raft_id id, int64_t now)
+{
+    int free_slot = -1;
+
+    for (int k = 0; k < ORC_RAFT_MAX_PEERS; k++) {
+        if (r->last_contact_id[k] == id)
+            return k;
+        if (r->last_contact_id[k] == 0 && free_slot < 0)
+            free_slot = k;
+    }
+    if (free_slot >= 0) {
+        r->last_contact_id[free_slot] = id;
+        r->last_contact_ms[free_slot] = now; /* a new member gets a grace period */
+    }
+    return free_slot;
+}
+
+static void track_contacts(struct orc_raft *r, int64_t now)
+{
+    const struct raft_configuration *c = &r->raft.configuration;
+
+    if (r->contact_term != r->raft.current_term) { /* new leadership: all get a grace */
+        memset(r->last_contact_id, 0, sizeof(r->last_contact_id));
+        r->contact_term = r->raft.current_term;
+    }
+    for (int k = 0; k < ORC_RAFT_MAX_PEERS; k++)
+        if (r->last_contact_id[k] != 0 && server_index(c, r->last_contact_id[k]) < 0)
+            r->last_contact_id[k] = 0;
+    for (unsigned i = 0; i < c->n; i++) {
+        int k = contact_slot(r, c->servers[i].id, now);
+        if (k >= 0 && (c->servers[i].id == r->id || r->raft.leader_state.progress[i].recent_recv))
+            r->last_contact_ms[k] = now;
+    }
+}
+
+static void auto_remove(struct orc_raft *r, int64_t now)
+{
+    const struct raft_configuration *c = &r->raft.configuration;
+    int64_t limit = r->cfg->RaftAutoRemoveUnreachableSeconds * 1000;
+    struct orc_raft_req *q;
+
+    if (limit <= 0 || r->change != NULL || r->barrier_term != r->raft.current_term ||
+        now - r->leader_since_ms < limit)
+        return;
+    for (unsigned i = 0; i < c->n; i++) {
+        int k = contact_slot(r, c->servers[i].id, now);
+
+        if (c->servers[i].id == r->id || k < 0 || now - r->last_contact_ms[k] <= limit)
+            continue;
+        if (c->servers[i].role == RAFT_VOTER &&
+            count_voters(c) - 1 < (unsigned)r->cfg->RaftMinVoters) {
+            if (now - r->min_voters_warned_ms > 60000) {
+                r->min_voters_warned_ms = now;
+                ORC_LOG_W("+raft-auto-remove-skipped",
+                          "address=%s reason=\"would leave fewer than RaftMinVoters=%lld voters\"",
+                          c->servers[i].address, (long long)r->cfg->RaftMinVoters);
+            }
+            continue;
+        }
+        q = orc_raft_req_new(ORC_RREQ_REMOVE);
+        if (q == NULL)
+            return;
+        q->owner = r;
+        q->id = c->servers[i].id;
+        orc_strlcpy(q->addr, c->servers[i].address, sizeof(q->addr));
+        ORC_LOG_N("+raft-auto-remove", "address=%s silent_ms=%lld", q->addr,
+                  (long long)(now - r->last_contact_ms[k]));
+        orc_raft_change_start(r, q);
+        return;
+    }
+}
+
+void orc_raft_members_tick(struct orc_raft *r, int64_t now_ms)
+{
+    if (raft_state(&r->raft) != RAFT_LEADER) {
+        r->contact_term = 0;
+        if (r->change != NULL && !r->change->in_raft)
+            finish_change(r, r->change, ORC_EPERM, "leadership lost during the change");
+        return;
+    }
+    track_contacts(r, now_ms);
+    change_tick(r, now_ms);
+    if (now_ms >= r->next_sweep_ms) {
+        r->next_sweep_ms = now_ms + 1000;
+        auto_remove(r, now_ms);
+    }
+}
+
+/* ---- leadership transfer (loop thread) ---- */
+
+static void transfer_cb(struct raft_transfer *req)
+{
+    struct orc_raft_req *q = req->data;
+    struct orc_raft *r = q->owner;
+    bool moved = raft_state(&r->raft) != RAFT_LEADER;
+
+    q->in_raft = false;
+    if (r->xfer == q)
+        r->xfer = NULL;
+    ORC_LOG_N("+raft-transfer", "moved=%s state=%s", moved ? "yes" : "no",
+              orc_raft_state_name(raft_state(&r->raft)));
+    orc_raft_req_complete(q, moved ? 0 : ORC_ESTATE, NULL, "%s",
+                          moved ? "" : "leadership did not move within the election timeout");
+    orc_raft_req_put(q);
+}
+
+void orc_raft_transfer_start(struct orc_raft *r, struct orc_raft_req *q)
+{
+    const struct raft_configuration *c = &r->raft.configuration;
+    int idx = q->id ? server_index(c, q->id) : -1;
+    int rv;
+
+    if (r->closing || raft_state(&r->raft) != RAFT_LEADER || r->xfer != NULL) {
+        orc_raft_req_complete(q, r->xfer ? ORC_ESTATE : ORC_EPERM, NULL, "%s",
+                              r->xfer ? "a transfer is in progress" : "not the raft leader");
+    } else if (q->id == r->id) {
+        orc_raft_req_complete(q, 0, NULL, NULL); /* already there */
+    } else if (q->id != 0 && (idx < 0 || c->servers[idx].role != RAFT_VOTER)) {
+        orc_raft_req_complete(q, ORC_ENOTFOUND, NULL, "'%s' is not a voter", q->addr);
+    } else {
+        q->transfer.data = q;
+        rv = raft_transfer(&r->raft, &q->transfer, q->id, transfer_cb);
+        if (rv == 0) {
+            q->in_raft = true;
+            r->xfer = q;
+            return;
+        }
+        orc_raft_req_complete(q, ORC_ESTATE, NULL, "raft_transfer: %s", raft_errmsg(&r->raft));
+    }
+    orc_raft_req_put(q);
+}
+
+void orc_raft_members_abort(struct orc_raft *r)
+{
+    struct orc_raft_req *q = r->change;
+
+    if (q != NULL) {
+        r->change = NULL;
+        orc_raft_req_complete(q, ORC_ESTATE, NULL, "raft is stopping");
+        if (!q->in_raft) /* else change_cb drops the loop's reference */
+            orc_raft_req_put(q);
+    }
+    if (r->xfer != NULL)
+        orc_raft_req_complete(r->xfer, ORC_ESTATE, NULL, "raft is stopping");
+}
+
+/* ---- public calls (any thread) ---- */
+
+static int leader_call(struct orc_raft *r,
+                       enum orc_raft_req_kind kind,
+                       const char *addr,
+                       bool voter,
+                       int64_t timeout_ms,
+                       char *norm,
+                       size_t normlen,
+                       char *errmsg,
+                       size_t len)
+{
+    struct orc_raft_req *q;
+    char a[ORC_RAFT_ADDR_MAX] = "";
+    int rc;
+
+    if (r == NULL)
+        return ORC_ESTATE;
+    if (addr != NULL) {
+        rc = orc_raft_addr_normalize(addr, (int)r->cfg->DefaultRaftPort, a, sizeof(a), errmsg, len);
+        if (rc != 0)
+            return rc;
+        if (norm != NULL)
+            orc_strlcpy(norm, a, normlen);
+    }
+    q = orc_raft_req_new(kind);
+    if (q == NULL)
+        return ORC_ENOMEM;
+    orc_strlcpy(q->addr, a, sizeof(q->addr));
+    q->id = addr ? orc_raft_id_of(a) : 0;
+    q->voter = voter;
+    return orc_raft_req_run(r, q, timeout_ms, NULL, errmsg, len);
+}
+
+int orc_raft_transfer(struct orc_raft *r, const char *target, char *errmsg, size_t len)
+{
+    return leader_call(r, ORC_RREQ_TRANSFER, target, false, 2 * ORC_RAFT_ELECTION_MS + 2000, NULL,
+                       0, errmsg, len);
+}
+
+int orc_raft_add_peer(struct orc_raft *r,
+                      const char *addr,
+                      bool voter,
+                      char *norm,
+                      size_t normlen,
+                      char *errmsg,
+                      size_t len)
+{
+    return leader_call(r, ORC_RREQ_ADD, addr, voter, ORC_RAFT_CHANGE_TIMEOUT_MS + 5000, norm,
+                       normlen, errmsg, len);
+}
+
+int orc_raft_remove_peer(struct orc_raft *r,
+                         const char *addr,
+                         char *norm,
+                         size_t normlen,
+                         char *errmsg,
+                         size_t len)
+{
+    return leader_call(r, ORC_RREQ_REMOVE, addr, false, ORC_RAFT_CHANGE_TIMEOUT_MS, norm, normlen,
+                       errmsg, len);
+}
+
+/* ---- the joiner thread ---- */
+
+static bool joiner_stopping(struct orc_raft *r)
+{
+    bool s;
+
+    pthread_mutex_lock(&r->alock);
+    s = r->jstop;
+    pthread_mutex_unlock(&r->alock);
+    return s;
+}
+
+static int joiner_progress(void *arg, curl_off_t a, curl_off_t b, curl_off_t c, curl_off_t d)
+{
+    (void)a;
+    (void)b;
+    (void)c;
+    (void)d;
+    return joiner_stopping(arg) ? 1 : 0;
+}
+
+static size_t discard(char *p, size_t size, size_t n, void *arg)
+{
+    (void)p;
+    (void)arg;
+    return size * n;
+}
+
+/* One join request to base (scheme://host:port); true on HTTP 200. */
+static bool join_via(struct orc_raft *r, CURL *curl, const char *base)
+{
+    const struct orc_config *c = r->cfg;
+    char url[ORC_RAFT_URI_MAX + 512];
+    long status = 0;
+
+    snprintf(url, sizeof(url), "%s%s/api/raft-add-peer/%s?role=%s", base, c->URLPrefix,
+             r->advertise, c->RaftNonVoter ? "nonvoter" : "voter");
+    curl_easy_reset(curl);
+    curl_easy_setopt(curl, CURLOPT_URL, url);
+    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, 2000L);
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, (long)ORC_RAFT_CHANGE_TIMEOUT_MS + 10000L);
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, discard);
+    curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, joiner_progress);
+    curl_easy_setopt(curl, CURLOPT_XFERINFODATA, r);
+    if (c->SSLSkipVerify) {
+        curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 0L);
+        curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 0L);
+    }
+    if (c->HTTPAuthUser[0] != '\0') {
+        curl_easy_setopt(curl, CURLOPT_USERNAME, c->HTTPAuthUser);
+        curl_easy_setopt(curl, CURLOPT_PASSWORD, c->HTTPAuthPassword);
+    }
+    if (curl_easy_perform(curl) != CURLE_OK)
+        return false;
+    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+    if (status == 200)
+        ORC_LOG_N("+raft-join-requested", "via=%s role=%s", base,
+                  c->RaftNonVoter ? "nonvoter" : "voter");
+    return status == 200;
+}
+
+/* One round over the known leader URI and the conventional ones. */
+static void join_round(struct orc_raft *r, CURL *curl)
+{
+    const struct orc_config *c = r->cfg;
+    const char *port = strrchr(c->ListenAddress, ':');
+    struct orc_raft_info *st = malloc(sizeof(*st));
+    char base[ORC_HOST_MAX + 64];
+
+    if (st == NULL)
+        return;
+    orc_raft_info(r, st);
+    if (st->member) {
+        free(st);
+        return;
+    }
+    if (st->leader_uri[0] != '\0' && join_via(r, curl, st->leader_uri)) {
+        free(st);
+        return;
+    }
+    free(st);
+    for (size_t i = 0; port != NULL && i < c->RaftNodes.n && !joiner_stopping(r); i++) {
+        struct orc_key k;
+
+        if (orc_key_parse(c->RaftNodes.v[i], (int)c->DefaultRaftPort, &k) != 0)
+            continue;
+        snprintf(base, sizeof(base), "%s://%s:%s", c->UseSSL ? "https" : "http", k.host, port + 1);
+        if (strcmp(base, r->http_uri) != 0 && join_via(r, curl, base))
+            return;
+    }
+}
+
+static void *joiner_main(void *arg)
+{
+    struct orc_raft *r = arg;
+    CURL *curl = curl_easy_init();
+    struct timespec ts;
+
+    ORC_LOG_N("+raft-joining", "advertise=%s role=%s", r->advertise,
+              r->cfg->RaftNonVoter ? "nonvoter" : "voter");
+    while (curl != NULL && !joiner_stopping(r)) {
+        join_round(r, curl);
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += 2;
+        pthread_mutex_lock(&r->alock);
+        while (!r->jstop)
+            if (pthread_cond_timedwait(&r->jcv, &r->alock, &ts) == ETIMEDOUT)
+                break;
+        pthread_mutex_unlock(&r->alock);
+    }
+    if (curl != NULL)
+        curl_easy_cleanup(curl);
+    return NULL;
+}
+
+int orc_raft_joiner_start(struct orc_raft *r, char *errmsg, size_t len)
+{
+    int e;
+
+    if (r->cfg->RaftNodes.n == 0)
+        return 0; /* nobody to ask */
+    e = pthread_create(&r->joiner, NULL, joiner_main, r);
+    if (e != 0) {
+        orc_errf(errmsg, len, "start the raft joiner: %s", strerror(e));
+        return ORC_EIO;
+    }
+    r->joiner_started = true;
+    return 0;
+}
+
+void orc_raft_joiner_stop(struct orc_raft *r)
+{
+    if (!r->joiner_started)
+        return;
+    pthread_mutex_lock(&r->alock);
+    r->jstop = true;
+    pthread_cond_broadcast(&r->jcv);
+    pthread_mutex_unlock(&r->alock);
+    pthread_join(r->joiner, NULL);
+    r->joiner_started = false;
+}

@@ -1,0 +1,129 @@
+/*
+ * raft_web: what the raft layer offers web/ (struct web_raft_ops): the
+ * proxy decision, the raft-status object and the leader-only operations
+ * behind the raft-* routes. The web module never includes orchestrator/
+ * headers; it calls these through deps->raft with deps->raft_ctx.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "orchestrator/raft_int.h"
+#include "web/web.h"
+
+static const char *role_text(int role)
+{
+    return role == RAFT_VOTER ? "Voter" : role == RAFT_STANDBY ? "NonVoter" : "Spare";
+}
+
+static json_t *status_json(const struct orc_raft *r, const struct orc_raft_info *st)
+{
+    json_t *peers = json_array(), *members = json_array(), *healthy = json_array();
+    bool leader = strcmp(st->state, "Leader") == 0;
+
+    for (size_t i = 0; i < st->npeers; i++) {
+        const struct orc_raft_peer *p = &st->peers[i];
+
+        json_array_append_new(peers, json_string(p->addr));
+        json_array_append_new(members, json_pack("{s:s, s:s, s:b}", "Address", p->addr, "Role",
+                                                 role_text(p->role), "Reachable", p->reachable));
+        if (leader && p->reachable)
+            json_array_append_new(healthy, json_string(p->addr));
+    }
+    return json_pack(
+        "{s:s, s:s, s:s, s:b, s:b, s:s, s:s, s:o, s:o, s:o, s:b, s:s, s:I, s:I, "
+        "s:I, s:I}",
+        "RaftBind", r->cfg->RaftBind, "RaftAdvertise", st->advertise, "State", st->state, "Healthy",
+        leader || strcmp(st->state, "Follower") == 0, "IsPartOfQuorum", st->member && st->voter,
+        "Leader", st->leader, "LeaderURI", st->leader_uri, "Peers", peers, "Members", members,
+        "HealthyMembers", healthy, "IsLeaderReady", st->is_leader, "HTTPAdvertise", st->http_uri,
+        "Term", (json_int_t)st->term, "CommitIndex", (json_int_t)st->commit_index, "LastApplied",
+        (json_int_t)st->last_applied, "LastIndex", (json_int_t)st->last_index);
+}
+
+static json_t *op_status(void *ctx)
+{
+    struct orc_raft *r = ctx;
+    struct orc_raft_info *st = malloc(sizeof(*st));
+    json_t *j;
+
+    if (st == NULL)
+        return NULL;
+    orc_raft_info(r, st);
+    j = status_json(r, st);
+    free(st);
+    return j;
+}
+
+static int op_forward(void *ctx, char *uri, size_t len)
+{
+    return orc_raft_forward(ctx, uri, len);
+}
+
+static int op_yield(void *ctx, const char *addr, char *errmsg, size_t len)
+{
+    return orc_raft_transfer(ctx, addr, errmsg, len);
+}
+
+/* Leadership moves away unless this node's name contains hint; to a voter
+ * whose address contains it when there is one. */
+static int op_yield_hint(void *ctx, const char *hint, char *errmsg, size_t len)
+{
+    struct orc_raft *r = ctx;
+    struct orc_raft_info *st;
+    char host[256] = "";
+    const char *target = NULL;
+    int rc;
+
+    gethostname(host, sizeof(host) - 1);
+    if (strstr(r->cfg->RaftAdvertise, hint) != NULL || strstr(r->advertise, hint) != NULL ||
+        strstr(host, hint) != NULL)
+        return 0;
+    st = malloc(sizeof(*st));
+    if (st == NULL)
+        return ORC_ENOMEM;
+    orc_raft_info(r, st);
+    for (size_t i = 0; i < st->npeers && target == NULL; i++)
+        if (st->peers[i].role == RAFT_VOTER && st->peers[i].id != st->id &&
+            strstr(st->peers[i].addr, hint) != NULL)
+            target = st->peers[i].addr;
+    rc = orc_raft_transfer(r, target, errmsg, len);
+    free(st);
+    return rc;
+}
+
+static int op_snapshot(void *ctx, char *errmsg, size_t len)
+{
+    return orc_raft_snapshot(ctx, errmsg, len);
+}
+
+static int op_add_peer(void *ctx,
+                       const char *addr,
+                       bool voter,
+                       char *norm,
+                       size_t normlen,
+                       char *errmsg,
+                       size_t len)
+{
+    return orc_raft_add_peer(ctx, addr, voter, norm, normlen, errmsg, len);
+}
+
+static int op_remove_peer(void *ctx,
+                          const char *addr,
+                          char *norm,
+                          size_t normlen,
+                          char *errmsg,
+                          size_t len)
+{
+    return orc_raft_remove_peer(ctx, addr, norm, normlen, errmsg, len);
+}
+
+const struct web_raft_ops orc_raft_web_ops = {
+    .forward = op_forward,
+    .status = op_status,
+    .yield = op_yield,
+    .yield_hint = op_yield_hint,
+    .snapshot = op_snapshot,
+    .add_peer = op_add_peer,
+    .remove_peer = op_remove_peer,
+};

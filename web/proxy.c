@@ -1,0 +1,179 @@
+/*
+ * proxy: a raft follower forwards the routes registered without WEB_NOPROXY
+ * (every mutating route, and the routes orchestrator proxies) to the leader's
+ * HTTP URI with libcurl, keeping the method, the path (URLPrefix included),
+ * the query, the body, the Authorization header, and the leader's status code
+ * and body. A forwarded request carries X-Orchestrator-Forwarded: a node that
+ * receives one serves it itself, so two nodes that briefly disagree on who
+ * leads never bounce a request between them.
+ *
+ * Threads: runs on the request's libmicrohttpd thread; one curl handle per
+ * request (connect timeout 5 s, total HTTPRequestTimeoutSeconds).
+ */
+#include <curl/curl.h>
+#include <microhttpd.h>
+#include <string.h>
+#include <strings.h>
+
+#include "web/web_int.h"
+
+#define PROXY_HEADER "X-Orchestrator-Forwarded"
+#define PROXY_CONNECT_TIMEOUT_S 5L
+#define PROXY_MAX_BODY (64L * 1024 * 1024)
+
+struct query_ctx {
+    CURL *curl;
+    struct orc_buf *url;
+    bool first;
+};
+
+static enum MHD_Result add_arg(void *arg,
+                               enum MHD_ValueKind kind,
+                               const char *key,
+                               const char *value)
+{
+    struct query_ctx *q = arg;
+    char *k = curl_easy_escape(q->curl, key, 0);
+    char *v = value ? curl_easy_escape(q->curl, value, 0) : NULL;
+
+    (void)kind;
+    if (k != NULL) {
+        orc_buf_printf(q->url, "%c%s%s%s", q->first ? '?' : '&', k, v ? "=" : "", v ? v : "");
+        q->first = false;
+    }
+    curl_free(k);
+    curl_free(v);
+    return MHD_YES;
+}
+
+static size_t on_body(char *p, size_t size, size_t n, void *arg)
+{
+    struct orc_buf *b = arg;
+
+    if (b->len + size * n > (size_t)PROXY_MAX_BODY || orc_buf_append(b, p, size * n) != 0)
+        return 0;
+    return size * n;
+}
+
+static const char *content_type_of(CURL *curl)
+{
+    char *ct = NULL;
+
+    curl_easy_getinfo(curl, CURLINFO_CONTENT_TYPE, &ct);
+    if (ct != NULL && strncasecmp(ct, "text/plain", 10) == 0)
+        return WEB_TEXT;
+    if (ct != NULL && strncasecmp(ct, "text/html", 9) == 0)
+        return "text/html; charset=utf-8";
+    return WEB_JSON;
+}
+
+static struct curl_slist *request_headers(struct web_req *r)
+{
+    struct MHD_Connection *conn = r->conn;
+    const char *auth = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
+    const char *ct = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Type");
+    struct curl_slist *h = curl_slist_append(NULL, PROXY_HEADER ": 1");
+    struct orc_buf line = ORC_BUF_INIT;
+
+    h = curl_slist_append(h, "Expect:"); /* no 100-continue round trip */
+    if (auth != NULL) {
+        orc_buf_printf(&line, "Authorization: %s", auth);
+        h = curl_slist_append(h, orc_buf_str(&line));
+        orc_buf_reset(&line);
+    }
+    if (ct != NULL) {
+        orc_buf_printf(&line, "Content-Type: %s", ct);
+        h = curl_slist_append(h, orc_buf_str(&line));
+    }
+    orc_buf_release(&line);
+    return h;
+}
+
+static void setup(CURL *curl, struct web_req *r, const char *url, struct curl_slist *headers)
+{
+    const struct orc_config *cfg = r->deps->cfg;
+
+    curl_easy_setopt(curl, CURLOPT_URL, url);
+    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, PROXY_CONNECT_TIMEOUT_S);
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT, (long)cfg->HTTPRequestTimeoutSeconds);
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &r->body);
+    if (cfg->SSLSkipVerify) {
+        curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 0L);
+        curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 0L);
+    }
+    if (cfg->SSLCAFile[0] != '\0')
+        curl_easy_setopt(curl, CURLOPT_CAINFO, cfg->SSLCAFile);
+    if (strcmp(r->method, "HEAD") == 0) {
+        curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
+    } else if (strcmp(r->method, "POST") == 0) {
+        curl_easy_setopt(curl, CURLOPT_POST, 1L);
+        curl_easy_setopt(curl, CURLOPT_POSTFIELDS, r->req_body ? r->req_body : "");
+        curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)r->req_body_len);
+    }
+}
+
+/* Forwards r to leader (scheme://host:port) and copies the answer into r. */
+static void forward(struct web_req *r, const char *leader)
+{
+    CURL *curl = curl_easy_init();
+    struct orc_buf url = ORC_BUF_INIT;
+    struct curl_slist *headers;
+    struct query_ctx q;
+    CURLcode cc;
+    long status = 0;
+    int64_t t0 = orc_mono_ms();
+
+    if (curl == NULL) {
+        web_reply_error(r, 500, "proxy: out of memory");
+        return;
+    }
+    orc_buf_printf(&url, "%s%s", leader, r->url);
+    q.curl = curl;
+    q.url = &url;
+    q.first = true;
+    MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, add_arg, &q);
+    headers = request_headers(r);
+    setup(curl, r, orc_buf_str(&url), headers);
+    orc_buf_reset(&r->body);
+    cc = curl_easy_perform(curl);
+    if (cc == CURLE_OK)
+        curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+    if (cc != CURLE_OK || status < 100 || status > 599) {
+        ORC_LOG_W("+proxy-failed", "leader=%s path=%s error=\"%s\"", leader, r->url,
+                  cc != CURLE_OK ? curl_easy_strerror(cc) : "no status");
+        web_reply_error(r, 502, "cannot reach the raft leader at %s: %s", leader,
+                        cc != CURLE_OK ? curl_easy_strerror(cc) : "no HTTP status");
+    } else {
+        r->status = (int)status;
+        r->content_type = content_type_of(curl);
+        ORC_LOG_D("+proxy", "leader=%s method=%s path=%s status=%ld ms=%lld", leader, r->method,
+                  r->url, status, (long long)(orc_mono_ms() - t0));
+    }
+    curl_slist_free_all(headers);
+    curl_easy_cleanup(curl);
+    orc_buf_release(&url);
+}
+
+bool web_proxy_handle(struct web_req *r)
+{
+    const struct web_raft_ops *ops = r->deps->raft;
+    char uri[512];
+    int rc;
+
+    if (ops == NULL || ops->forward == NULL)
+        return false;
+    if (MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, PROXY_HEADER) != NULL)
+        return false; /* already forwarded once: serve it here */
+    rc = ops->forward(r->deps->raft_ctx, uri, sizeof(uri));
+    if (rc == 0)
+        return false;
+    if (rc != 1) {
+        web_reply_error(r, 503, "no raft leader is known at the moment; try again");
+        return true;
+    }
+    forward(r, uri);
+    return true;
+}
