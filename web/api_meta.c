@@ -54,17 +54,19 @@ static json_t *health_status(struct web_req *r, bool *healthy, char *err, size_t
     char host[256] = "";
     int rows = 0;
     bool leader = is_leader(r);
+    json_t *st;
 
     gethostname(host, sizeof(host) - 1);
     *healthy = true;
     if (r->deps->be != NULL &&
         be_query(r->deps->be, "SELECT 1", NULL, 0, count_row, &rows, err, len) != 0)
         *healthy = false;
-    return json_pack("{s:b, s:s, s:s, s:b, s:n, s:s, s:[], s:s, s:b, s:s, s:s, s:[]}", "Healthy",
-                     *healthy, "Hostname", host, "Token", "", "IsActiveNode", leader, "ActiveNode",
-                     "Error", *healthy ? "" : err, "AvailableNodes", "RaftLeader", "",
-                     "IsRaftLeader", leader, "RaftLeaderURI", "", "RaftAdvertise", "",
-                     "RaftHealthyMembers");
+    st = json_pack("{s:b, s:s, s:s, s:b, s:n, s:s, s:[], s:s, s:b, s:s, s:s, s:[]}", "Healthy",
+                   *healthy, "Hostname", host, "Token", "", "IsActiveNode", leader, "ActiveNode",
+                   "Error", *healthy ? "" : err, "AvailableNodes", "RaftLeader", "", "IsRaftLeader",
+                   leader, "RaftLeaderURI", "", "RaftAdvertise", "", "RaftHealthyMembers");
+    web_raft_health_details(r->deps, st); /* raft: the Raft* fields */
+    return st;
 }
 
 static void h_health(struct web_req *r)

@@ -35,6 +35,7 @@ static const struct {
     {web_routes_analysis, &web_routes_analysis_len},
     {web_routes_recovery, &web_routes_recovery_len},
     {web_routes_planned, &web_routes_planned_len},
+    {web_routes_raft, &web_routes_raft_len},
 };
 
 const char *web_param(const struct web_req *r, int i)
@@ -244,6 +245,9 @@ static void dispatch(struct web_server *s, struct web_req *r, char *path)
             web_reply_error(r, 401, "Unauthorized");
             return;
         }
+        /* raft: a follower forwards proxied routes to the leader */
+        if (!(rt->flags & WEB_NOPROXY) && web_proxy_handle(r))
+            return;
         if ((rt->flags & WEB_WRITE) && !r->can_write) {
             web_reply_error(r, 403, "Unauthorized: this user or node may not change state");
             return;
@@ -289,6 +293,32 @@ static enum MHD_Result send_reply(struct MHD_Connection *conn, struct web_req *r
     return ret;
 }
 
+/* What libmicrohttpd keeps for a request between its calls: the body, which
+ * handlers ignore (POST = GET) but the raft proxy forwards. */
+struct req_state {
+    struct orc_buf body;
+    bool too_large;
+};
+
+#define WEB_MAX_REQUEST_BODY (1024 * 1024)
+
+static void on_completed(void *cls,
+                         struct MHD_Connection *conn,
+                         void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    struct req_state *st = *con_cls;
+
+    (void)cls;
+    (void)conn;
+    (void)toe;
+    if (st != NULL) {
+        orc_buf_release(&st->body);
+        free(st);
+        *con_cls = NULL;
+    }
+}
+
 static enum MHD_Result on_request(void *cls,
                                   struct MHD_Connection *conn,
                                   const char *url,
@@ -299,19 +329,23 @@ static enum MHD_Result on_request(void *cls,
                                   void **con_cls)
 {
     struct web_server *s = cls;
+    struct req_state *st = *con_cls;
     struct web_req r;
     char path[1024];
     int64_t t0;
     enum MHD_Result ret;
 
     (void)version;
-    (void)upload;
     /* First call for a request: headers only. Accept and wait for the body. */
-    if (*con_cls == NULL) {
-        *con_cls = s;
-        return MHD_YES;
+    if (st == NULL) {
+        st = calloc(1, sizeof(*st));
+        *con_cls = st;
+        return st ? MHD_YES : MHD_NO;
     }
-    if (*upload_size != 0) { /* bodies are accepted and ignored (POST = GET) */
+    if (*upload_size != 0) { /* kept for the raft proxy, bounded */
+        if (st->body.len + *upload_size > WEB_MAX_REQUEST_BODY ||
+            orc_buf_append(&st->body, upload, *upload_size) != 0)
+            st->too_large = true;
         *upload_size = 0;
         return MHD_YES;
     }
@@ -323,8 +357,13 @@ static enum MHD_Result on_request(void *cls,
     r.method = method;
     r.url = url;
     r.status = 200;
+    r.req_body = st->body.data;
+    r.req_body_len = st->body.len;
     orc_buf_init(&r.body);
-    if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0 && strcmp(method, "POST") != 0) {
+    if (st->too_large) {
+        web_reply_error(&r, 413, "request body larger than %d bytes", WEB_MAX_REQUEST_BODY);
+    } else if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0 &&
+               strcmp(method, "POST") != 0) {
         web_reply_error(&r, 405, "method not allowed: %s", method);
     } else if (s->prefix_len > 0 && strncmp(url, s->prefix, s->prefix_len) != 0) {
         web_reply_error(&r, 404, "not found: '%s' (URLPrefix is '%s')", url, s->prefix);
@@ -412,7 +451,7 @@ int web_server_start(const struct web_deps *deps, struct web_server **out, char 
         NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60, MHD_OPTION_CONNECTION_LIMIT, (unsigned)512,
         MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1, MHD_OPTION_THREAD_STACK_SIZE,
-        (size_t)(256 * 1024), MHD_OPTION_END);
+        (size_t)(256 * 1024), MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_END);
     if (s->mhd == NULL) {
         orc_errf(errmsg, len, "listen on '%s': cannot start the HTTP server (address in use?)",
                  deps->cfg->ListenAddress);
