@@ -4,6 +4,7 @@
  * Signals are blocked in every thread and taken synchronously by the main
  * thread with sigwait(), so no handler runs in an arbitrary context.
  */
+#include <curl/curl.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -15,6 +16,7 @@
 #include "discovery/topo.h"
 #include "orchestrator/fsm.h"
 #include "orchestrator/node.h"
+#include "orchestrator/raft.h"
 #include "recovery/env.h"
 #include "recovery/hooks.h"
 #include "recovery/loop.h"
@@ -32,6 +34,7 @@ struct orc_node {
     struct rec_hooks_tracker hooks;
     bool hooks_ready;
     struct rec_loop *loop;
+    struct orc_raft *raft; /* RaftEnabled: set before any thread reads it */
     struct web_server *http;
 };
 
@@ -54,8 +57,12 @@ static int node_submit_r(void *arg,
                          size_t len)
 {
     struct orc_node *n = arg;
-    int rc = orc_fsm_apply_r(&n->fsm, op, payload, result, errmsg, len);
+    int rc;
 
+    if (n->cfg->RaftEnabled) /* raft: replicated, applied on every node */
+        rc = orc_raft_submit(n->raft, op, payload, result, errmsg, len);
+    else
+        rc = orc_fsm_apply_r(&n->fsm, op, payload, result, errmsg, len);
     json_decref(payload);
     return rc;
 }
@@ -67,8 +74,19 @@ static int node_submit(void *arg, const char *op, json_t *payload, char *errmsg,
 
 static bool node_is_leader(void *arg)
 {
-    (void)arg;
-    return true; /* single node without raft: always its own leader */
+    struct orc_node *n = arg;
+
+    if (n->cfg->RaftEnabled)
+        return orc_raft_is_leader(n->raft); /* false until raft runs */
+    return true;                            /* single node without raft: always its own leader */
+}
+
+/* After the backend, topology and FSM exist, before recovery and HTTP. */
+static int start_raft(struct orc_node *n, char *err, size_t len)
+{
+    if (!n->cfg->RaftEnabled)
+        return 0;
+    return orc_raft_start(n->cfg, &n->fsm, &n->raft, err, len);
 }
 
 static int open_backend(struct orc_node *n, char *err, size_t len)
@@ -223,6 +241,8 @@ static int start_http(struct orc_node *n, char *err, size_t len)
     d.is_leader = node_is_leader;
     d.submit = node_submit;
     d.submit_r = node_submit_r;
+    d.raft = n->raft ? &orc_raft_web_ops : NULL;
+    d.raft_ctx = n->raft;
     return web_server_start(&d, &n->http, err, len);
 }
 
@@ -230,9 +250,12 @@ static void stop_all(struct orc_node *n)
 {
     struct rec_loop *loop = __atomic_exchange_n(&n->loop, NULL, __ATOMIC_ACQ_REL);
 
+    orc_raft_stop(n->raft); /* first: a leader hands leadership over */
     web_server_stop(n->http);
     n->http = NULL;
     rec_loop_stop(loop);
+    orc_raft_free(n->raft);
+    n->raft = NULL;
     if (n->hooks_ready) {
         if (rec_hooks_tracker_wait(&n->hooks, 5000) == 0)
             rec_hooks_tracker_release(&n->hooks);
@@ -299,11 +322,14 @@ int orc_node_run(const struct orc_config *cfg, const char *config_file)
         ORC_LOG_E("+service-failed", "error=\"%s\"", err);
         return 1;
     }
+    curl_global_init(CURL_GLOBAL_DEFAULT); /* raft proxy and joiner, before threads */
     ORC_LOG_N("+service-starting", "version=%s config=%s", ORC_VERSION,
               config_file ? config_file : "(default paths)");
     rc = open_backend(&n, err, sizeof(err));
     if (rc == 0)
         rc = start_discovery(&n, err, sizeof(err));
+    if (rc == 0)
+        rc = start_raft(&n, err, sizeof(err));
     if (rc == 0)
         rc = start_recovery(&n, err, sizeof(err));
     if (rc == 0)
@@ -312,6 +338,7 @@ int orc_node_run(const struct orc_config *cfg, const char *config_file)
         ORC_LOG_E("+service-failed", "error=\"%s\"", err);
         stop_all(&n);
         disc_library_end();
+        curl_global_cleanup();
         return 1;
     }
     ORC_LOG_N("+service-started", "listen=%s port=%d backend=%s", cfg->ListenAddress,
@@ -320,6 +347,7 @@ int orc_node_run(const struct orc_config *cfg, const char *config_file)
     ORC_LOG_N("+service-stopping", "signal=%s", strsignal(sig));
     stop_all(&n);
     disc_library_end();
+    curl_global_cleanup();
     ORC_LOG_N("+service-stopped", "signal=%s", strsignal(sig));
     orc_log_close();
     return 0;
