@@ -331,6 +331,8 @@ static void leader_duties(struct orc_raft *r, int64_t now)
 
 /* ---- loop thread: the state copy ---- */
 
+static void update_state(struct orc_raft *r, int64_t now);
+
 static void copy_peers(struct orc_raft *r, struct orc_raft_info *st, int64_t now)
 {
     const struct raft_configuration *c = &r->raft.configuration;
@@ -354,6 +356,11 @@ static void copy_peers(struct orc_raft *r, struct orc_raft_info *st, int64_t now
                     p->reachable = now - r->last_contact_ms[k] <= 2 * ORC_RAFT_ELECTION_MS;
         }
     }
+}
+
+void orc_raft_state_refresh(struct orc_raft *r)
+{
+    update_state(r, orc_mono_ms());
 }
 
 static void update_state(struct orc_raft *r, int64_t now)
@@ -950,7 +957,7 @@ int orc_raft_submit(struct orc_raft *r,
     return orc_raft_req_run(r, q, ORC_RAFT_APPLY_TIMEOUT_MS, result, errmsg, len);
 }
 
-int orc_raft_forward(struct orc_raft *r, char *uri, size_t len)
+int orc_raft_forward(struct orc_raft *r, bool write, char *uri, size_t len)
 {
     int64_t deadline = orc_mono_ms() + 2 * ORC_RAFT_ELECTION_MS;
 
@@ -963,6 +970,8 @@ int orc_raft_forward(struct orc_raft *r, char *uri, size_t len)
         if (stopped)
             rc = ORC_ENOTFOUND;
         else if (r->st.state != NULL && strcmp(r->st.state, "Leader") == 0)
+            rc = 0;
+        else if (!write && r->cfg->RaftNonVoter)
             rc = 0;
         else if (r->st.leader_uri[0] != '\0')
             rc = strcmp(r->st.leader_uri, r->http_uri) == 0 ? 0 : 1;

@@ -118,10 +118,12 @@ struct orc_raft_info {
 };
 void orc_raft_info(struct orc_raft *r, struct orc_raft_info *out);
 
-/* Where a request for a proxied route is served: 0 here (this node leads);
- * 1 at the leader, whose HTTP URI is copied into uri; ORC_ENOTFOUND when no
- * leader is known after waiting up to about two election timeouts. */
-int orc_raft_forward(struct orc_raft *r, char *uri, size_t len);
+/* Where a request for a proxied route is served: 0 here (this node leads, or
+ * it is a non-voter and the route only reads: it follows the log and probes
+ * every instance itself); 1 at the leader, whose HTTP URI is copied into uri;
+ * ORC_ENOTFOUND when no leader is known after waiting up to about two
+ * election timeouts. */
+int orc_raft_forward(struct orc_raft *r, bool write, char *uri, size_t len);
 
 /* Leader only (ORC_EPERM elsewhere). target: a raft address, or NULL for the
  * most up-to-date voter. Waits until the transfer ended (at most the election

@@ -180,6 +180,8 @@ int orc_raft_req_run(struct orc_raft *r,
                      json_t **result,
                      char *errmsg,
                      size_t len);
+/* Copies raft's state for other threads now (loop thread). */
+void orc_raft_state_refresh(struct orc_raft *r);
 /* Static name of a raft state. */
 const char *orc_raft_state_name(int state);
 /* The leader URI published by addr, copied into uri; false if none (slock). */

@@ -50,6 +50,7 @@ static void finish_change(struct orc_raft *r, struct orc_raft_req *q, int rc, co
 {
     if (r->change == q)
         r->change = NULL;
+    orc_raft_state_refresh(r); /* the answer and raft-peers agree */
     if (rc == 0)
         ORC_LOG_N(q->kind == ORC_RREQ_ADD ? "+raft-member-added" : "+raft-member-removed",
                   "address=%s role=%s", q->addr,
@@ -318,6 +319,7 @@ static void transfer_cb(struct raft_transfer *req)
     q->in_raft = false;
     if (r->xfer == q)
         r->xfer = NULL;
+    orc_raft_state_refresh(r); /* stop claiming leadership before answering */
     ORC_LOG_N("+raft-transfer", "moved=%s state=%s", moved ? "yes" : "no",
               orc_raft_state_name(raft_state(&r->raft)));
     orc_raft_req_complete(q, moved ? 0 : ORC_ESTATE, NULL, "%s",
@@ -491,8 +493,10 @@ static bool join_via(struct orc_raft *r, CURL *curl, const char *base)
     return status == 200;
 }
 
-/* One round over the known leader URI and the conventional ones. */
-static void join_round(struct orc_raft *r, CURL *curl)
+/* One round over the known leader URI and the conventional ones. Returns
+ * true once this node is a member: the joiner then ends for good (a removed
+ * node must not add itself back; it must be stopped and wiped). */
+static bool join_round(struct orc_raft *r, CURL *curl)
 {
     const struct orc_config *c = r->cfg;
     const char *port = strrchr(c->ListenAddress, ':');
@@ -500,15 +504,16 @@ static void join_round(struct orc_raft *r, CURL *curl)
     char base[ORC_HOST_MAX + 64];
 
     if (st == NULL)
-        return;
+        return false;
     orc_raft_info(r, st);
     if (st->member) {
         free(st);
-        return;
+        ORC_LOG_N("+raft-joined", "advertise=%s", r->advertise);
+        return true;
     }
     if (st->leader_uri[0] != '\0' && join_via(r, curl, st->leader_uri)) {
         free(st);
-        return;
+        return false;
     }
     free(st);
     for (size_t i = 0; port != NULL && i < c->RaftNodes.n && !joiner_stopping(r); i++) {
@@ -518,8 +523,9 @@ static void join_round(struct orc_raft *r, CURL *curl)
             continue;
         snprintf(base, sizeof(base), "%s://%s:%s", c->UseSSL ? "https" : "http", k.host, port + 1);
         if (strcmp(base, r->http_uri) != 0 && join_via(r, curl, base))
-            return;
+            return false;
     }
+    return false;
 }
 
 static void *joiner_main(void *arg)
@@ -531,7 +537,8 @@ static void *joiner_main(void *arg)
     ORC_LOG_N("+raft-joining", "advertise=%s role=%s", r->advertise,
               r->cfg->RaftNonVoter ? "nonvoter" : "voter");
     while (curl != NULL && !joiner_stopping(r)) {
-        join_round(r, curl);
+        if (join_round(r, curl))
+            break;
         clock_gettime(CLOCK_REALTIME, &ts);
         ts.tv_sec += 2;
         pthread_mutex_lock(&r->alock);

@@ -55,9 +55,9 @@ static json_t *op_status(void *ctx)
     return j;
 }
 
-static int op_forward(void *ctx, char *uri, size_t len)
+static int op_forward(void *ctx, bool write, char *uri, size_t len)
 {
-    return orc_raft_forward(ctx, uri, len);
+    return orc_raft_forward(ctx, write, uri, len);
 }
 
 static int op_yield(void *ctx, const char *addr, char *errmsg, size_t len)

@@ -246,7 +246,7 @@ static void dispatch(struct web_server *s, struct web_req *r, char *path)
             return;
         }
         /* raft: a follower forwards proxied routes to the leader */
-        if (!(rt->flags & WEB_NOPROXY) && web_proxy_handle(r))
+        if (!(rt->flags & WEB_NOPROXY) && web_proxy_handle(r, (rt->flags & WEB_WRITE) != 0))
             return;
         if ((rt->flags & WEB_WRITE) && !r->can_write) {
             web_reply_error(r, 403, "Unauthorized: this user or node may not change state");

@@ -3,7 +3,8 @@
  * (every mutating route, and the routes orchestrator proxies) to the leader's
  * HTTP URI with libcurl, keeping the method, the path (URLPrefix included),
  * the query, the body, the Authorization header, and the leader's status code
- * and body. A forwarded request carries X-Orchestrator-Forwarded: a node that
+ * and body (a non-voter serves reads itself: it follows the log and probes
+ * every instance). A forwarded request carries X-Orchestrator-Forwarded: a node that
  * receives one serves it itself, so two nodes that briefly disagree on who
  * leads never bounce a request between them.
  *
@@ -157,7 +158,7 @@ static void forward(struct web_req *r, const char *leader)
     orc_buf_release(&url);
 }
 
-bool web_proxy_handle(struct web_req *r)
+bool web_proxy_handle(struct web_req *r, bool write)
 {
     const struct web_raft_ops *ops = r->deps->raft;
     char uri[512];
@@ -167,7 +168,7 @@ bool web_proxy_handle(struct web_req *r)
         return false;
     if (MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, PROXY_HEADER) != NULL)
         return false; /* already forwarded once: serve it here */
-    rc = ops->forward(r->deps->raft_ctx, uri, sizeof(uri));
+    rc = ops->forward(r->deps->raft_ctx, write, uri, sizeof(uri));
     if (rc == 0)
         return false;
     if (rc != 1) {

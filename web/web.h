@@ -53,10 +53,11 @@ struct web_deps {
 
 /* What the raft layer offers the HTTP layer. Every op is thread-safe. */
 struct web_raft_ops {
-    /* Where a proxied route is served: 0 here (this node leads); 1 at the
-     * leader, whose HTTP URI (no path) is copied into uri; ORC_ENOTFOUND when
-     * no leader is known (after a short wait). */
-    int (*forward)(void *ctx, char *uri, size_t len);
+    /* Where a proxied route is served: 0 here (this node leads, or it is a
+     * non-voter and the route only reads); 1 at the leader, whose HTTP URI
+     * (no path) is copied into uri; ORC_ENOTFOUND when no leader is known
+     * (after a short wait). write: the route has WEB_WRITE. */
+    int (*forward)(void *ctx, bool write, char *uri, size_t len);
     /* orchestrator's raft-status object {RaftBind, RaftAdvertise, State,
      * Healthy, IsPartOfQuorum, Leader, LeaderURI, Peers[]} plus extensions;
      * new reference. */

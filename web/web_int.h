@@ -151,7 +151,8 @@ extern const size_t web_routes_raft_len;
 /* Sets RaftLeader, IsRaftLeader, RaftLeaderURI, RaftAdvertise and
  * RaftHealthyMembers of a health/status Details object (no-op without raft). */
 void web_raft_health_details(const struct web_deps *deps, json_t *details);
-/* For a route without WEB_NOPROXY: when raft is on and another node leads,
- * forwards the request there and fills r with the answer (or replies 503 when
- * no leader is known); returns true when r was answered. */
-bool web_proxy_handle(struct web_req *r);
+/* For a route without WEB_NOPROXY (write: it has WEB_WRITE): when raft is on
+ * and another node leads, forwards the request there and fills r with the
+ * answer (or replies 503 when no leader is known); returns true when r was
+ * answered. A request carrying X-Orchestrator-Forwarded is served here. */
+bool web_proxy_handle(struct web_req *r, bool write);

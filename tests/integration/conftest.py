@@ -100,3 +100,43 @@ def orc_factory(orc_bin, tmp_path_factory, sandbox_factory):
     yield make
     for orc in reversed(made):
         orc.stop(timeout=10)
+
+
+# ---- raft clusters (tests/integration/orctest/raft.py) -------------------------------------
+
+from orctest.raft import RaftCluster, RaftNode  # noqa: E402
+
+
+@pytest.fixture
+def raft_factory(orc_bin, tmp_path_factory, sandbox_factory):
+    """raft_factory(n=3, sandbox=None, hosts=None, start=True, timeout=20, **config)
+    -> orctest.raft.RaftCluster of n raft nodes (SQLite each) probing `sandbox`; config keys
+    apply to every node (None removes one). cluster.add_node(name, ...) adds a node that must
+    join at run time. hosts=["127.0.0.1", "127.0.0.2", ...] puts one node per loopback address
+    on a common HTTP port. Every node is stopped at the end, before the sandboxes."""
+    made = []
+
+    def make(n=3, sandbox=None, hosts=None, start=True, timeout=20.0, **config):
+        def node(name, host, **cfg):
+            workdir = tmp_path_factory.mktemp(name)
+            conf = default_config(workdir, 0, sandbox)
+            for key, value in cfg.items():
+                if value is None:
+                    conf.pop(key, None)
+                else:
+                    conf[key] = value
+            orc = RaftNode(orc_bin, workdir, conf, name=name, host=host)
+            made.append(orc)
+            return orc
+
+        return RaftCluster.create(node, n=n, hosts=hosts, start=start, timeout=timeout, **config)
+
+    yield make
+    for orc in reversed(made):
+        orc.stop(timeout=10)
+
+
+@pytest.fixture
+def raft3(raft_factory):
+    """Three raft nodes on 127.0.0.1, started, no sandbox."""
+    return raft_factory(3)
