@@ -158,9 +158,12 @@ def test_restarted_node_keeps_state_and_rejoins(sandbox_factory, raft_factory):
     cluster.wait_all(lambda n: state(n) == ("shop", []), timeout=15, what="state after restart")
 
 
-def test_node_joins_and_is_removed_at_run_time(raft3):
+def test_node_joins_and_is_removed_at_run_time(raft_factory):
+    # A tiny snapshot threshold: the log is compacted, the new node gets a snapshot.
+    raft3 = raft_factory(3, RaftSnapshotThreshold=2)
     leader = raft3.wait_leader()
     follower = raft3.followers(leader)[0]
+    ok(follower, "disable-global-recoveries")
     ok(follower, "disable-global-recoveries")
     fourth = raft3.add_node("orc4")
     assert "bootstrap=no" in fourth.current_log
@@ -170,6 +173,7 @@ def test_node_joins_and_is_removed_at_run_time(raft3):
     members = {m["Address"]: m["Role"] for m in leader.raft_status()["Members"]}
     assert members[fourth.raft_addr] == "Voter" and len(members) == 4
     wait_until(lambda: global_recoveries(fourth) == "disabled", 10, what="4th has the state")
+    assert fourth.has_event("+raft-restored"), fourth.tail()
     assert fourth.raft_status()["IsPartOfQuorum"] is True
     # adding it again changes nothing
     assert ok(leader, f"raft-add-peer/{fourth.raft_addr}") == fourth.raft_addr
