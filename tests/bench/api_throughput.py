@@ -17,6 +17,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 
 import common
 
@@ -43,6 +44,13 @@ def parse_wrk(out):
     if m:
         res["sock_err"] = m.group(1).strip()
     return res
+
+
+def cpu_seconds(pid):
+    """utime+stime of a process, in seconds."""
+    with open(f"/proc/{pid}/stat", encoding="utf-8") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def run_wrk(url, args):
@@ -84,12 +92,14 @@ def main():
         ]
         print(f"service: pid {orc.pid}, {orc.url('/')}, 4-instance star {cluster}, "
               f"InstancePollSeconds 1, SQLite")
-        print(f"load:    wrk -t{args.threads} -c{args.connections} -d{args.duration}s "
+        print(f"wrk:     wrk -t{args.threads} -c{args.connections} -d{args.duration}s "
               f"--latency (same machine)\n")
         rows = []
         for label, path in routes:
             size = len(orc.get(path).content)
+            c0, t0 = cpu_seconds(orc.pid), time.monotonic()
             res, raw = run_wrk(orc.url(path), args)
+            svc_cpu = (cpu_seconds(orc.pid) - c0) / (time.monotonic() - t0) * 100
             if args.verbose:
                 print(raw)
             if not orc.running:
@@ -103,10 +113,12 @@ def main():
             err = f"{errors}" + (f" ({res['sock_err']})" if res["sock_err"] else "")
             pct = [f"{res['pct'].get(p, float('nan')):.2f}" for p in ("50", "90", "99")]
             rows.append([label, f"{res['rps']:,.0f}" if res["rps"] else "?", *pct,
-                         f"{size:,}", err, verdict])
+                         f"{size:,}", err, f"{svc_cpu:.0f}", verdict])
         common.print_table(["route", "req/s", "p50 ms", "p90 ms", "p99 ms", "body bytes",
-                            "non-2xx", "target"], rows, align="lrrrrrrl")
-        print(f"\n({os.cpu_count()} cores shared by wrk, the service and 4 mariadbd)")
+                            "non-2xx", "service CPU %", "target"], rows,
+                           align="lrrrrrrrl")
+        print(f"\n({os.cpu_count()} cores shared by wrk, the service and 4 mariadbd; service "
+              "CPU % is of one core, from /proc/<pid>/stat)")
 
 
 if __name__ == "__main__":

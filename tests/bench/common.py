@@ -68,11 +68,17 @@ def machine_lines():
     now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     return [
         f"date:    {now}",
-        f"commit:  {git_commit()}",
+        f"commit:  {git_commit()} (the working tree of {REPO_ROOT})",
+        f"binary:  {orc_binary()} (built {_mtime(orc_binary())})",
         f"machine: {os.cpu_count()} cores ({cpu_model()}), Linux {platform.release()}",
         f"load:    {load_average()} (1/5/15-min load average at start; other work on the "
         "machine skews the figures)",
     ]
+
+
+def _mtime(path):
+    stamp = datetime.datetime.fromtimestamp(os.stat(path).st_mtime, datetime.timezone.utc)
+    return stamp.strftime("%Y-%m-%d %H:%M UTC")
 
 
 def load_average():

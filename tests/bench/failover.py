@@ -206,11 +206,13 @@ def takeovers(bench, args):
                                                          "'', '', ''")
     common.wait_discovered(orc, sb)
     print(f"graceful master takeover: fresh 4-node star, InstancePollSeconds 1, "
-          f"{args.takeovers} calls alternating i1 -> i2 -> i1 ...\n")
+          f"{args.takeovers} calls alternating i1 -> i2 -> i1 ..., each "
+          + ("as soon as the previous one is visible" if args.back_to_back else
+             "once every replica has executed the master's binlog position") + "\n")
     rows = []
     current, other = sb.master, sb.replicas[0]
     for n in range(1, args.takeovers + 1):
-        wait_whole(orc, sb, current)
+        wait_whole(orc, sb, current, settled=not args.back_to_back)
         path = (f"/api/graceful-master-takeover/{sb.key(current)}/127.0.0.1/"
                 f"{sb.port(other)}")
         t = time.monotonic()
@@ -231,17 +233,27 @@ def takeovers(bench, args):
                         "window ms", "call wall ms"], rows, align="rlrrrr")
 
 
-def wait_whole(orc, sb, master, timeout=20.0):
+def wait_whole(orc, sb, master, settled=True, timeout=20.0):
     """Waits until every other instance replicates from master (both threads running) and
-    the service sees the 4 instances under that master."""
+    the service sees the 4 instances under that master. settled: also until every replica
+    has executed the master's binary log up to its current position (Relay_Master_Log_File
+    and Exec_Master_Log_Pos), as a replica that has run for a while has; right after a
+    repoint these are still empty and the takeover waits for them."""
     port = sb.port(master)
 
     def servers_ok():
+        coords = None
+        if settled:
+            row = sb.sql(master, "SHOW MASTER STATUS")
+            coords = (row[0][0], int(row[0][1])) if row else None
         for n in sb.names:
             if n == master:
                 continue
             st = sb.slave_status(n)
             if not (replicates_from(st, port) and st.get("Slave_SQL_Running") == "Yes"):
+                return False
+            if coords and (st.get("Relay_Master_Log_File"),
+                           int(st.get("Exec_Master_Log_Pos") or 0)) != coords:
                 return False
         return True
     common.wait_until(servers_ok, timeout, what=f"every instance replicating from {master}")
@@ -265,6 +277,9 @@ def main():
                     help="seconds from the service's start to the kill (default 16)")
     ap.add_argument("--interval-ms", type=float, default=1.0,
                     help="pause between two polling rounds of the replicas (default 1)")
+    ap.add_argument("--back-to-back", action="store_true",
+                    help="start each takeover as soon as the previous one is visible, without "
+                    "waiting for the replicas to have executed the master's binlog position")
     ap.add_argument("--timeout", type=float, default=30.0, help="seconds to wait per run")
     ap.add_argument("--keep", action="store_true", help="keep the temp dir (logs, datadirs)")
     args = ap.parse_args()

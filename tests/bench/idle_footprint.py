@@ -18,6 +18,8 @@ Targets (issue): RSS <= 6 MB, CPU <= 0.3 %.
 """
 import argparse
 import os
+import shutil
+import signal
 import subprocess
 import time
 from collections import defaultdict
@@ -28,25 +30,31 @@ TARGET_RSS_KB = 6 * 1024
 TARGET_CPU_PCT = 0.3
 LIBS = ["raft", "libuv", "libmicrohttpd", "jansson", "sqlite3", "libmariadb", "libcurl"]
 
-FLOOR_LIBS_C = """/* floor: the service's libraries loaded, mysql_library_init() done, then idle. */
-#include <mysql.h>
+FLOOR_C = """/* floor: libraries loaded (and mysql_library_init() when WITH_MYSQL), then idle. */
 #include <unistd.h>
+#ifdef WITH_MYSQL
+#include <mysql.h>
+#endif
 int main(void)
 {
+#ifdef WITH_MYSQL
     if (mysql_library_init(0, NULL, NULL) != 0)
         return 1;
+#endif
     for (;;)
         pause();
 }
 """
-FLOOR_BARE_C = """/* floor: a C program that only sleeps. */
-#include <unistd.h>
-int main(void)
-{
-    for (;;)
-        pause();
-}
-"""
+# (label, pkg-config names): the full floor first, then the libraries on their own.
+FLOORS = [
+    ("floor: same libs + mysql_library_init", LIBS),
+    ("  libmariadb alone (+ init)", ["libmariadb"]),
+    ("  libmicrohttpd alone", ["libmicrohttpd"]),
+    ("  libcurl alone", ["libcurl"]),
+    ("  sqlite3 + raft + libuv + jansson", ["sqlite3", "raft", "libuv", "jansson"]),
+    ("  all but libcurl (+ init)", [x for x in LIBS if x != "libcurl"]),
+    ("floor: bare C program", []),
+]
 
 
 def read_kv(path):
@@ -83,6 +91,58 @@ def thread_cpu(pid):
             continue
         out[tid] = (comm, ns)
     return out
+
+
+def system_cpu():
+    """(busy, steal, total) jiffies of the whole machine from /proc/stat."""
+    with open("/proc/stat", encoding="utf-8") as f:
+        vals = [int(x) for x in f.readline().split()[1:]]
+    idle = vals[3] + vals[4]  # idle + iowait
+    steal = vals[7] if len(vals) > 7 else 0
+    total = sum(vals[:8])
+    return total - idle - steal, steal, total
+
+
+def thread_roles(bench, pid, seconds):
+    """Labels threads by the system calls they make for a few seconds (strace -f), since the
+    service does not name its threads: {tid: role}. Empty when strace is not installed."""
+    if shutil.which("strace") is None or seconds <= 0:
+        return {}
+    out = bench.dir / "strace.txt"
+    calls = "pwrite64,fdatasync,sendto,epoll_wait,pselect6,poll,accept4,rt_sigtimedwait"
+    proc = subprocess.Popen(["strace", "-f", "-qq", "-e", f"trace={calls}", "-p", str(pid),
+                             "-o", str(out)], stdin=subprocess.DEVNULL,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        time.sleep(seconds)
+    finally:
+        proc.send_signal(signal.SIGINT)  # strace detaches on SIGINT
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+    seen = defaultdict(set)
+    try:
+        for line in out.read_text(encoding="utf-8", errors="replace").splitlines():
+            parts = line.split(None, 1)
+            if len(parts) == 2 and parts[0].isdigit():
+                seen[parts[0]].add(parts[1].split("(", 1)[0].lstrip("<. "))
+    except OSError:
+        return {}
+    roles = {}
+    for tid, sc in seen.items():
+        if "pwrite64" in sc or "fdatasync" in sc:
+            roles[tid] = "backend writer (SQLite)"
+        elif "sendto" in sc:
+            roles[tid] = "probe worker (MySQL)"
+        elif "epoll_wait" in sc:
+            roles[tid] = "connection watcher (epoll)"
+        elif "pselect6" in sc or "accept4" in sc:
+            roles[tid] = "HTTP listener"
+        elif "rt_sigtimedwait" in sc:
+            roles[tid] = "main (signals)"
+    return roles
 
 
 def ctx_switches(pid):
@@ -130,20 +190,20 @@ def mappings(pid):
     return dict(groups)
 
 
-def build_floor(bench, name, source, libs):
-    src = bench.dir / f"{name}.c"
+def build_floor(bench, name, libs):
+    """Compiles FLOOR_C linked with the pkg-config libraries (kept even when unused)."""
+    src = bench.dir / "floor.c"
     exe = bench.dir / name
-    src.write_text(source, encoding="utf-8")
-    flags = []
-    if libs:
-        cflags = subprocess.run(["pkg-config", "--cflags"] + LIBS, capture_output=True,
-                                text=True, check=True).stdout.split()
-        ldflags = subprocess.run(["pkg-config", "--libs"] + LIBS, capture_output=True,
-                                 text=True, check=True).stdout.split()
-        flags = cflags + ["-Wl,--no-as-needed"] + ldflags
+    src.write_text(FLOOR_C, encoding="utf-8")
     cmd = ["gcc", "-O2", "-o", str(exe), str(src)]
+    if "libmariadb" in libs:
+        cmd.append("-DWITH_MYSQL")
     if libs:
-        cmd = ["gcc", "-O2", "-o", str(exe), str(src)] + flags
+        cmd += subprocess.run(["pkg-config", "--cflags"] + libs, capture_output=True,
+                              text=True, check=True).stdout.split()
+        cmd.append("-Wl,--no-as-needed")
+        cmd += subprocess.run(["pkg-config", "--libs"] + libs, capture_output=True,
+                              text=True, check=True).stdout.split()
     subprocess.run(cmd, check=True, capture_output=True, text=True, timeout=60)
     return exe
 
@@ -169,14 +229,16 @@ def main():
     ap.add_argument("--warmup", type=float, default=10, help="seconds before measuring")
     ap.add_argument("--seconds", type=float, default=60, help="measurement window")
     ap.add_argument("--poll", type=int, default=1, help="InstancePollSeconds (default 1)")
+    ap.add_argument("--strace", type=float, default=5,
+                    help="seconds of strace after the window to label threads (0: skip)")
     ap.add_argument("--keep", action="store_true", help="keep the temp dir (logs, datadirs)")
     args = ap.parse_args()
 
     common.print_header("Idle footprint")
     tck = os.sysconf("SC_CLK_TCK")
     with common.Bench(keep=args.keep) as bench:
-        floor_libs = build_floor(bench, "floor_libs", FLOOR_LIBS_C, True)
-        floor_bare = build_floor(bench, "floor_bare", FLOOR_BARE_C, False)
+        floors = [(label, build_floor(bench, f"floor{i}", libs))
+                  for i, (label, libs) in enumerate(FLOORS)]
         sb = bench.sandbox("star", 4)
         orc = bench.orchestrator(sb, DiscoverySeeds=[sb.key(sb.master)],
                                  InstancePollSeconds=args.poll)
@@ -188,7 +250,7 @@ def main():
 
         t0 = time.monotonic()
         c0, _ = cpu_ticks(pid)
-        th0, cs0 = thread_cpu(pid), ctx_switches(pid)
+        th0, cs0, sys0 = thread_cpu(pid), ctx_switches(pid), system_cpu()
         rss_samples = []
         while time.monotonic() - t0 < args.seconds:
             time.sleep(min(1.0, max(0.0, args.seconds - (time.monotonic() - t0))))
@@ -196,14 +258,20 @@ def main():
                 raise RuntimeError(f"the service exited:\n{orc.tail()}")
             rss_samples.append(memory(pid)["rss"])
         c1, _ = cpu_ticks(pid)
-        th1, cs1 = thread_cpu(pid), ctx_switches(pid)
+        th1, cs1, sys1 = thread_cpu(pid), ctx_switches(pid), system_cpu()
         elapsed = time.monotonic() - t0
         m1, maps = memory(pid), mappings(pid)
+        roles = thread_roles(bench, pid, args.strace)
+        busy, steal, total = (b - a for a, b in zip(sys0, sys1))
+        print(f"\nmachine during the window: {busy / max(total, 1) * 100:.1f} % busy (all "
+              f"{os.cpu_count()} cores, everything running), {steal / max(total, 1) * 100:.1f}"
+              f" % steal; a busy machine inflates the service's CPU time")
         report(args, elapsed, (c1 - c0) / tck, th0, th1, cs0, cs1, rss_samples, m1, maps,
-               measure_floor(floor_libs), measure_floor(floor_bare))
+               roles, [(label, measure_floor(exe)) for label, exe in floors])
 
 
-def report(args, elapsed, cpu_s, th0, th1, cs0, cs1, rss_samples, m1, maps, floor, bare):
+def report(args, elapsed, cpu_s, th0, th1, cs0, cs1, rss_samples, m1, maps, roles,
+           floors):
     cpu_pct = cpu_s / elapsed * 100.0
     print()
     print(f"CPU over {elapsed:.1f} s: {cpu_pct:.3f} % of one core ({cpu_s * 1000:.0f} ms of "
@@ -218,16 +286,15 @@ def report(args, elapsed, cpu_s, th0, th1, cs0, cs1, rss_samples, m1, maps, floo
     for tid, (comm, ns) in sorted(th1.items(), key=lambda kv: -(kv[1][1] - th0.get(
             kv[0], ("", 0))[1])):
         used = ns - th0.get(tid, ("", 0))[1]
-        rows.append([tid, comm, f"{used / 1e6:.1f}", f"{used / 1e9 / elapsed * 100:.3f}"])
-    common.print_table(["thread id", "comm", "CPU ms", "CPU %"], rows, align="llrr")
+        role = roles.get(tid, "other (futex waits only: timers, queues)" if roles else "")
+        rows.append([tid, comm, role, f"{used / 1e6:.1f}", f"{used / 1e9 / elapsed * 100:.3f}"])
+    common.print_table(["thread id", "comm", "role (from strace, after the window)", "CPU ms",
+                        "CPU %"], rows, align="lllrr")
     print()
 
-    fl, fl_maps = floor
-    fb, _ = bare
+    fl, fl_maps = floors[0][1]
     rows = []
-    for label, m in (("orchestrator (service)", m1),
-                     ("floor: same libs + mysql_library_init", fl),
-                     ("floor: bare C program", fb)):
+    for label, m in [("orchestrator (service)", m1)] + [(lb, f[0]) for lb, f in floors]:
         rows.append([label, mb(m["rss"]), mb(m["anon"]), mb(m["file"]), mb(m["pss"]),
                      mb(m["uss"]), m["threads"]])
     common.print_table(["process", "RSS MB", "RssAnon MB", "RssFile MB", "PSS MB", "USS MB",
@@ -242,7 +309,7 @@ def report(args, elapsed, cpu_s, th0, th1, cs0, cs1, rss_samples, m1, maps, floo
     for name, (rss, pss, priv) in top:
         frss = fl_maps.get(name, [0, 0, 0])[0]
         if name == "orchestrator":
-            frss = fl_maps.get("floor_libs", [0, 0, 0])[0]
+            frss = fl_maps.get("floor0", [0, 0, 0])[0]
         rows.append([name, rss, pss, priv, frss, rss - frss])
     common.print_table(["largest mappings of the service", "Rss kB", "Pss kB", "private kB",
                         "floor Rss kB", "extra kB"], rows)
