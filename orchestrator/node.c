@@ -6,6 +6,7 @@
  */
 #include <curl/curl.h>
 #include <errno.h>
+#include <raft.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,7 @@
 #include "discovery/topo.h"
 #include "orchestrator/fsm.h"
 #include "orchestrator/node.h"
+#include "orchestrator/quorum.h"
 #include "orchestrator/raft.h"
 #include "recovery/env.h"
 #include "recovery/hooks.h"
@@ -34,7 +36,8 @@ struct orc_node {
     struct rec_hooks_tracker hooks;
     bool hooks_ready;
     struct rec_loop *loop;
-    struct orc_raft *raft; /* RaftEnabled: set before any thread reads it */
+    struct orc_raft *raft;    /* RaftEnabled: set before any thread reads it */
+    struct orc_quorum quorum; /* leader: what the followers see failed */
     struct web_server *http;
 };
 
@@ -79,6 +82,69 @@ static bool node_is_leader(void *arg)
     if (n->cfg->RaftEnabled)
         return orc_raft_is_leader(n->raft); /* false until raft runs */
     return true;                            /* single node without raft: always its own leader */
+}
+
+/* ---- quorum-confirmed detection ---- */
+
+/* Leader: a follower's report arrived; the recovery loop looks again. */
+static int node_failure_report(void *arg, const char *from, const char *failed)
+{
+    struct orc_node *n = arg;
+    int rc = orc_quorum_put(&n->quorum, from, failed);
+
+    ORC_LOG_D("+failure-report", "from=%s failed=\"%s\"", from, failed);
+    rec_loop_notify(__atomic_load_n(&n->loop, __ATOMIC_ACQUIRE));
+    return rc;
+}
+
+/* Follower: tell the leader what this node sees failed. */
+static void node_report_failures(void *arg, const char *failed)
+{
+    struct orc_node *n = arg;
+    struct orc_raft_info *info = malloc(sizeof(*info));
+    char err[ORC_ERRMSG_SIZE] = "";
+
+    if (info == NULL)
+        return;
+    orc_raft_info(n->raft, info);
+    if (!info->is_leader && info->leader_uri[0] != '\0' &&
+        orc_quorum_send(n->cfg, info->leader_uri, info->advertise, failed, err, sizeof(err)) != 0)
+        ORC_LOG_D("+failure-report-failed", "error=\"%s\"", err);
+    free(info);
+}
+
+/* Leader: true when a majority of the voters (itself included) see key
+ * failed. With fewer than 3 voters, or ExpectFailureAnalysisConcensus off,
+ * the leader's own view is enough. */
+static bool node_confirm_failure(void *arg, const struct orc_key *key, int *agree, int *needed)
+{
+    struct orc_node *n = arg;
+    struct orc_raft_info *info;
+    const char *voters[ORC_RAFT_MAX_PEERS];
+    char ks[ORC_KEY_STRLEN];
+    size_t nv = 0, total = 0;
+    bool ok;
+
+    *agree = *needed = 1;
+    if (!n->cfg->RaftEnabled || !n->cfg->ExpectFailureAnalysisConcensus)
+        return true;
+    info = malloc(sizeof(*info));
+    if (info == NULL)
+        return false;
+    orc_raft_info(n->raft, info);
+    for (size_t i = 0; i < info->npeers; i++) {
+        if (info->peers[i].role != RAFT_VOTER)
+            continue;
+        total++;
+        if (info->peers[i].id != info->id && info->peers[i].reachable)
+            voters[nv++] = info->peers[i].addr;
+    }
+    orc_key_str(key, ks, sizeof(ks));
+    *needed = (int)(total / 2 + 1);
+    *agree = 1 + orc_quorum_agreeing(&n->quorum, ks, voters, nv, ORC_QUORUM_FRESH_MS);
+    ok = total < 3 || *agree >= *needed;
+    free(info);
+    return ok;
 }
 
 /* After the backend, topology and FSM exist, before recovery and HTTP. */
@@ -222,6 +288,10 @@ static int start_recovery(struct orc_node *n, char *err, size_t len)
     n->rec.submit = node_submit;
     n->rec.submit_r = node_submit_r;
     n->rec.hooks_tracker = &n->hooks;
+    if (n->cfg->RaftEnabled) {
+        n->rec.confirm_failure = node_confirm_failure;
+        n->rec.report_failures = node_report_failures;
+    }
     rc = rec_loop_start(&n->rec, &loop, err, len);
     if (rc == 0)
         __atomic_store_n(&n->loop, loop, __ATOMIC_RELEASE);
@@ -243,6 +313,7 @@ static int start_http(struct orc_node *n, char *err, size_t len)
     d.submit_r = node_submit_r;
     d.raft = n->raft ? &orc_raft_web_ops : NULL;
     d.raft_ctx = n->raft;
+    d.failure_report = n->raft ? node_failure_report : NULL;
     return web_server_start(&d, &n->http, err, len);
 }
 
@@ -306,6 +377,7 @@ int orc_node_run(const struct orc_config *cfg, const char *config_file)
 
     memset(&n, 0, sizeof(n));
     n.cfg = cfg;
+    orc_quorum_init(&n.quorum);
     rc = orc_log_init(orc_log_level_parse(cfg->LogLevel), cfg->LogFile, err, sizeof(err));
     if (rc != 0) {
         fprintf(stderr, "orchestrator: %s\n", err);
@@ -346,6 +418,7 @@ int orc_node_run(const struct orc_config *cfg, const char *config_file)
     sig = wait_for_stop();
     ORC_LOG_N("+service-stopping", "signal=%s", strsignal(sig));
     stop_all(&n);
+    orc_quorum_release(&n.quorum);
     disc_library_end();
     curl_global_cleanup();
     ORC_LOG_N("+service-stopped", "signal=%s", strsignal(sig));

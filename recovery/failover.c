@@ -741,7 +741,7 @@ int rec_failover_run(struct rec_env *env,
         x.state = REC_ST_FAILED;
     }
     out->done_ms = orc_wall_ms();
-    if (!out->blocked) {
+    if (!out->blocked && out->id > 0) { /* a recovery that was never registered did nothing */
         x.state = REC_ST_POST_HOOKS;
         run_hooks(&x, HOOKS_POST, errmsg, len);
         flush_steps(&x);
@@ -755,6 +755,9 @@ int rec_failover_run(struct rec_env *env,
                   (long long)(out->writable_ms ? out->writable_ms - out->started_ms : -1),
                   (long long)(out->done_ms - out->started_ms), out->lost.len);
         refresh(&x);
+    } else if (!out->blocked) {
+        ORC_LOG_W("+failover-aborted", "uid=%s instance=%s:%d error=\"%s\"", out->uid,
+                  req->failed.host, req->failed.port, errmsg);
     }
     for (size_t i = 0; i < x.n; i++) {
         disc_instance_release(&x.r[i].in);

@@ -23,6 +23,7 @@
 #define REPROBE_THROTTLE_MS 50
 #define FULL_PASS_MS 5000
 #define HOUSEKEEPING_MS 60000
+#define REPORT_MS 2000
 
 struct reprobe {
     struct orc_key key;
@@ -45,6 +46,8 @@ struct rec_loop {
     bool pending; /* the last pass saw an unconfirmed failure */
     int64_t last_full_ms;
     int64_t housekept_ms;
+    char *reported; /* the last failure report sent to the leader */
+    int64_t reported_ms;
 };
 
 void rec_loop_notify(struct rec_loop *l)
@@ -235,7 +238,23 @@ static bool allowed(struct rec_loop *l, const struct rec_analysis *a)
     return is_master_code(a->code) || is_im_code(a->code);
 }
 
-static void act(struct rec_loop *l, const struct rec_analysis *a)
+/* Quorum-confirmed detection: true when the recovery may go on. */
+static bool confirmed(struct rec_loop *l, const struct rec_analysis *a)
+{
+    int agree = 0, needed = 0;
+
+    if (l->env->confirm_failure == NULL ||
+        l->env->confirm_failure(l->env->node, &a->key, &agree, &needed))
+        return true;
+    if (note_skip(l, &a->key))
+        ORC_LOG_N("+recovery-awaiting-quorum",
+                  "instance=%s:%d analysis=%s nodes_agreeing=%d needed=%d", a->key.host,
+                  a->key.port, rec_code_name(a->code), agree, needed);
+    return false;
+}
+
+/* Acts on one actionable entry; true when it waits for something (quorum). */
+static bool act(struct rec_loop *l, const struct rec_analysis *a)
 {
     struct rec_failover_request req;
     struct rec_result res;
@@ -246,11 +265,13 @@ static void act(struct rec_loop *l, const struct rec_analysis *a)
         if (note_skip(l, &a->key))
             ORC_LOG_N("+recovery-skipped", "instance=%s:%d analysis=%s reason=downtimed",
                       a->key.host, a->key.port, rec_code_name(a->code));
-        return;
+        return false;
     }
     det = detect(l, a);
     if (det < 0 || !allowed(l, a))
-        return;
+        return false;
+    if (!confirmed(l, a))
+        return true;
     memset(&req, 0, sizeof(req));
     req.failed = a->key;
     req.analysis = rec_code_name(a->code);
@@ -260,6 +281,33 @@ static void act(struct rec_loop *l, const struct rec_analysis *a)
     rec_result_init(&res);
     rec_failover_run(l->env, &req, &res, err, sizeof(err));
     rec_result_release(&res);
+    return false;
+}
+
+/* On a follower: report the instances this node sees failed to the leader,
+ * at once when the set changes and every REPORT_MS otherwise. */
+static void report(struct rec_loop *l)
+{
+    struct orc_buf b = ORC_BUF_INIT;
+    struct disc_snapshot *s;
+    char ks[ORC_KEY_STRLEN];
+
+    if (l->env->report_failures == NULL || (s = disc_topo_snapshot(l->env->topo)) == NULL)
+        return;
+    for (size_t i = 0; i < s->n; i++) {
+        if (s->instances[i].last_seen_ms > 0 && !disc_snapshot_check_valid(s, (int)i))
+            orc_buf_printf(&b, "%s%s", b.len ? "," : "",
+                           orc_key_str(&s->instances[i].key, ks, sizeof(ks)));
+    }
+    disc_snapshot_put(s);
+    if (l->reported == NULL || strcmp(l->reported, orc_buf_str(&b)) != 0 ||
+        orc_mono_ms() - l->reported_ms >= REPORT_MS) {
+        free(l->reported);
+        l->reported = orc_buf_detach(&b);
+        l->reported_ms = orc_mono_ms();
+        l->env->report_failures(l->env->node, l->reported);
+    }
+    orc_buf_release(&b);
 }
 
 /* One pass. Returns true while some failure is still unconfirmed (the loop
@@ -270,8 +318,10 @@ static bool run_once(struct rec_loop *l)
     struct disc_snapshot *s;
     bool pending = false;
 
-    if (!rec_env_leader(l->env))
+    if (!rec_env_leader(l->env)) {
+        report(l);
         return false;
+    }
     s = disc_topo_snapshot(l->env->topo);
     if (s == NULL)
         return false;
@@ -293,8 +343,8 @@ static bool run_once(struct rec_loop *l)
             reprobe(l, a);
             pending = true;
         }
-        if (a->is_actionable)
-            act(l, a);
+        if (a->is_actionable && act(l, a))
+            pending = true;
     }
     rec_analysis_list_release(&list);
     l->pending = pending;
@@ -407,5 +457,6 @@ void rec_loop_stop(struct rec_loop *l)
     pthread_cond_destroy(&l->cond);
     free(l->reprobes);
     free(l->skips);
+    free(l->reported);
     free(l);
 }

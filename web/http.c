@@ -34,6 +34,7 @@ static const struct {
     {web_routes_write, &web_routes_write_len},
     {web_routes_analysis, &web_routes_analysis_len},
     {web_routes_recovery, &web_routes_recovery_len},
+    {web_routes_quorum, &web_routes_quorum_len},
     {web_routes_planned, &web_routes_planned_len},
     {web_routes_raft, &web_routes_raft_len},
 };

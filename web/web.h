@@ -45,6 +45,9 @@ struct web_deps {
                     json_t **result,
                     char *errmsg,
                     size_t len);
+    /* Leader side of quorum-confirmed detection: a follower's list of the
+     * instances it sees failed ("h:p,h:p"). NULL: not available. */
+    int (*failure_report)(void *node, const char *from, const char *failed);
     /* raft (both NULL when raft is off): forwarding to the leader and the
      * raft-* routes; raft_ctx is passed back to the ops. */
     const struct web_raft_ops *raft;

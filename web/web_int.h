@@ -156,3 +156,7 @@ void web_raft_health_details(const struct web_deps *deps, json_t *details);
  * answer (or replies 503 when no leader is known); returns true when r was
  * answered. A request carrying X-Orchestrator-Forwarded is served here. */
 bool web_proxy_handle(struct web_req *r, bool write);
+
+/* ---- api_quorum.c ---- */
+extern const struct web_route web_routes_quorum[];
+extern const size_t web_routes_quorum_len;

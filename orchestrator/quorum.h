@@ -1,0 +1,52 @@
+/*
+ * quorum: quorum-confirmed failure detection with raft. Followers tell the
+ * leader which instances they see failed; before recovering a master the
+ * leader requires a majority of the voters (itself included) to see it
+ * failed, so a leader cut off from a healthy master never fails it over.
+ * Internal to orchestrator/.
+ */
+#ifndef ORC_QUORUM_H
+#define ORC_QUORUM_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common/config.h"
+
+#define ORC_QUORUM_MAX_NODES 32
+/* A follower's report counts for this long (it reports every 2 s, and at
+ * once on a change). */
+#define ORC_QUORUM_FRESH_MS 5000
+
+struct orc_quorum_report {
+    char node[64]; /* the follower's raft address */
+    int64_t at_ms; /* monotonic time the leader received it */
+    char *failed;  /* ",h:p,h:p," (commas around every key) */
+};
+
+struct orc_quorum {
+    pthread_mutex_t lock;
+    struct orc_quorum_report v[ORC_QUORUM_MAX_NODES];
+    size_t n;
+};
+
+void orc_quorum_init(struct orc_quorum *q);
+void orc_quorum_release(struct orc_quorum *q);
+/* Records node's latest report: failed is "h:p,h:p" ("" = none). */
+int orc_quorum_put(struct orc_quorum *q, const char *node, const char *failed);
+/* How many of the given nodes reported key failed within fresh_ms. */
+int orc_quorum_agreeing(struct orc_quorum *q,
+                        const char *key,
+                        const char *const *nodes,
+                        size_t nnodes,
+                        int64_t fresh_ms);
+/* A follower sends its report to the leader at uri (bounded by 1 s). */
+int orc_quorum_send(const struct orc_config *cfg,
+                    const char *uri,
+                    const char *self,
+                    const char *failed,
+                    char *errmsg,
+                    size_t len);
+
+#endif
