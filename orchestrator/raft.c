@@ -374,12 +374,13 @@ static void update_state(struct orc_raft *r, int64_t now)
 
     raft_leader(&r->raft, &lid, &laddr);
     ready = s == RAFT_LEADER && !r->closing && r->barrier_term == r->raft.current_term &&
-            orc_raft_applier_done(r) >= r->barrier_seq;
+            orc_raft_applier_done(r) >= r->barrier_seq && now >= r->tilt_until_ms;
     pthread_mutex_lock(&r->slock);
     orc_strlcpy(prev_state, st->state ? st->state : "", sizeof(prev_state));
     orc_strlcpy(prev_leader, st->leader, sizeof(prev_leader));
     st->state = orc_raft_state_name(s);
     st->is_leader = ready;
+    st->updated_ms = now;
     st->leader_id = lid;
     orc_strlcpy(st->leader, laddr ? laddr : "", sizeof(st->leader));
     st->term = r->raft.current_term;
@@ -408,6 +409,12 @@ static void tick_cb(uv_timer_t *t)
     struct orc_raft *r = t->data;
     int64_t now = orc_mono_ms();
 
+    if (r->last_tick_ms != 0 && now - r->last_tick_ms > ORC_RAFT_STALL_MS) {
+        r->tilt_until_ms = now + ORC_RAFT_ELECTION_MS;
+        ORC_LOG_W("+raft-tilt", "stalled_ms=%lld state=%s", (long long)(now - r->last_tick_ms),
+                  orc_raft_state_name(raft_state(&r->raft)));
+    }
+    r->last_tick_ms = now;
     if (r->closing) {
         if (r->handing_over) {
             update_state(r, now);
@@ -894,7 +901,7 @@ bool orc_raft_is_leader(struct orc_raft *r)
     if (r == NULL)
         return false;
     pthread_mutex_lock(&r->slock);
-    l = r->st.is_leader && !r->stopped;
+    l = r->st.is_leader && !r->stopped && orc_mono_ms() - r->st.updated_ms <= ORC_RAFT_STALL_MS;
     pthread_mutex_unlock(&r->slock);
     return l;
 }

@@ -49,6 +49,11 @@ struct web_raft_ops;
 #define ORC_RAFT_ELECTION_MS 500
 /* How often the loop copies raft's state for other threads. */
 #define ORC_RAFT_POLL_MS 10
+/* A gap this long between two polls means the process or its loop stalled
+ * (SIGSTOP, a blocked loop, a paused VM): a leader then stops acting for an
+ * election timeout ("tilt"), time enough to learn of a newer term. Readers
+ * also ignore a state copy older than this. */
+#define ORC_RAFT_STALL_MS 100
 /* A command's longest wait for commit and local apply (orchestrator: 10 s). */
 #define ORC_RAFT_APPLY_TIMEOUT_MS 10000
 /* A membership change's longest wait (catch-up included). */
@@ -80,8 +85,10 @@ void orc_raft_free(struct orc_raft *r);
 /* ---- leadership and commands ---- */
 
 /* True when this node is the raft leader and has applied every entry of
- * earlier terms (a barrier of its own term went through the FSM): only then
- * may it act on the replicated state. */
+ * earlier terms (a barrier of its own term went through the FSM), its loop
+ * has not stalled in the last election timeout, and the state copy is fresh
+ * (younger than ORC_RAFT_STALL_MS): only then may it act on the replicated
+ * state. */
 bool orc_raft_is_leader(struct orc_raft *r);
 /* Replicates one command and waits until it is committed and applied to this
  * node's FSM (bounded by ORC_RAFT_APPLY_TIMEOUT_MS). payload is borrowed
@@ -102,9 +109,10 @@ struct orc_raft_peer {
     bool reachable; /* leader only: heard from within the election timeout */
 };
 struct orc_raft_info {
-    const char *state; /* "Leader", "Follower", "Candidate", "Shutdown" (static) */
-    bool is_leader;    /* as orc_raft_is_leader */
-    bool member;       /* this node is in the configuration */
+    const char *state;  /* "Leader", "Follower", "Candidate", "Shutdown" (static) */
+    bool is_leader;     /* as orc_raft_is_leader, when the copy was made */
+    int64_t updated_ms; /* orc_mono_ms() of the copy */
+    bool member;        /* this node is in the configuration */
     bool voter;
     uint64_t id, leader_id, term;
     uint64_t commit_index, last_applied, last_index;

@@ -116,6 +116,8 @@ struct orc_raft {
     int64_t min_voters_warned_ms;
     raft_term contact_term;
     unsigned threshold; /* RaftSnapshotThreshold */
+    int64_t last_tick_ms;
+    int64_t tilt_until_ms; /* no acting as leader before this (a stall) */
     bool closing;
 
     pthread_t loop_thread;

@@ -248,3 +248,46 @@ def test_planned_stop_of_leader_hands_over_fast(raft3):
     assert leader.proc.wait(timeout=10) == 0
     assert leader.has_event("+raft-handover")
     assert new.get("/api/raft-leader").json() == new.raft_addr
+
+
+def test_leader_removes_unreachable_peer_but_keeps_min_voters(raft_factory):
+    cluster = raft_factory(3, RaftAutoRemoveUnreachableSeconds=2, RaftMinVoters=3)
+    leader = cluster.wait_leader()
+    fourth = cluster.add_node("orc4")
+    assert ok(leader, f"raft-add-peer/{fourth.raft_addr}") == fourth.raft_addr
+
+    def peers():
+        return sorted(leader.get("/api/raft-peers", timeout=5).json())
+
+    assert len(peers()) == 4
+    fourth.kill()
+    # 4 voters -> 3 is allowed: silent for more than 2 s, it is removed
+    wait_until(lambda: fourth.raft_addr not in peers(), 15, what="unreachable peer removed")
+    assert leader.has_event("+raft-auto-remove")
+    # 3 voters -> 2 is not (RaftMinVoters 3): a dead follower stays a member
+    follower = cluster.followers(leader)[0]
+    follower.kill()
+    wait_until(lambda: leader.has_event("+raft-auto-remove-skipped"), 15, what="removal refused")
+    assert follower.raft_addr in peers()
+    assert cluster.wait_leader() is leader
+
+
+def test_stopped_then_resumed_leader_never_claims_leadership(raft3):
+    leader = raft3.wait_leader()
+    others = [n for n in raft3.nodes if n is not leader]
+    leader.signal(signal.SIGSTOP)
+    try:
+        new = raft3.wait_leader(timeout=10, nodes=others)
+    finally:
+        leader.signal(signal.SIGCONT)
+    session = requests.Session()
+    deadline = time.monotonic() + 1.5
+    answers = []
+    while time.monotonic() < deadline:  # from the first instant after SIGCONT
+        try:
+            answers.append(session.get(leader.url("/api/leader-check"), timeout=1).status_code)
+        except requests.RequestException:
+            pass
+    assert answers and 200 not in answers, answers
+    assert raft3.wait_leader() is new
+    assert leader.has_event("+raft-tilt")
