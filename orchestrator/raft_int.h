@@ -1,8 +1,9 @@
 /*
- * Internal declarations shared by the raft module's files: raft.c (lifecycle,
- * loop thread, request queue, state copy), raft_apply.c (the raft_fsm vtable
- * and the applier thread), raft_members.c (membership, leadership transfer,
- * the joiner thread, the web ops). Not for use outside orchestrator/raft*.c.
+ * Internal declarations shared by the raft module's files: raft.c (loop
+ * thread, request queue, state copy, public calls), raft_start.c (start and
+ * stop), raft_apply.c (the raft_fsm vtable and the applier thread),
+ * raft_members.c (membership, leadership transfer, the joiner thread),
+ * raft_web.c (the ops web/ calls). Not for use outside orchestrator/raft*.c.
  */
 #ifndef ORC_RAFT_INT_H
 #define ORC_RAFT_INT_H
@@ -169,6 +170,9 @@ struct orc_raft {
 };
 
 /* ---- raft.c ---- */
+/* The loop's poll timer and request queue callbacks (raft_start.c sets them up). */
+void orc_raft_tick_cb(uv_timer_t *t);
+void orc_raft_async_cb(uv_async_t *a);
 /* Completes a request once (first answer wins); result is stolen. */
 void orc_raft_req_complete(struct orc_raft_req *q, int rc, json_t *result, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
