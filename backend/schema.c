@@ -213,8 +213,20 @@ struct migration {
 
 static const char *const *const m1_parts[] = {m1_instance, m1_ops, m1_cluster, m1_recovery, NULL};
 
+/* 2: the last raft log index applied to this store, written in the same
+ * transaction as the command, so a restart never applies an entry twice. */
+static const char *const m2_raft[] = {
+    "CREATE TABLE IF NOT EXISTS raft_applied ("
+    " anchor TINYINT NOT NULL, applied_index BIGINT NOT NULL DEFAULT 0,"
+    " PRIMARY KEY (anchor)){ENGINE}",
+    NULL,
+};
+
+static const char *const *const m2_parts[] = {m2_raft, NULL};
+
 static const struct migration migrations[] = {
     {1, "initial schema", m1_parts},
+    {2, "raft applied index", m2_parts},
 };
 
 static const char *const bookkeeping[] = {

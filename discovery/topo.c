@@ -238,7 +238,7 @@ int disc_topo_new(const struct disc_topo_options *o,
 
 int disc_topo_start(struct disc_topo *t, char *errmsg, size_t len)
 {
-    int rc = 0;
+    int rc;
 
     if (t->o.be != NULL) {
         rc = topo_store_load(t, errmsg, len);
@@ -247,10 +247,7 @@ int disc_topo_start(struct disc_topo *t, char *errmsg, size_t len)
             return rc;
         }
     }
-    rc = topo_threads_start(t, errmsg, len);
-    if (rc == 0)
-        t->started = true;
-    return rc;
+    return topo_threads_start(t, errmsg, len); /* sets started under the lock */
 }
 
 void disc_topo_stop(struct disc_topo *t)

@@ -8,6 +8,7 @@
 
 #include <jansson.h>
 #include <pthread.h>
+#include <stdint.h>
 
 #include "common/config.h"
 
@@ -40,6 +41,16 @@ int orc_fsm_apply_r(struct orc_fsm *f,
                     json_t **result,
                     char *errmsg,
                     size_t len);
+/* As orc_fsm_apply_r for raft log entry `index`: in one backend transaction
+ * with the store's applied index, skipping an entry the store already has
+ * (a log replayed after a restart). */
+int orc_fsm_apply_index(struct orc_fsm *f,
+                        uint64_t index,
+                        const char *op,
+                        const json_t *payload,
+                        json_t **result,
+                        char *errmsg,
+                        size_t len);
 /* Loads the operator state (downtimes, promotion rules, aliases, maintenance)
  * from the backend into the live topology; at start, before serving. */
 int orc_fsm_restore(struct orc_fsm *f, char *errmsg, size_t len);

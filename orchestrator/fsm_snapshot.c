@@ -15,10 +15,20 @@
 
 /* Every table a replicated command writes. Order matters only for humans. */
 static const char *const tables[] = {
-    "database_instance_downtime", "candidate_database_instance", "cluster_alias",
-    "cluster_alias_override",     "database_instance_tags",      "kv_store",
-    "global_recovery_disable",    "topology_failure_detection",  "topology_recovery",
-    "topology_recovery_steps",    "blocked_topology_recovery",
+    "database_instance_downtime",
+    "candidate_database_instance",
+    "cluster_alias",
+    "cluster_alias_override",
+    "database_instance_tags",
+    "kv_store",
+    "global_recovery_disable",
+    "topology_failure_detection",
+    "topology_recovery",
+    "topology_recovery_steps",
+    "blocked_topology_recovery",
+    /* the last log index these tables reflect: restored with them, so the
+     * entries after the snapshot are applied again on top of it */
+    "raft_applied",
 };
 
 static bool is_table(const char *name)

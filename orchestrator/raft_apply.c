@@ -232,7 +232,7 @@ static void apply_cmd(struct orc_raft *r, struct orc_raft_item *it)
     else if (strcmp(op, "raft-snapshot") == 0 || strcmp(op, "noop") == 0)
         rc = 0;
     else
-        rc = orc_fsm_apply_r(r->fsm, op, value, &result, err, sizeof(err));
+        rc = orc_fsm_apply_index(r->fsm, it->index, op, value, &result, err, sizeof(err));
     json_decref(value);
     q = take_waiter(r, it->index);
     if (q == NULL) {
