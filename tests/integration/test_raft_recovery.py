@@ -7,6 +7,8 @@ import time
 
 from orctest import wait_until
 
+LOCAL = {"X-Orchestrator-Forwarded": "1"}  # answered by the node itself
+
 RECOVERY = {
     "RecoverMasterClusterFilters": ["*"],
     "RecoverIntermediateMasterClusterFilters": ["*"],
@@ -73,6 +75,19 @@ def test_new_leader_recovers_a_dead_master_exactly_once(star4, raft_factory):
     assert acted(leader)
     writable = [n for n in sb.replicas if sb.slave_status(n) is None]
     assert writable == [new]
+    # A restarted follower replays its log onto its store: nothing is applied twice.
+    follower = [n for n in rc.running if n is not leader][0]
+
+    def local_steps():
+        recs = follower.get("/api/audit-recovery", headers=LOCAL, timeout=5).json()
+        uid = recs[0]["UID"]
+        return len(recs), len(follower.get(f"/api/audit-recovery-steps/{uid}", headers=LOCAL,
+                                           timeout=5).json())
+    before = local_steps()
+    follower.restart()
+    wait_until(lambda: follower.leader_check() == 404, 10, what="follower back")
+    time.sleep(1)
+    assert local_steps() == before
 
 
 def test_frozen_leader_recovers_nothing_after_it_thaws(star4, raft_factory):
