@@ -10,6 +10,10 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <errno.h>
+#include <unistd.h>
 
 #include "web/web.h"
 #include "web/web_int.h"
@@ -23,6 +27,7 @@ struct web_server {
     const struct web_route **routes; /* all tables, in registration order */
     size_t nroutes;
     struct web_metrics metrics;
+    int unix_fd; /* ListenSocket, or -1 */
 };
 
 static const struct {
@@ -413,6 +418,37 @@ static int parse_listen(const char *addr, struct sockaddr_in *sa, char *errmsg, 
     return 0;
 }
 
+/* ListenSocket: a unix socket instead of TCP. A stale socket file left by a
+ * previous run is replaced; anything else at that path is an error. */
+static int listen_unix(const char *path, int *fd, char *errmsg, size_t len)
+{
+    struct sockaddr_un sa;
+    struct stat st;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sun_family = AF_UNIX;
+    if (orc_strlcpy(sa.sun_path, path, sizeof(sa.sun_path)) != 0) {
+        orc_errf(errmsg, len, "ListenSocket '%s': path too long", path);
+        return ORC_ECONFIG;
+    }
+    if (lstat(path, &st) == 0) {
+        if (!S_ISSOCK(st.st_mode)) {
+            orc_errf(errmsg, len, "ListenSocket '%s': exists and is not a socket", path);
+            return ORC_ECONFIG;
+        }
+        unlink(path);
+    }
+    *fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (*fd < 0 || bind(*fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 || listen(*fd, 128) != 0) {
+        orc_errf(errmsg, len, "ListenSocket '%s': %s", path, strerror(errno));
+        if (*fd >= 0)
+            close(*fd);
+        *fd = -1;
+        return ORC_EIO;
+    }
+    return 0;
+}
+
 static int collect_routes(struct web_server *s)
 {
     size_t n = 0, k = 0;
@@ -438,32 +474,52 @@ int web_server_start(const struct web_deps *deps, struct web_server **out, char 
 
     if (s == NULL)
         return ORC_ENOMEM;
+    s->unix_fd = -1;
     s->deps = *deps;
     orc_strlcpy(s->prefix, deps->cfg->URLPrefix, sizeof(s->prefix));
     s->prefix_len = strlen(s->prefix);
     web_metrics_init(&s->metrics, deps);
     rc = collect_routes(s);
-    if (rc == 0)
+    if (rc == 0 && deps->cfg->ListenSocket[0] != '\0')
+        rc = listen_unix(deps->cfg->ListenSocket, &s->unix_fd, errmsg, len);
+    else if (rc == 0)
         rc = parse_listen(deps->cfg->ListenAddress, &sa, errmsg, len);
     if (rc != 0)
         goto fail;
-    s->mhd = MHD_start_daemon(
-        MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0,
-        NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60, MHD_OPTION_CONNECTION_LIMIT, (unsigned)512,
-        MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1, MHD_OPTION_THREAD_STACK_SIZE,
-        (size_t)(256 * 1024), MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_END);
+    /* No SO_REUSEPORT: a second service on the same address must fail to start. */
+    if (s->unix_fd >= 0)
+        s->mhd = MHD_start_daemon(
+            MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0,
+            NULL, NULL, on_request, s, MHD_OPTION_LISTEN_SOCKET, s->unix_fd,
+            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60, MHD_OPTION_CONNECTION_LIMIT, (unsigned)512,
+            MHD_OPTION_THREAD_STACK_SIZE, (size_t)(256 * 1024), MHD_OPTION_NOTIFY_COMPLETED,
+            on_completed, NULL, MHD_OPTION_END);
+    else
+        s->mhd = MHD_start_daemon(
+            MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0,
+            NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60, MHD_OPTION_CONNECTION_LIMIT, (unsigned)512,
+            MHD_OPTION_THREAD_STACK_SIZE, (size_t)(256 * 1024), MHD_OPTION_NOTIFY_COMPLETED,
+            on_completed, NULL, MHD_OPTION_END);
     if (s->mhd == NULL) {
         orc_errf(errmsg, len, "listen on '%s': cannot start the HTTP server (address in use?)",
-                 deps->cfg->ListenAddress);
+                 s->unix_fd >= 0 ? deps->cfg->ListenSocket : deps->cfg->ListenAddress);
         rc = ORC_EIO;
         goto fail;
+    }
+    if (s->unix_fd >= 0) {
+        *out = s;
+        return 0;
     }
     info = MHD_get_daemon_info(s->mhd, MHD_DAEMON_INFO_BIND_PORT);
     s->port = info ? info->port : ntohs(sa.sin_port);
     *out = s;
     return 0;
 fail:
+    if (s->unix_fd >= 0) {
+        close(s->unix_fd);
+        unlink(deps->cfg->ListenSocket);
+    }
     web_metrics_release(&s->metrics);
     free(s->routes);
     free(s);
@@ -475,6 +531,10 @@ void web_server_stop(struct web_server *s)
     if (s == NULL)
         return;
     MHD_stop_daemon(s->mhd);
+    if (s->unix_fd >= 0) {
+        close(s->unix_fd);
+        unlink(s->deps.cfg->ListenSocket);
+    }
     web_metrics_release(&s->metrics);
     free(s->routes);
     free(s);

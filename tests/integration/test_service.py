@@ -35,3 +35,27 @@ def test_malformed_config_is_refused_with_position(orc_bin, tmp_path):
     # The second comma of line 3 is the first character that cannot be JSON (1-based column).
     assert f"{path}:3:28" in proc.stderr, proc.stderr
     assert not event_regex(STARTED_EVENT).search(proc.stderr + proc.stdout)
+
+
+def test_listen_socket_serves_the_api_on_a_unix_socket(orc_factory, tmp_path):
+    import subprocess
+    sock = tmp_path / "orc.sock"
+    orc = orc_factory(ListenSocket=str(sock))
+    out = subprocess.run(["curl", "-s", "--max-time", "5", "--unix-socket", str(sock),
+                          "http://localhost/api/lb-check"], capture_output=True, text=True,
+                         timeout=10)
+    assert out.stdout.strip() == '"OK"'
+    assert orc.stop() == 0
+    assert not sock.exists()
+
+
+def test_second_service_on_the_same_port_refuses_to_start(orc_factory):
+    first = orc_factory()
+    second = orc_factory(start=False, ListenAddress=first.config["ListenAddress"])
+    second.start(wait=False)
+    deadline = time.monotonic() + 10
+    while second.running and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not second.running and second.returncode != 0
+    assert "cannot start the HTTP server" in second.log
+    assert first.get("/api/lb-check").status_code == 200
