@@ -34,7 +34,8 @@ __all__ = ["Bench", "Orchestrator", "Sandbox", "default_config", "free_port", "w
 
 
 def orc_binary():
-    """The binary under test: $ORC_BIN, else build/release/bin/orchestrator."""
+    """The binary under test: $ORC_BIN, else build/release/bin/orchestrator ($ORC_BIN_COMMIT,
+    when set, names the commit it was built from in the printed header)."""
     path = Path(os.environ.get("ORC_BIN") or DEFAULT_BIN).resolve()
     if not (path.is_file() and os.access(path, os.X_OK)):
         sys.exit(f"orchestrator binary '{path}' not found: run `make all` or set ORC_BIN")
@@ -69,7 +70,9 @@ def machine_lines():
     return [
         f"date:    {now}",
         f"commit:  {git_commit()} (the working tree of {REPO_ROOT})",
-        f"binary:  {orc_binary()} (built {_mtime(orc_binary())})",
+        f"binary:  {orc_binary()} (built {_mtime(orc_binary())}"
+        + (f", from commit {os.environ['ORC_BIN_COMMIT']}" if os.environ.get("ORC_BIN_COMMIT")
+           else "") + ")",
         f"machine: {os.cpu_count()} cores ({cpu_model()}), Linux {platform.release()}",
         f"load:    {load_average()} (1/5/15-min load average at start; other work on the "
         "machine skews the figures)",
