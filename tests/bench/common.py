@@ -28,7 +28,7 @@ from orctest import util as orcutil  # noqa: E402
 
 DEFAULT_BIN = REPO_ROOT / "build" / "release" / "bin" / "orchestrator"
 
-__all__ = ["Bench", "Orchestrator", "Sandbox", "default_config", "free_port", "wait_until",
+__all__ = ["Bench", "run", "Orchestrator", "Sandbox", "default_config", "free_port", "wait_until",
            "orc_binary", "machine_lines", "print_header", "print_table", "git_commit",
            "parse_log_time", "REPO_ROOT"]
 
@@ -148,9 +148,9 @@ class Bench:
         self._seq = 0
 
     def __enter__(self):
-        # SIGTERM/SIGHUP: turn into an exception so that __exit__ runs (orctest's own handlers
-        # would also work, but this keeps one cleanup path).
-        for sig in (signal.SIGTERM, signal.SIGHUP):
+        # SIGINT, SIGTERM, SIGHUP: turn into an exception so that __exit__ runs (SIGINT too,
+        # since a shell starts background jobs with SIGINT ignored).
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             signal.signal(sig, _raise_interrupt)
         return self
 
@@ -221,6 +221,17 @@ class Bench:
             print(f"bench: kept {self.dir}", file=sys.stderr)
         else:
             shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def run(main):
+    """Runs a benchmark's main(); an interruption ends it with a short message (the Bench has
+    stopped what it started by then) and exit status 130."""
+    try:
+        main()
+    except KeyboardInterrupt as exc:
+        print(f"\ninterrupted ({exc or 'Ctrl-C'}): everything started was stopped",
+              file=sys.stderr)
+        sys.exit(130)
 
 
 def _raise_interrupt(signum, _frame):

@@ -316,4 +316,4 @@ def report(args, elapsed, cpu_s, th0, th1, cs0, cs1, rss_samples, m1, maps, role
 
 
 if __name__ == "__main__":
-    main()
+    common.run(main)
