@@ -9,6 +9,7 @@ int orc_key_from(const char *host, const char *port, struct orc_key *out)
 {
     int64_t p;
 
+    memset(out, 0, sizeof(*out)); /* keys are hashed and compared as bytes too */
     if (host == NULL || *host == '\0')
         return ORC_EINVAL;
     if (orc_parse_int64(port, 1, 65535, &p) != 0)
@@ -25,6 +26,7 @@ int orc_key_parse(const char *s, int default_port, struct orc_key *out)
     size_t hl;
     int64_t p = default_port;
 
+    memset(out, 0, sizeof(*out));
     if (s == NULL || *s == '\0')
         return ORC_EINVAL;
     if (s[0] == '[') { /* [ipv6]:port */

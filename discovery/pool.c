@@ -131,8 +131,10 @@ static uint64_t health_sig(const struct disc_instance *in, bool ok, int64_t lag_
     h = fnv(h, &lagging, sizeof(lagging));
     h = fnv(h, &in->semi_sync_master_status, sizeof(bool));
     h = fnv(h, &in->replicas.len, sizeof(in->replicas.len));
-    for (size_t i = 0; i < in->replicas.len; i++)
-        h = fnv(h, &in->replicas.keys[i], sizeof(struct orc_key));
+    for (size_t i = 0; i < in->replicas.len; i++) {
+        h = fnv_str(h, in->replicas.keys[i].host);
+        h = fnv(h, &in->replicas.keys[i].port, sizeof(int));
+    }
     return h;
 }
 
@@ -159,8 +161,10 @@ static uint64_t content_sig(const struct disc_instance *in)
     h = fnv_str(h, in->gtid_current_pos);
     h = fnv_str(h, in->gtid_slave_pos);
     h = fnv_str(h, in->gtid_binlog_pos);
-    for (size_t i = 0; i < in->replicas.len; i++)
-        h = fnv(h, &in->replicas.keys[i], sizeof(struct orc_key));
+    for (size_t i = 0; i < in->replicas.len; i++) {
+        h = fnv_str(h, in->replicas.keys[i].host);
+        h = fnv(h, &in->replicas.keys[i].port, sizeof(int));
+    }
     return h;
 }
 
@@ -287,6 +291,7 @@ static void on_watch_event(struct disc_topo *t, uint64_t id)
 static void *watcher_main(void *arg)
 {
     struct disc_topo *t = arg;
+    pthread_setname_np(pthread_self(), "orc-watch");
     struct epoll_event evs[16];
 
     for (;;) {
@@ -308,6 +313,7 @@ static void *worker_main(void *arg)
     struct disc_topo *t = arg;
     char err[ORC_ERRMSG_SIZE];
 
+    pthread_setname_np(pthread_self(), "orc-probe");
     pthread_mutex_lock(&t->lock);
     for (;;) {
         struct entry *e;
@@ -404,6 +410,7 @@ static void forget_unseen(struct disc_topo *t)
 static void *scheduler_main(void *arg)
 {
     struct disc_topo *t = arg;
+    pthread_setname_np(pthread_self(), "orc-sched");
     int64_t last_minute = orc_mono_ms();
 
     pthread_mutex_lock(&t->lock);
@@ -501,6 +508,7 @@ static void flush_once(struct disc_topo *t)
 static void *writer_main(void *arg)
 {
     struct disc_topo *t = arg;
+    pthread_setname_np(pthread_self(), "orc-writer");
 
     pthread_mutex_lock(&t->lock);
     while (!t->stopping) {

@@ -28,6 +28,7 @@
 struct reprobe {
     struct orc_key key;
     int64_t at_ms;
+    int count; /* re-probes in a row: the wait grows 5, 10, 20, 40, 50 ms, then 1 s */
 };
 
 struct rec_loop {
@@ -69,13 +70,22 @@ static void reprobe(struct rec_loop *l, const struct rec_analysis *a)
     for (i = 0; i < l->nreprobes; i++)
         if (orc_key_eq(&l->reprobes[i].key, &a->key))
             break;
-    if (i < l->nreprobes && now - l->reprobes[i].at_ms < REPROBE_THROTTLE_MS)
-        return;
-    if (i == l->nreprobes) {
+    if (i < l->nreprobes) {
+        struct reprobe *p = &l->reprobes[i];
+        int64_t wait = p->count < 4    ? (5LL << p->count)
+                       : p->count < 24 ? REPROBE_THROTTLE_MS
+                                       : 1000; /* a lasting state: the poll is enough */
+        if (now - p->at_ms > 2000)
+            p->count = 0; /* a new episode */
+        else if (now - p->at_ms < wait)
+            return;
+        p->count++;
+    } else {
         struct reprobe *n = realloc(l->reprobes, (l->nreprobes + 1) * sizeof(*n));
         if (n == NULL)
             return;
         l->reprobes = n;
+        memset(&l->reprobes[l->nreprobes], 0, sizeof(*n));
         l->reprobes[l->nreprobes++].key = a->key;
     }
     l->reprobes[i].at_ms = now;
@@ -384,14 +394,23 @@ static void *loop_main(void *arg)
     int64_t grace = 3 * l->env->cfg->InstancePollSeconds * 1000;
 
     bool pending = false;
+    int64_t pending_since = 0;
 
+    pthread_setname_np(pthread_self(), "orc-recovery");
     pthread_mutex_lock(&l->lock);
     while (!l->stopping) {
         struct timespec ts;
+        /* 1 s tick; while a failure waits for confirmation, 5 ms for its
+         * first second, then 100 ms (it may never confirm: an unreachable
+         * master with healthy replicas) */
+        int64_t wait_ms = 1000;
+        if (pending) {
+            int64_t age = orc_mono_ms() - pending_since;
+            wait_ms = age < 1000 ? 5 : age < 10000 ? 100 : 1000;
+        }
         clock_gettime(CLOCK_REALTIME, &ts);
-        /* 1 s tick; 50 ms while a failure waits for confirmation */
-        ts.tv_nsec += pending ? 50000000L : 0;
-        ts.tv_sec += pending ? 0 : 1;
+        ts.tv_nsec += (wait_ms % 1000) * 1000000L;
+        ts.tv_sec += wait_ms / 1000;
         if (ts.tv_nsec >= 1000000000L) {
             ts.tv_sec++;
             ts.tv_nsec -= 1000000000L;
@@ -402,8 +421,12 @@ static void *loop_main(void *arg)
         if (l->stopping)
             break;
         pthread_mutex_unlock(&l->lock);
-        if (orc_mono_ms() - l->started_ms >= grace)
+        if (orc_mono_ms() - l->started_ms >= grace) {
+            bool was = pending;
             pending = run_once(l);
+            if (pending && !was)
+                pending_since = orc_mono_ms();
+        }
         if (orc_mono_ms() - l->housekept_ms >= HOUSEKEEPING_MS) {
             l->housekept_ms = orc_mono_ms();
             housekeeping(l);

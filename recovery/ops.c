@@ -285,7 +285,7 @@ static int wait_until(struct rec_session *s,
             return ORC_ETIMEDOUT;
         }
         orc_sleep_ms(pause);
-        if (pause < 50)
+        if (pause < 8) /* waits here hold a master read-only: keep them short */
             pause *= 2;
     }
 }
