@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -303,7 +304,8 @@ static void *watcher_main(void *arg)
             return NULL;
         }
         for (int i = 0; i < n; i++)
-            on_watch_event(t, evs[i].data.u64);
+            if (evs[i].data.u64 != 0) /* 0: the stop eventfd */
+                on_watch_event(t, evs[i].data.u64);
         pthread_mutex_unlock(&t->lock);
     }
 }
@@ -546,6 +548,14 @@ int topo_threads_start(struct disc_topo *t, char *errmsg, size_t len)
     if (rc == 0 && t->o.be != NULL && pthread_create(&t->writer_id, &attr, writer_main, t) != 0)
         rc = ORC_ENOMEM;
     t->epfd = epoll_create1(EPOLL_CLOEXEC);
+    t->stopfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK); /* wakes the watcher at stop */
+    if (t->epfd >= 0 && t->stopfd >= 0) {
+        struct epoll_event ev;
+        memset(&ev, 0, sizeof(ev));
+        ev.events = EPOLLIN;
+        ev.data.u64 = 0; /* watch ids start at 1 */
+        epoll_ctl(t->epfd, EPOLL_CTL_ADD, t->stopfd, &ev);
+    }
     if (rc == 0 && t->epfd >= 0 && pthread_create(&t->watcher_id, &attr, watcher_main, t) != 0) {
         close(t->epfd);
         t->epfd = -1;
@@ -570,6 +580,11 @@ void topo_threads_stop(struct disc_topo *t)
     pthread_cond_broadcast(&t->flush_cond);
     n = t->nworkers;
     pthread_mutex_unlock(&t->lock);
+    if (t->stopfd >= 0) {
+        uint64_t one = 1;
+        if (write(t->stopfd, &one, sizeof(one)) < 0)
+            ORC_LOG_D("+watcher-wake-failed", "error=write");
+    }
     pthread_join(t->sched_id, NULL);
     for (int i = 0; i < n; i++)
         pthread_join(t->worker_ids[i], NULL);
@@ -580,4 +595,7 @@ void topo_threads_stop(struct disc_topo *t)
         close(t->epfd);
         t->epfd = -1;
     }
+    if (t->stopfd >= 0)
+        close(t->stopfd);
+    t->stopfd = -1;
 }

@@ -207,6 +207,7 @@ int disc_topo_new(const struct disc_topo_options *o,
     if (t->o.default_port <= 0)
         t->o.default_port = 3306;
     t->epfd = -1;
+    t->stopfd = -1;
     pthread_mutex_init(&t->lock, NULL);
     pthread_cond_init(&t->work_cond, NULL);
     pthread_cond_init(&t->sched_cond, NULL);

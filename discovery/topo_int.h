@@ -64,7 +64,8 @@ struct disc_topo {
     bool stopping;
     pthread_t sched_id, writer_id, watcher_id;
     bool started;
-    int epfd; /* idle-connection watcher; -1 when not running */
+    int epfd;   /* idle-connection watcher; -1 when not running */
+    int stopfd; /* eventfd that wakes the watcher at stop */
     uint64_t next_watch_id;
 
     /* forgotten keys kept out of the crawl for a while (lock) */

@@ -34,8 +34,14 @@ cat > "$dir/orchestrator.conf.json" <<JSON
   "RecoverIntermediateMasterClusterFilters": ["*"]
 }
 JSON
-cleanup() { bash "$sandbox" down --dir "$dir/sandbox" >/dev/null 2>&1 || true; }
+orc=""
+cleanup() {
+  # The service first (so it never sees the sandbox go away), then the sandbox.
+  if [ -n "$orc" ]; then kill -TERM "$orc" 2>/dev/null || true; wait "$orc" 2>/dev/null || true; fi
+  bash "$sandbox" down --dir "$dir/sandbox" >/dev/null 2>&1 || true
+}
 trap cleanup EXIT
+trap 'exit 130' INT TERM
 cat <<TXT
 
 demo: orchestrator is starting on http://127.0.0.1:$port/
@@ -47,4 +53,7 @@ demo: orchestrator is starting on http://127.0.0.1:$port/
 Press Ctrl-C to stop the service and the sandbox.
 
 TXT
-"$top/build/orchestrator" --config "$dir/orchestrator.conf.json" http
+"$top/build/orchestrator" --config "$dir/orchestrator.conf.json" http &
+orc=$!
+wait "$orc" || true
+orc=""
