@@ -5,7 +5,7 @@
 #include <pthread.h>
 #include <regex.h>
 
-#include "discovery/topo.h"
+#include "discovery/disc.h"
 
 /* One known instance. Guarded by topo->lock, except inst/conn while busy:
  * then only the probing thread touches them. */

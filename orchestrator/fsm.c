@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "backend/be.h"
-#include "discovery/topo.h"
+#include "discovery/disc.h"
 #include "orchestrator/fsm.h"
 #include "orchestrator/fsm_int.h"
 

@@ -14,14 +14,12 @@
 
 #include "backend/be.h"
 #include "common/orc.h"
-#include "discovery/topo.h"
+#include "discovery/disc.h"
 #include "orchestrator/fsm.h"
 #include "orchestrator/node.h"
 #include "orchestrator/quorum.h"
 #include "orchestrator/raft.h"
-#include "recovery/env.h"
-#include "recovery/hooks.h"
-#include "recovery/loop.h"
+#include "recovery/rec.h"
 #include "web/web.h"
 
 struct orc_node {

@@ -14,8 +14,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "discovery/topo.h"
-#include "recovery/failover.h"
+#include "discovery/disc.h"
+#include "recovery/rec.h"
 #include "recovery/hooks.h"
 #include "recovery/ops.h"
 #include "recovery/promote.h"

@@ -74,6 +74,7 @@
 #include <stdint.h>
 
 #include "common/orc.h"
+#include "recovery/rec.h"
 #include "discovery/disc.h"
 
 /* Per-hook time limit when the options say 0. */
@@ -123,22 +124,6 @@ struct rec_hook_ctx {
     const struct orc_key *old_master;
 };
 
-/* Counts asynchronous hooks still running, so the service can wait for them
- * before it exits. Owned by the caller; must outlive every hook it tracks. */
-struct rec_hooks_tracker {
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    int running; /* guarded by mu */
-};
-
-int rec_hooks_tracker_init(struct rec_hooks_tracker *t, char *errmsg, size_t len);
-/* Number of asynchronous hooks still running. */
-int rec_hooks_tracker_running(struct rec_hooks_tracker *t);
-/* Waits until no tracked hook runs; 0, or ORC_ETIMEDOUT after timeout_ms. */
-int rec_hooks_tracker_wait(struct rec_hooks_tracker *t, int64_t timeout_ms);
-/* Only once rec_hooks_tracker_wait returned 0. */
-void rec_hooks_tracker_release(struct rec_hooks_tracker *t);
-
 struct rec_hooks_options {
     const char *shell;       /* ProcessesShellCommand; NULL or "" = "bash" */
     const char *list;        /* list name for logs and errors: "PreFailoverProcesses" */
@@ -172,10 +157,6 @@ int rec_hooks_run(const struct rec_hooks_options *o,
                   bool fail_fast,
                   char *errmsg,
                   size_t len);
-
-/* Checks every line against the quoting rule without running anything (for
- * config validation at start). 0 or ORC_EINVAL naming the line: "[2]: ...". */
-int rec_hooks_validate(const char *const *lines, size_t n, char *errmsg, size_t len);
 
 /* Rewrites one template line into the script the shell runs (the rule
  * above). *async is set when the line ends in '&' (which is removed).

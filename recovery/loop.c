@@ -15,9 +15,7 @@
 #include <unistd.h>
 
 #include "backend/be.h"
-#include "recovery/failover.h"
 #include "recovery/hooks.h"
-#include "recovery/loop.h"
 #include "recovery/rec.h"
 
 #define REPROBE_THROTTLE_MS 50

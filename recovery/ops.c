@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "recovery/env.h"
+#include "recovery/rec.h"
 #include "recovery/ops.h"
 
 struct sess_conn {

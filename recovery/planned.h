@@ -39,7 +39,7 @@
 
 #include "common/orc.h"
 #include "discovery/disc.h"
-#include "recovery/env.h"
+#include "recovery/rec.h"
 
 /* ---- pure checks (relocate.c) ---- */
 
@@ -81,86 +81,6 @@ bool rec_serves_gtid(const struct disc_instance *in);
 /* A replica of flavor r may auto-position on a master of flavor m (both
  * MariaDB, or both MySQL/Percona). */
 bool rec_gtid_compatible(const struct disc_instance *r, const struct disc_instance *m);
-
-/* ---- operations on one instance (relocate.c) ---- */
-
-enum rec_planned_op {
-    REC_OP_MOVE_UP,
-    REC_OP_MOVE_BELOW,
-    REC_OP_REPOINT,
-    REC_OP_RELOCATE,
-    REC_OP_TAKE_MASTER,
-    REC_OP_STOP_REPLICA,
-    REC_OP_START_REPLICA,
-    REC_OP_SET_READ_ONLY,
-    REC_OP_SET_WRITEABLE,
-};
-
-struct rec_planned_request {
-    enum rec_planned_op op;
-    struct orc_key key;    /* the instance (as the topology knows it) */
-    struct orc_key target; /* sibling / destination; host "" = none (repoint: current master) */
-    const char *user;      /* who asked, for the audit; may be NULL */
-};
-
-struct rec_planned_result {
-    struct orc_key key;    /* the instance the answer is about */
-    struct orc_key master; /* its master afterwards; host "" when none */
-    bool fresh;            /* the live snapshot already shows the change */
-    char message[768];     /* orchestrator's API message */
-};
-
-/* The route name of an operation ("move-up", "stop-replica", ...). Static. */
-const char *rec_planned_op_name(enum rec_planned_op op);
-/* Runs one operation. Returns 0 (out filled), or a refusal / failure code
- * with errmsg set (see the header comment). */
-int rec_planned_run(struct rec_env *env,
-                    const struct rec_planned_request *req,
-                    struct rec_planned_result *out,
-                    char *errmsg,
-                    size_t len);
-
-/* ---- graceful master takeover (takeover.c) ---- */
-
-struct rec_takeover_request {
-    const char *cluster;              /* cluster name (already resolved from the hint) */
-    const struct orc_key *designated; /* requested successor, or NULL */
-    bool auto_choose;                 /* graceful-master-takeover-auto */
-    const char *user;                 /* audit; may be NULL */
-};
-
-struct rec_takeover_result {
-    char uid[64];
-    int64_t id; /* recovery id; 0 when not registered */
-    char cluster[ORC_KEY_STRLEN];
-    char alias[DISC_TEXT_MAX];
-    struct orc_key old_master;
-    struct orc_key old_master_master; /* host "" (the old master was a top master) */
-    struct orc_key successor;         /* host "" when none */
-    struct disc_coords successor_coords;
-    struct disc_keylist replicas;     /* the old master's direct replicas */
-    struct disc_keylist participants; /* every instance changed */
-    struct orc_buf errors;            /* one per line */
-    bool successful;
-    int64_t started_s, ended_s; /* wall clock */
-    /* read_only=1 on the old master .. read_only=0 on the successor; -1 when
-     * the successor never became writable. */
-    int64_t no_writer_us;
-    char message[1024];
-};
-
-void rec_takeover_result_init(struct rec_takeover_result *r);
-void rec_takeover_result_release(struct rec_takeover_result *r);
-
-/* orchestrator's GracefulMasterTakeover (reference 4.4). Returns 0 with
- * out->successful, a refusal before anything was touched (nothing
- * registered), or a failure after it started (registered as an unsuccessful
- * recovery; the old master is writable again when the successor never was). */
-int rec_takeover_run(struct rec_env *env,
-                     const struct rec_takeover_request *req,
-                     struct rec_takeover_result *out,
-                     char *errmsg,
-                     size_t len);
 
 /* ---- shared by relocate.c and takeover.c ---- */
 

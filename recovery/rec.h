@@ -6,7 +6,12 @@
  *     of orchestrator's ReplicationAnalysis entries out: one per analysed
  *     instance, with the failure code (DeadMaster, UnreachableMaster, ...),
  *     the structure warnings and the counts the codes were derived from.
- *   - failover / takeover: declared further down by their owners.
+ *   - the service side: the environment the service hands over, the
+ *     recovery loop, the dead (intermediate) master failover;
+ *   - planned operations (relocation, graceful takeover);
+ *   - what the service needs of the hooks (tracker, validation).
+ * Internal headers (ops.h, promote.h, hooks.h, planned.h) stay inside
+ * recovery/ and its unit tests.
  *
  * Threads: the analysis keeps no state; its options are read-only once
  * built and may be shared by any number of threads. struct rec_stale is
@@ -19,10 +24,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+#include <pthread.h>
+
 #include "common/config.h"
 #include "common/orc.h"
 #include "discovery/disc.h"
-#include "discovery/topo.h"
 
 /* ========================================================================
  * Analysis (recovery/analysis.c)
@@ -268,7 +275,222 @@ const struct rec_analysis *rec_analysis_find(const struct rec_analysis_list *l,
                                              const struct orc_key *key);
 
 /* ========================================================================
- * Failover and takeover: declarations follow (owned by the lead).
+ * The service side: environment, recovery loop, failover (failover.c,
+ * loop.c, ops.c)
  * ======================================================================== */
+
+struct be;
+struct disc_topo;
+struct rec_hooks_tracker;
+
+struct rec_env {
+    const struct orc_config *cfg;
+    struct be *be;
+    struct disc_topo *topo;
+    const struct disc_probe_options *probe;
+    void *node;
+    /* true while this node is the leader: checked before every acting step. */
+    bool (*is_leader)(void *node);
+    /* Replicated commands (see orchestrator/fsm.c); payload is stolen. */
+    int (*submit)(void *node, const char *op, json_t *payload, char *errmsg, size_t len);
+    /* Same, with the command's answer in *result (may be NULL; caller decrefs). */
+    int (*submit_r)(void *node,
+                    const char *op,
+                    json_t *payload,
+                    json_t **result,
+                    char *errmsg,
+                    size_t len);
+    /* Quorum-confirmed detection (raft). May be NULL: always confirmed.
+     * True when enough nodes see key failed; *agree and *needed say how many. */
+    bool (*confirm_failure)(void *node, const struct orc_key *key, int *agree, int *needed);
+    /* On a follower: tells the leader which instances this node sees failed
+     * ("h:p,h:p", "" for none). May be NULL. */
+    void (*report_failures)(void *node, const char *failed);
+    /* counts asynchronous hooks still running; may be NULL */
+    struct rec_hooks_tracker *hooks_tracker;
+};
+
+/* Session options for MySQL operations from the config: topology
+ * credentials, MySQLConnectTimeoutSeconds, MySQLTopologyReadTimeoutSeconds. */
+struct rec_session_options;
+void rec_env_session_options(const struct rec_env *env, struct rec_session_options *out);
+
+/* The leader check: true when env->is_leader is NULL or says so. */
+bool rec_env_leader(const struct rec_env *env);
+
+struct rec_loop;
+
+/* Starts the recovery thread. env is borrowed for the loop's life. */
+int rec_loop_start(struct rec_env *env, struct rec_loop **out, char *errmsg, size_t len);
+/* Wakes the loop: the topology changed. Thread-safe; NULL is fine. */
+void rec_loop_notify(struct rec_loop *l);
+/* Stops the thread (waits for a running recovery to finish) and frees. */
+void rec_loop_stop(struct rec_loop *l);
+
+struct rec_failover_request {
+    struct orc_key failed;           /* the dead (intermediate) master */
+    const char *analysis;            /* analysis code that started it */
+    bool intermediate;               /* dead intermediate master: regroup below a sibling/parent */
+    const struct orc_key *candidate; /* requested candidate, or NULL */
+    bool force;                      /* operator asked: skip filters and anti-flapping */
+    bool skip_hooks;                 /* recover-lite */
+    const char *command;             /* hint: "", "recover", "force-master-failover", ... */
+    int64_t detection_id;            /* the registered detection, 0 if none */
+};
+
+/* States, in order. Each transition is logged (+failover-<state>) and
+ * written as a recovery step. */
+enum rec_state {
+    REC_ST_REGISTER,
+    REC_ST_PRE_HOOKS,
+    REC_ST_PREPARE,  /* stop IO threads, wait for relay logs to apply */
+    REC_ST_CHOOSE,   /* pick the candidate */
+    REC_ST_CATCH_UP, /* the candidate takes what a more advanced replica has */
+    REC_ST_PROMOTE,  /* reset replication, read_only=0 */
+    REC_ST_REPOINT,  /* the other replicas replicate from the candidate */
+    REC_ST_FENCE,    /* read_only=1 on the old master if it answers */
+    REC_ST_PUBLISH,  /* KV, alias, downtime of lost instances */
+    REC_ST_POST_HOOKS,
+    REC_ST_DONE,
+    REC_ST_FAILED,
+};
+
+struct rec_result {
+    char uid[64];
+    int64_t id;          /* recovery id, 0 when not registered */
+    int64_t blocking_id; /* when blocked by anti-flapping */
+    bool blocked;
+    bool successful;
+    struct orc_key successor;
+    struct disc_coords successor_coords;
+    struct disc_keylist lost;
+    struct disc_keylist participants;
+    struct orc_buf errors;                    /* one per line */
+    int64_t started_ms, writable_ms, done_ms; /* wall clock */
+};
+
+void rec_result_init(struct rec_result *r);
+void rec_result_release(struct rec_result *r);
+
+const char *rec_state_name(enum rec_state s);
+
+/* Recovers a dead master (or intermediate master). Blocking; runs on the
+ * recovery thread or an HTTP thread (never the loop thread). Returns 0 when
+ * a successor is in place, ORC_EEXIST when blocked by anti-flapping (see
+ * out->blocking_id), ORC_EPERM when this node stopped being the leader, or
+ * another error; out->errors lists what went wrong along the way. */
+int rec_failover_run(struct rec_env *env,
+                     const struct rec_failover_request *req,
+                     struct rec_result *out,
+                     char *errmsg,
+                     size_t len);
+
+/* ========================================================================
+ * Planned operations (relocate.c, takeover.c)
+ * ======================================================================== */
+
+/* ---- operations on one instance (relocate.c) ---- */
+
+enum rec_planned_op {
+    REC_OP_MOVE_UP,
+    REC_OP_MOVE_BELOW,
+    REC_OP_REPOINT,
+    REC_OP_RELOCATE,
+    REC_OP_TAKE_MASTER,
+    REC_OP_STOP_REPLICA,
+    REC_OP_START_REPLICA,
+    REC_OP_SET_READ_ONLY,
+    REC_OP_SET_WRITEABLE,
+};
+
+struct rec_planned_request {
+    enum rec_planned_op op;
+    struct orc_key key;    /* the instance (as the topology knows it) */
+    struct orc_key target; /* sibling / destination; host "" = none (repoint: current master) */
+    const char *user;      /* who asked, for the audit; may be NULL */
+};
+
+struct rec_planned_result {
+    struct orc_key key;    /* the instance the answer is about */
+    struct orc_key master; /* its master afterwards; host "" when none */
+    bool fresh;            /* the live snapshot already shows the change */
+    char message[768];     /* orchestrator's API message */
+};
+
+/* The route name of an operation ("move-up", "stop-replica", ...). Static. */
+const char *rec_planned_op_name(enum rec_planned_op op);
+/* Runs one operation. Returns 0 (out filled), or a refusal / failure code
+ * with errmsg set (see the header comment). */
+int rec_planned_run(struct rec_env *env,
+                    const struct rec_planned_request *req,
+                    struct rec_planned_result *out,
+                    char *errmsg,
+                    size_t len);
+
+/* ---- graceful master takeover (takeover.c) ---- */
+
+struct rec_takeover_request {
+    const char *cluster;              /* cluster name (already resolved from the hint) */
+    const struct orc_key *designated; /* requested successor, or NULL */
+    bool auto_choose;                 /* graceful-master-takeover-auto */
+    const char *user;                 /* audit; may be NULL */
+};
+
+struct rec_takeover_result {
+    char uid[64];
+    int64_t id; /* recovery id; 0 when not registered */
+    char cluster[ORC_KEY_STRLEN];
+    char alias[DISC_TEXT_MAX];
+    struct orc_key old_master;
+    struct orc_key old_master_master; /* host "" (the old master was a top master) */
+    struct orc_key successor;         /* host "" when none */
+    struct disc_coords successor_coords;
+    struct disc_keylist replicas;     /* the old master's direct replicas */
+    struct disc_keylist participants; /* every instance changed */
+    struct orc_buf errors;            /* one per line */
+    bool successful;
+    int64_t started_s, ended_s; /* wall clock */
+    /* read_only=1 on the old master .. read_only=0 on the successor; -1 when
+     * the successor never became writable. */
+    int64_t no_writer_us;
+    char message[1024];
+};
+
+void rec_takeover_result_init(struct rec_takeover_result *r);
+void rec_takeover_result_release(struct rec_takeover_result *r);
+
+/* orchestrator's GracefulMasterTakeover (reference 4.4). Returns 0 with
+ * out->successful, a refusal before anything was touched (nothing
+ * registered), or a failure after it started (registered as an unsuccessful
+ * recovery; the old master is writable again when the successor never was). */
+int rec_takeover_run(struct rec_env *env,
+                     const struct rec_takeover_request *req,
+                     struct rec_takeover_result *out,
+                     char *errmsg,
+                     size_t len);
+
+/* ========================================================================
+ * Hooks (hooks.c): what the service needs; the runner is in hooks.h
+ * ======================================================================== */
+
+/* Counts asynchronous hooks still running, so the service can wait for them
+ * before it exits. Owned by the caller; must outlive every hook it tracks. */
+struct rec_hooks_tracker {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int running; /* guarded by mu */
+};
+
+int rec_hooks_tracker_init(struct rec_hooks_tracker *t, char *errmsg, size_t len);
+/* Number of asynchronous hooks still running. */
+int rec_hooks_tracker_running(struct rec_hooks_tracker *t);
+/* Waits until no tracked hook runs; 0, or ORC_ETIMEDOUT after timeout_ms. */
+int rec_hooks_tracker_wait(struct rec_hooks_tracker *t, int64_t timeout_ms);
+/* Only once rec_hooks_tracker_wait returned 0. */
+void rec_hooks_tracker_release(struct rec_hooks_tracker *t);
+
+/* Checks every line against the quoting rule without running anything (for
+ * config validation at start). 0 or ORC_EINVAL naming the line: "[2]: ...". */
+int rec_hooks_validate(const char *const *lines, size_t n, char *errmsg, size_t len);
 
 #endif

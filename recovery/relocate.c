@@ -15,7 +15,7 @@
 #include <strings.h>
 
 #include "backend/be.h"
-#include "discovery/topo.h"
+#include "discovery/disc.h"
 #include "recovery/ops.h"
 #include "recovery/planned.h"
 

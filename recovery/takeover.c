@@ -34,7 +34,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "discovery/topo.h"
+#include "discovery/disc.h"
 #include "recovery/hooks.h"
 #include "recovery/ops.h"
 #include "recovery/planned.h"

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "discovery/topo.h"
+#include "discovery/disc.h"
 #include "recovery/rec.h"
 #include "web/web_int.h"
 

@@ -12,8 +12,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "discovery/topo.h"
-#include "recovery/planned.h"
+#include "discovery/disc.h"
+#include "recovery/rec.h"
 #include "web/web_int.h"
 
 static int status_of(int rc)

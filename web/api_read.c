@@ -15,7 +15,7 @@
 #include <strings.h>
 
 #include "backend/be.h"
-#include "discovery/topo.h"
+#include "discovery/disc.h"
 #include "web/web_int.h"
 
 /* ---- the body cache ----

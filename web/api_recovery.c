@@ -8,8 +8,7 @@
 #include <unistd.h>
 
 #include "backend/be.h"
-#include "discovery/topo.h"
-#include "recovery/failover.h"
+#include "discovery/disc.h"
 #include "recovery/rec.h"
 #include "web/web_int.h"
 

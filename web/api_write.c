@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "backend/be.h"
-#include "discovery/topo.h"
+#include "discovery/disc.h"
 #include "web/web_int.h"
 
 #define DEFAULT_DOWNTIME_S 600    /* orchestrator's MaintenanceExpireMinutes: 10 */

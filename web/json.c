@@ -13,7 +13,7 @@
 #include <string.h>
 
 #include "backend/be.h"
-#include "discovery/topo.h"
+#include "discovery/disc.h"
 #include "web/web_int.h"
 
 /* ---- the writer ---- */

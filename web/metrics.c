@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "discovery/topo.h"
+#include "discovery/disc.h"
 #include "web/web_int.h"
 
 static const int64_t bucket_us[] = {100, 1000, 10000, 100000, 1000000, 10000000};

@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "discovery/topo.h"
+#include "discovery/disc.h"
 #include "web/web_int.h"
 
 #define TOKENS 6

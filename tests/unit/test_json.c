@@ -14,7 +14,7 @@
 #include <jansson.h>
 
 #include "backend/be.h"
-#include "discovery/topo.h"
+#include "discovery/disc.h"
 #include "web/web_int.h"
 
 #define NOW_MS 1700000000000LL /* 2023-11-14T22:13:20Z */
