@@ -282,3 +282,21 @@ def test_manual_recover_when_automation_is_off(star4, orc_factory):
     assert r["Code"] == "OK", r
     new = wait_new_master(sb, sb.replicas, timeout=2)
     assert r["Details"]["Port"] == sb.port(new)
+
+
+def test_replicas_lost_with_the_master_are_reported_and_downtimed(star4, orc_factory):
+    sb = star4
+    orc = start_orc(orc_factory, sb)
+    i2, i3, i4 = sb.replicas
+    sb.kill(i4)
+    sb.kill(sb.master)
+    new = wait_new_master(sb, [i2, i3])
+    assert_replicates_from(sb, [n for n in (i2, i3) if n != new], new)
+    rec = wait_until(lambda: [r for r in orc.api("audit-recovery") if r["IsSuccessful"]], 10)[0]
+    assert rec["AnalysisEntry"]["Analysis"] in ("DeadMaster", "DeadMasterAndSomeReplicas")
+    assert [k["Port"] for k in rec["LostReplicas"]] == [sb.port(i4)]
+    host, port = sb.key(i4).split(":")
+    inst = wait_until(lambda: orc.api(f"instance/{host}/{port}") if
+                      orc.api(f"instance/{host}/{port}").get("IsDowntimed") else None, 10,
+                      what="the lost replica downtimed")
+    assert inst["DowntimeReason"] == "lost-in-recovery"
