@@ -27,6 +27,14 @@ void orc_fsm_release(struct orc_fsm *f)
     pthread_mutex_destroy(&f->lock);
 }
 
+/* The command's own time (stamped by the submitter), else now. */
+static int64_t cmd_now(const json_t *o)
+{
+    const json_t *n = json_object_get(o, "Now");
+
+    return json_is_integer(n) ? (int64_t)json_integer_value(n) : orc_wall_s();
+}
+
 const char *fsm_str(const json_t *o, const char *k)
 {
     const char *s = json_string_value(json_object_get(o, k));
@@ -91,7 +99,7 @@ static int op_begin_downtime(struct orc_fsm *f, const json_t *p, char *errmsg, s
     if (get_key(p, &d.key, errmsg, len) != 0)
         return ORC_EINVAL;
     d.active = true;
-    d.begin_ts = orc_wall_s();
+    d.begin_ts = cmd_now(p);
     d.end_ts = json_integer_value(json_object_get(p, "EndTimestamp"));
     d.owner = str(p, "Owner");
     d.reason = str(p, "Reason");
@@ -127,7 +135,7 @@ static int op_register_candidate(struct orc_fsm *f, const json_t *p, char *errms
     if (get_key(p, &c.key, errmsg, len) != 0)
         return ORC_EINVAL;
     c.promotion_rule = str(p, "PromotionRule");
-    c.last_suggested = orc_wall_s();
+    c.last_suggested = cmd_now(p);
     until = json_integer_value(json_object_get(p, "ExpiresAt"));
     rc = be_candidate_register(f->be, &c, errmsg, len);
     if (rc == 0)
@@ -146,7 +154,7 @@ static int op_set_alias(struct orc_fsm *f, const json_t *p, char *errmsg, size_t
         orc_errf(errmsg, len, "set-cluster-alias needs a cluster name and an alias");
         return ORC_EINVAL;
     }
-    rc = be_alias_set_override(f->be, cluster, alias, orc_wall_s(), errmsg, len);
+    rc = be_alias_set_override(f->be, cluster, alias, cmd_now(p), errmsg, len);
     if (rc == 0)
         rc = disc_topo_set_cluster_alias(f->topo, cluster, alias);
     return rc;
@@ -158,7 +166,7 @@ static int op_put_tag(struct orc_fsm *f, const json_t *p, char *errmsg, size_t l
 
     if (get_key(p, &k, errmsg, len) != 0)
         return ORC_EINVAL;
-    return be_tag_put(f->be, &k, str(p, "TagName"), str(p, "TagValue"), orc_wall_s(), errmsg, len);
+    return be_tag_put(f->be, &k, str(p, "TagName"), str(p, "TagValue"), cmd_now(p), errmsg, len);
 }
 
 static int op_delete_tag(struct orc_fsm *f, const json_t *p, char *errmsg, size_t len)

@@ -60,6 +60,9 @@ static int node_submit_r(void *arg,
     struct orc_node *n = arg;
     int rc;
 
+    /* The submitter's clock, so every node applies the same time. */
+    if (json_is_object(payload) && json_object_get(payload, "Now") == NULL)
+        json_object_set_new(payload, "Now", json_integer(orc_wall_s()));
     if (n->cfg->RaftEnabled) /* raft: replicated, applied on every node */
         rc = orc_raft_submit(n->raft, op, payload, result, errmsg, len);
     else
