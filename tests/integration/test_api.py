@@ -467,3 +467,49 @@ def test_reads_before_any_discovery_are_empty(orc_factory):
         ok(orc, "instance/127.0.0.1/3306")
     assert requests.get(orc.url("/api/clusters"), timeout=5).headers["Content-Type"].startswith(
         "application/json")
+
+
+def test_a_hung_host_never_delays_the_probes_of_others(star4, orc_factory):
+    """A server that accepts connections and never answers holds one probe worker until its
+    timeout; the other instances keep being probed every poll interval."""
+    import socket
+    import threading
+
+    hung = socket.socket()
+    hung.bind(("127.0.0.1", 0))
+    hung.listen(16)
+    held, stop = [], threading.Event()
+
+    def accept():
+        hung.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                held.append(hung.accept()[0])  # accepted, never answered
+            except OSError:
+                pass
+    t = threading.Thread(target=accept, daemon=True)
+    t.start()
+    try:
+        hport = hung.getsockname()[1]
+        orc = orc_factory(sandbox=star4, MySQLDiscoveryReadTimeoutSeconds=30,
+                          DiscoverySeeds=[star4.key(star4.master), f"127.0.0.1:{hport}"])
+        master = star4.key(star4.master)
+        wait_until(lambda: len(ok(orc, f"cluster/{master}")) == 4, 2 * POLL + SLACK,
+                   what="the star discovered next to the hung host")
+        wait_until(lambda: held, 5, what="the hung host was connected to")
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            for inst in ok(orc, f"cluster/{master}"):
+                assert inst["IsLastCheckValid"] and inst["IsUpToDate"], inst["Key"]
+                assert inst["SecondsSinceLastSeen"]["Int64"] <= 2, inst["Key"]
+            time.sleep(0.5)
+        # and the API still answers a synchronous discover of another instance at once
+        t0 = time.monotonic()
+        assert ok(orc, f"discover/{hp(star4, star4.replicas[0])}")["Code"] == "OK"
+        assert time.monotonic() - t0 < 2
+    finally:
+        stop.set()
+        t.join(2)
+        for c in held:
+            c.close()
+        hung.close()
