@@ -13,8 +13,8 @@ WARN    := -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wmissing-proto
            -Wformat=2 -Wvla -Wwrite-strings -Wimplicit-fallthrough -Werror
 CFLAGS_release := -O2 -g
 CFLAGS_debug   := -O0 -g
-CFLAGS_asan    := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer
-CFLAGS_tsan    := -O1 -g -fsanitize=thread
+CFLAGS_asan    := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -Wno-stringop-overread
+CFLAGS_tsan    := -O1 -g -fsanitize=thread -Wno-stringop-overread
 BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -I. $(WARN) $(CFLAGS_$(VARIANT)) -MMD -MP
 LDFLAGS_asan := -fsanitize=address,undefined
 LDFLAGS_tsan := -fsanitize=thread
