@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 
 int64_t orc_mono_us(void)
@@ -57,4 +58,29 @@ void orc_sleep_ms(int64_t ms)
 
     while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
     }
+}
+
+void orc_deadline(struct timespec *ts, int64_t ms)
+{
+    clock_gettime(CLOCK_REALTIME, ts);
+    ts->tv_sec += (time_t)(ms / 1000);
+    ts->tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (ts->tv_nsec >= 1000000000L) {
+        ts->tv_sec++;
+        ts->tv_nsec -= 1000000000L;
+    }
+}
+
+uint64_t orc_fnv1a(uint64_t h, const void *data, size_t n)
+{
+    const unsigned char *p = data;
+
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ p[i]) * 1099511628211ULL;
+    return h;
+}
+
+uint64_t orc_fnv1a_str(uint64_t h, const char *s)
+{
+    return s ? orc_fnv1a(h, s, strlen(s) + 1) : orc_fnv1a(h, "", 1);
 }

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #define ORC_VERSION "0.1.0"
 
@@ -111,6 +112,15 @@ char *orc_time_str(int64_t wall_s, char *buf, size_t len);
 /* RFC 3339 with offset, as Go's time.Time marshals: "2026-11-21T21:32:29Z". */
 char *orc_time_rfc3339(int64_t wall_s, char *buf, size_t len);
 void orc_sleep_ms(int64_t ms);
+/* The CLOCK_REALTIME deadline ms from now, for pthread_cond_timedwait. */
+void orc_deadline(struct timespec *ts, int64_t ms);
+
+/* ---- hashing: 64-bit FNV-1a (stable: raft ids are derived from it) ---- */
+#define ORC_FNV1A_INIT 14695981039346656037ULL
+/* Folds n bytes into h (start from ORC_FNV1A_INIT). */
+uint64_t orc_fnv1a(uint64_t h, const void *data, size_t n);
+/* Folds a NUL-terminated string (NULL as "") into h. */
+uint64_t orc_fnv1a_str(uint64_t h, const char *s);
 
 /* ---- logging ----
  * One line per event: "2026-11-21 21:32:29.123 NOTICE +event key=value ...".

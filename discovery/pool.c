@@ -24,17 +24,6 @@
 
 static void watch(struct disc_topo *t, struct entry *e);
 
-static void deadline_in(struct timespec *ts, int64_t ms)
-{
-    clock_gettime(CLOCK_REALTIME, ts);
-    ts->tv_sec += ms / 1000;
-    ts->tv_nsec += (ms % 1000) * 1000000L;
-    if (ts->tv_nsec >= 1000000000L) {
-        ts->tv_sec++;
-        ts->tv_nsec -= 1000000000L;
-    }
-}
-
 static bool recently_forgotten(struct disc_topo *t, const struct orc_key *k)
 {
     int64_t now = orc_mono_ms();
@@ -100,41 +89,27 @@ static void apply_success(struct disc_topo *t, struct entry *e, struct disc_inst
 
 /* ---- change tracking ---- */
 
-static uint64_t fnv(uint64_t h, const void *p, size_t n)
-{
-    const unsigned char *b = p;
-
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ b[i]) * 1099511628211ull;
-    return h;
-}
-
-static uint64_t fnv_str(uint64_t h, const char *s)
-{
-    return fnv(h, s ? s : "", s ? strlen(s) + 1 : 1);
-}
-
 /* What analysis cares about: a change wakes the recovery loop. */
 static uint64_t health_sig(const struct disc_instance *in, bool ok, int64_t lag_limit)
 {
-    uint64_t h = 1469598103934665603ull;
+    uint64_t h = ORC_FNV1A_INIT;
     bool lagging = in->seconds_behind_master.valid && in->seconds_behind_master.value > lag_limit;
 
-    h = fnv(h, &ok, sizeof(ok));
-    h = fnv(h, &in->io_state, sizeof(in->io_state));
-    h = fnv(h, &in->sql_state, sizeof(in->sql_state));
-    h = fnv_str(h, in->master_key.host);
-    h = fnv(h, &in->master_key.port, sizeof(in->master_key.port));
-    h = fnv(h, &in->read_only, sizeof(in->read_only));
-    h = fnv(h, &in->last_io_errno, sizeof(in->last_io_errno));
-    h = fnv(h, &in->last_sql_errno, sizeof(in->last_sql_errno));
-    h = fnv(h, &in->seconds_behind_master.valid, sizeof(bool));
-    h = fnv(h, &lagging, sizeof(lagging));
-    h = fnv(h, &in->semi_sync_master_status, sizeof(bool));
-    h = fnv(h, &in->replicas.len, sizeof(in->replicas.len));
+    h = orc_fnv1a(h, &ok, sizeof(ok));
+    h = orc_fnv1a(h, &in->io_state, sizeof(in->io_state));
+    h = orc_fnv1a(h, &in->sql_state, sizeof(in->sql_state));
+    h = orc_fnv1a_str(h, in->master_key.host);
+    h = orc_fnv1a(h, &in->master_key.port, sizeof(in->master_key.port));
+    h = orc_fnv1a(h, &in->read_only, sizeof(in->read_only));
+    h = orc_fnv1a(h, &in->last_io_errno, sizeof(in->last_io_errno));
+    h = orc_fnv1a(h, &in->last_sql_errno, sizeof(in->last_sql_errno));
+    h = orc_fnv1a(h, &in->seconds_behind_master.valid, sizeof(bool));
+    h = orc_fnv1a(h, &lagging, sizeof(lagging));
+    h = orc_fnv1a(h, &in->semi_sync_master_status, sizeof(bool));
+    h = orc_fnv1a(h, &in->replicas.len, sizeof(in->replicas.len));
     for (size_t i = 0; i < in->replicas.len; i++) {
-        h = fnv_str(h, in->replicas.keys[i].host);
-        h = fnv(h, &in->replicas.keys[i].port, sizeof(int));
+        h = orc_fnv1a_str(h, in->replicas.keys[i].host);
+        h = orc_fnv1a(h, &in->replicas.keys[i].port, sizeof(int));
     }
     return h;
 }
@@ -144,7 +119,7 @@ static uint64_t health_sig(const struct disc_instance *in, bool ok, int64_t lag_
 static uint64_t content_sig(const struct disc_instance *in)
 {
     struct disc_instance c = *in; /* shallow: only hashed, never released */
-    uint64_t h = 1469598103934665603ull;
+    uint64_t h = ORC_FNV1A_INIT;
 
     c.uptime = 0;
     c.last_discovery_latency_us = 0;
@@ -155,16 +130,16 @@ static uint64_t content_sig(const struct disc_instance *in)
     c.gtid_binlog_pos = c.gtid_io_pos = c.gtid_errant = c.ancestry_uuid = NULL;
     c.replicas.keys = NULL;
     c.replicas.cap = 0;
-    h = fnv(h, &c, sizeof(c));
-    h = fnv_str(h, in->last_io_error);
-    h = fnv_str(h, in->last_sql_error);
-    h = fnv_str(h, in->executed_gtid_set);
-    h = fnv_str(h, in->gtid_current_pos);
-    h = fnv_str(h, in->gtid_slave_pos);
-    h = fnv_str(h, in->gtid_binlog_pos);
+    h = orc_fnv1a(h, &c, sizeof(c));
+    h = orc_fnv1a_str(h, in->last_io_error);
+    h = orc_fnv1a_str(h, in->last_sql_error);
+    h = orc_fnv1a_str(h, in->executed_gtid_set);
+    h = orc_fnv1a_str(h, in->gtid_current_pos);
+    h = orc_fnv1a_str(h, in->gtid_slave_pos);
+    h = orc_fnv1a_str(h, in->gtid_binlog_pos);
     for (size_t i = 0; i < in->replicas.len; i++) {
-        h = fnv_str(h, in->replicas.keys[i].host);
-        h = fnv(h, &in->replicas.keys[i].port, sizeof(int));
+        h = orc_fnv1a_str(h, in->replicas.keys[i].host);
+        h = orc_fnv1a(h, &in->replicas.keys[i].port, sizeof(int));
     }
     return h;
 }
@@ -435,7 +410,7 @@ static void *scheduler_main(void *arg)
             last_minute = now;
             forget_unseen(t);
         }
-        deadline_in(&ts, next - now > 0 ? next - now : 1);
+        orc_deadline(&ts, next - now > 0 ? next - now : 1);
         pthread_cond_timedwait(&t->sched_cond, &t->lock, &ts);
     }
     pthread_mutex_unlock(&t->lock);
@@ -521,7 +496,7 @@ static void *writer_main(void *arg)
             pthread_cond_wait(&t->flush_cond, &t->lock);
         until = orc_mono_ms() + t->o.flush_ms;
         while (!t->stopping && orc_mono_ms() < until) {
-            deadline_in(&ts, until - orc_mono_ms());
+            orc_deadline(&ts, until - orc_mono_ms());
             pthread_cond_timedwait(&t->flush_cond, &t->lock, &ts);
         }
         flush_once(t);

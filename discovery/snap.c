@@ -16,11 +16,7 @@ struct index {
 
 static size_t hash_str(const char *s)
 {
-    uint64_t h = 1469598103934665603ull;
-
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ull;
-    return (size_t)h;
+    return (size_t)orc_fnv1a(ORC_FNV1A_INIT, s, strlen(s));
 }
 
 static size_t hash_keyv(const struct orc_key *k)

@@ -10,11 +10,7 @@
 
 static size_t hash_key(const char *s, size_t size)
 {
-    uint64_t h = 1469598103934665603ull; /* FNV-1a */
-
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ull;
-    return (size_t)(h % size);
+    return (size_t)(orc_fnv1a(ORC_FNV1A_INIT, s, strlen(s)) % size);
 }
 
 struct entry *topo_find(struct disc_topo *t, const struct orc_key *k)
@@ -296,13 +292,7 @@ static bool wait_not_busy(struct disc_topo *t, struct entry *e, int64_t timeout_
         int64_t left = deadline - orc_mono_ms();
         if (left <= 0)
             return false;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_sec += left / 1000;
-        ts.tv_nsec += (left % 1000) * 1000000L;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
+        orc_deadline(&ts, left);
         pthread_cond_timedwait(&t->done_cond, &t->lock, &ts);
     }
     return true;

@@ -115,13 +115,7 @@ int orc_raft_req_run(struct orc_raft *r,
     uv_async_send(&r->async);
     pthread_mutex_unlock(&r->qlock);
 
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += timeout_ms / 1000;
-    ts.tv_nsec += (timeout_ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
+    orc_deadline(&ts, timeout_ms);
     pthread_mutex_lock(&q->mu);
     while (!q->done)
         if (pthread_cond_timedwait(&q->cv, &q->mu, &ts) == ETIMEDOUT)

@@ -29,17 +29,6 @@
 /* Longest stall of the loop thread waiting for a snapshot document. */
 #define ORC_RAFT_DUMP_WAIT_MS 150
 
-static void deadline_in(struct timespec *ts, int64_t ms)
-{
-    clock_gettime(CLOCK_REALTIME, ts);
-    ts->tv_sec += ms / 1000;
-    ts->tv_nsec += (ms % 1000) * 1000000L;
-    if (ts->tv_nsec >= 1000000000L) {
-        ts->tv_sec++;
-        ts->tv_nsec -= 1000000000L;
-    }
-}
-
 /* Queues an item; returns its sequence number. Takes ownership of it. */
 static uint64_t enqueue(struct orc_raft *r, struct orc_raft_item *it)
 {
@@ -108,7 +97,7 @@ static int fsm_snapshot(struct raft_fsm *fsm, struct raft_buffer *bufs[], unsign
         return RAFT_BUSY;
     it->kind = ORC_RITEM_DUMP;
     seq = enqueue(r, it);
-    deadline_in(&ts, ORC_RAFT_DUMP_WAIT_MS);
+    orc_deadline(&ts, ORC_RAFT_DUMP_WAIT_MS);
     pthread_mutex_lock(&r->alock);
     while (r->dump_seq != seq && !r->astop)
         if (pthread_cond_timedwait(&r->adone, &r->alock, &ts) == ETIMEDOUT)
@@ -434,7 +423,7 @@ int orc_raft_applier_drain(struct orc_raft *r, int64_t timeout_ms)
     uint64_t target;
     int rc = 0;
 
-    deadline_in(&ts, timeout_ms);
+    orc_deadline(&ts, timeout_ms);
     pthread_mutex_lock(&r->alock);
     target = r->enq_seq;
     while (r->done_seq < target && !r->astop)

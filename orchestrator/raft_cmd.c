@@ -19,14 +19,7 @@ size_t orc_raft_pad8(size_t n)
 
 uint64_t orc_raft_hash(const void *data, size_t n)
 {
-    const unsigned char *p = data;
-    uint64_t h = 14695981039346656037ULL;
-
-    for (size_t i = 0; i < n; i++) {
-        h ^= p[i];
-        h *= 1099511628211ULL;
-    }
-    return h;
+    return orc_fnv1a(ORC_FNV1A_INIT, data, n);
 }
 
 uint64_t orc_raft_id_of(const char *addr)

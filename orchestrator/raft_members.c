@@ -539,8 +539,7 @@ static void *joiner_main(void *arg)
     while (curl != NULL && !joiner_stopping(r)) {
         if (join_round(r, curl))
             break;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_sec += 2;
+        orc_deadline(&ts, 2000);
         pthread_mutex_lock(&r->alock);
         while (!r->jstop)
             if (pthread_cond_timedwait(&r->jcv, &r->alock, &ts) == ETIMEDOUT)

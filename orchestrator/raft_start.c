@@ -243,8 +243,7 @@ static int start_loop(struct orc_raft *r, char *errmsg, size_t len)
         return ORC_EIO;
     }
     r->loop_started = true;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += 30;
+    orc_deadline(&ts, 30000);
     pthread_mutex_lock(&r->start_mu);
     while (!r->start_done)
         if (pthread_cond_timedwait(&r->start_cv, &r->start_mu, &ts) == ETIMEDOUT)

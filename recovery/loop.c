@@ -406,13 +406,7 @@ static void *loop_main(void *arg)
             int64_t age = orc_mono_ms() - pending_since;
             wait_ms = age < 1000 ? 5 : age < 10000 ? 100 : 1000;
         }
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_nsec += (wait_ms % 1000) * 1000000L;
-        ts.tv_sec += wait_ms / 1000;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
+        orc_deadline(&ts, wait_ms);
         if (!l->notified)
             pthread_cond_timedwait(&l->cond, &l->lock, &ts);
         l->notified = false;
