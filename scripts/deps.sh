@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
 # Installs every build, run and test dependency from Debian's packages.
-# Idempotent: when everything is present it only runs dpkg-query and exits.
+# Idempotent: when everything is present it only runs dpkg-query and exits 0.
+#
+# Seams for tests/integration/test_deps.py (never needed in normal use):
+#   DEPS_POLICY_RC  the policy-rc.d path (default /usr/sbin/policy-rc.d)
+#   DEPS_PKGS       a space-separated package list replacing the built-in one
 set -euo pipefail
 
 PKGS=(
@@ -10,8 +14,12 @@ PKGS=(
   mariadb-server mariadb-client
   python3-pytest python3-pymysql python3-requests
   chromium chromium-driver python3-selenium
-  procps curl wrk
+  procps curl wrk openssl systemd dpkg-dev
 )
+if [ -n "${DEPS_PKGS:-}" ]; then
+  read -r -a PKGS <<<"$DEPS_PKGS"
+fi
+POLICY_RC="${DEPS_POLICY_RC:-/usr/sbin/policy-rc.d}"
 
 missing=()
 for p in "${PKGS[@]}"; do
@@ -19,20 +27,42 @@ for p in "${PKGS[@]}"; do
     missing+=("$p")
   fi
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
 
 echo "deps: installing ${missing[*]}"
 SUDO=""
-[ "$(id -u)" -ne 0 ] && SUDO="sudo"
+if [ "$(id -u)" -ne 0 ]; then
+  SUDO="sudo"
+fi
 export DEBIAN_FRONTEND=noninteractive
 # Keep package scripts from starting a system-wide mariadbd: tests run their own.
+# A policy file that was already there is left exactly as it was.
 added_policy=0
-if [ ! -e /usr/sbin/policy-rc.d ]; then
-  printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null
-  $SUDO chmod +x /usr/sbin/policy-rc.d
+cleanup() {
+  if [ "$added_policy" = 1 ]; then
+    $SUDO rm -f "$POLICY_RC"
+  fi
+  return 0
+}
+trap cleanup EXIT
+if [ ! -e "$POLICY_RC" ]; then
+  printf '#!/bin/sh\nexit 101\n' | $SUDO tee "$POLICY_RC" >/dev/null
+  $SUDO chmod +x "$POLICY_RC"
   added_policy=1
 fi
-cleanup() { [ "$added_policy" = 1 ] && $SUDO rm -f /usr/sbin/policy-rc.d; }
-trap cleanup EXIT
 $SUDO apt-get update -q
 $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+# Check rather than trust apt's status: every package must now be installed.
+still=()
+for p in "${missing[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+    still+=("$p")
+  fi
+done
+if [ ${#still[@]} -ne 0 ]; then
+  echo "deps: still missing after apt-get install: ${still[*]}" >&2
+  exit 1
+fi
+echo "deps: done"
