@@ -59,8 +59,9 @@ int fsm_key(const json_t *o, struct orc_key *k, char *errmsg, size_t len)
     return 0;
 }
 
-static int op_discover(struct orc_fsm *f, const json_t *p, char *errmsg, size_t len)
+static int op_discover(struct orc_fsm *f, const json_t *p, json_t **res, char *errmsg, size_t len)
 {
+    (void)res;
     struct orc_key k;
 
     if (get_key(p, &k, errmsg, len) != 0)
@@ -68,8 +69,9 @@ static int op_discover(struct orc_fsm *f, const json_t *p, char *errmsg, size_t 
     return disc_topo_discover(f->topo, &k, false, NULL, errmsg, len);
 }
 
-static int op_forget(struct orc_fsm *f, const json_t *p, char *errmsg, size_t len)
+static int op_forget(struct orc_fsm *f, const json_t *p, json_t **res, char *errmsg, size_t len)
 {
+    (void)res;
     struct orc_key k;
     int rc;
 
@@ -81,8 +83,13 @@ static int op_forget(struct orc_fsm *f, const json_t *p, char *errmsg, size_t le
     return rc;
 }
 
-static int op_forget_cluster(struct orc_fsm *f, const json_t *p, char *errmsg, size_t len)
+static int op_forget_cluster(struct orc_fsm *f,
+                             const json_t *p,
+                             json_t **res,
+                             char *errmsg,
+                             size_t len)
 {
+    (void)res;
     int rc = disc_topo_forget_cluster(f->topo, str(p, "ClusterName"));
 
     if (rc == ORC_ENOTFOUND)
@@ -90,8 +97,13 @@ static int op_forget_cluster(struct orc_fsm *f, const json_t *p, char *errmsg, s
     return rc < 0 ? rc : 0;
 }
 
-static int op_begin_downtime(struct orc_fsm *f, const json_t *p, char *errmsg, size_t len)
+static int op_begin_downtime(struct orc_fsm *f,
+                             const json_t *p,
+                             json_t **res,
+                             char *errmsg,
+                             size_t len)
 {
+    (void)res;
     struct be_downtime d;
     int rc;
 
@@ -111,8 +123,13 @@ static int op_begin_downtime(struct orc_fsm *f, const json_t *p, char *errmsg, s
     return rc;
 }
 
-static int op_end_downtime(struct orc_fsm *f, const json_t *p, char *errmsg, size_t len)
+static int op_end_downtime(struct orc_fsm *f,
+                           const json_t *p,
+                           json_t **res,
+                           char *errmsg,
+                           size_t len)
 {
+    (void)res;
     struct orc_key k;
     int rc;
 
@@ -125,8 +142,13 @@ static int op_end_downtime(struct orc_fsm *f, const json_t *p, char *errmsg, siz
     return rc;
 }
 
-static int op_register_candidate(struct orc_fsm *f, const json_t *p, char *errmsg, size_t len)
+static int op_register_candidate(struct orc_fsm *f,
+                                 const json_t *p,
+                                 json_t **res,
+                                 char *errmsg,
+                                 size_t len)
 {
+    (void)res;
     struct be_candidate c;
     int64_t until;
     int rc;
@@ -145,8 +167,9 @@ static int op_register_candidate(struct orc_fsm *f, const json_t *p, char *errms
     return rc;
 }
 
-static int op_set_alias(struct orc_fsm *f, const json_t *p, char *errmsg, size_t len)
+static int op_set_alias(struct orc_fsm *f, const json_t *p, json_t **res, char *errmsg, size_t len)
 {
+    (void)res;
     const char *cluster = str(p, "ClusterName"), *alias = str(p, "Alias");
     int rc;
 
@@ -160,8 +183,9 @@ static int op_set_alias(struct orc_fsm *f, const json_t *p, char *errmsg, size_t
     return rc;
 }
 
-static int op_put_tag(struct orc_fsm *f, const json_t *p, char *errmsg, size_t len)
+static int op_put_tag(struct orc_fsm *f, const json_t *p, json_t **res, char *errmsg, size_t len)
 {
+    (void)res;
     struct orc_key k;
 
     if (get_key(p, &k, errmsg, len) != 0)
@@ -169,8 +193,9 @@ static int op_put_tag(struct orc_fsm *f, const json_t *p, char *errmsg, size_t l
     return be_tag_put(f->be, &k, str(p, "TagName"), str(p, "TagValue"), cmd_now(p), errmsg, len);
 }
 
-static int op_delete_tag(struct orc_fsm *f, const json_t *p, char *errmsg, size_t len)
+static int op_delete_tag(struct orc_fsm *f, const json_t *p, json_t **res, char *errmsg, size_t len)
 {
+    (void)res;
     struct orc_key k;
 
     if (get_key(p, &k, errmsg, len) != 0)
@@ -178,9 +203,56 @@ static int op_delete_tag(struct orc_fsm *f, const json_t *p, char *errmsg, size_
     return be_tag_delete(f->be, &k, str(p, "TagName"), errmsg, len);
 }
 
-static int op_global_recoveries(struct orc_fsm *f, bool disabled, char *errmsg, size_t len)
+static int op_disable_recoveries(struct orc_fsm *f,
+                                 const json_t *p,
+                                 json_t **res,
+                                 char *errmsg,
+                                 size_t len)
 {
-    return be_recovery_global_set(f->be, disabled, errmsg, len);
+    (void)p;
+    (void)res;
+    return be_recovery_global_set(f->be, true, errmsg, len);
+}
+
+static int op_enable_recoveries(struct orc_fsm *f,
+                                const json_t *p,
+                                json_t **res,
+                                char *errmsg,
+                                size_t len)
+{
+    (void)p;
+    (void)res;
+    return be_recovery_global_set(f->be, false, errmsg, len);
+}
+
+/* The one command table: every change of replicated state is one of these,
+ * applied by the applier in log order (or directly without raft). */
+static const struct fsm_cmd commands[] = {
+    {"discover", op_discover, 0},
+    {"forget", op_forget, 0},
+    {"forget-cluster", op_forget_cluster, 0},
+    {"begin-downtime", op_begin_downtime, 0},
+    {"end-downtime", op_end_downtime, 0},
+    {"register-candidate", op_register_candidate, 0},
+    {"set-cluster-alias", op_set_alias, 0},
+    {"put-instance-tag", op_put_tag, 0},
+    {"delete-instance-tag", op_delete_tag, 0},
+    {"disable-global-recoveries", op_disable_recoveries, 0},
+    {"enable-global-recoveries", op_enable_recoveries, 0},
+    {"register-failure-detection", fsm_op_register_detection, FSM_F_ANSWERS},
+    {"register-recovery", fsm_op_register_recovery, FSM_F_ANSWERS},
+    {"write-recovery-step", fsm_op_recovery_step, 0},
+    {"resolve-recovery", fsm_op_resolve_recovery, 0},
+    {"ack-recovery", fsm_op_ack, FSM_F_ANSWERS},
+    {"put-key-value", fsm_op_put_kv, 0},
+};
+
+const struct fsm_cmd *fsm_command(const char *op)
+{
+    for (size_t i = 0; i < ORC_ARRAY_LEN(commands); i++)
+        if (strcmp(commands[i].op, op) == 0)
+            return &commands[i];
+    return NULL;
 }
 
 int orc_fsm_apply(struct orc_fsm *f, const char *op, const json_t *p, char *errmsg, size_t len)
@@ -195,36 +267,16 @@ int orc_fsm_apply_r(struct orc_fsm *f,
                     char *errmsg,
                     size_t len)
 {
+    const struct fsm_cmd *cmd;
     int rc;
 
     if (result != NULL)
         *result = NULL;
+    cmd = fsm_command(op);
     pthread_mutex_lock(&f->lock);
-    if (strcmp(op, "discover") == 0)
-        rc = op_discover(f, p, errmsg, len);
-    else if (strcmp(op, "forget") == 0)
-        rc = op_forget(f, p, errmsg, len);
-    else if (strcmp(op, "forget-cluster") == 0)
-        rc = op_forget_cluster(f, p, errmsg, len);
-    else if (strcmp(op, "begin-downtime") == 0)
-        rc = op_begin_downtime(f, p, errmsg, len);
-    else if (strcmp(op, "end-downtime") == 0)
-        rc = op_end_downtime(f, p, errmsg, len);
-    else if (strcmp(op, "register-candidate") == 0)
-        rc = op_register_candidate(f, p, errmsg, len);
-    else if (strcmp(op, "set-cluster-alias") == 0)
-        rc = op_set_alias(f, p, errmsg, len);
-    else if (strcmp(op, "put-instance-tag") == 0)
-        rc = op_put_tag(f, p, errmsg, len);
-    else if (strcmp(op, "delete-instance-tag") == 0)
-        rc = op_delete_tag(f, p, errmsg, len);
-    else if (strcmp(op, "disable-global-recoveries") == 0)
-        rc = op_global_recoveries(f, true, errmsg, len);
-    else if (strcmp(op, "enable-global-recoveries") == 0)
-        rc = op_global_recoveries(f, false, errmsg, len);
-    else if (fsm_is_recovery_op(op))
-        rc = fsm_apply_recovery(f, op, p, result, errmsg, len);
-    else {
+    if (cmd != NULL) {
+        rc = cmd->fn(f, p, result, errmsg, len);
+    } else {
         orc_errf(errmsg, len, "unknown command '%s'", op);
         rc = ORC_EINVAL;
     }

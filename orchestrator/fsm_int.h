@@ -13,14 +13,47 @@ struct orc_fsm;
 const char *fsm_str(const json_t *o, const char *k);
 /* {"Hostname","Port"} from o["Key"] or from o itself. */
 int fsm_key(const json_t *o, struct orc_key *k, char *errmsg, size_t len);
-/* True for the recovery-side ops that fsm_apply_recovery handles. */
-bool fsm_is_recovery_op(const char *op);
-/* Applies a recovery-side op. */
-int fsm_apply_recovery(struct orc_fsm *f,
-                       const char *op,
-                       const json_t *p,
-                       json_t **res,
-                       char *errmsg,
-                       size_t len);
+/* One replicated command: its name, its handler and flags. A handler
+ * applies the payload p to the backend (inside the applier's transaction
+ * with raft) and the live topology; *res (may be NULL) receives its answer. */
+typedef int (
+    *fsm_handler)(struct orc_fsm *f, const json_t *p, json_t **res, char *errmsg, size_t len);
+
+enum {
+    FSM_F_ANSWERS = 1 << 0, /* the handler fills *res */
+};
+
+struct fsm_cmd {
+    const char *op;
+    fsm_handler fn;
+    unsigned flags;
+};
+
+/* The command named op in the table, or NULL. */
+const struct fsm_cmd *fsm_command(const char *op);
+
+/* Handlers of the recovery side (fsm_recovery.c). */
+int fsm_op_register_detection(struct orc_fsm *f,
+                              const json_t *p,
+                              json_t **res,
+                              char *errmsg,
+                              size_t len);
+int fsm_op_register_recovery(struct orc_fsm *f,
+                             const json_t *p,
+                             json_t **res,
+                             char *errmsg,
+                             size_t len);
+int fsm_op_recovery_step(struct orc_fsm *f,
+                         const json_t *p,
+                         json_t **res,
+                         char *errmsg,
+                         size_t len);
+int fsm_op_resolve_recovery(struct orc_fsm *f,
+                            const json_t *p,
+                            json_t **res,
+                            char *errmsg,
+                            size_t len);
+int fsm_op_ack(struct orc_fsm *f, const json_t *p, json_t **res, char *errmsg, size_t len);
+int fsm_op_put_kv(struct orc_fsm *f, const json_t *p, json_t **res, char *errmsg, size_t len);
 
 #endif

@@ -15,11 +15,11 @@ static int64_t num(const json_t *o, const char *k)
     return (int64_t)json_integer_value(json_object_get(o, k));
 }
 
-static int op_register_detection(struct orc_fsm *f,
-                                 const json_t *p,
-                                 json_t **res,
-                                 char *errmsg,
-                                 size_t len)
+int fsm_op_register_detection(struct orc_fsm *f,
+                              const json_t *p,
+                              json_t **res,
+                              char *errmsg,
+                              size_t len)
 {
     struct be_detection d;
     int64_t id = 0;
@@ -43,11 +43,11 @@ static int op_register_detection(struct orc_fsm *f,
     return rc;
 }
 
-static int op_register_recovery(struct orc_fsm *f,
-                                const json_t *p,
-                                json_t **res,
-                                char *errmsg,
-                                size_t len)
+int fsm_op_register_recovery(struct orc_fsm *f,
+                             const json_t *p,
+                             json_t **res,
+                             char *errmsg,
+                             size_t len)
 {
     struct be_recovery r;
     struct be_recovery_register_args a;
@@ -76,14 +76,20 @@ static int op_register_recovery(struct orc_fsm *f,
     return rc;
 }
 
-static int op_recovery_step(struct orc_fsm *f, const json_t *p, char *errmsg, size_t len)
+int fsm_op_recovery_step(struct orc_fsm *f, const json_t *p, json_t **res, char *errmsg, size_t len)
 {
+    (void)res;
     return be_recovery_step_write(f->be, fsm_str(p, "UID"), num(p, "At"), fsm_str(p, "Message"),
                                   errmsg, len);
 }
 
-static int op_resolve_recovery(struct orc_fsm *f, const json_t *p, char *errmsg, size_t len)
+int fsm_op_resolve_recovery(struct orc_fsm *f,
+                            const json_t *p,
+                            json_t **res,
+                            char *errmsg,
+                            size_t len)
 {
+    (void)res;
     struct be_recovery r;
     const json_t *s = json_object_get(p, "SuccessorKey");
 
@@ -102,7 +108,7 @@ static int op_resolve_recovery(struct orc_fsm *f, const json_t *p, char *errmsg,
     return be_recovery_resolve(f->be, &r, errmsg, len);
 }
 
-static int op_ack(struct orc_fsm *f, const json_t *p, json_t **res, char *errmsg, size_t len)
+int fsm_op_ack(struct orc_fsm *f, const json_t *p, json_t **res, char *errmsg, size_t len)
 {
     struct be_recovery_ack a;
     struct orc_key k;
@@ -127,43 +133,8 @@ static int op_ack(struct orc_fsm *f, const json_t *p, json_t **res, char *errmsg
     return rc;
 }
 
-static int op_put_kv(struct orc_fsm *f, const json_t *p, char *errmsg, size_t len)
+int fsm_op_put_kv(struct orc_fsm *f, const json_t *p, json_t **res, char *errmsg, size_t len)
 {
+    (void)res;
     return be_kv_put(f->be, fsm_str(p, "Key"), fsm_str(p, "Value"), num(p, "Now"), errmsg, len);
-}
-
-static const char *const recovery_ops[] = {
-    "register-failure-detection", "register-recovery", "write-recovery-step",
-    "resolve-recovery",           "ack-recovery",      "put-key-value",
-};
-
-bool fsm_is_recovery_op(const char *op)
-{
-    for (size_t i = 0; i < ORC_ARRAY_LEN(recovery_ops); i++)
-        if (strcmp(op, recovery_ops[i]) == 0)
-            return true;
-    return false;
-}
-
-int fsm_apply_recovery(struct orc_fsm *f,
-                       const char *op,
-                       const json_t *p,
-                       json_t **res,
-                       char *errmsg,
-                       size_t len)
-{
-    if (strcmp(op, "register-failure-detection") == 0)
-        return op_register_detection(f, p, res, errmsg, len);
-    if (strcmp(op, "register-recovery") == 0)
-        return op_register_recovery(f, p, res, errmsg, len);
-    if (strcmp(op, "write-recovery-step") == 0)
-        return op_recovery_step(f, p, errmsg, len);
-    if (strcmp(op, "resolve-recovery") == 0)
-        return op_resolve_recovery(f, p, errmsg, len);
-    if (strcmp(op, "ack-recovery") == 0)
-        return op_ack(f, p, res, errmsg, len);
-    if (strcmp(op, "put-key-value") == 0)
-        return op_put_kv(f, p, errmsg, len);
-    orc_errf(errmsg, len, "unknown command '%s'", op);
-    return ORC_EINVAL;
 }
