@@ -454,7 +454,8 @@ struct be_recovery_filter {
     const char *uid;          /* non-NULL: only this uid */
     const char *cluster_name; /* non-NULL: only this cluster */
     bool unacknowledged_only;
-    int page; /* from 0, BE_PAGE_SIZE per page, newest first */
+    bool unresolved_only; /* end_recovery = 0: still running, or its leader died */
+    int page;             /* from 0, BE_PAGE_SIZE per page, newest first */
 };
 int be_recovery_list(struct be *b,
                      const struct be_recovery_filter *f,
@@ -468,6 +469,24 @@ int be_recovery_active(struct be *b,
                        struct be_recovery *out,
                        char *errmsg,
                        size_t len);
+/* Ends an unresolved recovery (end_recovery = 0) whose leader is gone: it is
+ * resolved as unsuccessful with `reason` appended to its errors, and leaves
+ * its active period so it blocks nothing. *count (may be NULL) is 0 when it
+ * was already resolved. */
+int be_recovery_abandon(struct be *b,
+                        const char *uid,
+                        const char *reason,
+                        int64_t now,
+                        int64_t *count,
+                        char *errmsg,
+                        size_t len);
+/* Records the successor an unresolved recovery is about to promote (written
+ * ahead of the promotion, so a leader that takes the recovery over knows). */
+int be_recovery_set_successor(struct be *b,
+                              const char *uid,
+                              const struct orc_key *successor,
+                              char *errmsg,
+                              size_t len);
 /* Ends the active period of recoveries started before `before` (housekeeping). */
 int be_recovery_clear_active(struct be *b,
                              int64_t before,
@@ -533,6 +552,29 @@ int be_blocked_recovery_expire(struct be *b,
 /* Global recovery switch (global_recovery_disable: a row means disabled). */
 int be_recovery_global_set(struct be *b, bool disabled, char *errmsg, size_t len);
 int be_recovery_global_disabled(struct be *b, bool *disabled, char *errmsg, size_t len);
+
+/* Fenced old masters (database_instance_fence): a failover moved the
+ * cluster away from them; the leader keeps them read-only. */
+struct be_fence {
+    struct orc_key key;
+    const char *recovery_uid;
+    int64_t since;
+};
+struct be_fence_list {
+    struct be_fence *v;
+    size_t n;
+    size_t cap;
+};
+void be_fence_list_free(struct be_fence_list *l);
+/* Adds (or renews) the fence of k. */
+int be_fence_add(struct be *b, const struct be_fence *f, char *errmsg, size_t len);
+/* Removes the fence of k; *count (may be NULL) is 0 when there was none. */
+int be_fence_remove(struct be *b,
+                    const struct orc_key *k,
+                    int64_t *count,
+                    char *errmsg,
+                    size_t len);
+int be_fence_list(struct be *b, struct be_fence_list *out, char *errmsg, size_t len);
 
 /* Internal KV store (kv_store). */
 struct be_kv {

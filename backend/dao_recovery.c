@@ -227,6 +227,74 @@ static int clear_active(struct be *b,
                    v, 2, count, errmsg, len);
 }
 
+static int read_errors(void *ctx, int ncols, const char *const *vals, const char *const *names)
+{
+    struct orc_buf *b = ctx;
+
+    (void)ncols;
+    (void)names;
+    return vals[0] != NULL ? orc_buf_puts(b, vals[0]) : 0;
+}
+
+int be_recovery_abandon(struct be *b,
+                        const char *uid,
+                        const char *reason,
+                        int64_t now,
+                        int64_t *count,
+                        char *errmsg,
+                        size_t len)
+{
+    struct orc_buf errs = ORC_BUF_INIT;
+    struct be_val k[] = {BE_VTEXT(be_s(uid))};
+    int rc = be_begin(b, errmsg, len);
+
+    if (rc == 0)
+        rc = be_query(b, "SELECT all_errors FROM topology_recovery WHERE uid = ?", k, 1,
+                      read_errors, &errs, errmsg, len);
+    if (rc == 0)
+        rc = orc_buf_printf(&errs, "%s\n", be_s(reason));
+    if (rc == 0) {
+        struct be_val v[] = {BE_VINT(now), BE_VINT(now), BE_VTEXT(orc_buf_str(&errs)),
+                             BE_VTEXT(be_s(uid))};
+        rc =
+            be_exec(b,
+                    "UPDATE topology_recovery SET end_recovery = ?, end_active_period_unixtime = ?,"
+                    " in_active_period = 0, active_marker = NULL, is_successful = 0,"
+                    " all_errors = ? WHERE uid = ? AND end_recovery = 0",
+                    v, ORC_ARRAY_LEN(v), count, errmsg, len);
+    }
+    if (rc == 0)
+        rc = be_commit(b, errmsg, len);
+    else
+        be_rollback(b, NULL, 0);
+    orc_buf_release(&errs);
+    if (rc != 0)
+        orc_errprefix(errmsg, len, "abandon recovery '%s'", be_s(uid));
+    return rc;
+}
+
+int be_recovery_set_successor(struct be *b,
+                              const char *uid,
+                              const struct orc_key *successor,
+                              char *errmsg,
+                              size_t len)
+{
+    struct be_val v[] = {BE_VTEXT(successor->host), BE_VINT(successor->port), BE_VTEXT(be_s(uid))};
+    int64_t n = 0;
+    int rc = be_exec(b,
+                     "UPDATE topology_recovery SET successor_hostname = ?, successor_port = ?"
+                     " WHERE uid = ? AND end_recovery = 0",
+                     v, ORC_ARRAY_LEN(v), &n, errmsg, len);
+
+    if (rc == 0 && n == 0) {
+        orc_errf(errmsg, len, "no unresolved recovery");
+        rc = ORC_ENOTFOUND;
+    }
+    if (rc != 0)
+        orc_errprefix(errmsg, len, "set successor of recovery '%s'", be_s(uid));
+    return rc;
+}
+
 int be_recovery_clear_active(struct be *b,
                              int64_t before,
                              int64_t now,
@@ -523,6 +591,8 @@ int be_recovery_list(struct be *b,
     }
     if (rc == 0 && f->unacknowledged_only)
         rc = orc_buf_puts(&sql, " AND acknowledged = 0");
+    if (rc == 0 && f->unresolved_only)
+        rc = orc_buf_puts(&sql, " AND end_recovery = 0");
     rc = rc ? rc : orc_buf_puts(&sql, " ORDER BY recovery_id DESC LIMIT ? OFFSET ?");
     v[n++] = BE_VINT(BE_PAGE_SIZE);
     v[n++] = BE_VINT((int64_t)(f->page > 0 ? f->page : 0) * BE_PAGE_SIZE);

@@ -224,9 +224,21 @@ static const char *const m2_raft[] = {
 
 static const char *const *const m2_parts[] = {m2_raft, NULL};
 
+/* 3: old masters a failover moved away from, kept read-only by the leader
+ * until they are fenced for good, made a master again or forgotten. */
+static const char *const m3_fence[] = {
+    "CREATE TABLE IF NOT EXISTS database_instance_fence ("
+    " hostname " HOST ", port INT NOT NULL, recovery_uid " STR(128) ","
+    " since " TS ", PRIMARY KEY (hostname, port)){ENGINE}",
+    NULL,
+};
+
+static const char *const *const m3_parts[] = {m3_fence, NULL};
+
 static const struct migration migrations[] = {
     {1, "initial schema", m1_parts},
     {2, "raft applied index", m2_parts},
+    {3, "fenced old masters", m3_parts},
 };
 
 static const char *const bookkeeping[] = {

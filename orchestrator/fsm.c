@@ -61,9 +61,9 @@ int fsm_key(const json_t *o, struct orc_key *k, char *errmsg, size_t len)
 
 static int op_discover(struct orc_fsm *f, const json_t *p, json_t **res, char *errmsg, size_t len)
 {
-    (void)res;
     struct orc_key k;
 
+    (void)res;
     if (get_key(p, &k, errmsg, len) != 0)
         return ORC_EINVAL;
     return disc_topo_discover(f->topo, &k, false, NULL, errmsg, len);
@@ -71,12 +71,15 @@ static int op_discover(struct orc_fsm *f, const json_t *p, json_t **res, char *e
 
 static int op_forget(struct orc_fsm *f, const json_t *p, json_t **res, char *errmsg, size_t len)
 {
-    (void)res;
     struct orc_key k;
     int rc;
 
+    (void)res;
     if (get_key(p, &k, errmsg, len) != 0)
         return ORC_EINVAL;
+    /* A forgotten instance is no longer kept read-only. */
+    if (be_fence_remove(f->be, &k, NULL, errmsg, len) != 0)
+        return ORC_EDB;
     rc = disc_topo_forget(f->topo, &k);
     if (rc == ORC_ENOTFOUND)
         orc_errf(errmsg, len, "instance '%s:%d' not found", k.host, k.port);
@@ -89,9 +92,9 @@ static int op_forget_cluster(struct orc_fsm *f,
                              char *errmsg,
                              size_t len)
 {
-    (void)res;
     int rc = disc_topo_forget_cluster(f->topo, str(p, "ClusterName"));
 
+    (void)res;
     if (rc == ORC_ENOTFOUND)
         orc_errf(errmsg, len, "cluster '%s' not found", str(p, "ClusterName"));
     return rc < 0 ? rc : 0;
@@ -103,10 +106,10 @@ static int op_begin_downtime(struct orc_fsm *f,
                              char *errmsg,
                              size_t len)
 {
-    (void)res;
     struct be_downtime d;
     int rc;
 
+    (void)res;
     memset(&d, 0, sizeof(d));
     if (get_key(p, &d.key, errmsg, len) != 0)
         return ORC_EINVAL;
@@ -129,10 +132,10 @@ static int op_end_downtime(struct orc_fsm *f,
                            char *errmsg,
                            size_t len)
 {
-    (void)res;
     struct orc_key k;
     int rc;
 
+    (void)res;
     if (get_key(p, &k, errmsg, len) != 0)
         return ORC_EINVAL;
     rc = be_downtime_end(f->be, &k, errmsg, len);
@@ -148,11 +151,11 @@ static int op_register_candidate(struct orc_fsm *f,
                                  char *errmsg,
                                  size_t len)
 {
-    (void)res;
     struct be_candidate c;
     int64_t until;
     int rc;
 
+    (void)res;
     memset(&c, 0, sizeof(c));
     if (get_key(p, &c.key, errmsg, len) != 0)
         return ORC_EINVAL;
@@ -169,10 +172,10 @@ static int op_register_candidate(struct orc_fsm *f,
 
 static int op_set_alias(struct orc_fsm *f, const json_t *p, json_t **res, char *errmsg, size_t len)
 {
-    (void)res;
     const char *cluster = str(p, "ClusterName"), *alias = str(p, "Alias");
     int rc;
 
+    (void)res;
     if (*cluster == '\0' || *alias == '\0') {
         orc_errf(errmsg, len, "set-cluster-alias needs a cluster name and an alias");
         return ORC_EINVAL;
@@ -185,9 +188,9 @@ static int op_set_alias(struct orc_fsm *f, const json_t *p, json_t **res, char *
 
 static int op_put_tag(struct orc_fsm *f, const json_t *p, json_t **res, char *errmsg, size_t len)
 {
-    (void)res;
     struct orc_key k;
 
+    (void)res;
     if (get_key(p, &k, errmsg, len) != 0)
         return ORC_EINVAL;
     return be_tag_put(f->be, &k, str(p, "TagName"), str(p, "TagValue"), cmd_now(p), errmsg, len);
@@ -195,9 +198,9 @@ static int op_put_tag(struct orc_fsm *f, const json_t *p, json_t **res, char *er
 
 static int op_delete_tag(struct orc_fsm *f, const json_t *p, json_t **res, char *errmsg, size_t len)
 {
-    (void)res;
     struct orc_key k;
 
+    (void)res;
     if (get_key(p, &k, errmsg, len) != 0)
         return ORC_EINVAL;
     return be_tag_delete(f->be, &k, str(p, "TagName"), errmsg, len);
@@ -245,6 +248,10 @@ static const struct fsm_cmd commands[] = {
     {"resolve-recovery", fsm_op_resolve_recovery, 0},
     {"ack-recovery", fsm_op_ack, FSM_F_ANSWERS},
     {"put-key-value", fsm_op_put_kv, 0},
+    {"abandon-recovery", fsm_op_abandon_recovery, FSM_F_ANSWERS},
+    {"set-recovery-successor", fsm_op_set_recovery_successor, 0},
+    {"fence-instance", fsm_op_fence, 0},
+    {"unfence-instance", fsm_op_unfence, FSM_F_ANSWERS},
 };
 
 const struct fsm_cmd *fsm_command(const char *op)

@@ -54,6 +54,18 @@ int fsm_op_resolve_recovery(struct orc_fsm *f,
                             char *errmsg,
                             size_t len);
 int fsm_op_ack(struct orc_fsm *f, const json_t *p, json_t **res, char *errmsg, size_t len);
+int fsm_op_abandon_recovery(struct orc_fsm *f,
+                            const json_t *p,
+                            json_t **res,
+                            char *errmsg,
+                            size_t len);
+int fsm_op_set_recovery_successor(struct orc_fsm *f,
+                                  const json_t *p,
+                                  json_t **res,
+                                  char *errmsg,
+                                  size_t len);
+int fsm_op_fence(struct orc_fsm *f, const json_t *p, json_t **res, char *errmsg, size_t len);
+int fsm_op_unfence(struct orc_fsm *f, const json_t *p, json_t **res, char *errmsg, size_t len);
 int fsm_op_put_kv(struct orc_fsm *f, const json_t *p, json_t **res, char *errmsg, size_t len);
 
 #endif

@@ -89,10 +89,11 @@ int fsm_op_resolve_recovery(struct orc_fsm *f,
                             char *errmsg,
                             size_t len)
 {
-    (void)res;
     struct be_recovery r;
     const json_t *s = json_object_get(p, "SuccessorKey");
+    int rc;
 
+    (void)res;
     memset(&r, 0, sizeof(r));
     if (fsm_key(p, &r.key, errmsg, len) != 0)
         return ORC_EINVAL;
@@ -105,7 +106,11 @@ int fsm_op_resolve_recovery(struct orc_fsm *f,
     r.participating_instances = fsm_str(p, "ParticipatingInstances");
     r.all_errors = fsm_str(p, "AllErrors");
     r.end_recovery = num(p, "EndRecovery");
-    return be_recovery_resolve(f->be, &r, errmsg, len);
+    rc = be_recovery_resolve(f->be, &r, errmsg, len);
+    /* A successor is a master now: a fence left from an older failover ends. */
+    if (rc == 0 && r.is_successful && r.successor.host[0] != '\0')
+        rc = be_fence_remove(f->be, &r.successor, NULL, errmsg, len);
+    return rc;
 }
 
 int fsm_op_ack(struct orc_fsm *f, const json_t *p, json_t **res, char *errmsg, size_t len)
@@ -137,4 +142,60 @@ int fsm_op_put_kv(struct orc_fsm *f, const json_t *p, json_t **res, char *errmsg
 {
     (void)res;
     return be_kv_put(f->be, fsm_str(p, "Key"), fsm_str(p, "Value"), num(p, "Now"), errmsg, len);
+}
+
+int fsm_op_abandon_recovery(struct orc_fsm *f,
+                            const json_t *p,
+                            json_t **res,
+                            char *errmsg,
+                            size_t len)
+{
+    int64_t count = 0;
+    int rc = be_recovery_abandon(f->be, fsm_str(p, "UID"), fsm_str(p, "Reason"), num(p, "Now"),
+                                 &count, errmsg, len);
+
+    if (res != NULL && rc == 0)
+        *res = json_pack("{s:I}", "Count", (json_int_t)count);
+    return rc;
+}
+
+int fsm_op_set_recovery_successor(struct orc_fsm *f,
+                                  const json_t *p,
+                                  json_t **res,
+                                  char *errmsg,
+                                  size_t len)
+{
+    struct orc_key k;
+
+    (void)res;
+    if (fsm_key(json_object_get(p, "SuccessorKey"), &k, errmsg, len) != 0)
+        return ORC_EINVAL;
+    return be_recovery_set_successor(f->be, fsm_str(p, "UID"), &k, errmsg, len);
+}
+
+int fsm_op_fence(struct orc_fsm *f, const json_t *p, json_t **res, char *errmsg, size_t len)
+{
+    struct be_fence fe;
+
+    (void)res;
+    memset(&fe, 0, sizeof(fe));
+    if (fsm_key(p, &fe.key, errmsg, len) != 0)
+        return ORC_EINVAL;
+    fe.recovery_uid = fsm_str(p, "RecoveryUID");
+    fe.since = num(p, "Now");
+    return be_fence_add(f->be, &fe, errmsg, len);
+}
+
+int fsm_op_unfence(struct orc_fsm *f, const json_t *p, json_t **res, char *errmsg, size_t len)
+{
+    struct orc_key k;
+    int64_t count = 0;
+    int rc;
+
+    if (fsm_key(p, &k, errmsg, len) != 0)
+        return ORC_EINVAL;
+    rc = be_fence_remove(f->be, &k, &count, errmsg, len);
+    if (res != NULL && rc == 0)
+        *res = json_pack("{s:I}", "Count", (json_int_t)count);
+    return rc;
 }

@@ -26,6 +26,7 @@ static const char *const tables[] = {
     "topology_recovery",
     "topology_recovery_steps",
     "blocked_topology_recovery",
+    "database_instance_fence",
     /* the last log index these tables reflect: restored with them, so the
      * entries after the snapshot are applied again on top of it */
     "raft_applied",
