@@ -480,6 +480,17 @@ int be_recovery_abandon(struct be *b,
                         int64_t *count,
                         char *errmsg,
                         size_t len);
+/* A new leadership adopts an unresolved recovery: its processing node and
+ * token become the adopter's, if the token is still `prev_token` (so two
+ * nodes never adopt the same run). *count is 1 when adopted. */
+int be_recovery_adopt(struct be *b,
+                      const char *uid,
+                      const char *prev_token,
+                      const char *token,
+                      const char *hostname,
+                      int64_t *count,
+                      char *errmsg,
+                      size_t len);
 /* Records the successor an unresolved recovery is about to promote (written
  * ahead of the promotion, so a leader that takes the recovery over knows). */
 int be_recovery_set_successor(struct be *b,

@@ -42,11 +42,7 @@ int be_fence_add(struct be *b, const struct be_fence *f, char *errmsg, size_t le
     return rc;
 }
 
-int be_fence_remove(struct be *b,
-                    const struct orc_key *k,
-                    int64_t *count,
-                    char *errmsg,
-                    size_t len)
+int be_fence_remove(struct be *b, const struct orc_key *k, int64_t *count, char *errmsg, size_t len)
 {
     struct be_val v[] = {BE_VTEXT(k->host), BE_VINT(k->port)};
     int rc = be_exec(b, "DELETE FROM database_instance_fence WHERE hostname = ? AND port = ?", v, 2,
@@ -60,11 +56,11 @@ int be_fence_remove(struct be *b,
 int be_fence_list(struct be *b, struct be_fence_list *out, char *errmsg, size_t len)
 {
     struct be_vec vec = {NULL, 0, 0};
-    int rc = be_collect(b,
-                        "SELECT hostname, port, recovery_uid, since FROM database_instance_fence"
-                        " ORDER BY since, hostname, port",
-                        NULL, 0, &vec, sizeof(struct be_fence), fill_fence, release_fence, errmsg,
-                        len);
+    int rc =
+        be_collect(b,
+                   "SELECT hostname, port, recovery_uid, since FROM database_instance_fence"
+                   " ORDER BY since, hostname, port",
+                   NULL, 0, &vec, sizeof(struct be_fence), fill_fence, release_fence, errmsg, len);
 
     BE_VEC_TO_LIST(vec, out);
     return rc;

@@ -273,6 +273,28 @@ int be_recovery_abandon(struct be *b,
     return rc;
 }
 
+int be_recovery_adopt(struct be *b,
+                      const char *uid,
+                      const char *prev_token,
+                      const char *token,
+                      const char *hostname,
+                      int64_t *count,
+                      char *errmsg,
+                      size_t len)
+{
+    struct be_val v[] = {BE_VTEXT(be_s(token)), BE_VTEXT(be_s(hostname)), BE_VTEXT(be_s(uid)),
+                         BE_VTEXT(be_s(prev_token))};
+    int rc = be_exec(b,
+                     "UPDATE topology_recovery SET processcing_node_token = ?,"
+                     " processing_node_hostname = ? WHERE uid = ? AND end_recovery = 0"
+                     " AND processcing_node_token = ?",
+                     v, ORC_ARRAY_LEN(v), count, errmsg, len);
+
+    if (rc != 0)
+        orc_errprefix(errmsg, len, "adopt recovery '%s'", be_s(uid));
+    return rc;
+}
+
 int be_recovery_set_successor(struct be *b,
                               const char *uid,
                               const struct orc_key *successor,

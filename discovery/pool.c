@@ -21,6 +21,14 @@
 
 #define WORKER_STACK (256 * 1024)
 #define PERSIST_REFRESH_MS 10000
+/* A probe of a reachable instance that has not answered for this long is
+ * taken as a failure at once, without waiting for the read timeout: a
+ * frozen server (SIGSTOP, a hung host) accepts and never answers, and its
+ * replicas only notice after slave_net_timeout. */
+#define HANG_MS 1000
+/* Instances with replicas are polled at least this often, so a master that
+ * hangs is noticed within about HANG_MS + MASTER_POLL_MS. */
+#define MASTER_POLL_MS 1000
 
 static void watch(struct disc_topo *t, struct entry *e);
 
@@ -165,6 +173,13 @@ static void note_change(struct disc_topo *t, struct entry *e, bool ok)
     }
 }
 
+static int64_t poll_interval(const struct disc_topo *t, const struct entry *e)
+{
+    if (e->inst.replicas.len > 0 && t->o.poll_ms > MASTER_POLL_MS)
+        return MASTER_POLL_MS;
+    return t->o.poll_ms;
+}
+
 int topo_probe_entry(struct disc_topo *t, struct entry *e, char *errmsg, size_t len)
 {
     struct disc_instance res;
@@ -190,7 +205,7 @@ int topo_probe_entry(struct disc_topo *t, struct entry *e, char *errmsg, size_t 
     if (rc == 0) {
         apply_success(t, e, &res);
         watch(t, e);
-        if (!was_valid && e->last_checked_ms != e->last_seen_ms)
+        if ((!was_valid && e->last_checked_ms != e->last_seen_ms) || e->hung)
             ORC_LOG_N("+probe-recovered", "instance=%s", e->keystr);
     } else {
         t->stats.probe_failures++;
@@ -203,7 +218,8 @@ int topo_probe_entry(struct disc_topo *t, struct entry *e, char *errmsg, size_t 
     e->inst.last_discovery_latency_us = latency;
     note_change(t, e, rc == 0);
     e->busy = false;
-    e->next_due_mono = orc_mono_ms() + t->o.poll_ms;
+    e->hung = false;
+    e->next_due_mono = orc_mono_ms() + poll_interval(t, e);
     t->version++;
     pthread_cond_broadcast(&t->done_cond);
     notify = t->health_version != health_before;
@@ -248,7 +264,30 @@ void topo_unwatch(struct disc_topo *t, struct entry *e)
 void topo_mark_busy(struct disc_topo *t, struct entry *e)
 {
     e->busy = true;
+    e->hung = false;
+    e->probe_start_mono = orc_mono_ms();
     topo_unwatch(t, e);
+}
+
+/* A probe overran HANG_MS on an instance that answered before (lock held):
+ * it counts as failed now (analysis sees it unreachable, its master and
+ * replicas are probed at once); the probe itself goes on and, if it ends
+ * well, the instance is valid again. True when the entry was marked. */
+static bool check_hang(struct disc_topo *t, struct entry *e, int64_t now)
+{
+    bool was_valid = e->seen && e->last_seen_ms >= e->last_checked_ms;
+
+    if (!e->busy || e->hung || now - e->probe_start_mono < HANG_MS || !was_valid)
+        return false;
+    e->hung = true;
+    e->last_checked_ms = orc_wall_ms();         /* later than last_seen: not valid */
+    e->inst.last_check_partial_success = false; /* it answered nothing */
+    ORC_LOG_W("+probe-hung", "instance=%s no answer for %lld ms", e->keystr,
+              (long long)(now - e->probe_start_mono));
+    probe_neighbours(t, e);
+    t->health_version++;
+    t->version++;
+    return true;
 }
 
 static void on_watch_event(struct disc_topo *t, uint64_t id)
@@ -396,14 +435,27 @@ static void *scheduler_main(void *arg)
         int64_t next = now + 1000;
         struct timespec ts;
 
+        struct orc_key hung[8];
+        size_t nhung = 0;
+
         for (size_t i = 0; i < t->n; i++) {
             struct entry *e = t->all[i];
+            if (e->busy && check_hang(t, e, now) && nhung < ORC_ARRAY_LEN(hung))
+                hung[nhung++] = e->key;
+            if (e->busy && !e->hung && e->probe_start_mono + HANG_MS < next)
+                next = e->probe_start_mono + HANG_MS;
             if (e->queued || e->busy)
                 continue;
             if (e->next_due_mono <= now)
                 topo_enqueue(t, e, false);
             else if (e->next_due_mono < next)
                 next = e->next_due_mono;
+        }
+        if (nhung > 0 && t->o.on_change) { /* the recovery loop looks now */
+            pthread_mutex_unlock(&t->lock);
+            for (size_t i = 0; i < nhung; i++)
+                t->o.on_change(t->o.on_change_arg, &hung[i], false);
+            pthread_mutex_lock(&t->lock);
         }
         expire_annotations(t);
         if (now - last_minute >= 60000) {

@@ -28,6 +28,8 @@ struct entry {
     uint64_t health_sig, content_sig; /* see note_change() in pool.c */
     int64_t persisted_mono;
     int watch_fd;
+    int64_t probe_start_mono; /* when the running probe started (busy) */
+    bool hung;                /* the running probe overran HANG_MS: seen failed */
 };
 
 struct alias_entry {

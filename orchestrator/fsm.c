@@ -249,6 +249,7 @@ static const struct fsm_cmd commands[] = {
     {"ack-recovery", fsm_op_ack, FSM_F_ANSWERS},
     {"put-key-value", fsm_op_put_kv, 0},
     {"abandon-recovery", fsm_op_abandon_recovery, FSM_F_ANSWERS},
+    {"adopt-recovery", fsm_op_adopt_recovery, FSM_F_ANSWERS},
     {"set-recovery-successor", fsm_op_set_recovery_successor, 0},
     {"fence-instance", fsm_op_fence, 0},
     {"unfence-instance", fsm_op_unfence, FSM_F_ANSWERS},

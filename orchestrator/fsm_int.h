@@ -59,6 +59,11 @@ int fsm_op_abandon_recovery(struct orc_fsm *f,
                             json_t **res,
                             char *errmsg,
                             size_t len);
+int fsm_op_adopt_recovery(struct orc_fsm *f,
+                          const json_t *p,
+                          json_t **res,
+                          char *errmsg,
+                          size_t len);
 int fsm_op_set_recovery_successor(struct orc_fsm *f,
                                   const json_t *p,
                                   json_t **res,

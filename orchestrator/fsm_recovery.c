@@ -199,3 +199,19 @@ int fsm_op_unfence(struct orc_fsm *f, const json_t *p, json_t **res, char *errms
         *res = json_pack("{s:I}", "Count", (json_int_t)count);
     return rc;
 }
+
+int fsm_op_adopt_recovery(struct orc_fsm *f,
+                          const json_t *p,
+                          json_t **res,
+                          char *errmsg,
+                          size_t len)
+{
+    int64_t count = 0;
+    int rc =
+        be_recovery_adopt(f->be, fsm_str(p, "UID"), fsm_str(p, "PrevToken"), fsm_str(p, "Token"),
+                          fsm_str(p, "ProcessingNodeHostname"), &count, errmsg, len);
+
+    if (res != NULL && rc == 0)
+        *res = json_pack("{s:I}", "Count", (json_int_t)count);
+    return rc;
+}

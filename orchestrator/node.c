@@ -37,6 +37,7 @@ struct orc_node {
     struct orc_raft *raft;    /* RaftEnabled: set before any thread reads it */
     struct orc_quorum quorum; /* leader: what the followers see failed */
     struct web_server *http;
+    uint64_t boot_epoch; /* without raft: this process's leadership epoch */
 };
 
 /* Every probe outcome wakes the recovery loop (from a discovery worker). */
@@ -83,6 +84,18 @@ static bool node_is_leader(void *arg)
     if (n->cfg->RaftEnabled)
         return orc_raft_is_leader(n->raft); /* false until raft runs */
     return true;                            /* single node without raft: always its own leader */
+}
+
+/* The raft term this node leads in; without raft, the process's start time
+ * in ms: a restarted node is a new leadership that takes over what the
+ * crashed one left unresolved. */
+static uint64_t node_leader_epoch(void *arg)
+{
+    struct orc_node *n = arg;
+
+    if (n->cfg->RaftEnabled)
+        return orc_raft_leader_term(n->raft);
+    return n->boot_epoch;
 }
 
 /* ---- quorum-confirmed detection ---- */
@@ -286,6 +299,7 @@ static int start_recovery(struct orc_node *n, char *err, size_t len)
     n->rec.probe = &n->probe;
     n->rec.node = n;
     n->rec.is_leader = node_is_leader;
+    n->rec.leader_epoch = node_leader_epoch;
     n->rec.submit = node_submit;
     n->rec.submit_r = node_submit_r;
     n->rec.hooks_tracker = &n->hooks;
@@ -322,10 +336,12 @@ static void stop_all(struct orc_node *n)
 {
     struct rec_loop *loop = __atomic_exchange_n(&n->loop, NULL, __ATOMIC_ACQ_REL);
 
-    orc_raft_stop(n->raft); /* first: a leader hands leadership over */
+    /* No new requests; then a running recovery reaches its end (a safe point)
+     * while this node still leads; only then a leader hands leadership over. */
     web_server_stop(n->http);
     n->http = NULL;
     rec_loop_stop(loop);
+    orc_raft_stop(n->raft);
     orc_raft_free(n->raft);
     n->raft = NULL;
     if (n->hooks_ready) {
@@ -378,6 +394,7 @@ int orc_node_run(const struct orc_config *cfg, const char *config_file)
 
     memset(&n, 0, sizeof(n));
     n.cfg = cfg;
+    n.boot_epoch = (uint64_t)orc_wall_ms();
     orc_quorum_init(&n.quorum);
     rc = orc_log_init(orc_log_level_parse(cfg->LogLevel), cfg->LogFile, err, sizeof(err));
     if (rc != 0) {

@@ -577,6 +577,19 @@ bool orc_raft_is_leader(struct orc_raft *r)
     return l;
 }
 
+uint64_t orc_raft_leader_term(struct orc_raft *r)
+{
+    uint64_t term = 0;
+
+    if (r == NULL)
+        return 0;
+    pthread_mutex_lock(&r->slock);
+    if (r->st.is_leader && !r->stopped && orc_mono_ms() - r->st.updated_ms <= ORC_RAFT_STALL_MS)
+        term = r->st.term;
+    pthread_mutex_unlock(&r->slock);
+    return term;
+}
+
 void orc_raft_info(struct orc_raft *r, struct orc_raft_info *out)
 {
     pthread_mutex_lock(&r->slock);

@@ -90,6 +90,10 @@ void orc_raft_free(struct orc_raft *r);
  * (younger than ORC_RAFT_STALL_MS): only then may it act on the replicated
  * state. */
 bool orc_raft_is_leader(struct orc_raft *r);
+/* The term this node leads in, under the same conditions as
+ * orc_raft_is_leader; 0 when it is not the leader. Recoveries are pinned to
+ * it: a new term means another leadership, even on the same node. */
+uint64_t orc_raft_leader_term(struct orc_raft *r);
 /* Replicates one command and waits until it is committed and applied to this
  * node's FSM (bounded by ORC_RAFT_APPLY_TIMEOUT_MS). payload is borrowed
  * (NULL: null). On a follower: ORC_EPERM. *result (may be NULL) receives

@@ -61,7 +61,8 @@ struct run {
     regex_t *ignore;
     size_t nignore;
     enum rec_state state;
-    json_t *steps; /* recorded steps not yet submitted: [{At, Message}] */
+    uint64_t epoch; /* the leadership epoch this run acts in */
+    json_t *steps;  /* recorded steps not yet submitted: [{At, Message}] */
 };
 
 static void step(struct run *x, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -110,14 +111,43 @@ static void add_error(struct run *x, const char *msg)
 static int enter(struct run *x, enum rec_state s, char *errmsg, size_t len)
 {
     x->state = s;
-    if (s != REC_ST_DONE && s != REC_ST_FAILED && !rec_env_leader(x->env)) {
-        orc_errf(errmsg, len, "no longer the leader: stopping before %s", rec_state_name(s));
+    if (s != REC_ST_DONE && s != REC_ST_FAILED && !rec_env_still_leader(x->env, x->epoch)) {
+        orc_errf(errmsg, len, "no longer the leader of epoch %llu: stopping before %s",
+                 (unsigned long long)x->epoch, rec_state_name(s));
         return ORC_EPERM;
     }
     return 0;
 }
 
+/* Inside long steps: true (with errmsg set) once leadership of the run's
+ * epoch is lost. */
+static bool lost_leadership(struct run *x, char *errmsg, size_t len)
+{
+    if (rec_env_still_leader(x->env, x->epoch))
+        return false;
+    orc_errf(errmsg, len, "no longer the leader of epoch %llu: stopping in %s",
+             (unsigned long long)x->epoch, rec_state_name(x->state));
+    return true;
+}
+
 /* ---- register ---- */
+
+/* Resuming: the successor chosen by the lost run may already be promoted
+ * (no longer a replica of the failed master); it still takes part. */
+static void add_resumed_successor(struct run *x, const struct disc_snapshot *s)
+{
+    int i = disc_snapshot_find(s, x->req->candidate);
+
+    for (size_t j = 0; j < x->n; j++)
+        if (orc_key_eq(&x->r[j].in.key, x->req->candidate))
+            return;
+    if (i < 0)
+        return;
+    disc_instance_init(&x->r[x->n].in);
+    disc_instance_copy(&x->r[x->n].in, &s->instances[i]);
+    x->r[x->n].rule = strdup(s->annots[i].promotion_rule);
+    x->n++;
+}
 
 static int load_topology(struct run *x, char *errmsg, size_t len)
 {
@@ -147,6 +177,8 @@ static int load_topology(struct run *x, char *errmsg, size_t len)
         x->r[x->n].rule = strdup(s->annots[i].promotion_rule);
         x->n++;
     }
+    if (x->r != NULL && x->req->resume && x->req->candidate != NULL)
+        add_resumed_successor(x, s);
     disc_snapshot_put(s);
     return x->r ? 0 : ORC_ENOMEM;
 }
@@ -161,20 +193,31 @@ static void list_keys(const struct rec_replica *r, size_t n, struct orc_buf *out
 
 static json_t *key_json(const struct orc_key *k);
 
+/* Taking over: the adopted recovery goes on under its own uid and id. */
+static int st_adopt(struct run *x)
+{
+    orc_strlcpy(x->out->uid, x->req->adopt_uid, sizeof(x->out->uid));
+    x->out->id = x->req->adopt_id;
+    step(x, "taken over by the leader of epoch %llu (its leader was lost)",
+         (unsigned long long)x->epoch);
+    return 0;
+}
+
 static int st_register(struct run *x, char *errmsg, size_t len)
 {
     struct orc_buf hosts = ORC_BUF_INIT;
     json_t *p, *res = NULL;
-    char host[128] = "";
+    char host[128] = "", token[32];
     int rc;
 
     gethostname(host, sizeof(host) - 1);
+    snprintf(token, sizeof(token), "%llu", (unsigned long long)x->epoch);
     list_keys(x->r, x->n, &hosts);
     p = json_pack("{s:s, s:o, s:s, s:s, s:s, s:i, s:s, s:s, s:s, s:I, s:I, s:I, s:b}", "UID",
                   x->out->uid, "Key", key_json(&x->req->failed), "Analysis", x->req->analysis,
                   "ClusterName", x->cluster, "ClusterAlias", x->alias, "CountAffectedReplicas",
                   (int)x->n, "ReplicaHosts", orc_buf_str(&hosts), "ProcessingNodeHostname", host,
-                  "ProcessingNodeToken", "", "LastDetectionId", (json_int_t)x->req->detection_id,
+                  "ProcessingNodeToken", token, "LastDetectionId", (json_int_t)x->req->detection_id,
                   "Now", (json_int_t)orc_wall_s(), "BlockSeconds",
                   (json_int_t)x->env->cfg->RecoveryPeriodBlockSeconds, "Force", x->req->force);
     orc_buf_release(&hosts);
@@ -243,6 +286,14 @@ static void *prepare_one(void *arg)
     return NULL;
 }
 
+/* Resuming: the successor of the lost run, already out of replication. */
+static bool already_promoted(const struct run *x, const struct rec_replica *r)
+{
+    return x->req->resume && x->req->candidate != NULL &&
+           orc_key_eq(&r->in.key, x->req->candidate) &&
+           !orc_key_eq(&r->in.master_key, &x->req->failed);
+}
+
 static int st_prepare(struct run *x, char *errmsg, size_t len)
 {
     struct prep *p = calloc(x->n ? x->n : 1, sizeof(*p));
@@ -253,6 +304,10 @@ static int st_prepare(struct run *x, char *errmsg, size_t len)
     for (size_t i = 0; i < x->n; i++) {
         p[i].x = x;
         p[i].r = &x->r[i];
+        if (already_promoted(x, &x->r[i])) {
+            x->r[i].read_ok = x->r[i].relay_applied = true;
+            continue;
+        }
         if (pthread_create(&p[i].tid, NULL, prepare_one, &p[i]) != 0)
             prepare_one(&p[i]);
     }
@@ -268,6 +323,8 @@ static int st_prepare(struct run *x, char *errmsg, size_t len)
         }
     }
     free(p);
+    if (lost_leadership(x, errmsg, len))
+        return ORC_EPERM;
     step(x, "prepared %zu of %zu replicas (IO threads stopped, relay logs applied)", ok, x->n);
     if (ok == 0) {
         orc_errf(errmsg, len, "none of the %zu replicas of %s:%d could be read", x->n,
@@ -283,6 +340,19 @@ static int st_choose(struct run *x, char *errmsg, size_t len)
 {
     struct rec_promote_options o;
 
+    if (x->req->resume && x->req->candidate != NULL) {
+        for (size_t i = 0; i < x->n; i++)
+            if (orc_key_eq(&x->r[i].in.key, x->req->candidate))
+                x->candidate = (int)i;
+        if (x->candidate < 0) {
+            orc_errf(errmsg, len, "successor %s:%d of the lost run is not known",
+                     x->req->candidate->host, x->req->candidate->port);
+            return ORC_ENOTFOUND;
+        }
+        step(x, "candidate %s:%d (chosen by the run whose leader was lost)",
+             x->req->candidate->host, x->req->candidate->port);
+        return 0;
+    }
     memset(&o, 0, sizeof(o));
     o.ignore = x->ignore;
     o.nignore = x->nignore;
@@ -335,6 +405,8 @@ static int st_catch_up(struct run *x, char *errmsg, size_t len)
         rc = rec_wait_gtid(x->sess, &c->in, gtid_position(&a->in), PREPARE_TIMEOUT_MS, errmsg, len);
     if (rc == 0)
         rc = rec_stop_replica(x->sess, &c->in, errmsg, len);
+    if (rc == 0 && lost_leadership(x, errmsg, len))
+        return ORC_EPERM;
     if (rc != 0)
         add_error(x, errmsg);
     return rc;
@@ -348,6 +420,12 @@ static int st_promote(struct run *x, char *errmsg, size_t len)
     const struct orc_config *cfg = x->env->cfg;
     int rc = 0;
 
+    /* Written ahead: a leader that takes this recovery over promotes the
+     * same instance, never a second one. */
+    submit(x, "set-recovery-successor",
+           json_pack("{s:s, s:o}", "UID", x->out->uid, "SuccessorKey", key_json(&c->in.key)));
+    if (lost_leadership(x, errmsg, len))
+        return ORC_EPERM;
     if (cfg->ApplyMySQLPromotionAfterMasterFailover ||
         (x->req->command && strcmp(x->req->command, "graceful-master-takeover") == 0)) {
         rc = rec_reset_replica_all(x->sess, &c->in, errmsg, len);
@@ -382,6 +460,8 @@ static int st_repoint(struct run *x, char *errmsg, size_t len)
         char err[ORC_ERRMSG_SIZE] = "";
         if ((int)i == x->candidate)
             continue;
+        if (lost_leadership(x, errmsg, len))
+            return ORC_EPERM;
         if (!r->read_ok || (!r->relay_applied && r->in.sql_state == DISC_THREAD_RUNNING)) {
             disc_keylist_add(&x->out->lost, &r->in.key);
             continue;
@@ -394,8 +474,6 @@ static int st_repoint(struct run *x, char *errmsg, size_t len)
         disc_keylist_add(&x->out->participants, &r->in.key);
         moved++;
     }
-    (void)errmsg;
-    (void)len;
     step(x, "repointed %zu replicas below %s:%d; %zu lost", moved, to->host, to->port,
          x->out->lost.len);
     return 0;
@@ -412,10 +490,13 @@ static void st_fence(struct run *x)
     so.conn.connect_timeout_s = 1;
     so.conn.read_timeout_s = 2;
     so.conn.write_timeout_s = 2;
+    /* The leader keeps it read-only from now on (fence.c), also when it is
+     * unreachable now and comes back later, and after a leader change. */
+    submit(x, "fence-instance",
+           json_pack("{s:o, s:s}", "Key", key_json(&x->failed.key), "RecoveryUID", x->out->uid));
     if (rec_session_new(&so, &s) != 0)
         return;
-    if (rec_set_read_only(s, &x->failed, true, x->env->cfg->UseSuperReadOnly, err, sizeof(err)) ==
-        0)
+    if (rec_set_read_only(s, &x->failed, true, true, err, sizeof(err)) == 0)
         step(x, "fenced the old master %s:%d: read_only=1", x->failed.key.host, x->failed.key.port);
     else
         step(x, "old master %s:%d not fenced (unreachable: %s)", x->failed.key.host,
@@ -676,10 +757,12 @@ static int run_states(struct run *x, char *errmsg, size_t len)
 {
     int rc;
 
-    if ((rc = enter(x, REC_ST_REGISTER, errmsg, len)) != 0 || (rc = st_register(x, errmsg, len)))
+    if ((rc = enter(x, REC_ST_REGISTER, errmsg, len)) != 0 ||
+        (rc = x->req->adopt_uid ? st_adopt(x) : st_register(x, errmsg, len)) != 0)
         return rc;
     if ((rc = enter(x, REC_ST_PRE_HOOKS, errmsg, len)) != 0 ||
-        (rc = run_hooks(x, HOOKS_PRE, errmsg, len)) != 0)
+        (!(x->req->resume && x->req->candidate) &&
+         (rc = run_hooks(x, HOOKS_PRE, errmsg, len)) != 0))
         return rc;
     if ((rc = enter(x, REC_ST_PREPARE, errmsg, len)) != 0 || (rc = st_prepare(x, errmsg, len)))
         return rc;
@@ -721,15 +804,22 @@ int rec_failover_run(struct rec_env *env,
     x.req = req;
     x.out = out;
     x.candidate = x.most_advanced = -1;
+    x.epoch = rec_env_epoch(env);
     x.steps = json_array();
     disc_instance_init(&x.failed);
     out->started_ms = orc_wall_ms();
     snprintf(out->uid, sizeof(out->uid), "%lld:%08x", (long long)orc_wall_ms(),
              (unsigned)(orc_mono_us() & 0xffffffffu));
+    if (req->adopt_uid != NULL)
+        orc_strlcpy(out->uid, req->adopt_uid, sizeof(out->uid));
     rec_env_session_options(env, &x.so);
     ORC_LOG_N("+failover-start", "uid=%s instance=%s:%d analysis=%s command=%s", out->uid,
               req->failed.host, req->failed.port, req->analysis, req->command ? req->command : "");
     rc = compile_filters(&x, errmsg, len);
+    if (rc == 0 && x.epoch == 0) {
+        orc_errf(errmsg, len, "not the leader");
+        rc = ORC_EPERM;
+    }
     if (rc == 0)
         rc = load_topology(&x, errmsg, len);
     if (rc == 0)
@@ -741,7 +831,12 @@ int rec_failover_run(struct rec_env *env,
         x.state = REC_ST_FAILED;
     }
     out->done_ms = orc_wall_ms();
-    if (!out->blocked && out->id > 0) { /* a recovery that was never registered did nothing */
+    if (rc == ORC_EPERM && out->id > 0) {
+        /* Leadership lost mid-way: the next leader takes the recovery over
+         * (resume.c); this node runs no more hooks and resolves nothing. */
+        ORC_LOG_W("+failover-interrupted", "uid=%s instance=%s:%d state=%s error=\"%s\"", out->uid,
+                  req->failed.host, req->failed.port, rec_state_name(x.state), errmsg);
+    } else if (!out->blocked && out->id > 0) { /* never registered: it did nothing */
         x.state = REC_ST_POST_HOOKS;
         run_hooks(&x, HOOKS_POST, errmsg, len);
         flush_steps(&x);

@@ -16,12 +16,20 @@
 
 #include "backend/be.h"
 #include "recovery/hooks.h"
+#include "recovery/ops.h"
 #include "recovery/rec.h"
 
 #define REPROBE_THROTTLE_MS 50
 #define FULL_PASS_MS 5000
 #define HOUSEKEEPING_MS 60000
 #define REPORT_MS 2000
+#define RESUME_MS 1000
+#define BLOCKED_RETRY_MS 1000
+/* A master unseen this long while its replicas still replicate (frozen, or
+ * cut off from them as well as from us): their IO threads are restarted so
+ * they find out now instead of after slave_net_timeout. */
+#define KICK_AFTER_MS 2000
+#define KICK_AGAIN_MS 30000
 
 struct reprobe {
     struct orc_key key;
@@ -37,8 +45,8 @@ struct rec_loop {
     pthread_t tid;
     pthread_mutex_t lock;
     pthread_cond_t cond;
-    bool stopping, notified, started;
-    int64_t started_ms;
+    bool stopping, notified, started, warm;
+    int64_t started_ms, started_wall_ms;
     struct reprobe *reprobes;
     size_t nreprobes;
     uint64_t last_version;
@@ -47,6 +55,13 @@ struct rec_loop {
     int64_t housekept_ms;
     char *reported; /* the last failure report sent to the leader */
     int64_t reported_ms;
+    uint64_t resumed_epoch; /* the epoch of the last resume pass */
+    int64_t resumed_ms;
+    struct reprobe *blocked; /* instances whose recovery was blocked, and when */
+    size_t nblocked;
+    struct rec_fencer *fencer;
+    struct reprobe *kicked; /* masters whose replicas' IO threads were restarted */
+    size_t nkicked;
 };
 
 void rec_loop_notify(struct rec_loop *l)
@@ -246,6 +261,38 @@ static bool allowed(struct rec_loop *l, const struct rec_analysis *a)
     return is_master_code(a->code) || is_im_code(a->code);
 }
 
+/* A recovery blocked by anti-flapping is not tried again for a second: the
+ * block lasts (RecoveryPeriodBlockSeconds or an acknowledgement), and a
+ * retry on every pass would be a hot loop of registrations. */
+static bool recently_blocked(struct rec_loop *l, const struct orc_key *k)
+{
+    int64_t now = orc_mono_ms();
+
+    for (size_t i = 0; i < l->nblocked; i++)
+        if (orc_key_eq(&l->blocked[i].key, k))
+            return now - l->blocked[i].at_ms < BLOCKED_RETRY_MS;
+    return false;
+}
+
+static void note_blocked(struct rec_loop *l, const struct orc_key *k)
+{
+    struct reprobe *n;
+
+    for (size_t i = 0; i < l->nblocked; i++) {
+        if (orc_key_eq(&l->blocked[i].key, k)) {
+            l->blocked[i].at_ms = orc_mono_ms();
+            return;
+        }
+    }
+    n = realloc(l->blocked, (l->nblocked + 1) * sizeof(*n));
+    if (n == NULL)
+        return;
+    l->blocked = n;
+    memset(&l->blocked[l->nblocked], 0, sizeof(*n));
+    l->blocked[l->nblocked].key = *k;
+    l->blocked[l->nblocked++].at_ms = orc_mono_ms();
+}
+
 /* Quorum-confirmed detection: true when the recovery may go on. */
 static bool confirmed(struct rec_loop *l, const struct rec_analysis *a)
 {
@@ -280,6 +327,8 @@ static bool act(struct rec_loop *l, const struct rec_analysis *a)
         return false;
     if (!confirmed(l, a))
         return true;
+    if (recently_blocked(l, &a->key))
+        return false;
     memset(&req, 0, sizeof(req));
     req.failed = a->key;
     req.analysis = rec_code_name(a->code);
@@ -288,6 +337,8 @@ static bool act(struct rec_loop *l, const struct rec_analysis *a)
     req.detection_id = det;
     rec_result_init(&res);
     rec_failover_run(l->env, &req, &res, err, sizeof(err));
+    if (res.blocked)
+        note_blocked(l, &a->key);
     rec_result_release(&res);
     return false;
 }
@@ -318,6 +369,84 @@ static void report(struct rec_loop *l)
     orc_buf_release(&b);
 }
 
+/* Takes over what a lost leader left unresolved: at once when this node
+ * becomes the leader, then every RESUME_MS. */
+static void resume(struct rec_loop *l)
+{
+    uint64_t epoch = rec_env_epoch(l->env);
+    char err[ORC_ERRMSG_SIZE] = "";
+
+    if (epoch == 0 || (epoch == l->resumed_epoch && orc_mono_ms() - l->resumed_ms < RESUME_MS))
+        return;
+    l->resumed_epoch = epoch;
+    l->resumed_ms = orc_mono_ms();
+    if (rec_resume_pass(l->env, err, sizeof(err)) != 0)
+        ORC_LOG_W("+recovery-takeover-failed", "error=\"%s\"", err);
+}
+
+/* True (and noted) when the replicas of master k were not kicked lately. */
+static bool may_kick(struct rec_loop *l, const struct orc_key *k)
+{
+    int64_t now = orc_mono_ms();
+    struct reprobe *n;
+
+    for (size_t i = 0; i < l->nkicked; i++) {
+        if (orc_key_eq(&l->kicked[i].key, k)) {
+            if (now - l->kicked[i].at_ms < KICK_AGAIN_MS)
+                return false;
+            l->kicked[i].at_ms = now;
+            return true;
+        }
+    }
+    n = realloc(l->kicked, (l->nkicked + 1) * sizeof(*n));
+    if (n == NULL)
+        return false;
+    l->kicked = n;
+    memset(&l->kicked[l->nkicked], 0, sizeof(*n));
+    l->kicked[l->nkicked].key = *k;
+    l->kicked[l->nkicked++].at_ms = now;
+    return true;
+}
+
+/* The master of an UnreachableMaster entry has not answered for
+ * KICK_AFTER_MS, but its replicas still show a running IO thread: restart
+ * those threads (as orchestrator does for lagging replicas). Against a live
+ * master they reconnect at once; against a frozen one they stay
+ * "Connecting" and the analysis turns into DeadMaster. */
+static void kick_replicas(struct rec_loop *l,
+                          const struct rec_analysis *a,
+                          const struct disc_snapshot *s)
+{
+    struct rec_session_options so;
+    struct rec_session *sess = NULL;
+    int i = disc_snapshot_find(s, &a->key);
+
+    if (i < 0 || disc_snapshot_check_valid(s, i) ||
+        orc_wall_ms() - s->instances[i].last_seen_ms < KICK_AFTER_MS || !may_kick(l, &a->key))
+        return;
+    rec_env_session_options(l->env, &so);
+    so.conn.connect_timeout_s = 1;
+    so.conn.read_timeout_s = 3;
+    so.conn.write_timeout_s = 3;
+    if (rec_session_new(&so, &sess) != 0)
+        return;
+    ORC_LOG_N("+replicas-kicked", "master=%s:%d unseen_ms=%lld replicas=%zu analysis=%s",
+              a->key.host, a->key.port, (long long)(orc_wall_ms() - s->instances[i].last_seen_ms),
+              a->replicas.len, rec_code_name(a->code));
+    for (size_t r = 0; r < a->replicas.len; r++) {
+        int ri = disc_snapshot_find(s, &a->replicas.keys[r]);
+        char err[ORC_ERRMSG_SIZE] = "";
+        if (ri < 0 || !orc_key_eq(&s->instances[ri].master_key, &a->key))
+            continue;
+        if (rec_stop_io_thread(sess, &s->instances[ri], err, sizeof(err)) != 0 ||
+            rec_exec_sql(sess, &s->instances[ri], DISC_SQL_START_REPLICA_IO, err, sizeof(err)) != 0)
+            ORC_LOG_W("+replica-kick-failed", "instance=%s:%d error=\"%s\"",
+                      a->replicas.keys[r].host, a->replicas.keys[r].port, err);
+        disc_topo_probe_soon(l->env->topo, &a->replicas.keys[r]);
+    }
+    rec_session_free(sess);
+}
+
 /* One pass. Returns true while some failure is still unconfirmed (the loop
  * then looks again shortly instead of waiting for the next poll). */
 static bool run_once(struct rec_loop *l)
@@ -330,6 +459,7 @@ static bool run_once(struct rec_loop *l)
         report(l);
         return false;
     }
+    resume(l);
     s = disc_topo_snapshot(l->env->topo);
     if (s == NULL)
         return false;
@@ -344,17 +474,26 @@ static bool run_once(struct rec_loop *l)
     l->last_full_ms = orc_mono_ms();
     rec_analysis_list_init(&list);
     rec_analysis_run(s, &l->opts, &list);
-    disc_snapshot_put(s);
     for (size_t i = 0; i < list.n && !l->stopping; i++) {
         const struct rec_analysis *a = &list.v[i];
+        ORC_LOG_D("+analysis",
+                  "instance=%s:%d code=%s valid=%d replicas=%d valid_replicas=%d "
+                  "replicating=%d",
+                  a->key.host, a->key.port, rec_code_name(a->code), a->last_check_valid,
+                  a->count_replicas, a->count_valid_replicas, a->count_valid_replicating_replicas);
         if (wants_reprobe(a->code) && !a->is_downtimed) {
             reprobe(l, a);
             pending = true;
         }
+        if ((a->code == REC_UNREACHABLE_MASTER ||
+             a->code == REC_UNREACHABLE_MASTER_WITH_LAGGING_REPLICAS) &&
+            !a->is_downtimed)
+            kick_replicas(l, a, s);
         if (a->is_actionable && act(l, a))
             pending = true;
     }
     rec_analysis_list_release(&list);
+    disc_snapshot_put(s);
     l->pending = pending;
     return pending;
 }
@@ -386,6 +525,36 @@ static void housekeeping(struct rec_loop *l)
         ORC_LOG_W("+housekeeping-failed", "error=\"%s\"", err);
 }
 
+/* The loop acts once every known instance was probed since it started (its
+ * view is this process's own, not what the store remembered), or after
+ * three polls at most. A restarted node resumes a recovery in milliseconds
+ * instead of waiting out a fixed grace period. */
+static bool warmed_up(struct rec_loop *l, int64_t grace_ms)
+{
+    struct disc_snapshot *s;
+    bool all = true;
+
+    if (l->warm)
+        return true;
+    if (orc_mono_ms() - l->started_ms >= grace_ms) {
+        l->warm = true;
+        return true;
+    }
+    s = disc_topo_snapshot(l->env->topo);
+    if (s == NULL)
+        return false;
+    for (size_t i = 0; i < s->n && all; i++)
+        all = s->instances[i].last_checked_ms >= l->started_wall_ms;
+    all = all && s->n > 0;
+    disc_snapshot_put(s);
+    if (all) {
+        l->warm = true;
+        ORC_LOG_I("+recovery-ready", "every instance probed after %lld ms",
+                  (long long)(orc_mono_ms() - l->started_ms));
+    }
+    return all;
+}
+
 static void *loop_main(void *arg)
 {
     struct rec_loop *l = arg;
@@ -413,7 +582,7 @@ static void *loop_main(void *arg)
         if (l->stopping)
             break;
         pthread_mutex_unlock(&l->lock);
-        if (orc_mono_ms() - l->started_ms >= grace) {
+        if (warmed_up(l, grace)) {
             bool was = pending;
             pending = run_once(l);
             if (pending && !was)
@@ -446,7 +615,10 @@ int rec_loop_start(struct rec_env *env, struct rec_loop **out, char *errmsg, siz
     pthread_mutex_init(&l->lock, NULL);
     pthread_cond_init(&l->cond, NULL);
     l->started_ms = orc_mono_ms();
-    if (pthread_create(&l->tid, NULL, loop_main, l) != 0) {
+    l->started_wall_ms = orc_wall_ms();
+    rc = rec_fencer_start(env, &l->fencer, errmsg, len);
+    if (rc != 0 || pthread_create(&l->tid, NULL, loop_main, l) != 0) {
+        rec_fencer_stop(l->fencer);
         rec_analysis_options_release(&l->opts);
         free(l);
         orc_errf(errmsg, len, "cannot start the recovery thread");
@@ -467,11 +639,14 @@ void rec_loop_stop(struct rec_loop *l)
     pthread_mutex_unlock(&l->lock);
     if (l->started)
         pthread_join(l->tid, NULL);
+    rec_fencer_stop(l->fencer);
     rec_analysis_options_release(&l->opts);
     pthread_mutex_destroy(&l->lock);
     pthread_cond_destroy(&l->cond);
     free(l->reprobes);
     free(l->skips);
+    free(l->blocked);
+    free(l->kicked);
     free(l->reported);
     free(l);
 }

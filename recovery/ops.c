@@ -340,6 +340,18 @@ bool rec_env_leader(const struct rec_env *env)
     return env->is_leader == NULL || env->is_leader(env->node);
 }
 
+uint64_t rec_env_epoch(const struct rec_env *env)
+{
+    if (!rec_env_leader(env))
+        return 0;
+    return env->leader_epoch != NULL ? env->leader_epoch(env->node) : 1;
+}
+
+bool rec_env_still_leader(const struct rec_env *env, uint64_t epoch)
+{
+    return epoch != 0 && rec_env_epoch(env) == epoch;
+}
+
 int rec_query_value(struct rec_session *s,
                     const struct orc_key *k,
                     const char *sql,

@@ -291,6 +291,12 @@ struct rec_env {
     void *node;
     /* true while this node is the leader: checked before every acting step. */
     bool (*is_leader)(void *node);
+    /* The leadership epoch: non-zero while this node leads (the raft term;
+     * without raft, this process's start time), 0 otherwise. A recovery is
+     * pinned to the epoch it started in and stops when it changes; an
+     * unresolved recovery of another epoch is taken over (resume.c). May
+     * be NULL: epoch 1 while is_leader says so. */
+    uint64_t (*leader_epoch)(void *node);
     /* Replicated commands (see orchestrator/fsm.c); payload is stolen. */
     int (*submit)(void *node, const char *op, json_t *payload, char *errmsg, size_t len);
     /* Same, with the command's answer in *result (may be NULL; caller decrefs). */
@@ -317,6 +323,11 @@ void rec_env_session_options(const struct rec_env *env, struct rec_session_optio
 
 /* The leader check: true when env->is_leader is NULL or says so. */
 bool rec_env_leader(const struct rec_env *env);
+/* The current leadership epoch (see leader_epoch), 0 when not the leader. */
+uint64_t rec_env_epoch(const struct rec_env *env);
+/* True when this node still leads in `epoch` (the epoch an operation
+ * started in): acting steps check it, also inside long steps. */
+bool rec_env_still_leader(const struct rec_env *env, uint64_t epoch);
 
 struct rec_loop;
 
@@ -336,6 +347,16 @@ struct rec_failover_request {
     bool skip_hooks;                 /* recover-lite */
     const char *command;             /* hint: "", "recover", "force-master-failover", ... */
     int64_t detection_id;            /* the registered detection, 0 if none */
+    /* Taking over a recovery whose leader was lost after it chose (and maybe
+     * promoted) `candidate`: that instance is promoted whether or not it
+     * still replicates from the failed master, nothing else is chosen, and
+     * the pre-failover hooks (which already ran) are not run again. With
+     * resume and no candidate, the run starts over (hooks included). */
+    bool resume;
+    /* Taking over: the recovery already registered under this uid and id
+     * (adopted by this leadership) goes on; nothing new is registered. */
+    const char *adopt_uid;
+    int64_t adopt_id;
 };
 
 /* States, in order. Each transition is logged (+failover-<state>) and
@@ -384,6 +405,19 @@ int rec_failover_run(struct rec_env *env,
                      struct rec_result *out,
                      char *errmsg,
                      size_t len);
+
+/* The fencer (fence.c): a thread that, on the leader, keeps the fenced old
+ * masters read-only (see database_instance_fence). Started and stopped by
+ * the recovery loop; env is borrowed for its life. */
+struct rec_fencer;
+int rec_fencer_start(struct rec_env *env, struct rec_fencer **out, char *errmsg, size_t len);
+void rec_fencer_stop(struct rec_fencer *f);
+
+/* Takes over the unresolved recoveries of other leadership epochs (a leader
+ * that died, stepped down, or this process before a crash): see resume.c.
+ * Leader only (a no-op otherwise); blocking (MySQL operations, maybe a whole
+ * failover). Returns 0 or the backend's error. */
+int rec_resume_pass(struct rec_env *env, char *errmsg, size_t len);
 
 /* ========================================================================
  * Planned operations (relocate.c, takeover.c)

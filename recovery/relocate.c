@@ -706,6 +706,18 @@ static int act_take_master(struct op *x, char *errmsg, size_t len)
     return rc;
 }
 
+/* An operator making an instance writable overrides the fence a failover
+ * left on it (fence.c would otherwise make it read-only again). */
+static int unfence(struct op *x, char *errmsg, size_t len)
+{
+    if (x->env->submit == NULL)
+        return 0;
+    return x->env->submit(
+        x->env->node, "unfence-instance",
+        json_pack("{s:{s:s, s:i}}", "Key", "Hostname", x->in.key.host, "Port", x->in.key.port),
+        errmsg, len);
+}
+
 static int op_act(struct op *x, char *errmsg, size_t len)
 {
     bool super = x->env->cfg->UseSuperReadOnly;
@@ -734,6 +746,8 @@ static int op_act(struct op *x, char *errmsg, size_t len)
         case REC_OP_SET_READ_ONLY:
             return rec_set_read_only(x->s, &x->in, true, super, errmsg, len);
         case REC_OP_SET_WRITEABLE:
+            if (unfence(x, errmsg, len) != 0)
+                return ORC_EDB;
             return rec_set_read_only(x->s, &x->in, false, super, errmsg, len);
     }
     return ORC_EINVAL;

@@ -157,8 +157,9 @@ struct tk {
     size_t nignore;
     struct rec_creds creds;
     char m[ORC_KEY_STRLEN], d[ORC_KEY_STRLEN];
-    int64_t ro_us; /* monotonic time of read_only=1 on the old master; 0 = not set */
-    bool writable; /* the successor took writes */
+    int64_t ro_us;  /* monotonic time of read_only=1 on the old master; 0 = not set */
+    bool writable;  /* the successor took writes */
+    uint64_t epoch; /* the leadership epoch the takeover acts in */
 };
 
 static json_t *key_json(const struct orc_key *k)
@@ -472,13 +473,15 @@ static int check_credentials(struct tk *x, char *errmsg, size_t len)
 static int do_register(struct tk *x, char *errmsg, size_t len)
 {
     struct orc_buf hosts = ORC_BUF_INIT;
-    char host[128] = "", ks[ORC_KEY_STRLEN];
+    char host[128] = "", ks[ORC_KEY_STRLEN], token[40];
     json_t *p, *res = NULL;
     int rc;
 
     if (x->env->submit_r == NULL)
         return 0; /* no replicated store (tests): nothing to record */
     gethostname(host, sizeof(host) - 1);
+    /* "<epoch>/graceful": a leader that takes it over knows what it was */
+    snprintf(token, sizeof(token), "%llu/graceful", (unsigned long long)x->epoch);
     for (size_t i = 0; i < x->out->replicas.len; i++)
         orc_buf_printf(&hosts, "%s%s", i ? "," : "",
                        orc_key_str(&x->out->replicas.keys[i], ks, sizeof(ks)));
@@ -486,7 +489,7 @@ static int do_register(struct tk *x, char *errmsg, size_t len)
                   x->out->uid, "Key", key_json(&x->out->old_master), "Analysis", "DeadMaster",
                   "ClusterName", x->out->cluster, "ClusterAlias", x->out->alias,
                   "CountAffectedReplicas", (int)x->nrep, "ReplicaHosts", orc_buf_str(&hosts),
-                  "ProcessingNodeHostname", host, "ProcessingNodeToken", "", "LastDetectionId",
+                  "ProcessingNodeHostname", host, "ProcessingNodeToken", token, "LastDetectionId",
                   (json_int_t)0, "Now", (json_int_t)orc_wall_s(), "BlockSeconds",
                   (json_int_t)x->env->cfg->RecoveryPeriodBlockSeconds, "Force", 1);
     orc_buf_release(&hosts);
@@ -622,7 +625,7 @@ static int freeze_and_catch_up(struct tk *x, char *errmsg, size_t len)
     struct disc_instance m, tmp;
     int rc;
 
-    if (!rec_env_leader(x->env)) {
+    if (!rec_env_still_leader(x->env, x->epoch)) {
         orc_errf(errmsg, len, "this node is no longer the leader");
         return ORC_EPERM;
     }
@@ -654,9 +657,18 @@ static int promote(struct tk *x, bool *reset, char *errmsg, size_t len)
 {
     int rc = 0;
 
-    if (!rec_env_leader(x->env)) {
+    if (!rec_env_still_leader(x->env, x->epoch)) {
         orc_errf(errmsg, len, "this node is no longer the leader");
         rc = ORC_EPERM;
+    }
+    if (rc == 0 && x->env->submit != NULL) {
+        /* Written ahead, so a leader taking this over knows the successor. */
+        char err[ORC_ERRMSG_SIZE] = "";
+        if (x->env->submit(x->env->node, "set-recovery-successor",
+                           json_pack("{s:s, s:o}", "UID", x->out->uid, "SuccessorKey",
+                                     key_json(&succ(x)->key)),
+                           err, sizeof(err)) != 0)
+            add_error(x, err);
     }
     if (rc == 0)
         rc = rec_reset_replica_all(x->s, succ(x), errmsg, len);
@@ -875,7 +887,8 @@ int rec_takeover_run(struct rec_env *env,
     snprintf(out->uid, sizeof(out->uid), "%lld:%08x", (long long)orc_wall_ms() * 1000000LL,
              (unsigned)(orc_mono_us() ^ ((uint64_t)getpid() << 16)));
     out->started_s = orc_wall_s();
-    rc = rec_env_leader(env) ? prepare(&x, errmsg, len) : ORC_EPERM;
+    x.epoch = rec_env_epoch(env);
+    rc = x.epoch != 0 ? prepare(&x, errmsg, len) : ORC_EPERM;
     if (rc == ORC_EPERM && x.snap == NULL)
         orc_errf(errmsg, len, "this node is not the leader");
     if (rc == 0)
