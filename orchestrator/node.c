@@ -86,16 +86,20 @@ static bool node_is_leader(void *arg)
     return true;                            /* single node without raft: always its own leader */
 }
 
-/* The raft term this node leads in; without raft, the process's start time
- * in ms: a restarted node is a new leadership that takes over what the
- * crashed one left unresolved. */
+/* The leadership epoch: the raft term this node leads in (high 32 bits)
+ * and this process's incarnation (low 32 bits: its start time in ms), so a
+ * restarted node is a new leadership that takes over what the crashed one
+ * left unresolved, also when a lone raft node comes back in the same term.
+ * Without raft, the incarnation alone. */
 static uint64_t node_leader_epoch(void *arg)
 {
     struct orc_node *n = arg;
+    uint64_t term;
 
-    if (n->cfg->RaftEnabled)
-        return orc_raft_leader_term(n->raft);
-    return n->boot_epoch;
+    if (!n->cfg->RaftEnabled)
+        return n->boot_epoch;
+    term = orc_raft_leader_term(n->raft);
+    return term == 0 ? 0 : (term << 32) | (n->boot_epoch & 0xffffffffu);
 }
 
 /* ---- quorum-confirmed detection ---- */
@@ -300,6 +304,7 @@ static int start_recovery(struct orc_node *n, char *err, size_t len)
     n->rec.node = n;
     n->rec.is_leader = node_is_leader;
     n->rec.leader_epoch = node_leader_epoch;
+    n->rec.boot_ms = (int64_t)n->boot_epoch;
     n->rec.submit = node_submit;
     n->rec.submit_r = node_submit_r;
     n->rec.hooks_tracker = &n->hooks;

@@ -86,8 +86,8 @@ static void record(struct rec_fencer *f, const struct be_fence *fe, const char *
                        json_pack("{s:s, s:I, s:s}", "UID", fe->recovery_uid, "At",
                                  (json_int_t)orc_wall_s(), "Message", msg),
                        err, sizeof(err)) != 0)
-        ORC_LOG_W("+fence-record-failed", "instance=%s:%d error=\"%s\"", fe->key.host,
-                  fe->key.port, err);
+        ORC_LOG_W("+fence-record-failed", "instance=%s:%d error=\"%s\"", fe->key.host, fe->key.port,
+                  err);
 }
 
 /* One look at one fenced instance. */

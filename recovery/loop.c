@@ -615,7 +615,7 @@ int rec_loop_start(struct rec_env *env, struct rec_loop **out, char *errmsg, siz
     pthread_mutex_init(&l->lock, NULL);
     pthread_cond_init(&l->cond, NULL);
     l->started_ms = orc_mono_ms();
-    l->started_wall_ms = orc_wall_ms();
+    l->started_wall_ms = env->boot_ms > 0 ? env->boot_ms : orc_wall_ms();
     rc = rec_fencer_start(env, &l->fencer, errmsg, len);
     if (rc != 0 || pthread_create(&l->tid, NULL, loop_main, l) != 0) {
         rec_fencer_stop(l->fencer);

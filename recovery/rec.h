@@ -297,6 +297,9 @@ struct rec_env {
      * unresolved recovery of another epoch is taken over (resume.c). May
      * be NULL: epoch 1 while is_leader says so. */
     uint64_t (*leader_epoch)(void *node);
+    /* Wall-clock ms when the service started (0: when the loop started): the
+     * loop acts once every instance was probed after it. */
+    int64_t boot_ms;
     /* Replicated commands (see orchestrator/fsm.c); payload is stolen. */
     int (*submit)(void *node, const char *op, json_t *payload, char *errmsg, size_t len);
     /* Same, with the command's answer in *result (may be NULL; caller decrefs). */

@@ -88,11 +88,11 @@ static bool adopt(struct takeover *t)
     gethostname(host, sizeof(host) - 1);
     snprintf(token, sizeof(token), "%llu%s", (unsigned long long)t->epoch,
              t->graceful ? "/graceful" : "");
-    rc = t->env->submit_r(t->env->node, "adopt-recovery",
-                          json_pack("{s:s, s:s, s:s, s:s}", "UID", t->rec->uid, "PrevToken",
-                                    t->rec->processing_node_token, "Token", token,
-                                    "ProcessingNodeHostname", host),
-                          &res, err, sizeof(err));
+    rc = t->env->submit_r(
+        t->env->node, "adopt-recovery",
+        json_pack("{s:s, s:s, s:s, s:s}", "UID", t->rec->uid, "PrevToken",
+                  t->rec->processing_node_token, "Token", token, "ProcessingNodeHostname", host),
+        &res, err, sizeof(err));
     if (res != NULL) {
         count = (int64_t)json_integer_value(json_object_get(res, "Count"));
         json_decref(res);
@@ -195,19 +195,23 @@ static void finish_graceful(struct takeover *t)
     disc_instance_init(&s);
     disc_instance_init(&m);
     scan_replicas(t, true);
-    if (t->successor.host[0] != '\0' && rec_read(t->sess, &t->successor, &s, err, sizeof(err)) == 0 &&
-        !s.read_only && s.master_key.host[0] == '\0') {
+    if (t->successor.host[0] != '\0' &&
+        rec_read(t->sess, &t->successor, &s, err, sizeof(err)) == 0 && !s.read_only &&
+        s.master_key.host[0] == '\0') {
         ok = true;
         snprintf(msg, sizeof(msg), "taken over: successor %s:%d is writable", t->successor.host,
                  t->successor.port);
     } else if (rec_read(t->sess, &t->rec->key, &m, err, sizeof(err)) == 0 && m.read_only &&
                m.master_key.host[0] == '\0') {
         if (rec_set_read_only(t->sess, &m, false, true, err, sizeof(err)) == 0)
-            snprintf(msg, sizeof(msg), "taken over: the successor never took writes; old master "
-                     "%s:%d writable again", m.key.host, m.key.port);
+            snprintf(msg, sizeof(msg),
+                     "taken over: the successor never took writes; old master "
+                     "%s:%d writable again",
+                     m.key.host, m.key.port);
     }
     if (msg[0] == '\0')
-        snprintf(msg, sizeof(msg), "taken over: nothing to finish (%s)", err[0] ? err : "no change");
+        snprintf(msg, sizeof(msg), "taken over: nothing to finish (%s)",
+                 err[0] ? err : "no change");
     note(t, msg);
     submit(t, "resolve-recovery",
            json_pack("{s:s, s:o, s:o, s:s, s:b, s:s, s:s, s:s, s:I}", "UID", t->rec->uid, "Key",
