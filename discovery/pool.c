@@ -183,6 +183,7 @@ static int64_t poll_interval(const struct disc_topo *t, const struct entry *e)
 int topo_probe_entry(struct disc_topo *t, struct entry *e, char *errmsg, size_t len)
 {
     struct disc_instance res;
+    struct orc_key key;
     int64_t started = orc_wall_ms();
     bool was_valid, notify;
     uint64_t health_before;
@@ -222,15 +223,14 @@ int topo_probe_entry(struct disc_topo *t, struct entry *e, char *errmsg, size_t 
     e->next_due_mono = orc_mono_ms() + poll_interval(t, e);
     t->version++;
     pthread_cond_broadcast(&t->done_cond);
-    notify = t->health_version != health_before;
-    if (e->forgotten) {
-        topo_entry_free(e);
-        e = NULL;
-    }
+    notify = t->health_version != health_before && !e->forgotten;
+    key = e->key; /* e may be freed once the lock is released */
+    if (e->forgotten && e->pins == 0)
+        topo_entry_bury(t, e);
     pthread_mutex_unlock(&t->lock);
     disc_instance_release(&res);
-    if (e != NULL && notify && t->o.on_change)
-        t->o.on_change(t->o.on_change_arg, &e->key, rc == 0);
+    if (notify && t->o.on_change)
+        t->o.on_change(t->o.on_change_arg, &key, rc == 0);
     return rc;
 }
 
@@ -455,6 +455,11 @@ static void *scheduler_main(void *arg)
             pthread_mutex_unlock(&t->lock);
             for (size_t i = 0; i < nhung; i++)
                 t->o.on_change(t->o.on_change_arg, &hung[i], false);
+            pthread_mutex_lock(&t->lock);
+        }
+        if (t->ngraves > 0) { /* forgotten entries: their connections close unlocked */
+            pthread_mutex_unlock(&t->lock);
+            topo_graveyard_drain(t);
             pthread_mutex_lock(&t->lock);
         }
         expire_annotations(t);

@@ -121,6 +121,38 @@ void topo_entry_free(struct entry *e)
     free(e);
 }
 
+void topo_entry_bury(struct disc_topo *t, struct entry *e)
+{
+    if (t->ngraves == t->capgraves) {
+        size_t nc = t->capgraves ? t->capgraves * 2 : 8;
+        struct entry **ng = realloc(t->graveyard, nc * sizeof(*ng));
+        if (ng == NULL) {
+            topo_entry_free(e); /* out of memory: free here rather than leak */
+            return;
+        }
+        t->graveyard = ng;
+        t->capgraves = nc;
+    }
+    t->graveyard[t->ngraves++] = e;
+    pthread_cond_signal(&t->sched_cond); /* the scheduler drains it */
+}
+
+void topo_graveyard_drain(struct disc_topo *t)
+{
+    struct entry **g;
+    size_t n;
+
+    pthread_mutex_lock(&t->lock);
+    g = t->graveyard;
+    n = t->ngraves;
+    t->graveyard = NULL;
+    t->ngraves = t->capgraves = 0;
+    pthread_mutex_unlock(&t->lock);
+    for (size_t i = 0; i < n; i++)
+        topo_entry_free(g[i]);
+    free(g);
+}
+
 void topo_enqueue(struct disc_topo *t, struct entry *e, bool urgent)
 {
     if (e->queued || e->busy || e->forgotten)
@@ -259,6 +291,7 @@ void disc_topo_free(struct disc_topo *t)
     if (t == NULL)
         return;
     disc_topo_stop(t);
+    topo_graveyard_drain(t);
     for (size_t i = 0; i < t->n; i++)
         topo_entry_free(t->all[i]);
     if (t->snap)
@@ -326,24 +359,32 @@ int disc_topo_discover(struct disc_topo *t,
         pthread_mutex_unlock(&t->lock);
         return 0;
     }
+    /* Pinned: a forget meanwhile unlinks e but leaves the freeing to us. */
+    e->pins++;
     if (e->busy) { /* a worker is probing it: wait for that result */
         if (!wait_not_busy(t, e, timeout_ms)) {
-            pthread_mutex_unlock(&t->lock);
             orc_errf(errmsg, len, "probe of '%s' still running after %lld ms", e->keystr,
                      (long long)timeout_ms);
-            return ORC_ETIMEDOUT;
-        }
-        rc = e->last_seen_ms >= e->last_checked_ms ? 0 : ORC_EIO;
-        if (rc != 0)
+            rc = ORC_ETIMEDOUT;
+        } else if (e->last_seen_ms < e->last_checked_ms) {
             orc_errf(errmsg, len, "instance '%s' could not be probed", e->keystr);
+            rc = ORC_EIO;
+        }
     } else {
         topo_mark_busy(t, e);
         pthread_mutex_unlock(&t->lock);
         rc = topo_probe_entry(t, e, errmsg, len);
         pthread_mutex_lock(&t->lock);
     }
-    if (out != NULL && disc_instance_copy(out, &e->inst) != 0)
+    if (rc == 0 && e->forgotten) {
+        orc_errf(errmsg, len, "instance '%s' was forgotten meanwhile", e->keystr);
+        rc = ORC_ENOTFOUND;
+    }
+    if (rc == 0 && out != NULL && disc_instance_copy(out, &e->inst) != 0)
         rc = ORC_ENOMEM;
+    e->pins--;
+    if (e->forgotten && e->pins == 0 && !e->busy)
+        topo_entry_bury(t, e);
     pthread_mutex_unlock(&t->lock);
     return rc;
 }
@@ -392,10 +433,9 @@ static void forget_entry(struct disc_topo *t, struct entry *e)
     topo_unwatch(t, e);
     ORC_LOG_N("+instance-forgotten", "instance=%s", e->keystr);
     unlink_entry(t, e);
-    if (e->busy)
-        e->forgotten = true;
-    else
-        topo_entry_free(e);
+    e->forgotten = true;
+    if (!e->busy && e->pins == 0) /* else its prober or last waiter buries it */
+        topo_entry_bury(t, e);
     pthread_cond_signal(&t->flush_cond);
 }
 

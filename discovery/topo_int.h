@@ -28,6 +28,7 @@ struct entry {
     uint64_t health_sig, content_sig; /* see note_change() in pool.c */
     int64_t persisted_mono;
     int watch_fd;
+    int pins;                 /* threads waiting on or probing it outside the lock */
     int64_t probe_start_mono; /* when the running probe started (busy) */
     bool hung;                /* the running probe overran HANG_MS: seen failed */
 };
@@ -78,6 +79,11 @@ struct disc_topo {
     struct orc_key *deletes;
     size_t ndeletes, capdeletes;
 
+    /* forgotten entries to free outside the lock: closing a connection may
+     * block on the network (lock; drained by the writer) */
+    struct entry **graveyard;
+    size_t ngraves, capgraves;
+
     /* cluster aliases set by operators (lock) */
     struct alias_entry *aliases;
     size_t naliases;
@@ -95,6 +101,10 @@ struct entry *topo_add(struct disc_topo *t, const struct orc_key *k);
 void topo_enqueue(struct disc_topo *t, struct entry *e, bool urgent);
 bool topo_ignored(const regex_t *res, size_t n, const char *keystr);
 void topo_entry_free(struct entry *e);
+/* Frees e later, outside the lock (lock held; e is unlinked and unpinned). */
+void topo_entry_bury(struct disc_topo *t, struct entry *e);
+/* Frees the buried entries (lock NOT held). */
+void topo_graveyard_drain(struct disc_topo *t);
 
 /* pool.c */
 int topo_threads_start(struct disc_topo *t, char *errmsg, size_t len);
