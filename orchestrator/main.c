@@ -14,6 +14,11 @@
 
 extern char **environ;
 
+/* The commit the binary was built from (the Makefile passes it). */
+#ifndef ORC_GIT_COMMIT
+#define ORC_GIT_COMMIT "unknown"
+#endif
+
 static const char usage_text[] =
     "usage: orchestrator [global options] http\n"
     "       orchestrator [global options] -c COMMAND [command options]\n"
@@ -34,7 +39,7 @@ static const char usage_text[] =
     "  --KEY=VALUE          set any config key, e.g. --InstancePollSeconds=2;\n"
     "                       flags win over ORC_KEY environment variables, which win\n"
     "                       over the config files\n"
-    "  --version            print the version and exit\n"
+    "  --version            print the version and the git commit, and exit\n"
     "  --help               print this help\n";
 
 static const char http_help[] =
@@ -182,8 +187,8 @@ static int run(struct args *a)
     char err[ORC_ERRMSG_SIZE] = "";
     int rc;
 
-    if (a->version) {
-        printf("orchestrator %s\n", ORC_VERSION);
+    if (a->version) { /* as orchestrator: the version, then the commit */
+        printf("%s\n%s\n", ORC_VERSION, ORC_GIT_COMMIT);
         return 0;
     }
     if (a->nrest > 0 && strcmp(a->rest[0], "help") == 0 && a->command == NULL) {
