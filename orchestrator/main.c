@@ -48,7 +48,9 @@ static const char http_help[] =
     "Runs the service in the foreground: loads the config, opens and migrates the\n"
     "backend, discovers and polls the topologies, serves the HTTP API and web UI on\n"
     "ListenAddress, and (as leader) runs automated recoveries. SIGTERM or SIGINT stop\n"
-    "it cleanly.\n";
+    "it cleanly; SIGHUP re-reads the config and applies the keys that can change live\n"
+    "(LogLevel, Debug, LogFile, EnableSyslog; any other change is refused until a\n"
+    "restart); SIGUSR1 reopens LogFile (logrotate).\n";
 
 struct args {
     const char *config_file;
@@ -173,6 +175,12 @@ static int load_config(const struct args *a, struct orc_config *cfg, char *err, 
     return orc_config_finalize(cfg, err, len);
 }
 
+/* The service's reload: the same sources, loaded again. */
+static int reload_config(void *arg, struct orc_config *out, char *err, size_t len)
+{
+    return load_config(arg, out, err, len);
+}
+
 static bool has_flag(const struct args *a, const char *key)
 {
     for (size_t i = 0; i < a->nflags; i++)
@@ -229,7 +237,8 @@ static int run(struct args *a)
         orc_buf_release(&out);
         rc = 0;
     } else if (a->mode != NULL) {
-        rc = orc_node_run(&cfg, a->config_file);
+        struct orc_node_loader loader = {reload_config, a};
+        rc = orc_node_run(&cfg, a->config_file, &loader);
     } else {
         rc = orc_client_run(&cfg, a->command, a->nrest, a->rest);
     }
