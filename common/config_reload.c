@@ -46,21 +46,21 @@ static bool key_equal(const struct orc_config *a,
     const char *pa = (const char *)a + d->offset, *pb = (const char *)b + d->offset;
 
     switch (d->type) {
-    case ORC_CFG_BOOL:
-        return *(const bool *)pa == *(const bool *)pb;
-    case ORC_CFG_INT:
-        return *(const int64_t *)pa == *(const int64_t *)pb;
-    case ORC_CFG_STR:
-        return strcmp(*(char *const *)pa, *(char *const *)pb) == 0;
-    case ORC_CFG_LIST: {
-        const struct orc_strlist *la = (const void *)pa, *lb = (const void *)pb;
-        return la->n == lb->n && strs_equal(la->v, lb->v, la->n);
-    }
-    case ORC_CFG_MAP: {
-        const struct orc_strmap *ma = (const void *)pa, *mb = (const void *)pb;
-        return ma->n == mb->n && strs_equal(ma->keys, mb->keys, ma->n) &&
-               strs_equal(ma->vals, mb->vals, ma->n);
-    }
+        case ORC_CFG_BOOL:
+            return *(const bool *)pa == *(const bool *)pb;
+        case ORC_CFG_INT:
+            return *(const int64_t *)pa == *(const int64_t *)pb;
+        case ORC_CFG_STR:
+            return strcmp(*(char *const *)pa, *(char *const *)pb) == 0;
+        case ORC_CFG_LIST: {
+            const struct orc_strlist *la = (const void *)pa, *lb = (const void *)pb;
+            return la->n == lb->n && strs_equal(la->v, lb->v, la->n);
+        }
+        case ORC_CFG_MAP: {
+            const struct orc_strmap *ma = (const void *)pa, *mb = (const void *)pb;
+            return ma->n == mb->n && strs_equal(ma->keys, mb->keys, ma->n) &&
+                   strs_equal(ma->vals, mb->vals, ma->n);
+        }
     }
     return false;
 }

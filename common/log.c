@@ -20,13 +20,12 @@
 int orc_log_min_level = ORC_LOG_INFO;
 
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
-static FILE *log_file; /* under log_lock */
-static char *log_path; /* under log_lock: the path log_file was opened by */
+static FILE *log_file;  /* under log_lock */
+static char *log_path;  /* under log_lock: the path log_file was opened by */
 static bool log_syslog; /* under log_lock */
 
 static const char *level_names[] = {"DEBUG", "INFO", "NOTICE", "WARNING", "ERROR", "FATAL"};
-static const int syslog_prio[] = {LOG_DEBUG,   LOG_INFO, LOG_NOTICE,
-                                  LOG_WARNING, LOG_ERR,  LOG_CRIT};
+static const int syslog_prio[] = {LOG_DEBUG, LOG_INFO, LOG_NOTICE, LOG_WARNING, LOG_ERR, LOG_CRIT};
 
 int orc_log_level_parse(const char *s)
 {

@@ -574,8 +574,9 @@ static void h_reload_configuration(struct web_req *r)
     int rc;
 
     if (web_query(r, "config") != NULL) {
-        web_reply_error(r, 400, "reload-configuration: the config file cannot be chosen over "
-                                "HTTP; the service re-reads the files it started with");
+        web_reply_error(r, 400,
+                        "reload-configuration: the config file cannot be chosen over "
+                        "HTTP; the service re-reads the files it started with");
         return;
     }
     if (r->deps->reload == NULL) {
