@@ -22,12 +22,17 @@ extern char **environ;
 static const char usage_text[] =
     "usage: orchestrator [global options] http\n"
     "       orchestrator [global options] -c COMMAND [command options]\n"
+    "       orchestrator [global options] import-orchestrator-backend --from SOURCE [--dry-run]\n"
     "       orchestrator --version | --help | help COMMAND\n"
     "\n"
     "A MySQL/MariaDB replication topology manager and high-availability service.\n"
     "\n"
     "Modes:\n"
     "  http                 run the service: discovery, HTTP API and web UI, recovery\n"
+    "  import-orchestrator-backend\n"
+    "                       import a Go orchestrator's operator state (aliases, downtime,\n"
+    "                       promotion rules, maintenance, acknowledged recoveries) from its\n"
+    "                       SQLite file or MySQL DSN into the running service\n"
     "  -c COMMAND           run one command against a running service's HTTP API\n"
     "                       (see `orchestrator help commands`)\n"
     "\n"
@@ -134,6 +139,9 @@ static int parse_args(struct args *a, int argc, char **argv)
             a->command = argv[++i];
         } else if (a->mode == NULL && a->command == NULL && strcmp(s, "http") == 0) {
             a->mode = "http";
+        } else if (a->mode == NULL && a->command == NULL &&
+                   strcmp(s, "import-orchestrator-backend") == 0) {
+            a->mode = s;
         } else if ((used = take_config_flag(a, argc, argv, i)) > 0) {
             i += used - 1;
         } else {
@@ -221,7 +229,8 @@ static int run(struct args *a)
     }
     /* A CLI command prints its answer; its log says only what went wrong,
      * unless the operator asked for more (--debug, --LogLevel). */
-    if (a->command != NULL && !has_flag(a, "LogLevel"))
+    if ((a->command != NULL || (a->mode && strcmp(a->mode, "http") != 0)) &&
+        !has_flag(a, "LogLevel"))
         orc_log_min_level = ORC_LOG_WARNING;
     orc_config_init(&cfg);
     rc = load_config(a, &cfg, err, sizeof(err));
@@ -236,6 +245,8 @@ static int run(struct args *a)
         fputs(orc_buf_str(&out), stdout);
         orc_buf_release(&out);
         rc = 0;
+    } else if (a->mode != NULL && strcmp(a->mode, "http") != 0) {
+        rc = orc_import_run(&cfg, a->nrest, a->rest);
     } else if (a->mode != NULL) {
         struct orc_node_loader loader = {reload_config, a};
         rc = orc_node_run(&cfg, a->config_file, &loader);

@@ -33,6 +33,21 @@ int orc_node_run(const struct orc_config *cfg,
  * Returns the process exit code. */
 int orc_client_run(const struct orc_config *cfg, const char *command, int argc, char **argv);
 
+/* POSTs json to route (below /api/) of the API found as for a command (the
+ * leader among ORCHESTRATOR_API, else ListenAddress; basic auth from
+ * ORCHESTRATOR_AUTH_USER/PASSWORD). answer gets the body, *status the HTTP
+ * status. ORC_EIO (answer holds the reason) when no API answers. */
+int orc_client_post(const struct orc_config *cfg,
+                    const char *route,
+                    const char *json,
+                    struct orc_buf *answer,
+                    long *status);
+
+/* `orchestrator import-orchestrator-backend --from SOURCE [--dry-run]`
+ * (import.c): reads a Go orchestrator's backend and sends its operator state
+ * to the service. Returns the process exit code. */
+int orc_import_run(const struct orc_config *cfg, int argc, char **argv);
+
 /* Prints help for one command; returns 0, or 2 for an unknown command. */
 int orc_client_help(const char *command, FILE *out);
 
