@@ -2,6 +2,7 @@
 Go orchestrator's backend (SQLite file or MySQL DSN) and imports the operator state (cluster
 aliases, active downtime, promotion rules, active maintenance, acknowledged recoveries) into a
 running service through one replicated command."""
+import os
 import re
 import sqlite3
 import subprocess
@@ -235,3 +236,23 @@ def test_import_route_refuses_an_invalid_state_and_imports_nothing(orc_factory):
     reply = orc.post("/api/import-orchestrator-state", json=good)
     assert reply.status_code == 200, reply.text
     assert reply.json()["Details"]["ClusterAliases"] == 1
+
+
+def test_import_through_a_raft_follower_reaches_every_node(raft3, tmp_path):
+    leader = raft3.wait_leader(timeout=15)
+    follower = raft3.followers(leader)[0]
+    old = tmp_path / "orchestrator.sqlite3"
+    write_orchestrator_sqlite(old, "db-a.example", 3306)
+    # The follower's own API: the write is forwarded to the leader, applied by every FSM.
+    res = subprocess.run([follower.binary, "--config", str(follower.config_path),
+                          "import-orchestrator-backend", "--from", str(old)],
+                         env=dict(os.environ, ORCHESTRATOR_API=follower.api_base),
+                         capture_output=True, text=True, timeout=60, check=False)
+    assert res.returncode == 0, res.stderr
+
+    def has_state(node):
+        uids = [r["UID"] for r in node.api("audit-recovery")]
+        maint = [(m["Key"]["Hostname"], m["Owner"]) for m in node.api("maintenance")]
+        return ("1700000000000:old-recovery-41" in uids
+                and ("db-a.example", "ops-bot") in maint)
+    raft3.wait_all(has_state, timeout=10, what="the imported state on every node")
