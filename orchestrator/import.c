@@ -383,13 +383,10 @@ static int read_rows(struct src *s,
     return rc;
 }
 
-static int read_state(struct src *s, json_t *p, int *skipped, char *errmsg, size_t len)
+/* The tables every orchestrator backend has; a source without them is refused. */
+static int check_tables(struct src *s, char *errmsg, size_t len)
 {
-    struct orc_buf q = ORC_BUF_INIT;
-    int64_t now = orc_wall_s();
-    char t1[96], t2[96], t3[96];
     bool has = false;
-    int rc = 0;
 
     for (size_t i = 0; i < ORC_ARRAY_LEN(required_tables); i++) {
         if (src_has_table(s, required_tables[i], &has, errmsg, len) != 0)
@@ -400,16 +397,37 @@ static int read_state(struct src *s, json_t *p, int *skipped, char *errmsg, size
             return ORC_EINVAL;
         }
     }
+    return 0;
+}
+
+static int read_aliases(struct src *s, json_t *p, int *skipped, char *errmsg, size_t len)
+{
+    struct orc_buf q = ORC_BUF_INIT;
+    bool has = false;
+    int rc;
+
     orc_buf_puts(&q, "SELECT cluster_name, alias FROM cluster_alias ORDER BY cluster_name");
-    rc = read_rows(s, p, "ClusterAliases", &q, alias_row, now, skipped, errmsg, len);
+    rc = read_rows(s, p, "ClusterAliases", &q, alias_row, 0, skipped, errmsg, len);
     if (rc == 0)
         rc = src_has_table(s, "cluster_alias_override", &has, errmsg, len);
     if (rc == 0 && has) {
         orc_buf_reset(&q);
         orc_buf_puts(&q, "SELECT cluster_name, alias FROM cluster_alias_override");
-        rc = read_rows(s, p, "ClusterAliases", &q, alias_row, now, skipped, errmsg, len);
+        rc = read_rows(s, p, "ClusterAliases", &q, alias_row, 0, skipped, errmsg, len);
     }
-    orc_buf_reset(&q);
+    orc_buf_release(&q);
+    return rc;
+}
+
+static int read_state(struct src *s, json_t *p, int *skipped, char *errmsg, size_t len)
+{
+    struct orc_buf q = ORC_BUF_INIT;
+    int64_t now = orc_wall_s();
+    char t1[96], t2[96], t3[96];
+    int rc = check_tables(s, errmsg, len);
+
+    if (rc == 0)
+        rc = read_aliases(s, p, skipped, errmsg, len);
     orc_buf_printf(&q,
                    "SELECT hostname, port, owner, reason, %s, %s FROM database_instance_downtime"
                    " WHERE downtime_active = 1 ORDER BY hostname, port",
@@ -556,7 +574,10 @@ int orc_import_run(const struct orc_config *cfg, int argc, char **argv)
             from = argv[i] + 7;
         else if (strcmp(argv[i], "--dry-run") == 0)
             dry = true;
-        else {
+        else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            fputs(import_usage, stdout);
+            return 0;
+        } else {
             fprintf(stderr, "orchestrator: import: unknown argument '%s'\n%s", argv[i],
                     import_usage);
             return 2;

@@ -208,14 +208,24 @@ static int run(struct args *a)
         return 0;
     }
     if (a->nrest > 0 && strcmp(a->rest[0], "help") == 0 && a->command == NULL) {
-        if (a->nrest > 1 && strcmp(a->rest[1], "http") == 0) {
+        /* "help http": parse_args took the topic for the mode */
+        const char *topic = a->nrest > 1 ? a->rest[1] : a->mode;
+        if (topic != NULL && strcmp(topic, "http") == 0) {
             fputs(http_help, stdout);
             return 0;
+        }
+        if (topic != NULL && strcmp(topic, "import-orchestrator-backend") == 0) {
+            char *h[] = {(char *)"--help"};
+            return orc_import_run(NULL, 1, h);
         }
         if (a->nrest > 1)
             return orc_client_help(a->rest[1], stdout);
         fputs(usage_text, stdout);
         return 0;
+    }
+    if (a->help && a->mode != NULL && strcmp(a->mode, "http") != 0) {
+        char *h[] = {(char *)"--help"};
+        return orc_import_run(NULL, 1, h); /* prints its usage only */
     }
     if (a->help && a->mode != NULL) {
         fputs(http_help, stdout);

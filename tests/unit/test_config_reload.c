@@ -76,8 +76,7 @@ static void test_restart_keys_are_refused_by_name(void **state)
     finalized(&a);
     finalized(&b);
     assert_int_equal(orc_config_set(&b, "LogLevel", "debug", err, sizeof(err)), 0);
-    assert_int_equal(orc_config_set(&b, "RecoverMasterClusterFilters", "a,b", err, sizeof(err)),
-                     0);
+    assert_int_equal(orc_config_set(&b, "RecoverMasterClusterFilters", "a,b", err, sizeof(err)), 0);
     assert_int_equal(orc_config_set(&b, "HTTPAuthPassword", "hunter2", err, sizeof(err)), 0);
     assert_int_equal(orc_config_reload_check(&a, &b, &changed, err, sizeof(err)), ORC_ECONFIG);
     assert_non_null(strstr(err, "HTTPAuthPassword"));
