@@ -39,7 +39,7 @@ struct orc_node {
     struct orc_raft *raft;    /* RaftEnabled: set before any thread reads it */
     struct orc_quorum quorum; /* leader: what the followers see failed */
     struct web_server *http;
-    uint64_t boot_epoch; /* without raft: this process's leadership epoch */
+    uint64_t boot_epoch;      /* without raft: this process's leadership epoch */
     struct orc_reload reload; /* SIGHUP and /api/reload-configuration */
 };
 
