@@ -1,5 +1,5 @@
 # orchestrator: MySQL/MariaDB replication topology manager.
-# Targets: deps all test unit integration demo asan tsan format format-check install clean
+# Targets: deps all test unit integration demo asan tsan format format-check install deb clean
 # Objects go under build/<variant>/ with dependency files (-MMD -MP).
 
 VARIANT ?= release
@@ -7,6 +7,22 @@ BUILD   := build/$(VARIANT)
 CC      ?= gcc
 PREFIX  ?= /usr/local
 PYTHON  ?= /usr/bin/python3
+# Install layout (make install; the Debian package uses PREFIX=/usr).
+BINDIR     ?= $(PREFIX)/bin
+SYSCONFDIR ?= /etc
+UNITDIR    ?= /lib/systemd/system
+DATADIR    ?= /var/lib/orchestrator
+LOGDIR     ?= /var/log/orchestrator
+SVC_USER   ?= orchestrator
+
+# The version (from common/orc.h) and the git commit, compiled into main.c.
+# A tree without git builds too: the commit is then "unknown".
+VERSION    := $(shell sed -n 's/^\#define ORC_VERSION "\(.*\)"/\1/p' common/orc.h)
+GIT_COMMIT := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
+GIT_DIRTY  := $(shell git diff --quiet HEAD -- 2>/dev/null || echo -dirty)
+ifeq ($(GIT_COMMIT),unknown)
+GIT_DIRTY :=
+endif
 
 PKGS    := raft libuv libmicrohttpd jansson sqlite3 libmariadb libcurl
 WARN    := -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
@@ -31,7 +47,7 @@ TEST_SRCS := $(wildcard tests/unit/test_*.c)
 TEST_BINS := $(TEST_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 BIN := $(BUILD)/bin/orchestrator
 
-.PHONY: all deps test unit integration demo demo-down asan tsan format format-check install clean
+.PHONY: all deps test unit integration demo demo-down asan tsan format format-check install deb clean
 
 all: $(BIN) $(TEST_BINS)
 	@ln -sfn $(VARIANT)/bin/orchestrator build/orchestrator
@@ -54,6 +70,14 @@ $(UI_OBJ): $(BUILD)/web/ui_assets.c
 $(BUILD)/liborc.a: $(LIB_OBJS) $(UI_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
+
+# The commit stamp changes only when the commit does, so only main.o rebuilds.
+COMMIT_STAMP := $(BUILD)/git-commit
+$(shell mkdir -p $(BUILD) && echo '$(GIT_COMMIT)$(GIT_DIRTY)' | cmp -s - $(COMMIT_STAMP) || \
+    echo '$(GIT_COMMIT)$(GIT_DIRTY)' > $(COMMIT_STAMP))
+$(BUILD)/orchestrator/main.o: orchestrator/main.c $(COMMIT_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) $(PKG_CFLAGS) -DORC_GIT_COMMIT='"$(GIT_COMMIT)$(GIT_DIRTY)"' -c $< -o $@
 
 $(BIN): $(BUILD)/orchestrator/main.o $(BUILD)/liborc.a
 	@mkdir -p $(dir $@)
@@ -94,10 +118,37 @@ format:
 format-check:
 	clang-format --dry-run --Werror $(FORMAT_SRCS)
 
+# Installs the binary, the hardened systemd unit, the default config (kept when
+# one exists), the logrotate snippet and the data and log directories (0750).
+# Ownership of those directories: given to $(SVC_USER) only when installing as
+# root into the real root (no DESTDIR) and the user exists; otherwise it is
+# left to the package scripts (packaging/debian/postinst) or the operator.
 install: $(BIN)
-	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/orchestrator
-	install -D -m 0644 conf/orchestrator-sample-sqlite.conf.json \
-	    $(DESTDIR)/etc/orchestrator.conf.json.sample
+	install -D -m 0755 $(BIN) $(DESTDIR)$(BINDIR)/orchestrator
+	install -d -m 0755 $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/logrotate.d
+	sed 's|@BINDIR@|$(BINDIR)|g' packaging/orchestrator.service.in \
+	    > $(DESTDIR)$(UNITDIR)/orchestrator.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/orchestrator.service
+	@if [ -e $(DESTDIR)$(SYSCONFDIR)/orchestrator.conf.json ]; then \
+	    echo "install: keeping the existing $(DESTDIR)$(SYSCONFDIR)/orchestrator.conf.json"; \
+	else \
+	    install -m 0640 packaging/orchestrator.conf.json $(DESTDIR)$(SYSCONFDIR)/orchestrator.conf.json; \
+	fi
+	install -m 0644 packaging/orchestrator.logrotate $(DESTDIR)$(SYSCONFDIR)/logrotate.d/orchestrator
+	install -d -m 0750 $(DESTDIR)$(DATADIR) $(DESTDIR)$(LOGDIR)
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ] && getent passwd $(SVC_USER) >/dev/null; then \
+	    chown $(SVC_USER):$(SVC_USER) $(DATADIR) $(LOGDIR); \
+	    chown root:$(SVC_USER) $(SYSCONFDIR)/orchestrator.conf.json; \
+	else \
+	    echo "install: $(DATADIR) and $(LOGDIR) left to root: chown them to the service user"; \
+	fi
+
+# A Debian package (dpkg-deb) in build/deb/.
+deb:
+	@$(MAKE) --no-print-directory all
+	rm -rf build/deb/stage
+	@$(MAKE) --no-print-directory install DESTDIR=$(abspath build/deb/stage) PREFIX=/usr
+	bash scripts/deb.sh build/deb/stage $(VERSION) build/deb
 
 clean:
 	rm -rf build

@@ -147,6 +147,24 @@ int orc_config_set(struct orc_config *c,
  * *CredentialsConfigFile files. Errors: "key 'K': message". */
 int orc_config_finalize(struct orc_config *c, char *errmsg, size_t len);
 
+/* ---- reload (config_reload.c) ---- */
+
+/* The keys a running service applies live (SIGHUP, /api/reload-configuration),
+ * NULL-terminated. Every other key needs a restart. */
+extern const char *const orc_config_reloadable_keys[];
+bool orc_config_reloadable(const char *key);
+
+/* Compares the running config cur with a newly loaded, finalized next.
+ * Appends the names of the changed reloadable keys to changed (", "
+ * separated). When any other key changed, returns ORC_ECONFIG with errmsg
+ * "reload refused: ... restart to apply them): K1, K2" (names only, never
+ * values); the caller then keeps cur as it is. */
+int orc_config_reload_check(const struct orc_config *cur,
+                            const struct orc_config *next,
+                            struct orc_buf *changed,
+                            char *errmsg,
+                            size_t len);
+
 /* The effective config as pretty JSON (all keys, table order), secrets shown
  * as "********" when set. Appends to out. */
 int orc_config_dump(const struct orc_config *c, struct orc_buf *out);

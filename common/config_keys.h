@@ -30,6 +30,8 @@ ORC_CFG_KEY(STR, LogFile, "", 0, 0, 0, NULL, NULL,
             "file the log is appended to, besides stderr; empty: stderr only")
 ORC_CFG_KEY(BOOL, Debug, "false", 0, 0, 0, NULL, NULL,
             "orchestrator's debug switch: LogLevel becomes debug unless LogLevel is set")
+ORC_CFG_KEY(BOOL, EnableSyslog, "false", 0, 0, 0, NULL, NULL,
+            "also send every log line to syslog (facility daemon, ident orchestrator)")
 
 ORC_CFG_SECTION("HTTP service")
 ORC_CFG_KEY(STR, ListenAddress, ":3000", 0, 0, 0, NULL, NULL, "HTTP bind address, [host]:port")

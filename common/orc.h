@@ -124,8 +124,10 @@ uint64_t orc_fnv1a_str(uint64_t h, const char *s);
 
 /* ---- logging ----
  * One line per event: "2026-11-21 21:32:29.123 NOTICE +event key=value ...".
- * The level and the file are set once at start (the only process-wide state
- * outside the service struct). Never pass a password to these functions. */
+ * The level, the file and the syslog switch are the only process-wide state
+ * outside the service struct: set at start, changed by a config reload
+ * (level: atomic; file and syslog: under the log's lock) and reopened on
+ * SIGUSR1. Never pass a password to these functions. */
 enum orc_log_level {
     ORC_LOG_DEBUG = 0,
     ORC_LOG_INFO,
@@ -135,6 +137,7 @@ enum orc_log_level {
     ORC_LOG_FATAL,
 };
 
+/* Read with orc_log_level(); written before threads start or with orc_log_set_level(). */
 extern int orc_log_min_level;
 
 /* Opens the optional log file (appending) besides stderr; path may be NULL. */
@@ -143,10 +146,22 @@ void orc_log_close(void);
 int orc_log_level_parse(const char *s);
 void orc_log_write(int level, const char *event, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* Any thread: the minimum level, and a new one (reload). */
+int orc_log_level(void);
+void orc_log_set_level(int level);
+/* Any thread: switches the log file to path (NULL or "": stderr only). The new
+ * file is opened first: on error nothing changes. The old one is closed. */
+int orc_log_set_file(const char *path, char *errmsg, size_t len);
+/* Any thread: closes and reopens the current log file by its path (after
+ * logrotate moved it: SIGUSR1). No-op without a log file. */
+int orc_log_reopen(char *errmsg, size_t len);
+/* Any thread: also send every line to syslog(3) (facility daemon, ident
+ * "orchestrator"), or stop. */
+void orc_log_set_syslog(bool on);
 
 #define orc_log(level, event, ...)                        \
     do {                                                  \
-        if ((level) >= orc_log_min_level)                 \
+        if ((level) >= orc_log_level())                   \
             orc_log_write((level), (event), __VA_ARGS__); \
     } while (0)
 

@@ -899,6 +899,39 @@ static int call(struct client *cl, const char *route)
     return rc;
 }
 
+int orc_client_post(const struct orc_config *cfg,
+                    const char *route,
+                    const char *json,
+                    struct orc_buf *answer,
+                    long *status)
+{
+    struct curl_slist *hdr = curl_slist_append(NULL, "Content-Type: application/json");
+    struct orc_buf url = ORC_BUF_INIT;
+    struct client cl;
+    int rc = ORC_ENOMEM;
+
+    memset(&cl, 0, sizeof(cl));
+    *status = 0;
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    cl.curl = curl_easy_init();
+    if (cl.curl != NULL && hdr != NULL) {
+        set_auth(&cl);
+        rc = find_api(cfg, &cl);
+    }
+    if (rc == 0) {
+        orc_buf_printf(&url, "%s/%s", cl.api, route);
+        curl_easy_setopt(cl.curl, CURLOPT_HTTPHEADER, hdr);
+        curl_easy_setopt(cl.curl, CURLOPT_POSTFIELDS, json);
+        rc = http_get(&cl, orc_buf_str(&url), API_TIMEOUT_S, answer, status);
+    }
+    orc_buf_release(&url);
+    curl_slist_free_all(hdr);
+    if (cl.curl)
+        curl_easy_cleanup(cl.curl);
+    curl_global_cleanup();
+    return rc;
+}
+
 /* `-c help [COMMAND]` */
 static int help_command(int argc, char **argv)
 {

@@ -253,6 +253,7 @@ static const struct fsm_cmd commands[] = {
     {"set-recovery-successor", fsm_op_set_recovery_successor, 0},
     {"fence-instance", fsm_op_fence, 0},
     {"unfence-instance", fsm_op_unfence, FSM_F_ANSWERS},
+    {"import-orchestrator-state", fsm_op_import, FSM_F_ANSWERS},
 };
 
 const struct fsm_cmd *fsm_command(const char *op)

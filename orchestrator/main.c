@@ -14,15 +14,25 @@
 
 extern char **environ;
 
+/* The commit the binary was built from (the Makefile passes it). */
+#ifndef ORC_GIT_COMMIT
+#define ORC_GIT_COMMIT "unknown"
+#endif
+
 static const char usage_text[] =
     "usage: orchestrator [global options] http\n"
     "       orchestrator [global options] -c COMMAND [command options]\n"
+    "       orchestrator [global options] import-orchestrator-backend --from SOURCE [--dry-run]\n"
     "       orchestrator --version | --help | help COMMAND\n"
     "\n"
     "A MySQL/MariaDB replication topology manager and high-availability service.\n"
     "\n"
     "Modes:\n"
     "  http                 run the service: discovery, HTTP API and web UI, recovery\n"
+    "  import-orchestrator-backend\n"
+    "                       import a Go orchestrator's operator state (aliases, downtime,\n"
+    "                       promotion rules, maintenance, acknowledged recoveries) from its\n"
+    "                       SQLite file or MySQL DSN into the running service\n"
     "  -c COMMAND           run one command against a running service's HTTP API\n"
     "                       (see `orchestrator help commands`)\n"
     "\n"
@@ -34,7 +44,7 @@ static const char usage_text[] =
     "  --KEY=VALUE          set any config key, e.g. --InstancePollSeconds=2;\n"
     "                       flags win over ORC_KEY environment variables, which win\n"
     "                       over the config files\n"
-    "  --version            print the version and exit\n"
+    "  --version            print the version and the git commit, and exit\n"
     "  --help               print this help\n";
 
 static const char http_help[] =
@@ -43,7 +53,9 @@ static const char http_help[] =
     "Runs the service in the foreground: loads the config, opens and migrates the\n"
     "backend, discovers and polls the topologies, serves the HTTP API and web UI on\n"
     "ListenAddress, and (as leader) runs automated recoveries. SIGTERM or SIGINT stop\n"
-    "it cleanly.\n";
+    "it cleanly; SIGHUP re-reads the config and applies the keys that can change live\n"
+    "(LogLevel, Debug, LogFile, EnableSyslog; any other change is refused until a\n"
+    "restart); SIGUSR1 reopens LogFile (logrotate).\n";
 
 struct args {
     const char *config_file;
@@ -127,6 +139,9 @@ static int parse_args(struct args *a, int argc, char **argv)
             a->command = argv[++i];
         } else if (a->mode == NULL && a->command == NULL && strcmp(s, "http") == 0) {
             a->mode = "http";
+        } else if (a->mode == NULL && a->command == NULL &&
+                   strcmp(s, "import-orchestrator-backend") == 0) {
+            a->mode = s;
         } else if ((used = take_config_flag(a, argc, argv, i)) > 0) {
             i += used - 1;
         } else {
@@ -168,6 +183,12 @@ static int load_config(const struct args *a, struct orc_config *cfg, char *err, 
     return orc_config_finalize(cfg, err, len);
 }
 
+/* The service's reload: the same sources, loaded again. */
+static int reload_config(void *arg, struct orc_config *out, char *err, size_t len)
+{
+    return load_config(arg, out, err, len);
+}
+
 static bool has_flag(const struct args *a, const char *key)
 {
     for (size_t i = 0; i < a->nflags; i++)
@@ -182,19 +203,29 @@ static int run(struct args *a)
     char err[ORC_ERRMSG_SIZE] = "";
     int rc;
 
-    if (a->version) {
-        printf("orchestrator %s\n", ORC_VERSION);
+    if (a->version) { /* as orchestrator: the version, then the commit */
+        printf("%s\n%s\n", ORC_VERSION, ORC_GIT_COMMIT);
         return 0;
     }
     if (a->nrest > 0 && strcmp(a->rest[0], "help") == 0 && a->command == NULL) {
-        if (a->nrest > 1 && strcmp(a->rest[1], "http") == 0) {
+        /* "help http": parse_args took the topic for the mode */
+        const char *topic = a->nrest > 1 ? a->rest[1] : a->mode;
+        if (topic != NULL && strcmp(topic, "http") == 0) {
             fputs(http_help, stdout);
             return 0;
+        }
+        if (topic != NULL && strcmp(topic, "import-orchestrator-backend") == 0) {
+            char *h[] = {(char *)"--help"};
+            return orc_import_run(NULL, 1, h);
         }
         if (a->nrest > 1)
             return orc_client_help(a->rest[1], stdout);
         fputs(usage_text, stdout);
         return 0;
+    }
+    if (a->help && a->mode != NULL && strcmp(a->mode, "http") != 0) {
+        char *h[] = {(char *)"--help"};
+        return orc_import_run(NULL, 1, h); /* prints its usage only */
     }
     if (a->help && a->mode != NULL) {
         fputs(http_help, stdout);
@@ -208,7 +239,8 @@ static int run(struct args *a)
     }
     /* A CLI command prints its answer; its log says only what went wrong,
      * unless the operator asked for more (--debug, --LogLevel). */
-    if (a->command != NULL && !has_flag(a, "LogLevel"))
+    if ((a->command != NULL || (a->mode && strcmp(a->mode, "http") != 0)) &&
+        !has_flag(a, "LogLevel"))
         orc_log_min_level = ORC_LOG_WARNING;
     orc_config_init(&cfg);
     rc = load_config(a, &cfg, err, sizeof(err));
@@ -223,8 +255,11 @@ static int run(struct args *a)
         fputs(orc_buf_str(&out), stdout);
         orc_buf_release(&out);
         rc = 0;
+    } else if (a->mode != NULL && strcmp(a->mode, "http") != 0) {
+        rc = orc_import_run(&cfg, a->nrest, a->rest);
     } else if (a->mode != NULL) {
-        rc = orc_node_run(&cfg, a->config_file);
+        struct orc_node_loader loader = {reload_config, a};
+        rc = orc_node_run(&cfg, a->config_file, &loader);
     } else {
         rc = orc_client_run(&cfg, a->command, a->nrest, a->rest);
     }

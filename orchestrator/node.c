@@ -2,7 +2,9 @@
  * node: the service lifecycle. Start: logging, backend (open + migrate),
  * HTTP server; then wait for a signal; stop in reverse order.
  * Signals are blocked in every thread and taken synchronously by the main
- * thread with sigwait(), so no handler runs in an arbitrary context.
+ * thread with sigwait(), so no handler runs in an arbitrary context: SIGTERM
+ * and SIGINT stop, SIGHUP reloads the config (node_reload.c), SIGUSR1 reopens
+ * LogFile (after logrotate moved it).
  */
 #include <curl/curl.h>
 #include <errno.h>
@@ -37,7 +39,8 @@ struct orc_node {
     struct orc_raft *raft;    /* RaftEnabled: set before any thread reads it */
     struct orc_quorum quorum; /* leader: what the followers see failed */
     struct web_server *http;
-    uint64_t boot_epoch; /* without raft: this process's leadership epoch */
+    uint64_t boot_epoch;      /* without raft: this process's leadership epoch */
+    struct orc_reload reload; /* SIGHUP and /api/reload-configuration */
 };
 
 /* Every probe outcome wakes the recovery loop (from a discovery worker). */
@@ -318,6 +321,14 @@ static int start_recovery(struct orc_node *n, char *err, size_t len)
     return rc;
 }
 
+/* /api/reload-configuration (an HTTP thread). */
+static int node_reload(void *arg, struct orc_buf *changed, char *errmsg, size_t len)
+{
+    struct orc_node *n = arg;
+
+    return orc_reload_run(&n->reload, "api", changed, errmsg, len);
+}
+
 static int start_http(struct orc_node *n, char *err, size_t len)
 {
     struct web_deps d;
@@ -334,6 +345,7 @@ static int start_http(struct orc_node *n, char *err, size_t len)
     d.raft = n->raft ? &orc_raft_web_ops : NULL;
     d.raft_ctx = n->raft;
     d.failure_report = n->raft ? node_failure_report : NULL;
+    d.reload = node_reload;
     return web_server_start(&d, &n->http, err, len);
 }
 
@@ -370,27 +382,55 @@ static void stop_all(struct orc_node *n)
     n->be = NULL;
 }
 
-static int wait_for_stop(void)
+static void stop_signals(sigset_t *set)
+{
+    sigemptyset(set);
+    sigaddset(set, SIGTERM);
+    sigaddset(set, SIGINT);
+    sigaddset(set, SIGHUP);
+    sigaddset(set, SIGUSR1);
+}
+
+static void on_sighup(struct orc_node *n)
+{
+    struct orc_buf changed = ORC_BUF_INIT;
+    char err[ORC_ERRMSG_SIZE] = "";
+
+    orc_reload_run(&n->reload, "SIGHUP", &changed, err, sizeof(err)); /* logs either way */
+    orc_buf_release(&changed);
+}
+
+static void on_sigusr1(void)
+{
+    char err[ORC_ERRMSG_SIZE] = "";
+
+    if (orc_log_reopen(err, sizeof(err)) == 0)
+        ORC_LOG_N("+log-reopened", "signal=SIGUSR1");
+    else
+        ORC_LOG_E("+log-reopen-failed", "error=\"%s\"", err);
+}
+
+static int wait_for_stop(struct orc_node *n)
 {
     sigset_t set;
     int sig = 0;
 
-    sigemptyset(&set);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGHUP);
+    stop_signals(&set);
     for (;;) {
         if (sigwait(&set, &sig) != 0)
             continue;
-        if (sig == SIGHUP) {
-            ORC_LOG_N("+sighup", "config reload is not supported yet; restart to apply changes");
-            continue;
-        }
-        return sig;
+        if (sig == SIGHUP)
+            on_sighup(n);
+        else if (sig == SIGUSR1)
+            on_sigusr1();
+        else
+            return sig;
     }
 }
 
-int orc_node_run(const struct orc_config *cfg, const char *config_file)
+int orc_node_run(const struct orc_config *cfg,
+                 const char *config_file,
+                 const struct orc_node_loader *loader)
 {
     struct orc_node n;
     char err[ORC_ERRMSG_SIZE] = "";
@@ -402,15 +442,15 @@ int orc_node_run(const struct orc_config *cfg, const char *config_file)
     n.boot_epoch = (uint64_t)orc_wall_ms();
     orc_quorum_init(&n.quorum);
     rc = orc_log_init(orc_log_level_parse(cfg->LogLevel), cfg->LogFile, err, sizeof(err));
+    if (rc == 0)
+        rc = orc_reload_init(&n.reload, cfg, loader, err, sizeof(err));
     if (rc != 0) {
         fprintf(stderr, "orchestrator: %s\n", err);
         return 1;
     }
-    /* Block the stop signals before any thread exists, so all inherit it. */
-    sigemptyset(&set);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGHUP);
+    orc_log_set_syslog(cfg->EnableSyslog);
+    /* Block the signals before any thread exists, so all inherit the mask. */
+    stop_signals(&set);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
     if (disc_library_init(err, sizeof(err)) != 0) {
@@ -432,16 +472,18 @@ int orc_node_run(const struct orc_config *cfg, const char *config_file)
     if (rc != 0) {
         ORC_LOG_E("+service-failed", "error=\"%s\"", err);
         stop_all(&n);
+        orc_reload_release(&n.reload);
         disc_library_end();
         curl_global_cleanup();
         return 1;
     }
     ORC_LOG_N("+service-started", "listen=%s port=%d backend=%s", cfg->ListenAddress,
               web_server_port(n.http), cfg->BackendDB);
-    sig = wait_for_stop();
+    sig = wait_for_stop(&n);
     ORC_LOG_N("+service-stopping", "signal=%s", strsignal(sig));
     stop_all(&n);
     orc_quorum_release(&n.quorum);
+    orc_reload_release(&n.reload);
     disc_library_end();
     curl_global_cleanup();
     ORC_LOG_N("+service-stopped", "signal=%s", strsignal(sig));

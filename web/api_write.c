@@ -563,6 +563,71 @@ static void h_untag(struct web_req *r)
     web_reply_ok(r, msg, keys);
 }
 
+/* orchestrator's reload-configuration: re-read the config files and apply
+ * the keys that can change live; a change of any other key is refused. The
+ * file is the one the service started with (?config= is not accepted: an
+ * HTTP client does not choose which files the service reads). */
+static void h_reload_configuration(struct web_req *r)
+{
+    char err[ORC_ERRMSG_SIZE] = "";
+    struct orc_buf changed = ORC_BUF_INIT;
+    int rc;
+
+    if (web_query(r, "config") != NULL) {
+        web_reply_error(r, 400,
+                        "reload-configuration: the config file cannot be chosen over "
+                        "HTTP; the service re-reads the files it started with");
+        return;
+    }
+    if (r->deps->reload == NULL) {
+        web_reply_error(r, 503, "reload-configuration is not available on this node");
+        return;
+    }
+    rc = r->deps->reload(r->deps->node, &changed, err, sizeof(err));
+    if (rc == 0)
+        web_reply_ok(r, changed.len > 0 ? "Config reloaded" : "Config reloaded, nothing changed",
+                     json_pack("{s:s}", "Changed", orc_buf_str(&changed)));
+    else
+        web_reply_error(r, rc == ORC_ECONFIG ? 409 : status_of(rc), "%s", err);
+    orc_buf_release(&changed);
+}
+
+/* The operator state of a Go orchestrator's backend (built by the CLI
+ * command import-orchestrator-backend), applied by one replicated command. */
+static void h_import_orchestrator_state(struct web_req *r)
+{
+    char err[ORC_ERRMSG_SIZE] = "";
+    json_error_t jerr;
+    json_t *payload, *result = NULL;
+    int rc;
+
+    if (r->req_body == NULL || r->req_body_len == 0) {
+        web_reply_error(r, 400, "import-orchestrator-state: POST the state as a JSON object");
+        return;
+    }
+    payload = json_loadb(r->req_body, r->req_body_len, 0, &jerr);
+    if (!json_is_object(payload)) {
+        json_decref(payload);
+        web_reply_error(r, 400, "import-orchestrator-state: the body is not a JSON object: %s",
+                        jerr.text);
+        return;
+    }
+    if (r->deps->submit_r == NULL) {
+        json_decref(payload);
+        web_reply_error(r, 503, "replicated commands are not available on this node");
+        return;
+    }
+    rc = r->deps->submit_r(r->deps->node, "import-orchestrator-state", payload, &result, err,
+                           sizeof(err));
+    if (rc != 0) {
+        json_decref(result);
+        web_reply_error(r, status_of(rc), "import-orchestrator-state: %s", err);
+        return;
+    }
+    audit(r, "import-orchestrator-state", NULL, NULL, "%s", "operator state imported");
+    web_reply_ok(r, "Imported", result != NULL ? result : json_object());
+}
+
 const struct web_route web_routes_write[] = {
     {"discover/:host/:port", h_discover, WEB_WRITE},
     {"async-discover/:host/:port", h_async_discover, WEB_WRITE},
@@ -578,5 +643,7 @@ const struct web_route web_routes_write[] = {
     {"register-candidate/:host/:port/:promotionRule", h_register_candidate, WEB_WRITE},
     {"tag/:host/:port", h_tag, WEB_WRITE},
     {"untag/:host/:port", h_untag, WEB_WRITE},
+    {"reload-configuration", h_reload_configuration, WEB_WRITE | WEB_NOPROXY},
+    {"import-orchestrator-state", h_import_orchestrator_state, WEB_WRITE},
 };
 const size_t web_routes_write_len = ORC_ARRAY_LEN(web_routes_write);

@@ -48,6 +48,9 @@ struct web_deps {
     /* Leader side of quorum-confirmed detection: a follower's list of the
      * instances it sees failed ("h:p,h:p"). NULL: not available. */
     int (*failure_report)(void *node, const char *from, const char *failed);
+    /* Re-reads the config and applies the reloadable keys (names appended to
+     * changed), or refuses with ORC_ECONFIG and errmsg. NULL: not available. */
+    int (*reload)(void *node, struct orc_buf *changed, char *errmsg, size_t len);
     /* raft (both NULL when raft is off): forwarding to the leader and the
      * raft-* routes; raft_ctx is passed back to the ops. */
     const struct web_raft_ops *raft;
