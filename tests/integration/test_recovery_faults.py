@@ -277,5 +277,6 @@ def test_single_node_killed_inside_a_recovery_finishes_it_after_restart(star4, o
     assert took <= 10
     assert orc.has_event("+recovery-takeover")
     assert not re.search(r"\+recovery-blocked", orc.current_log)
-    recs = recoveries_of(orc, sb.key(sb.master))
-    assert len(recs) == 1 and recs[0]["IsSuccessful"], recs
+    recs = wait_until(lambda: (lambda r: r if len(r) == 1 and r[0]["IsSuccessful"] else None)(
+        recoveries_of(orc, sb.key(sb.master))), 10, what="one resolved, successful recovery")
+    assert recs[0]["SuccessorKey"]["Port"] == sb.port(new)
