@@ -912,6 +912,80 @@ static void test_recovery_expiry_force_and_successor(void **state)
     assert_int_not_equal(be_recovery_register(b, &r3, &a, &id1, &blocking, err, sizeof(err)), 0);
 }
 
+/* What a leader taking over a lost run relies on: the successor written
+ * ahead, adoption as a compare-and-set of the token, abandonment that blocks
+ * nothing, and the fenced old masters. */
+static void test_recovery_takeover_and_fence(void **state)
+{
+    struct be *b = be_of(state);
+    char err[ORC_ERRMSG_SIZE] = "";
+    struct be_recovery r1 = mkrec("uid-t1", "tk-m", "tk-m:3306");
+    struct be_recovery r2 = mkrec("uid-t2", "tk-r1", "tk-m:3306");
+    struct be_recovery_register_args a = {.now = NOW, .block_seconds = 3600};
+    struct be_recovery_filter f = {.unresolved_only = true, .cluster_name = "tk-m:3306"};
+    struct be_recovery_list l = {0};
+    struct be_fence_list fl = {0};
+    struct orc_key succ = mkkey("tk-r2", 3306);
+    int64_t id1 = 0, id2 = 0, blocking = 0, n = -1;
+
+    ok(be_recovery_register(b, &r1, &a, &id1, &blocking, err, sizeof(err)), err);
+    ok(be_recovery_set_successor(b, "uid-t1", &succ, err, sizeof(err)), err);
+    assert_int_equal(be_recovery_set_successor(b, "uid-none", &succ, err, sizeof(err)),
+                     ORC_ENOTFOUND);
+    /* adoption only from the token it had */
+    ok(be_recovery_adopt(b, "uid-t1", "other", "77", "orc2", &n, err, sizeof(err)), err);
+    assert_int_equal(n, 0);
+    ok(be_recovery_adopt(b, "uid-t1", "tok", "77", "orc2", &n, err, sizeof(err)), err);
+    assert_int_equal(n, 1);
+    ok(be_recovery_list(b, &f, &l, err, sizeof(err)), err);
+    assert_int_equal(l.n, 1);
+    assert_string_equal(l.v[0].processing_node_token, "77");
+    assert_string_equal(l.v[0].processing_node_hostname, "orc2");
+    assert_string_equal(l.v[0].successor.host, "tk-r2");
+    be_recovery_list_free(&l);
+    /* abandoned: resolved, unsuccessful, out of its active period, once */
+    ok(be_recovery_abandon(b, "uid-t1", "leader lost", NOW + 5, &n, err, sizeof(err)), err);
+    assert_int_equal(n, 1);
+    ok(be_recovery_abandon(b, "uid-t1", "again", NOW + 6, &n, err, sizeof(err)), err);
+    assert_int_equal(n, 0);
+    ok(be_recovery_list(b, &f, &l, err, sizeof(err)), err);
+    assert_int_equal(l.n, 0);
+    be_recovery_list_free(&l);
+    f.unresolved_only = false;
+    f.uid = "uid-t1";
+    ok(be_recovery_list(b, &f, &l, err, sizeof(err)), err);
+    assert_int_equal(l.n, 1);
+    assert_false(l.v[0].in_active_period);
+    assert_false(l.v[0].is_successful);
+    assert_int_equal(l.v[0].end_recovery, NOW + 5);
+    assert_non_null(strstr(l.v[0].all_errors, "leader lost"));
+    be_recovery_list_free(&l);
+    /* it blocks nothing */
+    a.now = NOW + 10;
+    ok(be_recovery_register(b, &r2, &a, &id2, &blocking, err, sizeof(err)), err);
+    assert_true(id2 > id1);
+    /* fences */
+    ok(be_fence_add(
+           b,
+           &(struct be_fence){.key = mkkey("tk-m", 3306), .recovery_uid = "uid-t1", .since = NOW},
+           err, sizeof(err)),
+       err);
+    ok(be_fence_add(b,
+                    &(struct be_fence){
+                        .key = mkkey("tk-m", 3306), .recovery_uid = "uid-t2", .since = NOW + 1},
+                    err, sizeof(err)),
+       err);
+    ok(be_fence_list(b, &fl, err, sizeof(err)), err);
+    assert_int_equal(fl.n, 1);
+    assert_string_equal(fl.v[0].recovery_uid, "uid-t2");
+    assert_int_equal(fl.v[0].since, NOW + 1);
+    be_fence_list_free(&fl);
+    ok(be_fence_remove(b, &(struct orc_key){"tk-m", 3306}, &n, err, sizeof(err)), err);
+    assert_int_equal(n, 1);
+    ok(be_fence_remove(b, &(struct orc_key){"tk-m", 3306}, &n, err, sizeof(err)), err);
+    assert_int_equal(n, 0);
+}
+
 static void test_recovery_list_steps_ack_selectors(void **state)
 {
     struct be *b = be_of(state);
@@ -1297,6 +1371,7 @@ static void test_mysql_reconnects_after_kill(void **state)
         cmocka_unit_test_setup(test_detection, setup_migrated),                           \
         cmocka_unit_test_setup(test_recovery_anti_flapping_and_ack, setup_migrated),      \
         cmocka_unit_test_setup(test_recovery_expiry_force_and_successor, setup_migrated), \
+        cmocka_unit_test_setup(test_recovery_takeover_and_fence, setup_migrated),         \
         cmocka_unit_test_setup(test_recovery_list_steps_ack_selectors, setup_migrated),   \
         cmocka_unit_test_setup(test_recovery_pages, setup_migrated),                      \
         cmocka_unit_test_setup(test_global_recovery_switch, setup_migrated),              \
