@@ -494,26 +494,50 @@ static int val_from_text(const struct orc_config_def *d,
 /* ---- checks against the table row ---- */
 
 /* Finds s among the '|'-separated choices (case-insensitively); returns the
- * canonical spelling as an owned string, or NULL when it is not allowed. */
-static char *choice_match(const char *choices, const char *s, bool *nomem)
+ * canonical spelling as an owned string, or NULL when it is not allowed.
+ * A choice written "!x" is a value orchestrator knows that this service does
+ * not implement: *refused is set and NULL returned. */
+static char *choice_match(const char *choices, const char *s, bool *nomem, bool *refused)
 {
     const char *p = choices;
     size_t n = strlen(s);
 
     *nomem = false;
+    *refused = false;
     for (;;) {
         const char *bar = strchr(p, '|');
         size_t cn = bar ? (size_t)(bar - p) : strlen(p);
+        bool bang = cn > 0 && p[0] == '!';
 
-        if (cn == n && strncasecmp(p, s, n) == 0) {
-            char *r = strndup(p, cn);
-            *nomem = (r == NULL);
+        if (cn - bang == n && strncasecmp(p + bang, s, n) == 0) {
+            char *r = bang ? NULL : strndup(p, cn);
+            *refused = bang;
+            *nomem = !bang && r == NULL;
             return r;
         }
         if (bar == NULL)
             return NULL;
         p = bar + 1;
     }
+}
+
+/* The choices without the refused ones, for messages: "''|basic|multi". */
+static void choices_allowed(const char *choices, char *out, size_t len)
+{
+    struct orc_buf b = ORC_BUF_INIT;
+    const char *p = choices;
+
+    for (;;) {
+        size_t cn = strcspn(p, "|");
+
+        if (!(cn > 0 && p[0] == '!'))
+            orc_buf_printf(&b, "%s'%.*s'", b.len ? ", " : "", (int)cn, p);
+        if (p[cn] == '\0')
+            break;
+        p += cn + 1;
+    }
+    orc_strlcpy(out, b.len ? orc_buf_str(&b) : "", len);
+    orc_buf_release(&b);
 }
 
 static int val_check(const struct orc_config_def *d, union cfg_val *v, char *err, size_t len)
@@ -524,13 +548,17 @@ static int val_check(const struct orc_config_def *d, union cfg_val *v, char *err
         return ORC_ECONFIG;
     }
     if (d->type == ORC_CFG_STR && d->choices != NULL) {
-        bool nomem;
-        char *canon = choice_match(d->choices, v->s, &nomem);
+        bool nomem, refused;
+        char *canon = choice_match(d->choices, v->s, &nomem, &refused);
+        char allowed[256];
 
         if (nomem)
             return ORC_ENOMEM;
         if (canon == NULL) {
-            orc_errf(err, len, "'%s' is not one of '%s'", shown(d, v->s), d->choices);
+            choices_allowed(d->choices, allowed, sizeof(allowed));
+            orc_errf(err, len, "'%s' is %s (supported: %s)", shown(d, v->s),
+                     refused ? "not supported by this orchestrator" : "not one of the choices",
+                     allowed);
             return ORC_ECONFIG;
         }
         free(v->s);

@@ -146,7 +146,17 @@ static const char doc_intro[] =
     "- `*CredentialsConfigFile` files (my.cnf style, `[client]` `user` and\n"
     "  `password`) replace the matching user and password.\n"
     "- `HTTPAdvertise` must be `scheme://host:port` without a path; `UseSSL` needs\n"
-    "  `SSLCertFile` and `SSLPrivateKeyFile`.\n"
+    "  `SSLCertFile` and `SSLPrivateKeyFile`; `UseMutualTLS` needs `UseSSL` and\n"
+    "  `SSLCAFile`; `SSLValidOUs` needs `UseMutualTLS`.\n"
+    "- `basic` and `multi` auth need a non-empty `HTTPAuthUser` and\n"
+    "  `HTTPAuthPassword`; `proxy` needs `AuthUserHeader`. `token` and `oauth` are\n"
+    "  refused (`FILE:LINE:COLUMN: ... not supported`).\n"
+    "- The service refuses to start with `AuthenticationMethod` \"\" on a\n"
+    "  non-loopback `ListenAddress` unless `HTTPAllowUnauthenticatedRemoteWrites` is\n"
+    "  true (or `ReadOnly` is).\n"
+    "- TLS certificate and private key files come in pairs; topology TLS files need\n"
+    "  `MySQLTopologyUseMutualTLS` or `MySQLTopologyUseMixedTLS`;\n"
+    "  `MySQLOrchestratorSSLSkipVerify` needs backend TLS. See docs/security.md.\n"
     "- `Debug: true` sets `LogLevel` to debug unless `LogLevel` is given.\n";
 
 /* The documentation order: sections and keys as the table lists them. */
@@ -161,17 +171,22 @@ static const struct doc_item {
 #undef ORC_CFG_SECTION
 };
 
-/* "a|b" as "`a`, `b` | " (a '|' would break the Markdown table). */
+/* "a|b|!c" as "`a`, `b` | " (a '|' would break the Markdown table); "!c"
+ * choices are refused values, left out. */
 static int doc_choices(struct orc_buf *out, const char *choices)
 {
     const char *p = choices;
+    bool first = true;
     int rc = 0;
 
     for (;;) {
         size_t n = strcspn(p, "|");
 
-        rc = orc_buf_printf(out, "%s`%s%.*s%s`", p == choices ? "" : ", ", n ? "" : "\"", (int)n, p,
-                            n ? "" : "\"");
+        if (!(n > 0 && p[0] == '!')) {
+            rc = orc_buf_printf(out, "%s`%s%.*s%s`", first ? "" : ", ", n ? "" : "\"", (int)n, p,
+                                n ? "" : "\"");
+            first = false;
+        }
         if (rc != 0 || p[n] == '\0')
             break;
         p += n + 1;

@@ -214,6 +214,66 @@ static int finalize_http(struct orc_config *c, char *errmsg, size_t len)
     return 0;
 }
 
+/* Authentication and HTTPS: a method that cannot authenticate anybody, or TLS
+ * half configured, is refused rather than left to fail open at run time. */
+static int finalize_http_security(const struct orc_config *c, char *errmsg, size_t len)
+{
+    const char *m = c->AuthenticationMethod;
+
+    if (strcmp(m, "basic") == 0 || strcmp(m, "multi") == 0) {
+        if (c->HTTPAuthUser[0] == '\0')
+            return fail(errmsg, len, "HTTPAuthUser",
+                        "required (not empty) with basic and multi auth");
+        if (c->HTTPAuthPassword[0] == '\0')
+            return fail(errmsg, len, "HTTPAuthPassword",
+                        "required (not empty) with basic and multi auth");
+        if (strchr(c->HTTPAuthUser, ':') != NULL)
+            return fail(errmsg, len, "HTTPAuthUser", "must not contain ':'");
+    }
+    if (strcmp(m, "proxy") == 0) {
+        if (c->AuthUserHeader[0] == '\0')
+            return fail(errmsg, len, "AuthUserHeader", "required with proxy auth");
+        for (const char *p = c->AuthUserHeader; *p; p++)
+            if (!isalnum((unsigned char)*p) && *p != '-' && *p != '_')
+                return fail(errmsg, len, "AuthUserHeader", "must be a header name ([A-Za-z0-9_-])");
+    }
+    if (c->UseMutualTLS && !c->UseSSL)
+        return fail(errmsg, len, "UseMutualTLS", "needs UseSSL");
+    if (c->UseMutualTLS && c->SSLCAFile[0] == '\0')
+        return fail(errmsg, len, "UseMutualTLS", "needs SSLCAFile (the CA of client certificates)");
+    if (c->SSLValidOUs.n > 0 && !c->UseMutualTLS)
+        return fail(errmsg, len, "SSLValidOUs", "needs UseMutualTLS");
+    return 0;
+}
+
+/* MySQL TLS: cert and key go together; files that no connection would use are
+ * refused instead of ignored. */
+static int finalize_mysql_tls(const struct orc_config *c, char *errmsg, size_t len)
+{
+    bool topo_tls = c->MySQLTopologyUseMutualTLS || c->MySQLTopologyUseMixedTLS;
+    bool be_tls = c->MySQLOrchestratorUseMutualTLS || c->MySQLOrchestratorSSLCAFile[0] != '\0' ||
+                  c->MySQLOrchestratorSSLCertFile[0] != '\0';
+
+    if ((c->MySQLTopologySSLCertFile[0] == '\0') != (c->MySQLTopologySSLPrivateKeyFile[0] == '\0'))
+        return fail(errmsg, len, "MySQLTopologySSLCertFile",
+                    "MySQLTopologySSLCertFile and MySQLTopologySSLPrivateKeyFile go together");
+    if (!topo_tls && (c->MySQLTopologySSLCAFile[0] != '\0' ||
+                      c->MySQLTopologySSLCertFile[0] != '\0' || c->MySQLTopologySSLSkipVerify))
+        return fail(errmsg, len, "MySQLTopologySSLCAFile",
+                    "topology TLS settings need MySQLTopologyUseMutualTLS or "
+                    "MySQLTopologyUseMixedTLS");
+    if ((c->MySQLOrchestratorSSLCertFile[0] == '\0') !=
+        (c->MySQLOrchestratorSSLPrivateKeyFile[0] == '\0'))
+        return fail(errmsg, len, "MySQLOrchestratorSSLCertFile",
+                    "MySQLOrchestratorSSLCertFile and MySQLOrchestratorSSLPrivateKeyFile go "
+                    "together");
+    if (!be_tls && c->MySQLOrchestratorSSLSkipVerify)
+        return fail(errmsg, len, "MySQLOrchestratorSSLSkipVerify",
+                    "has no effect without MySQLOrchestratorUseMutualTLS or "
+                    "MySQLOrchestratorSSLCAFile");
+    return 0;
+}
+
 /* ---- my.cnf-style credentials: [client] user=..., password=... ---- */
 
 /* Strips blanks, quotes (with \" and \\ escapes) and unquoted trailing
@@ -337,7 +397,9 @@ int orc_config_finalize(struct orc_config *c, char *errmsg, size_t len)
         (rc = finalize_backend(c, errmsg, len)) != 0 || (rc = finalize_url_prefix(c)) != 0 ||
         (rc = finalize_kv_prefix(c, errmsg, len)) != 0 ||
         (rc = finalize_recovery(c, errmsg, len)) != 0 || (rc = finalize_discovery(c)) != 0 ||
-        (rc = finalize_raft(c, errmsg, len)) != 0 || (rc = finalize_http(c, errmsg, len)) != 0) {
+        (rc = finalize_raft(c, errmsg, len)) != 0 || (rc = finalize_http(c, errmsg, len)) != 0 ||
+        (rc = finalize_http_security(c, errmsg, len)) != 0 ||
+        (rc = finalize_mysql_tls(c, errmsg, len)) != 0) {
         if (rc == ORC_ENOMEM)
             orc_errf(errmsg, len, "out of memory");
         return rc;

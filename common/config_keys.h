@@ -34,7 +34,9 @@ ORC_CFG_KEY(BOOL, EnableSyslog, "false", 0, 0, 0, NULL, NULL,
             "also send every log line to syslog (facility daemon, ident orchestrator)")
 
 ORC_CFG_SECTION("HTTP service")
-ORC_CFG_KEY(STR, ListenAddress, ":3000", 0, 0, 0, NULL, NULL, "HTTP bind address, [host]:port")
+ORC_CFG_KEY(STR, ListenAddress, "127.0.0.1:3000", 0, 0, 0, NULL, NULL,
+            "HTTP bind address, [host]:port; loopback by default (orchestrator: \":3000\", every "
+            "interface); \":port\" and 0.0.0.0 mean every interface")
 ORC_CFG_KEY(STR, ListenSocket, "", 0, 0, 0, NULL, NULL,
             "unix socket path for HTTP; when set, TCP is not used")
 ORC_CFG_KEY(STR, HTTPAdvertise, "", 0, 0, 0, NULL, NULL,
@@ -47,32 +49,53 @@ ORC_CFG_KEY(INT, HTTPRequestTimeoutSeconds, "10", 1, 3600, 0, NULL, NULL,
 ORC_CFG_KEY(STR, WebMessage, "", 0, 0, 0, NULL, NULL, "message shown on every page of the web UI")
 ORC_CFG_KEY(STR, RemoveTextFromHostnameDisplay, "", 0, 0, 0, NULL, NULL,
             "text removed from host names shown in the web UI")
-ORC_CFG_KEY(BOOL, UseSSL, "false", 0, 0, 0, NULL, NULL, "serve HTTPS")
+ORC_CFG_KEY(BOOL, UseSSL, "false", 0, 0, 0, NULL, NULL,
+            "serve HTTPS (TLS 1.2+) with SSLCertFile and SSLPrivateKeyFile; followers reach an "
+            "https:// leader verifying it against SSLCAFile (else the system CAs)")
 ORC_CFG_KEY(BOOL, UseMutualTLS, "false", 0, 0, 0, NULL, NULL,
-            "require client certificates on HTTPS")
-ORC_CFG_KEY(STR, SSLCertFile, "", 0, 0, 0, NULL, NULL, "HTTPS certificate file (PEM)")
+            "with UseSSL: refuse clients without a certificate signed by SSLCAFile (required); "
+            "followers and the CLI present SSLCertFile/SSLPrivateKeyFile to the leader")
+ORC_CFG_KEY(STR, SSLCertFile, "", 0, 0, 0, NULL, NULL,
+            "HTTPS certificate chain (PEM); also the client certificate under UseMutualTLS")
 ORC_CFG_KEY(STR, SSLPrivateKeyFile, "", 0, 0, 0, NULL, NULL, "HTTPS private key file (PEM)")
-ORC_CFG_KEY(STR, SSLCAFile, "", 0, 0, 0, NULL, NULL, "CA file for client certificates")
-ORC_CFG_KEY(BOOL, SSLSkipVerify, "false", 0, 0, 0, NULL, NULL, "do not verify peer certificates")
+ORC_CFG_KEY(STR, SSLCAFile, "", 0, 0, 0, NULL, NULL,
+            "CA bundle (PEM) that client certificates (UseMutualTLS) and the leader's "
+            "certificate (followers, CLI) are verified against")
+ORC_CFG_KEY(BOOL, SSLSkipVerify, "false", 0, 0, 0, NULL, NULL,
+            "followers and the CLI do not verify the leader's certificate (testing only)")
 ORC_CFG_KEY(LIST, SSLValidOUs, "", 0, 0, 0, NULL, NULL,
-            "organizational units accepted in client certificates")
+            "with UseMutualTLS: a client certificate's subject must carry one of these "
+            "organizational units (OU); empty: any certificate signed by SSLCAFile")
+ORC_CFG_KEY(INT, HTTPMaxConnectionsPerClient, "64", 1, 10000, 0, NULL, NULL,
+            "open HTTP connections allowed per client address (raise it behind a reverse proxy)")
+ORC_CFG_KEY(INT, HTTPConnectionTimeoutSeconds, "15", 1, 3600, 0, NULL, NULL,
+            "an HTTP connection idle (or sending nothing) this long is closed")
+ORC_CFG_KEY(BOOL, HTTPAllowUnauthenticatedRemoteWrites, "false", 0, 0, 0, NULL, NULL,
+            "allow starting with AuthenticationMethod \"\" on a non-loopback ListenAddress, "
+            "where anybody who reaches the port may fail over or reconfigure the topology "
+            "(logged as a warning at start); off: the service refuses to start so")
+ORC_CFG_KEY(BOOL, HTTPMetricsWithoutAuth, "false", 0, 0, 0, NULL, NULL,
+            "serve /metrics without authentication (it names clusters and their aliases); "
+            "off: /metrics needs the same credentials as the read routes")
 
 ORC_CFG_SECTION("Authentication")
-ORC_CFG_KEY(STR, AuthenticationMethod, "", 0, 0, 0, NULL, "|basic|multi|proxy|token|oauth",
-            "\"\" (none), basic, multi, proxy, token or oauth")
-ORC_CFG_KEY(STR, HTTPAuthUser, "", 0, 0, 0, NULL, NULL, "user for basic and multi auth")
+ORC_CFG_KEY(STR, AuthenticationMethod, "", 0, 0, 0, NULL, "|basic|multi|proxy|!token|!oauth",
+            "\"\" (none: everybody may read and write), basic, multi (basic, plus user "
+            "\"readonly\" with any password for reads) or proxy (AuthUserHeader); token and "
+            "oauth are not supported and refused at load")
+ORC_CFG_KEY(STR, HTTPAuthUser, "", 0, 0, 0, NULL, NULL,
+            "user for basic and multi auth (required by them)")
 ORC_CFG_KEY(STR, HTTPAuthPassword, "", 0, 0, ORC_CFG_SECRET, NULL, NULL,
-            "password for basic and multi auth")
+            "password for basic and multi auth (required by them)")
 ORC_CFG_KEY(STR, AuthUserHeader, "X-Forwarded-User", 0, 0, 0, NULL, NULL,
-            "header carrying the user name with proxy auth")
+            "with proxy auth: the header the reverse proxy sets to the authenticated user; a "
+            "request without it is refused (401) except on the health routes")
 ORC_CFG_KEY(LIST, PowerAuthUsers, "*", 0, 0, 0, NULL, NULL,
-            "users allowed to change things with proxy auth (\"*\": everybody)")
+            "with proxy auth: users allowed to change things (\"*\": every user the proxy "
+            "names); the others may only read")
 ORC_CFG_KEY(LIST, PowerAuthGroups, "", 0, 0, 0, NULL, NULL,
-            "unix groups allowed to change things with proxy auth")
-ORC_CFG_KEY(INT, AccessTokenUseExpirySeconds, "60", 1, ORC_CFG_BIG, 0, NULL, NULL,
-            "an access token must be used within this time")
-ORC_CFG_KEY(INT, AccessTokenExpiryMinutes, "1440", 1, ORC_CFG_BIG, 0, NULL, NULL,
-            "an access token expires after this time")
+            "with proxy auth: users who belong to one of these unix groups (of this host) may "
+            "change things too")
 ORC_CFG_KEY(BOOL, ReadOnly, "false", 0, 0, 0, NULL, NULL, "refuse every change through the API")
 
 ORC_CFG_SECTION("Topology servers")
@@ -83,15 +106,20 @@ ORC_CFG_KEY(STR, MySQLTopologyPassword, "", 0, 0, ORC_CFG_SECRET, NULL, NULL,
 ORC_CFG_KEY(STR, MySQLTopologyCredentialsConfigFile, "", 0, 0, 0, NULL, NULL,
             "my.cnf-style file whose [client] user/password override the two keys above")
 ORC_CFG_KEY(BOOL, MySQLTopologyUseMutualTLS, "false", 0, 0, 0, NULL, NULL,
-            "connect to the managed servers with TLS client certificates")
+            "every connection to the managed servers uses TLS (refused without it), presenting "
+            "MySQLTopologySSLCertFile/PrivateKeyFile when set")
 ORC_CFG_KEY(BOOL, MySQLTopologyUseMixedTLS, "true", 0, 0, 0, NULL, NULL,
-            "use TLS with the servers that offer it")
-ORC_CFG_KEY(STR, MySQLTopologySSLCertFile, "", 0, 0, 0, NULL, NULL, "topology TLS certificate")
+            "without UseMutualTLS: connect in plain text, and again with TLS to a server that "
+            "refuses plain text (errors 3159 and 1045)")
+ORC_CFG_KEY(STR, MySQLTopologySSLCertFile, "", 0, 0, 0, NULL, NULL,
+            "topology TLS client certificate (PEM; with MySQLTopologySSLPrivateKeyFile)")
 ORC_CFG_KEY(STR, MySQLTopologySSLPrivateKeyFile, "", 0, 0, 0, NULL, NULL,
-            "topology TLS private key")
-ORC_CFG_KEY(STR, MySQLTopologySSLCAFile, "", 0, 0, 0, NULL, NULL, "topology TLS CA file")
+            "topology TLS private key (PEM)")
+ORC_CFG_KEY(STR, MySQLTopologySSLCAFile, "", 0, 0, 0, NULL, NULL,
+            "CA bundle the managed servers' certificates are verified against (empty: the "
+            "system CAs)")
 ORC_CFG_KEY(BOOL, MySQLTopologySSLSkipVerify, "false", 0, 0, 0, NULL, NULL,
-            "do not verify the managed servers' certificates")
+            "do not verify the managed servers' certificates and host names (encryption only)")
 ORC_CFG_KEY(INT, MySQLConnectTimeoutSeconds, "2", 1, 3600, 0, NULL, NULL,
             "connect timeout to the managed servers")
 ORC_CFG_KEY(INT, MySQLDiscoveryReadTimeoutSeconds, "10", 1, 86400, 0, NULL, NULL,
@@ -124,13 +152,18 @@ ORC_CFG_KEY(INT, MySQLOrchestratorReadTimeoutSeconds, "30", 1, 86400, 0, NULL, N
 ORC_CFG_KEY(BOOL, MySQLOrchestratorRejectReadOnly, "false", 0, 0, 0, NULL, NULL,
             "reconnect when the backend server turns read-only")
 ORC_CFG_KEY(BOOL, MySQLOrchestratorUseMutualTLS, "false", 0, 0, 0, NULL, NULL,
-            "connect to the mysql backend with TLS client certificates")
-ORC_CFG_KEY(STR, MySQLOrchestratorSSLCertFile, "", 0, 0, 0, NULL, NULL, "backend TLS certificate")
+            "connect to the mysql backend with TLS only, presenting "
+            "MySQLOrchestratorSSLCertFile/PrivateKeyFile when set; also on when "
+            "MySQLOrchestratorSSLCAFile is set")
+ORC_CFG_KEY(STR, MySQLOrchestratorSSLCertFile, "", 0, 0, 0, NULL, NULL,
+            "backend TLS client certificate (PEM; with MySQLOrchestratorSSLPrivateKeyFile)")
 ORC_CFG_KEY(STR, MySQLOrchestratorSSLPrivateKeyFile, "", 0, 0, 0, NULL, NULL,
-            "backend TLS private key")
-ORC_CFG_KEY(STR, MySQLOrchestratorSSLCAFile, "", 0, 0, 0, NULL, NULL, "backend TLS CA file")
+            "backend TLS private key (PEM)")
+ORC_CFG_KEY(STR, MySQLOrchestratorSSLCAFile, "", 0, 0, 0, NULL, NULL,
+            "CA bundle the backend server's certificate is verified against; setting it turns "
+            "backend TLS on")
 ORC_CFG_KEY(BOOL, MySQLOrchestratorSSLSkipVerify, "false", 0, 0, 0, NULL, NULL,
-            "do not verify the backend server's certificate")
+            "do not verify the backend server's certificate and host name (encryption only)")
 ORC_CFG_KEY(BOOL, SkipOrchestratorDatabaseUpdate, "false", 0, 0, 0, NULL, NULL,
             "do not deploy or migrate the backend schema")
 ORC_CFG_KEY(BOOL, PanicIfDifferentDatabaseDeploy, "false", 0, 0, 0, NULL, NULL,

@@ -18,6 +18,7 @@
 
 #include "common/orc.h"
 #include "orchestrator/node.h"
+#include "web/web.h"
 
 /* How the answer is printed. */
 enum out_kind {
@@ -210,6 +211,7 @@ static const struct option {
 
 /* One client run: options, the curl handle and the API address picked. */
 struct client {
+    const struct orc_config *cfg;
     const struct command *cmd;
     struct opts o;
     struct orc_key ik, dk;
@@ -259,7 +261,10 @@ static void print_command_list(FILE *out)
         "  --pattern text, -P path, -U api-url, -b user:password (also --flag=value)\n"
         "\nThe API is -U, else ORCHESTRATOR_API (one or more URLs: the leader is picked),\n"
         "else the config's ListenAddress. Basic auth: -b, else ORCHESTRATOR_AUTH_USER and\n"
-        "ORCHESTRATOR_AUTH_PASSWORD. Legacy names work: \"slave\" reads as \"replica\".\n"
+        "ORCHESTRATOR_AUTH_PASSWORD. HTTPS: the CA is ORCHESTRATOR_CA_FILE, else SSLCAFile;\n"
+        "a client certificate (mutual TLS) is ORCHESTRATOR_CERT_FILE and ORCHESTRATOR_KEY_FILE,\n"
+        "else SSLCertFile and SSLPrivateKeyFile when UseMutualTLS.\n"
+        "Legacy names work: \"slave\" reads as \"replica\".\n"
         "See 'orchestrator help COMMAND' for one command.\n",
         out);
 }
@@ -529,6 +534,8 @@ static int http_get(struct client *cl,
     curl_easy_setopt(cl->curl, CURLOPT_TIMEOUT, timeout_s);
     curl_easy_setopt(cl->curl, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(cl->curl, CURLOPT_ACCEPT_ENCODING, "");
+    web_curl_tls(cl->curl, cl->cfg, getenv("ORCHESTRATOR_CA_FILE"),
+                 getenv("ORCHESTRATOR_CERT_FILE"), getenv("ORCHESTRATOR_KEY_FILE"));
     if (cl->userpwd[0] != '\0') {
         curl_easy_setopt(cl->curl, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
         curl_easy_setopt(cl->curl, CURLOPT_USERPWD, cl->userpwd);
@@ -950,6 +957,7 @@ int orc_client_run(const struct orc_config *cfg, const char *command, int argc, 
     if (strcmp(command, "help") == 0)
         return help_command(argc, argv);
     memset(&cl, 0, sizeof(cl));
+    cl.cfg = cfg;
     cl.cmd = find_command(command);
     if (cl.cmd == NULL)
         return orc_client_help(command, stderr);

@@ -69,11 +69,27 @@ static json_t *health_status(struct web_req *r, bool *healthy, char *err, size_t
     return st;
 }
 
+/* Health is served without credentials (load balancers); such a caller
+ * learns only whether the node is healthy and leads, not its host name,
+ * raft addresses or the backend's error text. */
+static json_t *redact(json_t *st)
+{
+    json_t *pub = json_pack("{s:O, s:O, s:O}", "Healthy", json_object_get(st, "Healthy"),
+                            "IsActiveNode", json_object_get(st, "IsActiveNode"), "IsRaftLeader",
+                            json_object_get(st, "IsRaftLeader"));
+
+    json_decref(st);
+    return pub;
+}
+
 static void h_health(struct web_req *r)
 {
     char err[ORC_ERRMSG_SIZE] = "";
     bool healthy;
     json_t *st = health_status(r, &healthy, err, sizeof(err));
+
+    if (st != NULL && !r->authenticated)
+        st = redact(st);
 
     if (healthy) {
         web_reply_ok(r, "Application node is healthy", st);

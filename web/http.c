@@ -28,6 +28,7 @@ struct web_server {
     size_t nroutes;
     struct web_metrics metrics;
     int unix_fd; /* ListenSocket, or -1 */
+    struct web_tls tls;
 };
 
 static const struct {
@@ -69,7 +70,8 @@ void web_reply_json(struct web_req *r, int status, json_t *j)
 
     json_decref(j);
     if (s == NULL) {
-        web_reply_raw(r, 500, WEB_JSON, "{\"Code\":\"ERROR\",\"Message\":\"out of memory\"}", 44);
+        static const char oom[] = "{\"Code\":\"ERROR\",\"Message\":\"cannot encode the reply\"}";
+        web_reply_raw(r, 500, WEB_JSON, oom, sizeof(oom) - 1);
         return;
     }
     r->status = status;
@@ -91,6 +93,24 @@ void web_reply_ok(struct web_req *r, const char *msg, json_t *details)
     web_reply_json(r, 200, envelope("OK", msg, details));
 }
 
+/* Replaces the bytes of msg that are not UTF-8 (a path or a value a client
+ * sent) so that the message can always be encoded as JSON. */
+static void utf8_scrub(char *msg)
+{
+    size_t n = strlen(msg), i = 0;
+
+    while (i < n) {
+        unsigned char c = (unsigned char)msg[i];
+        size_t k = c < 0x80 ? 1 : c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
+
+        if (c >= 0x80 && (i + k > n || !web_utf8_valid(msg + i, k))) {
+            msg[i++] = '?';
+            continue;
+        }
+        i += k;
+    }
+}
+
 void web_reply_error(struct web_req *r, int status, const char *fmt, ...)
 {
     char msg[ORC_ERRMSG_SIZE];
@@ -99,6 +119,7 @@ void web_reply_error(struct web_req *r, int status, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
+    utf8_scrub(msg);
     web_reply_json(r, status, envelope("ERROR", msg, NULL));
 }
 
@@ -111,53 +132,6 @@ int web_param_key(struct web_req *r, int i, struct orc_key *out)
         return ORC_EINVAL;
     }
     return 0;
-}
-
-/* ---- authentication ---- */
-
-static bool secure_eq(const char *a, const char *b)
-{
-    size_t la = strlen(a), lb = strlen(b);
-    unsigned char d = (unsigned char)(la != lb);
-
-    for (size_t i = 0; i < la && i < lb; i++)
-        d |= (unsigned char)(a[i] ^ b[i]);
-    return d == 0;
-}
-
-/* Returns false when the request must be refused with 401. Sets user and
- * can_write. */
-static bool authenticate(struct web_req *r, unsigned flags)
-{
-    const struct orc_config *cfg = r->deps->cfg;
-    const char *method = cfg->AuthenticationMethod;
-    char *pass = NULL;
-    char *user;
-    bool ok = false;
-
-    r->can_write = !cfg->ReadOnly;
-    if (method[0] == '\0')
-        return true;
-    if (strcmp(method, "basic") != 0 && strcmp(method, "multi") != 0) {
-        r->can_write = false; /* methods we do not implement never grant writes */
-        return true;
-    }
-    user = MHD_basic_auth_get_username_password((struct MHD_Connection *)r->conn, &pass);
-    if (user != NULL) {
-        if (secure_eq(user, cfg->HTTPAuthUser) && pass && secure_eq(pass, cfg->HTTPAuthPassword)) {
-            ok = true;
-        } else if (strcmp(method, "multi") == 0 && strcmp(user, "readonly") == 0) {
-            ok = true;
-            r->can_write = false;
-        }
-        if (ok)
-            r->user = strcmp(user, "readonly") == 0 ? "readonly" : cfg->HTTPAuthUser;
-    }
-    MHD_free(user);
-    MHD_free(pass);
-    if (!ok && (flags & WEB_NOAUTH))
-        return r->can_write = false, true;
-    return ok;
 }
 
 /* ---- routing ---- */
@@ -235,44 +209,124 @@ static bool serve_ui(struct web_req *r, const char *rel)
 
 /* ---- dispatch ---- */
 
-static void dispatch(struct web_server *s, struct web_req *r, char *path)
+enum target { T_API, T_METRICS, T_UI };
+
+/* What libmicrohttpd keeps for a request between its calls: the request as
+ * checked on the first call (headers only), and the body, which handlers
+ * ignore (POST = GET) but the raft proxy forwards. */
+struct req_state {
+    struct web_req r;
+    char path[WEB_MAX_PATH]; /* route params point in here */
+    enum target target;
+    const struct web_route *rt; /* T_API */
+    struct orc_buf in;
+    bool too_large;
+    int64_t t0;
+};
+
+static bool method_allowed(const char *m)
 {
-    const struct web_route *rt;
-    const char *rest;
+    return strcmp(m, "GET") == 0 || strcmp(m, "HEAD") == 0 || strcmp(m, "POST") == 0;
+}
+
+/* Content-Length beyond the cap is refused before the body is read. */
+static bool body_too_large(struct web_req *r)
+{
+    const char *cl =
+        MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    int64_t n;
+
+    return cl != NULL && (orc_parse_int64(cl, 0, INT64_MAX, &n) != 0 || n > WEB_MAX_REQUEST_BODY);
+}
+
+/* Path -> target and route; false after replying 404 for an unknown route. */
+static bool resolve(struct web_server *s, struct req_state *st)
+{
+    char *path = st->path;
 
     if (strncmp(path, "/api/", 5) == 0 || strcmp(path, "/api") == 0) {
-        r->path = path[4] ? path + 5 : path + 4;
-        rt = find_route(s, path + 4, r);
-        if (rt == NULL) {
-            web_reply_error(r, 404, "unknown route: '%s'", r->url);
-            return;
+        st->target = T_API;
+        st->r.path = path[4] ? path + 5 : path + 4;
+        st->rt = find_route(s, path + 4, &st->r);
+        if (st->rt == NULL) {
+            web_reply_error(&st->r, 404, "unknown route: '%s'", st->r.url);
+            return false;
         }
-        if (!authenticate(r, rt->flags)) {
-            web_reply_error(r, 401, "Unauthorized");
-            return;
-        }
+        return true;
+    }
+    st->target = strcmp(path, "/metrics") == 0 ? T_METRICS : T_UI;
+    return true;
+}
+
+static unsigned auth_flags(const struct web_server *s, const struct req_state *st)
+{
+    if (st->target == T_API)
+        return st->rt->flags;
+    if (st->target == T_METRICS && s->deps.cfg->HTTPMetricsWithoutAuth)
+        return WEB_NOAUTH;
+    return 0;
+}
+
+/* Everything decided from the request line and headers, before any body is
+ * read: method, client certificate, path, size, route, credentials and the
+ * cross-site check. Returns false after replying. */
+static bool admit(struct web_server *s, struct req_state *st)
+{
+    struct web_req *r = &st->r;
+    const struct orc_config *cfg = s->deps.cfg;
+    char err[ORC_ERRMSG_SIZE];
+
+    if (!method_allowed(r->method))
+        return web_reply_error(r, 405, "method not allowed: %s", r->method), false;
+    if (web_tls_check_client(r->conn, cfg, err, sizeof(err)) != 0)
+        return web_reply_error(r, 403, "mutual TLS: %s", err), false;
+    if (!web_utf8_valid(r->url, strlen(r->url)))
+        return web_reply_error(r, 400, "invalid path: not UTF-8"), false;
+    if (s->prefix_len > 0 && strncmp(r->url, s->prefix, s->prefix_len) != 0)
+        return web_reply_error(r, 404, "not found: '%s' (URLPrefix is '%s')", r->url, s->prefix),
+               false;
+    if (orc_strlcpy(st->path, r->url + s->prefix_len, sizeof(st->path)) != 0)
+        return web_reply_error(r, 414, "path longer than %d bytes", WEB_MAX_PATH), false;
+    if (st->path[0] == '\0')
+        orc_strlcpy(st->path, "/", sizeof(st->path));
+    if (body_too_large(r))
+        return web_reply_error(r, 413, "request body larger than %d bytes", WEB_MAX_REQUEST_BODY),
+               false;
+    if (!resolve(s, st))
+        return false;
+    if (!web_authenticate(r, auth_flags(s, st)))
+        return web_reply_error(r, 401, "Unauthorized"), false;
+    if (st->target == T_API && (st->rt->flags & WEB_WRITE) && !web_csrf_check(r))
+        return web_reply_error(r, 403, "cross-site request refused (Origin / Sec-Fetch-Site)"),
+               false;
+    return true;
+}
+
+static void run(struct web_server *s, struct req_state *st)
+{
+    struct web_req *r = &st->r;
+    const char *rest = st->path + 1;
+
+    r->req_body = st->in.data;
+    r->req_body_len = st->in.len;
+    if (st->target == T_API) {
         /* raft: a follower forwards proxied routes to the leader */
-        if (!(rt->flags & WEB_NOPROXY) && web_proxy_handle(r, (rt->flags & WEB_WRITE) != 0))
+        if (!(st->rt->flags & WEB_NOPROXY) && web_proxy_handle(r, (st->rt->flags & WEB_WRITE) != 0))
             return;
-        if ((rt->flags & WEB_WRITE) && !r->can_write) {
+        if ((st->rt->flags & WEB_WRITE) && !r->can_write) {
             web_reply_error(r, 403, "Unauthorized: this user or node may not change state");
             return;
         }
-        rt->fn(r);
+        st->rt->fn(r);
         return;
     }
-    if (strcmp(path, "/metrics") == 0) {
+    if (st->target == T_METRICS) {
         web_metrics_render(&s->metrics, r);
         return;
     }
-    if (!authenticate(r, 0)) {
-        web_reply_error(r, 401, "Unauthorized");
-        return;
-    }
-    rest = path + 1;
-    if (strncmp(path, "/web/", 5) == 0)
-        rest = path + 5;
-    else if (strcmp(path, "/web") == 0)
+    if (strncmp(st->path, "/web/", 5) == 0)
+        rest = st->path + 5;
+    else if (strcmp(st->path, "/web") == 0)
         rest = "";
     if (strchr(rest, '/') == NULL && serve_ui(r, rest))
         return;
@@ -292,21 +346,15 @@ static enum MHD_Result send_reply(struct MHD_Connection *conn, struct web_req *r
         return MHD_NO;
     }
     MHD_add_response_header(resp, "Content-Type", r->content_type ? r->content_type : WEB_JSON);
+    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+    MHD_add_response_header(resp, "X-Frame-Options", "DENY");
+    MHD_add_response_header(resp, "Referrer-Policy", "same-origin");
     if (r->status == 401)
         MHD_add_response_header(resp, "WWW-Authenticate", "Basic realm=\"orchestrator\"");
     ret = MHD_queue_response(conn, (unsigned)r->status, resp);
     MHD_destroy_response(resp);
     return ret;
 }
-
-/* What libmicrohttpd keeps for a request between its calls: the body, which
- * handlers ignore (POST = GET) but the raft proxy forwards. */
-struct req_state {
-    struct orc_buf body;
-    bool too_large;
-};
-
-#define WEB_MAX_REQUEST_BODY (1024 * 1024)
 
 static void on_completed(void *cls,
                          struct MHD_Connection *conn,
@@ -319,10 +367,44 @@ static void on_completed(void *cls,
     (void)conn;
     (void)toe;
     if (st != NULL) {
-        orc_buf_release(&st->body);
+        orc_buf_release(&st->in);
+        orc_buf_release(&st->r.body);
         free(st);
         *con_cls = NULL;
     }
+}
+
+static enum MHD_Result finish(struct web_server *s,
+                              struct MHD_Connection *conn,
+                              struct req_state *st)
+{
+    enum MHD_Result ret;
+
+    web_metrics_observe(&s->metrics, st->r.status, orc_mono_us() - st->t0);
+    ret = send_reply(conn, &st->r);
+    orc_buf_release(&st->r.body);
+    return ret;
+}
+
+static struct req_state *req_new(struct web_server *s,
+                                 struct MHD_Connection *conn,
+                                 const char *url,
+                                 const char *method)
+{
+    struct req_state *st = calloc(1, sizeof(*st));
+
+    if (st == NULL)
+        return NULL;
+    st->t0 = orc_mono_us();
+    st->r.srv = s;
+    st->r.deps = &s->deps;
+    st->r.conn = conn;
+    st->r.method = method;
+    st->r.url = url;
+    st->r.status = 200;
+    orc_buf_init(&st->r.body);
+    orc_buf_init(&st->in);
+    return st;
 }
 
 static enum MHD_Result on_request(void *cls,
@@ -336,54 +418,29 @@ static enum MHD_Result on_request(void *cls,
 {
     struct web_server *s = cls;
     struct req_state *st = *con_cls;
-    struct web_req r;
-    char path[1024];
-    int64_t t0;
-    enum MHD_Result ret;
 
     (void)version;
-    /* First call for a request: headers only. Accept and wait for the body. */
+    /* First call for a request: headers only. Refuse now, or accept the body. */
     if (st == NULL) {
-        st = calloc(1, sizeof(*st));
+        st = req_new(s, conn, url, method);
         *con_cls = st;
-        return st ? MHD_YES : MHD_NO;
+        if (st == NULL)
+            return MHD_NO;
+        return admit(s, st) ? MHD_YES : finish(s, conn, st);
     }
     if (*upload_size != 0) { /* kept for the raft proxy, bounded */
-        if (st->body.len + *upload_size > WEB_MAX_REQUEST_BODY ||
-            orc_buf_append(&st->body, upload, *upload_size) != 0)
+        if (st->in.len + *upload_size > WEB_MAX_REQUEST_BODY ||
+            orc_buf_append(&st->in, upload, *upload_size) != 0)
             st->too_large = true;
         *upload_size = 0;
         return MHD_YES;
     }
-    t0 = orc_mono_us();
-    memset(&r, 0, sizeof(r));
-    r.srv = s;
-    r.deps = &s->deps;
-    r.conn = conn;
-    r.method = method;
-    r.url = url;
-    r.status = 200;
-    r.req_body = st->body.data;
-    r.req_body_len = st->body.len;
-    orc_buf_init(&r.body);
-    if (st->too_large) {
-        web_reply_error(&r, 413, "request body larger than %d bytes", WEB_MAX_REQUEST_BODY);
-    } else if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0 &&
-               strcmp(method, "POST") != 0) {
-        web_reply_error(&r, 405, "method not allowed: %s", method);
-    } else if (s->prefix_len > 0 && strncmp(url, s->prefix, s->prefix_len) != 0) {
-        web_reply_error(&r, 404, "not found: '%s' (URLPrefix is '%s')", url, s->prefix);
-    } else if (orc_strlcpy(path, url + s->prefix_len, sizeof(path)) != 0) {
-        web_reply_error(&r, 414, "path too long");
-    } else {
-        if (path[0] == '\0')
-            orc_strlcpy(path, "/", sizeof(path));
-        dispatch(s, &r, path);
-    }
-    web_metrics_observe(&s->metrics, r.status, orc_mono_us() - t0);
-    ret = send_reply(conn, &r);
-    orc_buf_release(&r.body);
-    return ret;
+    st->t0 = orc_mono_us();
+    if (st->too_large)
+        web_reply_error(&st->r, 413, "request body larger than %d bytes", WEB_MAX_REQUEST_BODY);
+    else
+        run(s, st);
+    return finish(s, conn, st);
 }
 
 static int parse_listen(const char *addr, struct sockaddr_in *sa, char *errmsg, size_t len)
@@ -465,9 +522,96 @@ static int collect_routes(struct web_server *s)
     return 0;
 }
 
+bool web_listen_is_loopback(const char *addr)
+{
+    struct sockaddr_in sa;
+    char err[ORC_ERRMSG_SIZE];
+
+    if (parse_listen(addr, &sa, err, sizeof(err)) != 0)
+        return false;
+    return (ntohl(sa.sin_addr.s_addr) >> 24) == 127;
+}
+
+/* No open doors: writes without authentication are only served on loopback
+ * or a unix socket, unless the operator opted in. */
+static int check_exposure(const struct orc_config *cfg, char *errmsg, size_t len)
+{
+    bool local = cfg->ListenSocket[0] != '\0' || web_listen_is_loopback(cfg->ListenAddress);
+
+    if (local || cfg->ReadOnly)
+        return 0;
+    if (cfg->AuthenticationMethod[0] == '\0') {
+        if (!cfg->HTTPAllowUnauthenticatedRemoteWrites) {
+            orc_errf(errmsg, len,
+                     "ListenAddress '%s' is not loopback and AuthenticationMethod is \"\": anybody "
+                     "reaching it could fail over masters; set AuthenticationMethod, listen on "
+                     "127.0.0.1, or set HTTPAllowUnauthenticatedRemoteWrites",
+                     cfg->ListenAddress);
+            return ORC_ECONFIG;
+        }
+        ORC_LOG_W("+http-unauthenticated-writes",
+                  "listen=%s hint=\"anybody reaching this address may change the topology\"",
+                  cfg->ListenAddress);
+    } else if (strcmp(cfg->AuthenticationMethod, "proxy") == 0 && !cfg->UseMutualTLS) {
+        ORC_LOG_W("+http-proxy-auth-exposed",
+                  "listen=%s header=%s hint=\"whoever reaches this address directly can set the "
+                  "header; firewall it or use UseMutualTLS\"",
+                  cfg->ListenAddress, cfg->AuthUserHeader);
+    }
+    return 0;
+}
+
+static struct MHD_Daemon *start_daemon(struct web_server *s, struct sockaddr_in *sa)
+{
+    const struct orc_config *cfg = s->deps.cfg;
+    unsigned flags =
+        MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+    struct MHD_OptionItem o[16];
+    int n = 0;
+
+#define OPT(opt, v, p) (o[n++] = (struct MHD_OptionItem){(opt), (intptr_t)(v), (p)})
+    if (s->unix_fd >= 0)
+        OPT(MHD_OPTION_LISTEN_SOCKET, s->unix_fd, NULL);
+    else
+        OPT(MHD_OPTION_SOCK_ADDR, 0, sa);
+    OPT(MHD_OPTION_CONNECTION_TIMEOUT, cfg->HTTPConnectionTimeoutSeconds, NULL);
+    OPT(MHD_OPTION_CONNECTION_LIMIT, WEB_MAX_CONNECTIONS, NULL);
+    OPT(MHD_OPTION_CONNECTION_MEMORY_LIMIT, WEB_MAX_HEADERS, NULL);
+    if (s->unix_fd < 0)
+        OPT(MHD_OPTION_PER_IP_CONNECTION_LIMIT, cfg->HTTPMaxConnectionsPerClient, NULL);
+    OPT(MHD_OPTION_THREAD_STACK_SIZE, 256 * 1024, NULL);
+    OPT(MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL);
+    if (s->tls.enabled) {
+        flags |= MHD_USE_TLS;
+        OPT(MHD_OPTION_HTTPS_MEM_CERT, 0, s->tls.cert);
+        OPT(MHD_OPTION_HTTPS_MEM_KEY, 0, s->tls.key);
+        OPT(MHD_OPTION_HTTPS_PRIORITIES, 0, (void *)"NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2");
+        if (s->tls.trust != NULL)
+            OPT(MHD_OPTION_HTTPS_MEM_TRUST, 0, s->tls.trust);
+    }
+    OPT(MHD_OPTION_END, 0, NULL);
+#undef OPT
+    /* No SO_REUSEPORT: a second service on the same address must fail to start. */
+    return MHD_start_daemon(flags, 0, NULL, NULL, on_request, s, MHD_OPTION_ARRAY, o,
+                            MHD_OPTION_END);
+}
+
+static void server_free(struct web_server *s)
+{
+    if (s->unix_fd >= 0) {
+        close(s->unix_fd);
+        unlink(s->deps.cfg->ListenSocket);
+    }
+    web_tls_release(&s->tls);
+    web_metrics_release(&s->metrics);
+    free(s->routes);
+    free(s);
+}
+
 int web_server_start(const struct web_deps *deps, struct web_server **out, char *errmsg, size_t len)
 {
     struct web_server *s = calloc(1, sizeof(*s));
+    const struct orc_config *cfg = deps->cfg;
     struct sockaddr_in sa;
     const union MHD_DaemonInfo *info;
     int rc;
@@ -476,53 +620,40 @@ int web_server_start(const struct web_deps *deps, struct web_server **out, char 
         return ORC_ENOMEM;
     s->unix_fd = -1;
     s->deps = *deps;
-    orc_strlcpy(s->prefix, deps->cfg->URLPrefix, sizeof(s->prefix));
+    orc_strlcpy(s->prefix, cfg->URLPrefix, sizeof(s->prefix));
     s->prefix_len = strlen(s->prefix);
-    web_metrics_init(&s->metrics, deps);
-    rc = collect_routes(s);
-    if (rc == 0 && deps->cfg->ListenSocket[0] != '\0')
-        rc = listen_unix(deps->cfg->ListenSocket, &s->unix_fd, errmsg, len);
+    web_metrics_init(&s->metrics, &s->deps);
+    rc = check_exposure(cfg, errmsg, len);
+    if (rc == 0)
+        rc = web_tls_load(cfg, &s->tls, errmsg, len);
+    if (rc == 0)
+        rc = collect_routes(s);
+    if (rc == 0 && cfg->ListenSocket[0] != '\0')
+        rc = listen_unix(cfg->ListenSocket, &s->unix_fd, errmsg, len);
     else if (rc == 0)
-        rc = parse_listen(deps->cfg->ListenAddress, &sa, errmsg, len);
+        rc = parse_listen(cfg->ListenAddress, &sa, errmsg, len);
     if (rc != 0)
         goto fail;
-    /* No SO_REUSEPORT: a second service on the same address must fail to start. */
-    if (s->unix_fd >= 0)
-        s->mhd = MHD_start_daemon(
-            MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0,
-            NULL, NULL, on_request, s, MHD_OPTION_LISTEN_SOCKET, s->unix_fd,
-            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60, MHD_OPTION_CONNECTION_LIMIT, (unsigned)512,
-            MHD_OPTION_THREAD_STACK_SIZE, (size_t)(256 * 1024), MHD_OPTION_NOTIFY_COMPLETED,
-            on_completed, NULL, MHD_OPTION_END);
-    else
-        s->mhd = MHD_start_daemon(
-            MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0,
-            NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60, MHD_OPTION_CONNECTION_LIMIT, (unsigned)512,
-            MHD_OPTION_THREAD_STACK_SIZE, (size_t)(256 * 1024), MHD_OPTION_NOTIFY_COMPLETED,
-            on_completed, NULL, MHD_OPTION_END);
+    s->mhd = start_daemon(s, &sa);
     if (s->mhd == NULL) {
-        orc_errf(errmsg, len, "listen on '%s': cannot start the HTTP server (address in use?)",
-                 s->unix_fd >= 0 ? deps->cfg->ListenSocket : deps->cfg->ListenAddress);
+        orc_errf(errmsg, len, "listen on '%s': cannot start the HTTP server (address in use?%s)",
+                 s->unix_fd >= 0 ? cfg->ListenSocket : cfg->ListenAddress,
+                 s->tls.enabled ? " bad certificate or key?" : "");
         rc = ORC_EIO;
         goto fail;
     }
-    if (s->unix_fd >= 0) {
-        *out = s;
-        return 0;
+    if (s->unix_fd < 0) {
+        info = MHD_get_daemon_info(s->mhd, MHD_DAEMON_INFO_BIND_PORT);
+        s->port = info ? info->port : ntohs(sa.sin_port);
     }
-    info = MHD_get_daemon_info(s->mhd, MHD_DAEMON_INFO_BIND_PORT);
-    s->port = info ? info->port : ntohs(sa.sin_port);
+    ORC_LOG_I("+http-listen", "address=%s tls=%s mutual_tls=%s auth=%s",
+              s->unix_fd >= 0 ? cfg->ListenSocket : cfg->ListenAddress,
+              s->tls.enabled ? "on" : "off", cfg->UseMutualTLS ? "on" : "off",
+              cfg->AuthenticationMethod[0] ? cfg->AuthenticationMethod : "none");
     *out = s;
     return 0;
 fail:
-    if (s->unix_fd >= 0) {
-        close(s->unix_fd);
-        unlink(deps->cfg->ListenSocket);
-    }
-    web_metrics_release(&s->metrics);
-    free(s->routes);
-    free(s);
+    server_free(s);
     return rc;
 }
 
@@ -531,13 +662,7 @@ void web_server_stop(struct web_server *s)
     if (s == NULL)
         return;
     MHD_stop_daemon(s->mhd);
-    if (s->unix_fd >= 0) {
-        close(s->unix_fd);
-        unlink(s->deps.cfg->ListenSocket);
-    }
-    web_metrics_release(&s->metrics);
-    free(s->routes);
-    free(s);
+    server_free(s);
 }
 
 int web_server_port(const struct web_server *s)

@@ -14,6 +14,41 @@ void web_metrics_init(struct web_metrics *m, const struct web_deps *deps)
     m->deps = deps;
 }
 
+int web_prom_label(struct orc_buf *o, const char *s)
+{
+    int rc = 0;
+
+    for (; s != NULL && *s && rc == 0; s++) {
+        if (*s == '\\')
+            rc = orc_buf_puts(o, "\\\\");
+        else if (*s == '"')
+            rc = orc_buf_puts(o, "\\\"");
+        else if (*s == '\n')
+            rc = orc_buf_puts(o, "\\n");
+        else
+            rc = orc_buf_putc(o, *s);
+    }
+    return rc;
+}
+
+/* name{label="value"[,label2="value2"]} n: label values escaped. */
+static void series(struct orc_buf *o,
+                   const char *name,
+                   const char *l1,
+                   const char *v1,
+                   const char *l2,
+                   const char *v2,
+                   size_t n)
+{
+    orc_buf_printf(o, "%s{%s=\"", name, l1);
+    web_prom_label(o, v1);
+    if (l2 != NULL) {
+        orc_buf_printf(o, "\",%s=\"", l2);
+        web_prom_label(o, v2);
+    }
+    orc_buf_printf(o, "\"} %zu\n", n);
+}
+
 void web_metrics_release(struct web_metrics *m)
 {
     (void)m;
@@ -113,10 +148,10 @@ void web_metrics_render_topology(const struct web_deps *deps, struct orc_buf *o)
         size_t invalid = 0;
         for (size_t i = s->clusters[c].first; i < s->clusters[c].first + s->clusters[c].count; i++)
             invalid += !disc_snapshot_check_valid(s, (int)i);
-        orc_buf_printf(o, "orchestrator_cluster_instances{cluster=\"%s\",alias=\"%s\"} %zu\n",
-                       s->clusters[c].name, s->clusters[c].alias, s->clusters[c].count);
-        orc_buf_printf(o, "orchestrator_cluster_instances_unreachable{cluster=\"%s\"} %zu\n",
-                       s->clusters[c].name, invalid);
+        series(o, "orchestrator_cluster_instances", "cluster", s->clusters[c].name, "alias",
+               s->clusters[c].alias, s->clusters[c].count);
+        series(o, "orchestrator_cluster_instances_unreachable", "cluster", s->clusters[c].name,
+               NULL, NULL, invalid);
     }
     disc_snapshot_put(s);
 }

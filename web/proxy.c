@@ -101,18 +101,35 @@ static void setup(CURL *curl, struct web_req *r, const char *url, struct curl_sl
     curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
     curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(curl, CURLOPT_WRITEDATA, &r->body);
-    if (cfg->SSLSkipVerify) {
-        curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 0L);
-        curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 0L);
-    }
-    if (cfg->SSLCAFile[0] != '\0')
-        curl_easy_setopt(curl, CURLOPT_CAINFO, cfg->SSLCAFile);
+    web_curl_tls(curl, cfg, NULL, NULL, NULL);
     if (strcmp(r->method, "HEAD") == 0) {
         curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
     } else if (strcmp(r->method, "POST") == 0) {
         curl_easy_setopt(curl, CURLOPT_POST, 1L);
         curl_easy_setopt(curl, CURLOPT_POSTFIELDS, r->req_body ? r->req_body : "");
         curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)r->req_body_len);
+    }
+}
+
+void web_curl_tls(void *handle,
+                  const struct orc_config *cfg,
+                  const char *ca,
+                  const char *cert,
+                  const char *key)
+{
+    CURL *curl = handle;
+
+    ca = ca != NULL ? ca : cfg->SSLCAFile;
+    cert = cert != NULL ? cert : (cfg->UseMutualTLS ? cfg->SSLCertFile : "");
+    key = key != NULL ? key : (cfg->UseMutualTLS ? cfg->SSLPrivateKeyFile : "");
+    curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, cfg->SSLSkipVerify ? 0L : 1L);
+    curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, cfg->SSLSkipVerify ? 0L : 2L);
+    curl_easy_setopt(curl, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
+    if (ca[0] != '\0')
+        curl_easy_setopt(curl, CURLOPT_CAINFO, ca);
+    if (cert[0] != '\0' && key[0] != '\0') {
+        curl_easy_setopt(curl, CURLOPT_SSLCERT, cert);
+        curl_easy_setopt(curl, CURLOPT_SSLKEY, key);
     }
 }
 

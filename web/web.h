@@ -99,6 +99,20 @@ void web_server_stop(struct web_server *s);
 /* The port actually bound (useful with port 0). */
 int web_server_port(const struct web_server *s);
 
+/* True when ListenAddress ("[host]:port") binds to loopback only (127.x,
+ * localhost); ":port" and 0.0.0.0 are every interface. */
+bool web_listen_is_loopback(const char *listen_address);
+
+/* Sets the TLS options of a libcurl handle (CURL *) that talks to this
+ * service's API: CA file (SSLCAFile, or ca when not NULL), verification (off
+ * only with SSLSkipVerify), and under UseMutualTLS the client certificate
+ * (SSLCertFile/SSLPrivateKeyFile, or cert/key when not NULL). */
+void web_curl_tls(void *curl,
+                  const struct orc_config *cfg,
+                  const char *ca,
+                  const char *cert,
+                  const char *key);
+
 /* ---- for handlers (web/api_*.c) ---- */
 
 enum {
@@ -127,7 +141,8 @@ struct web_req {
     const char *path; /* path below "<URLPrefix>/api/" */
     const char *params[WEB_MAX_PARAMS];
     int nparams;
-    const char *user; /* authenticated user, or NULL */
+    const char *user;   /* authenticated user (borrowed for the request), or NULL */
+    bool authenticated; /* credentials checked (always true without an auth method) */
     bool can_write;
     const char *req_body; /* the request body as received (POST), or NULL */
     size_t req_body_len;

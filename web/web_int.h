@@ -9,6 +9,64 @@
 #define WEB_JSON "application/json"
 #define WEB_TEXT "text/plain; charset=utf-8"
 
+/* Limits of what a client may send (see docs/security.md). */
+#define WEB_MAX_USER 256               /* user names (proxy header, OU values) */
+#define WEB_MAX_PATH 1024              /* URL path below URLPrefix */
+#define WEB_MAX_REQUEST_BODY (1 << 20) /* POST bodies (kept for the raft proxy) */
+#define WEB_MAX_HEADERS (32 * 1024)    /* request line + headers (per connection memory) */
+#define WEB_MAX_CONNECTIONS 512        /* in total */
+
+/* ---- auth.c: authentication, cross-site checks, and their pure parts ---- */
+
+/* Sets r->user, r->authenticated and r->can_write for the configured method.
+ * Returns false when the request must be refused with 401 (never for a
+ * WEB_NOAUTH route, which is served unauthenticated). */
+bool web_authenticate(struct web_req *r, unsigned flags);
+/* False when a browser sent this request from another site (Sec-Fetch-Site,
+ * else Origin, else Referer against Host or X-Forwarded-Host). */
+bool web_csrf_check(struct web_req *r);
+/* The decision of web_csrf_check on header values (each may be NULL). */
+bool web_csrf_allowed(const char *fetch_site,
+                      const char *origin,
+                      const char *referer,
+                      const char *host,
+                      const char *fwd_host);
+/* A proxy user name: 1..WEB_MAX_USER visible characters, valid UTF-8. */
+bool web_auth_user_valid(const char *v);
+/* user is in PowerAuthUsers ("*" matches everybody). */
+bool web_auth_power_user(char *const *users, size_t n, const char *user);
+/* One of groups is in allowed (false when allowed is empty). */
+bool web_auth_groups_match(char *const *allowed,
+                           size_t nallowed,
+                           const char *const *groups,
+                           size_t ngroups);
+/* SSLValidOUs: true when valid is empty or one of ous is in it (exact match). */
+bool web_ou_allowed(char *const *valid, size_t nvalid, const char *const *ous, size_t nous);
+/* s[0..n) is well-formed UTF-8 (no overlongs, surrogates or > U+10FFFF). */
+bool web_utf8_valid(const char *s, size_t n);
+
+/* ---- tls.c: HTTPS and mutual TLS ---- */
+
+/* PEM texts handed to libmicrohttpd; owned, kept while the daemon runs. */
+struct web_tls {
+    bool enabled;
+    char *cert, *key, *trust; /* trust: SSLCAFile under UseMutualTLS, else NULL */
+};
+
+/* Reads the files of UseSSL (no-op without it). Errors name the key and file. */
+int web_tls_load(const struct orc_config *cfg, struct web_tls *t, char *errmsg, size_t len);
+void web_tls_release(struct web_tls *t);
+/* Under UseMutualTLS: 0 when the connection (struct MHD_Connection *) has a
+ * client certificate that verifies against SSLCAFile and carries an allowed
+ * OU; ORC_EPERM with the reason otherwise. 0 without mutual TLS. */
+int web_tls_check_client(void *conn, const struct orc_config *cfg, char *errmsg, size_t len);
+
+/* ---- metrics.c ---- */
+
+/* Appends s as the inside of a Prometheus label value: backslash, double
+ * quote and newline escaped, as the text format requires. */
+int web_prom_label(struct orc_buf *o, const char *s);
+
 /* Request counters for /metrics, updated lock-free from handler threads. */
 struct web_metrics {
     const struct web_deps *deps;
