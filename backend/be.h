@@ -43,7 +43,17 @@ struct be_options {
     const char *mysql_password;
     int connect_timeout_s; /* <= 0: 10 s */
     int read_timeout_s;    /* also the write timeout; <= 0: 30 s */
+    /* mysql TLS: required when tls; verified unless tls_skip_verify */
+    bool tls;
+    const char *tls_ca, *tls_cert, *tls_key; /* NULL/"": none */
+    bool tls_skip_verify;
 };
+
+struct orc_config;
+/* Sets the TLS fields of o from the MySQLOrchestrator* keys: TLS is on with
+ * MySQLOrchestratorUseMutualTLS, MySQLOrchestratorSSLCAFile or a client
+ * certificate. Strings are borrowed from c. */
+void be_options_tls(struct be_options *o, const struct orc_config *c);
 
 /* Opens the store (creating the SQLite file, or the MySQL database when the
  * user may). Does not migrate. On success *out is the caller's, to be_close. */

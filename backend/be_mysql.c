@@ -13,6 +13,7 @@
  * The password is kept for reconnecting and never logged.
  */
 #include "backend/be_int.h"
+#include "common/config.h"
 
 #include <errmsg.h>
 #include <mysql.h>
@@ -33,7 +34,48 @@ struct my {
     unsigned int connect_timeout;
     unsigned int read_timeout;
     unsigned int last_errno; /* of the last failed call */
+    bool tls, tls_verify;
+    char *tls_ca, *tls_cert, *tls_key; /* NULL: not set */
 };
+
+void be_options_tls(struct be_options *o, const struct orc_config *c)
+{
+    o->tls = c->MySQLOrchestratorUseMutualTLS || c->MySQLOrchestratorSSLCAFile[0] != '\0' ||
+             c->MySQLOrchestratorSSLCertFile[0] != '\0';
+    o->tls_ca = c->MySQLOrchestratorSSLCAFile;
+    o->tls_cert = c->MySQLOrchestratorSSLCertFile;
+    o->tls_key = c->MySQLOrchestratorSSLPrivateKeyFile;
+    o->tls_skip_verify = c->MySQLOrchestratorSSLSkipVerify;
+}
+
+/* TLS required and verified (unless told not to), as for topology servers. */
+static void my_setup_tls(const struct my *m, MYSQL *c)
+{
+    my_bool enforce = 1, verify = m->tls_verify ? 1 : 0;
+
+    if (!m->tls)
+        return;
+    mysql_optionsv(c, MYSQL_OPT_SSL_ENFORCE, &enforce);
+    mysql_optionsv(c, MYSQL_OPT_SSL_VERIFY_SERVER_CERT, &verify);
+    mysql_optionsv(c, MARIADB_OPT_TLS_VERSION, "TLSv1.2,TLSv1.3");
+    if (m->tls_ca != NULL)
+        mysql_optionsv(c, MYSQL_OPT_SSL_CA, m->tls_ca);
+    if (m->tls_cert != NULL) {
+        mysql_optionsv(c, MYSQL_OPT_SSL_CERT, m->tls_cert);
+        mysql_optionsv(c, MYSQL_OPT_SSL_KEY, m->tls_key);
+    }
+}
+
+static char *opt_dup(const char *s, bool *nomem)
+{
+    char *d;
+
+    if (s == NULL || *s == '\0')
+        return NULL;
+    d = strdup(s);
+    *nomem |= d == NULL;
+    return d;
+}
 
 enum my_stage { MY_PREPARE = 1, MY_EXECUTE = 2 };
 
@@ -98,6 +140,7 @@ static int my_connect(struct my *m, char *errmsg, size_t len)
     mysql_options(c, MYSQL_OPT_WRITE_TIMEOUT, &m->read_timeout);
     mysql_options(c, MYSQL_SET_CHARSET_NAME, "utf8mb4");
     mysql_options(c, MYSQL_OPT_RECONNECT, &no);
+    my_setup_tls(m, c);
     if (mysql_real_connect(c, m->host, m->user, m->password, m->database, (unsigned)m->port, NULL,
                            flags) == NULL) {
         int rc;
@@ -131,12 +174,16 @@ static void my_free(struct my *m)
         memset(m->password, 0, strlen(m->password));
     free(m->password);
     free(m->database);
+    free(m->tls_ca);
+    free(m->tls_cert);
+    free(m->tls_key);
     free(m);
 }
 
 static int my_open(struct be *b, const struct be_options *o, char *errmsg, size_t len)
 {
     struct my *m = calloc(1, sizeof(*m));
+    bool nomem = false;
     int rc;
 
     if (m == NULL)
@@ -149,7 +196,12 @@ static int my_open(struct be *b, const struct be_options *o, char *errmsg, size_
     m->port = o->mysql_port > 0 ? o->mysql_port : 3306;
     m->connect_timeout = o->connect_timeout_s > 0 ? (unsigned)o->connect_timeout_s : 10;
     m->read_timeout = o->read_timeout_s > 0 ? (unsigned)o->read_timeout_s : 30;
-    if (m->host == NULL || m->user == NULL || m->password == NULL || m->database == NULL) {
+    m->tls = o->tls;
+    m->tls_verify = !o->tls_skip_verify;
+    m->tls_ca = opt_dup(o->tls_ca, &nomem);
+    m->tls_cert = opt_dup(o->tls_cert, &nomem);
+    m->tls_key = opt_dup(o->tls_key, &nomem);
+    if (nomem || m->host == NULL || m->user == NULL || m->password == NULL || m->database == NULL) {
         my_free(m);
         orc_errf(errmsg, len, "out of memory");
         return ORC_ENOMEM;
@@ -160,8 +212,9 @@ static int my_open(struct be *b, const struct be_options *o, char *errmsg, size_
         return rc;
     }
     b->conn = m;
-    ORC_LOG_I("+backend-open", "kind=mysql host=%s port=%d database=%s user=%s", m->host, m->port,
-              m->database, m->user);
+    ORC_LOG_I("+backend-open", "kind=mysql host=%s port=%d database=%s user=%s tls=%s", m->host,
+              m->port, m->database, m->user,
+              m->tls ? (m->tls_verify ? "verified" : "unverified") : "off");
     return 0;
 }
 

@@ -5,9 +5,14 @@
  */
 #include "backend/be_int.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <sqlite3.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #define SQ_BUSY_TIMEOUT_MS 5000
 
@@ -48,6 +53,32 @@ static int sq_pragma(struct sq *s, const char *sql, char *errmsg, size_t len)
     return 0;
 }
 
+/* The store holds the topology, audit and recovery history: owner only.
+ * The file is created 0600 before SQLite opens it (SQLite gives its -wal and
+ * -shm files the mode of the database file); files left by an older run are
+ * tightened too. */
+static void sq_private(const char *path, bool before)
+{
+    static const char *const suffix[] = {"", "-wal", "-shm", "-journal"};
+    char p[4096];
+    int fd;
+
+    if (strcmp(path, ":memory:") == 0 || strncmp(path, "file:", 5) == 0)
+        return;
+    if (before) {
+        fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (fd >= 0)
+            close(fd);
+        return;
+    }
+    for (size_t i = 0; i < ORC_ARRAY_LEN(suffix); i++) {
+        if (snprintf(p, sizeof(p), "%s%s", path, suffix[i]) >= (int)sizeof(p))
+            return;
+        if (chmod(p, 0600) != 0 && errno != ENOENT)
+            ORC_LOG_W("+backend-file-mode", "file=%s error=\"%s\"", p, strerror(errno));
+    }
+}
+
 static int sq_open(struct be *b, const struct be_options *o, char *errmsg, size_t len)
 {
     struct sq *s;
@@ -62,6 +93,7 @@ static int sq_open(struct be *b, const struct be_options *o, char *errmsg, size_
         orc_errf(errmsg, len, "out of memory");
         return ORC_ENOMEM;
     }
+    sq_private(o->sqlite_path, true);
     rc = sqlite3_open_v2(o->sqlite_path, &s->db,
                          SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, NULL);
     if (rc != SQLITE_OK) {
@@ -74,6 +106,7 @@ static int sq_open(struct be *b, const struct be_options *o, char *errmsg, size_
         sq_pragma(s, "PRAGMA synchronous=NORMAL", errmsg, len) != 0 ||
         sq_pragma(s, "PRAGMA foreign_keys=OFF", errmsg, len) != 0)
         goto fail;
+    sq_private(o->sqlite_path, false);
     b->conn = s;
     ORC_LOG_I("+backend-open", "kind=sqlite path=%s", o->sqlite_path);
     return 0;

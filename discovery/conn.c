@@ -7,6 +7,9 @@
 #include "discovery/disc.h"
 
 #include <mysql.h>
+#include <mysqld_error.h>
+
+#include "common/config.h"
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -20,7 +23,32 @@ struct disc_conn {
     unsigned int read_timeout_s;
     unsigned int write_timeout_s;
     char version[DISC_VERSION_MAX]; /* from the last handshake */
+    /* TLS: tls_on once always, or after a server refused plain text */
+    bool tls_on, tls_fallback, tls_verify;
+    char *tls_ca, *tls_cert, *tls_key; /* NULL: not set */
 };
+
+void disc_conn_options_tls(struct disc_conn_options *o, const struct orc_config *c)
+{
+    o->tls_always = c->MySQLTopologyUseMutualTLS;
+    o->tls_fallback = c->MySQLTopologyUseMixedTLS;
+    o->tls_ca = c->MySQLTopologySSLCAFile;
+    o->tls_cert = c->MySQLTopologySSLCertFile;
+    o->tls_key = c->MySQLTopologySSLPrivateKeyFile;
+    o->tls_skip_verify = c->MySQLTopologySSLSkipVerify;
+}
+
+/* A copy of s, or NULL for NULL/"" (sets *nomem when the copy failed). */
+static char *dup_opt(const char *s, bool *nomem)
+{
+    char *d;
+
+    if (s == NULL || *s == '\0')
+        return NULL;
+    d = strdup(s);
+    *nomem |= d == NULL;
+    return d;
+}
 
 int disc_library_init(char *errmsg, size_t len)
 {
@@ -65,6 +93,17 @@ int disc_conn_open(struct disc_conn **out,
     c->connect_timeout_s = timeout_or_default(o->connect_timeout_s);
     c->read_timeout_s = timeout_or_default(o->read_timeout_s);
     c->write_timeout_s = timeout_or_default(o->write_timeout_s);
+    c->tls_on = o->tls_always;
+    c->tls_fallback = o->tls_fallback && !o->tls_always;
+    c->tls_verify = !o->tls_skip_verify;
+    {
+        bool nomem = false;
+        c->tls_ca = dup_opt(o->tls_ca, &nomem);
+        c->tls_cert = dup_opt(o->tls_cert, &nomem);
+        c->tls_key = dup_opt(o->tls_key, &nomem);
+        if (nomem)
+            goto nomem;
+    }
     *out = c;
     return 0;
 nomem:
@@ -89,6 +128,9 @@ void disc_conn_close(struct disc_conn *c)
         explicit_bzero(c->password, strlen(c->password));
     free(c->password);
     free(c->user);
+    free(c->tls_ca);
+    free(c->tls_cert);
+    free(c->tls_key);
     free(c);
 }
 
@@ -107,6 +149,24 @@ static int mysql_rc(MYSQL *m)
     return ORC_EMYSQL;
 }
 
+/* TLS required, verified against the CA (or the system's) unless told not to,
+ * with a client certificate when one is configured. */
+static int conn_setup_tls(const struct disc_conn *c, MYSQL *m)
+{
+    my_bool enforce = 1, verify = c->tls_verify ? 1 : 0;
+
+    if (mysql_optionsv(m, MYSQL_OPT_SSL_ENFORCE, &enforce) != 0 ||
+        mysql_optionsv(m, MYSQL_OPT_SSL_VERIFY_SERVER_CERT, &verify) != 0 ||
+        mysql_optionsv(m, MARIADB_OPT_TLS_VERSION, "TLSv1.2,TLSv1.3") != 0)
+        return ORC_EINVAL;
+    if (c->tls_ca != NULL && mysql_optionsv(m, MYSQL_OPT_SSL_CA, c->tls_ca) != 0)
+        return ORC_EINVAL;
+    if (c->tls_cert != NULL && (mysql_optionsv(m, MYSQL_OPT_SSL_CERT, c->tls_cert) != 0 ||
+                                mysql_optionsv(m, MYSQL_OPT_SSL_KEY, c->tls_key) != 0))
+        return ORC_EINVAL;
+    return 0;
+}
+
 static int conn_setup(struct disc_conn *c, MYSQL *m)
 {
     unsigned int proto = MYSQL_PROTOCOL_TCP;
@@ -116,7 +176,14 @@ static int conn_setup(struct disc_conn *c, MYSQL *m)
         mysql_options(m, MYSQL_OPT_WRITE_TIMEOUT, &c->write_timeout_s) != 0 ||
         mysql_options(m, MYSQL_OPT_PROTOCOL, &proto) != 0)
         return ORC_EINVAL;
-    return 0;
+    return c->tls_on ? conn_setup_tls(c, m) : 0;
+}
+
+/* A server that wants TLS from this user refuses plain text with one of
+ * these (require_secure_transport, or REQUIRE SSL answered as access denied). */
+static bool refuses_plain_text(unsigned int e)
+{
+    return e == ER_ACCESS_DENIED_ERROR || e == 3159 /* MySQL ER_SECURE_TRANSPORT_REQUIRED */;
 }
 
 /* disc_sql_quote escapes with backslashes: make sure the session reads them so. */
@@ -130,6 +197,23 @@ static int conn_fix_sql_mode(MYSQL *m)
     return mysql_real_query(m, sql, sizeof(sql) - 1) == 0 ? 0 : mysql_rc(m);
 }
 
+/* One handshake with the current settings; m is the caller's either way. */
+static int conn_try(struct disc_conn *c, MYSQL **out)
+{
+    MYSQL *m = mysql_init(NULL);
+    int rc;
+
+    *out = m;
+    if (m == NULL)
+        return ORC_ENOMEM;
+    rc = conn_setup(c, m);
+    if (rc == 0 &&
+        mysql_real_connect(m, c->key.host, c->user, c->password, NULL, (unsigned int)c->key.port,
+                           NULL, CLIENT_MULTI_STATEMENTS) == NULL)
+        rc = mysql_rc(m) == ORC_EMYSQL ? ORC_EPERM : mysql_rc(m);
+    return rc;
+}
+
 int disc_conn_connect(struct disc_conn *c, char *errmsg, size_t len)
 {
     MYSQL *m;
@@ -137,21 +221,23 @@ int disc_conn_connect(struct disc_conn *c, char *errmsg, size_t len)
 
     if (c->mysql != NULL)
         return 0;
-    m = mysql_init(NULL);
+    rc = conn_try(c, &m);
+    if (rc == ORC_EPERM && c->tls_fallback && !c->tls_on && refuses_plain_text(mysql_errno(m))) {
+        mysql_close(m);
+        c->tls_on = true; /* this server wants TLS: keep it for the next connections */
+        rc = conn_try(c, &m);
+        if (rc == 0)
+            ORC_LOG_I("+mysql-tls-fallback", "instance=%s:%d", c->key.host, c->key.port);
+    }
     if (m == NULL) {
         orc_errf(errmsg, len, "connect %s:%d: out of memory", c->key.host, c->key.port);
         return ORC_ENOMEM;
     }
-    rc = conn_setup(c, m);
-    if (rc == 0 &&
-        mysql_real_connect(m, c->key.host, c->user, c->password, NULL, (unsigned int)c->key.port,
-                           NULL, CLIENT_MULTI_STATEMENTS) == NULL)
-        rc = mysql_rc(m) == ORC_EMYSQL ? ORC_EPERM : mysql_rc(m);
     if (rc == 0)
         rc = conn_fix_sql_mode(m);
     if (rc != 0) {
-        orc_errf(errmsg, len, "connect %s:%d: error %u: %s", c->key.host, c->key.port,
-                 mysql_errno(m), mysql_error(m));
+        orc_errf(errmsg, len, "connect %s:%d%s: error %u: %s", c->key.host, c->key.port,
+                 c->tls_on ? " (TLS)" : "", mysql_errno(m), mysql_error(m));
         mysql_close(m);
         return rc;
     }

@@ -307,7 +307,20 @@ struct disc_conn_options {
     int connect_timeout_s; /* MYSQL_OPT_CONNECT_TIMEOUT; <= 0 means 1 */
     int read_timeout_s;    /* MYSQL_OPT_READ_TIMEOUT; <= 0 means 1 */
     int write_timeout_s;   /* MYSQL_OPT_WRITE_TIMEOUT; <= 0 means 1 */
+    /* TLS (MySQLTopology* keys; see disc_conn_options_tls). */
+    bool tls_always;      /* every connection uses TLS; a server without it is refused */
+    bool tls_fallback;    /* plain text first; TLS again when the server refuses plain text */
+    const char *tls_ca;   /* CA bundle (PEM), NULL/"": the system's */
+    const char *tls_cert; /* client certificate and key (PEM), NULL/"": none */
+    const char *tls_key;
+    bool tls_skip_verify; /* encrypt without verifying the server's certificate and name */
 };
+
+struct orc_config;
+/* Fills the TLS fields of o from MySQLTopologyUseMutualTLS (always TLS),
+ * MySQLTopologyUseMixedTLS (fallback), MySQLTopologySSLCAFile/CertFile/
+ * PrivateKeyFile and MySQLTopologySSLSkipVerify; strings are borrowed from c. */
+void disc_conn_options_tls(struct disc_conn_options *o, const struct orc_config *c);
 
 /* A persistent libmariadb connection to one instance (opaque). It connects
  * lazily on the first query and reconnects when the connection dropped;

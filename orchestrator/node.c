@@ -193,6 +193,7 @@ static int open_backend(struct orc_node *n, char *err, size_t len)
     o.mysql_password = c->MySQLOrchestratorPassword;
     o.connect_timeout_s = (int)c->MySQLConnectTimeoutSeconds;
     o.read_timeout_s = (int)c->MySQLOrchestratorReadTimeoutSeconds;
+    be_options_tls(&o, c);
     rc = be_open(&o, &n->be, err, len);
     if (rc != 0) {
         orc_errprefix(err, len, "open %s backend", c->BackendDB);
@@ -247,6 +248,7 @@ static int start_discovery(struct orc_node *n, char *err, size_t len)
     o.conn.connect_timeout_s = (int)c->MySQLConnectTimeoutSeconds;
     o.conn.read_timeout_s = (int)c->MySQLDiscoveryReadTimeoutSeconds;
     o.conn.write_timeout_s = (int)c->MySQLDiscoveryReadTimeoutSeconds;
+    disc_conn_options_tls(&o.conn, c);
     o.poll_ms = c->InstancePollSeconds * 1000;
     o.reasonable_check_ms = c->ReasonableInstanceCheckSeconds * 1000;
     o.workers = (int)c->DiscoveryWorkerThreads;

@@ -136,8 +136,10 @@ static int make_dir(const char *path, char *errmsg, size_t len)
             goto fail;
         *s = '/';
     }
-    if (mkdir(p, 0700) == 0 || errno == EEXIST)
+    if (mkdir(p, 0700) == 0 || errno == EEXIST) {
+        (void)chmod(p, 0700); /* the raft log: owner only, also when the dir existed */
         return 0;
+    }
 fail:
     orc_errf(errmsg, len, "RaftDataDir '%s': cannot create '%s': %s", path, p, strerror(errno));
     return ORC_EIO;

@@ -332,6 +332,7 @@ void rec_env_session_options(const struct rec_env *env, struct rec_session_optio
     out->conn.connect_timeout_s = (int)c->MySQLConnectTimeoutSeconds;
     out->conn.read_timeout_s = (int)c->MySQLTopologyReadTimeoutSeconds;
     out->conn.write_timeout_s = (int)c->MySQLTopologyReadTimeoutSeconds;
+    disc_conn_options_tls(&out->conn, c);
     out->probe = env->probe;
 }
 

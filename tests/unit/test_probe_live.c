@@ -319,7 +319,11 @@ static int closed_port(void)
 
 static void test_refused_connection_fails_fast(void **state)
 {
-    struct disc_conn_options co = {"u", "secret", 1, 1, 1};
+    struct disc_conn_options co = {.user = "u",
+                                   .password = "secret",
+                                   .connect_timeout_s = 1,
+                                   .read_timeout_s = 1,
+                                   .write_timeout_s = 1};
     struct disc_instance in;
     struct disc_conn *c = NULL;
     struct orc_key key = {"127.0.0.1", closed_port()};
