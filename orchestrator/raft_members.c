@@ -26,6 +26,7 @@
 #include <time.h>
 
 #include "orchestrator/raft_int.h"
+#include "web/web.h"
 
 static int server_index(const struct raft_configuration *c, raft_id id)
 {
@@ -476,10 +477,7 @@ static bool join_via(struct orc_raft *r, CURL *curl, const char *base)
     curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
     curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, joiner_progress);
     curl_easy_setopt(curl, CURLOPT_XFERINFODATA, r);
-    if (c->SSLSkipVerify) {
-        curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 0L);
-        curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 0L);
-    }
+    web_curl_tls(curl, c, NULL, NULL, NULL); /* SSLCAFile, client cert under mutual TLS */
     if (c->HTTPAuthUser[0] != '\0') {
         curl_easy_setopt(curl, CURLOPT_USERNAME, c->HTTPAuthUser);
         curl_easy_setopt(curl, CURLOPT_PASSWORD, c->HTTPAuthPassword);

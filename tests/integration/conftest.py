@@ -1,6 +1,7 @@
 """Fixtures every integration test uses: real MariaDB sandboxes and orchestrator processes.
 
-- sandbox_factory(layout="star", n=4, base_port=None) -> orctest.Sandbox
+- sandbox_factory(layout="star", n=4, base_port=None, ssl_dir=None,
+  require_secure_transport=False) -> orctest.Sandbox
 - star4 (i1 master; i2, i3, i4 its replicas), chain4 (i1 -> i2 -> i3, i4)
 - orc_factory(sandbox=None, start=True, timeout=15, name="orc", args=("http",), **config)
   -> orctest.Orchestrator; config keys override the defaults (a value of None removes one)
@@ -47,9 +48,9 @@ def orc_bin():
 def sandbox_factory(tmp_path_factory, request):
     made = []
 
-    def make(layout="star", n=4, base_port=None):
+    def make(layout="star", n=4, base_port=None, **kw):
         directory = tmp_path_factory.mktemp("sb")
-        sandbox = Sandbox.up(directory, layout=layout, n=n, base_port=base_port)
+        sandbox = Sandbox.up(directory, layout=layout, n=n, base_port=base_port, **kw)
         made.append(sandbox)
         return sandbox
 

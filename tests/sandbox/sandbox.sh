@@ -11,6 +11,10 @@
 #
 # Usage:
 #   sandbox.sh up     --dir DIR [--layout star|chain|single] [-n N] [--base-port P]
+#                     [--ssl-dir D [--require-secure-transport]]
+#        --ssl-dir: D holds ca.pem, server-cert.pem and server-key.pem; every instance serves
+#        TLS with them (ssl-ca/ssl-cert/ssl-key). --require-secure-transport refuses plain-text
+#        clients (use it with --layout single: the sandbox's replication is plain text).
 #   sandbox.sh down   --dir DIR
 #   sandbox.sh status --dir DIR
 #   sandbox.sh stop   --dir DIR NAME     clean shutdown (SIGTERM, bounded wait)
@@ -30,6 +34,7 @@ readonly START_TIMEOUT="${SANDBOX_START_TIMEOUT:-30}"
 readonly STOP_TIMEOUT="${SANDBOX_STOP_TIMEOUT:-30}"
 readonly REPL_TIMEOUT="${SANDBOX_REPL_TIMEOUT:-15}"
 readonly PYTHON=/usr/bin/python3
+SSL_DIR="" REQUIRE_TLS=0
 
 readonly TOPOLOGY_USER=orc_topology TOPOLOGY_PASSWORD=orc_topology_pw
 readonly BACKEND_USER=orc_backend BACKEND_PASSWORD=orc_backend_pw
@@ -186,6 +191,11 @@ slave_net_timeout=4
 EOF
         innodb_cnf
         small_cnf
+        if [ -n "$SSL_DIR" ]; then
+            printf 'ssl-ca=%s/ca.pem\nssl-cert=%s/server-cert.pem\nssl-key=%s/server-key.pem\n' \
+                "$SSL_DIR" "$SSL_DIR" "$SSL_DIR"
+            [ "$REQUIRE_TLS" = 1 ] && printf 'require_secure_transport=ON\n'
+        fi
     } >"$idir/my.cnf"
 }
 
@@ -443,6 +453,8 @@ cmd_up() {
             --layout) layout=$2; shift 2 ;;
             -n) n=$2; shift 2 ;;
             --base-port) base_port=$2; shift 2 ;;
+            --ssl-dir) SSL_DIR=$(readlink -f "$2"); shift 2 ;;
+            --require-secure-transport) REQUIRE_TLS=1; shift ;;
             *) die "up: unknown argument '$1'" ;;
         esac
     done

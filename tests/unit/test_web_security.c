@@ -109,8 +109,8 @@ static void test_csrf_decision(void **state)
     /* else Origin against Host (or X-Forwarded-Host) */
     assert_true(web_csrf_allowed(NULL, "http://127.0.0.1:3000", NULL, h, NULL));
     assert_true(web_csrf_allowed(NULL, "https://ORC.example", NULL, "orc.example", NULL));
-    assert_true(web_csrf_allowed(NULL, "https://orc.example", NULL, "10.0.0.1:3000",
-                                 "orc.example"));
+    assert_true(
+        web_csrf_allowed(NULL, "https://orc.example", NULL, "10.0.0.1:3000", "orc.example"));
     assert_false(web_csrf_allowed(NULL, "http://evil.example", NULL, h, NULL));
     assert_false(web_csrf_allowed(NULL, "http://127.0.0.1:3001", NULL, h, NULL));
     assert_false(web_csrf_allowed(NULL, "null", NULL, h, NULL));

@@ -66,6 +66,8 @@ class Orchestrator:
         self.http_ready = False
         self.stopped_by_kill = False
         self._log_offset = 0
+        # extra arguments of every requests call, e.g. verify=CA and cert=(crt, key) for HTTPS
+        self.http_kw = {}
 
     # ---- lifecycle ---------------------------------------------------------------------
 
@@ -208,18 +210,22 @@ class Orchestrator:
 
     # ---- HTTP and CLI ----------------------------------------------------------------
 
+    @property
+    def scheme(self):
+        return "https" if self.config.get("UseSSL") else "http"
+
     def url(self, path="/"):
         if path.startswith("http://") or path.startswith("https://"):
             return path
         if not path.startswith("/"):
             path = "/" + path
-        return f"http://127.0.0.1:{self.port}{path}"
+        return f"{self.scheme}://127.0.0.1:{self.port}{path}"
 
     def get(self, path, timeout=10, **kw):
-        return requests.get(self.url(path), timeout=timeout, **kw)
+        return requests.get(self.url(path), timeout=timeout, **{**self.http_kw, **kw})
 
     def post(self, path, timeout=10, **kw):
-        return requests.post(self.url(path), timeout=timeout, **kw)
+        return requests.post(self.url(path), timeout=timeout, **{**self.http_kw, **kw})
 
     def api(self, path, timeout=10, **kw):
         """GET /api/<path> and decode the JSON body (any status)."""

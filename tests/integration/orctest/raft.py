@@ -32,14 +32,14 @@ class RaftNode(Orchestrator):
 
     @property
     def api_base(self):
-        return f"http://{self.host}:{self.port}/api"
+        return f"{self.scheme}://{self.host}:{self.port}/api"
 
     def url(self, path="/"):
         if path.startswith("http://") or path.startswith("https://"):
             return path
         if not path.startswith("/"):
             path = "/" + path
-        return f"http://{self.host}:{self.port}{path}"
+        return f"{self.scheme}://{self.host}:{self.port}{path}"
 
     def wait_ready(self, timeout=15.0):
         deadline = time.monotonic() + timeout

@@ -35,11 +35,17 @@ class Sandbox:
     # ---- lifecycle ---------------------------------------------------------------------
 
     @classmethod
-    def up(cls, directory, layout="star", n=4, base_port=None, timeout=120):
-        """Starts a topology and returns it once every replica replicates."""
+    def up(cls, directory, layout="star", n=4, base_port=None, timeout=120, ssl_dir=None,
+           require_secure_transport=False):
+        """Starts a topology and returns it once every replica replicates. ssl_dir: a folder
+        with ca.pem, server-cert.pem and server-key.pem the servers use for TLS."""
         args = ["up", "--layout", layout, "-n", str(n)]
         if base_port is not None:
             args += ["--base-port", str(base_port)]
+        if ssl_dir is not None:
+            args += ["--ssl-dir", str(ssl_dir)]
+            if require_secure_transport:
+                args += ["--require-secure-transport"]
         try:
             _run(directory, args, timeout=timeout)
         except SandboxError:
