@@ -289,15 +289,15 @@ static bool admit(struct web_server *s, struct req_state *st)
         return web_reply_error(r, 414, "path longer than %d bytes", WEB_MAX_PATH), false;
     if (st->path[0] == '\0')
         orc_strlcpy(st->path, "/", sizeof(st->path));
-    if (body_too_large(r))
-        return web_reply_error(r, 413, "request body larger than %d bytes", WEB_MAX_REQUEST_BODY),
-               false;
     if (!resolve(s, st))
         return false;
     if (!web_authenticate(r, auth_flags(s, st)))
         return web_reply_error(r, 401, "Unauthorized"), false;
     if (st->target == T_API && (st->rt->flags & WEB_WRITE) && !web_csrf_check(r))
         return web_reply_error(r, 403, "cross-site request refused (Origin / Sec-Fetch-Site)"),
+               false;
+    if (body_too_large(r))
+        return web_reply_error(r, 413, "request body larger than %d bytes", WEB_MAX_REQUEST_BODY),
                false;
     return true;
 }
