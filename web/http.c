@@ -561,6 +561,24 @@ static int check_exposure(const struct orc_config *cfg, char *errmsg, size_t len
     return 0;
 }
 
+/* libmicrohttpd's own messages (bad handshakes, refused connections): one
+ * debug line each, so that a hostile client cannot flood the log. */
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    char msg[ORC_ERRMSG_SIZE];
+    size_t n;
+
+    (void)cls;
+    if (orc_log_min_level > ORC_LOG_DEBUG)
+        return;
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    n = strlen(msg);
+    while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+        msg[--n] = '\0';
+    utf8_scrub(msg);
+    ORC_LOG_D("+http-mhd", "message=\"%s\"", msg);
+}
+
 static struct MHD_Daemon *start_daemon(struct web_server *s, struct sockaddr_in *sa)
 {
     const struct orc_config *cfg = s->deps.cfg;
@@ -581,6 +599,7 @@ static struct MHD_Daemon *start_daemon(struct web_server *s, struct sockaddr_in 
         OPT(MHD_OPTION_PER_IP_CONNECTION_LIMIT, cfg->HTTPMaxConnectionsPerClient, NULL);
     OPT(MHD_OPTION_THREAD_STACK_SIZE, 256 * 1024, NULL);
     OPT(MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL);
+    OPT(MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL);
     if (s->tls.enabled) {
         flags |= MHD_USE_TLS;
         OPT(MHD_OPTION_HTTPS_MEM_CERT, 0, s->tls.cert);
