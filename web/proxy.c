@@ -2,7 +2,8 @@
  * proxy: a raft follower forwards the routes registered without WEB_NOPROXY
  * (every mutating route, and the routes orchestrator proxies) to the leader's
  * HTTP URI with libcurl, keeping the method, the path (URLPrefix included),
- * the query, the body, the Authorization header, and the leader's status code
+ * the query, the body, the Authorization header (and, with proxy auth, the
+ * user header), and the leader's status code
  * and body (a non-voter serves reads itself: it follows the log and probes
  * every instance). A forwarded request carries X-Orchestrator-Forwarded: a node that
  * receives one serves it itself, so two nodes that briefly disagree on who
@@ -84,6 +85,12 @@ static struct curl_slist *request_headers(struct web_req *r)
     }
     if (ct != NULL) {
         orc_buf_printf(&line, "Content-Type: %s", ct);
+        h = curl_slist_append(h, orc_buf_str(&line));
+        orc_buf_reset(&line);
+    }
+    if (r->user != NULL && strcmp(r->deps->cfg->AuthenticationMethod, "proxy") == 0) {
+        /* the user the reverse proxy named (validated: no CR/LF), for the leader's check */
+        orc_buf_printf(&line, "%s: %s", r->deps->cfg->AuthUserHeader, r->user);
         h = curl_slist_append(h, orc_buf_str(&line));
     }
     orc_buf_release(&line);

@@ -280,3 +280,16 @@ def test_defaults_listen_on_loopback_and_files_are_private(orc_factory, orc_bin,
         if os.path.exists(path):
             assert stat.S_IMODE(os.stat(path).st_mode) == 0o600, path
     assert stat.S_IMODE(os.stat(db).st_mode) == 0o600
+
+
+def test_proxy_auth_user_reaches_the_leader_through_a_follower(raft_factory):
+    cluster = raft_factory(3, AuthenticationMethod="proxy", PowerAuthUsers=["alice"])
+    leader = cluster.wait_leader(timeout=20)
+    follower = next(n for n in cluster.nodes if n is not leader)
+    alice, bob = {"X-Forwarded-User": "alice"}, {"X-Forwarded-User": "bob"}
+    assert follower.get("/api/disable-global-recoveries", headers=bob).status_code == 403
+    resp = follower.get("/api/disable-global-recoveries", headers=alice)
+    assert resp.status_code == 200, resp.text
+    assert "disabled" in leader.get("/api/check-global-recoveries",
+                                    headers=bob).json()["Message"]
+    assert follower.get("/api/disable-global-recoveries").status_code == 401

@@ -4,8 +4,11 @@ SSLValidOUs), a raft follower forwarding to an https:// leader and verifying it,
 HTTPS, and TLS to MySQL (topology servers and the backend) against sandboxed mariadbd servers
 that require it, with a refusal when the CA is wrong.
 """
-import requests
+import os
+import stat
+
 import pytest
+import requests
 
 from orctest import wait_until
 from orctest.certs import make_pki
@@ -93,6 +96,8 @@ def test_follower_proxies_to_https_leader_and_verifies_it(raft_factory, pki):
                10, what="the write forwarded to the leader")
     status = leader.raft_status()
     assert status["LeaderURI"].startswith("https://")
+    for node in cluster.nodes:  # the raft log is private
+        assert stat.S_IMODE(os.stat(node.config["RaftDataDir"]).st_mode) == 0o700
 
 
 def test_cli_speaks_https_with_ca_and_client_certificate(orc_factory, pki):
