@@ -918,6 +918,7 @@ int orc_client_post(const struct orc_config *cfg,
     int rc = ORC_ENOMEM;
 
     memset(&cl, 0, sizeof(cl));
+    cl.cfg = cfg;
     *status = 0;
     curl_global_init(CURL_GLOBAL_DEFAULT);
     cl.curl = curl_easy_init();
