@@ -239,6 +239,27 @@ static bool body_too_large(struct web_req *r)
     return cl != NULL && (orc_parse_int64(cl, 0, INT64_MAX, &n) != 0 || n > WEB_MAX_REQUEST_BODY);
 }
 
+static enum MHD_Result arg_utf8(void *cls, enum MHD_ValueKind kind, const char *k, const char *v)
+{
+    bool *ok = cls;
+
+    (void)kind;
+    if (!web_utf8_valid(k, strlen(k)) || (v != NULL && !web_utf8_valid(v, strlen(v)))) {
+        *ok = false;
+        return MHD_NO;
+    }
+    return MHD_YES;
+}
+
+/* Query arguments end up in JSON and in the backend: UTF-8 only. */
+static bool args_utf8(struct web_req *r)
+{
+    bool ok = true;
+
+    MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, arg_utf8, &ok);
+    return ok;
+}
+
 /* Path -> target and route; false after replying 404 for an unknown route. */
 static bool resolve(struct web_server *s, struct req_state *st)
 {
@@ -282,6 +303,8 @@ static bool admit(struct web_server *s, struct req_state *st)
         return web_reply_error(r, 403, "mutual TLS: %s", err), false;
     if (!web_utf8_valid(r->url, strlen(r->url)))
         return web_reply_error(r, 400, "invalid path: not UTF-8"), false;
+    if (!args_utf8(r))
+        return web_reply_error(r, 400, "invalid query argument: not UTF-8"), false;
     if (s->prefix_len > 0 && strncmp(r->url, s->prefix, s->prefix_len) != 0)
         return web_reply_error(r, 404, "not found: '%s' (URLPrefix is '%s')", r->url, s->prefix),
                false;

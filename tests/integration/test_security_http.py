@@ -66,6 +66,9 @@ BAD_INPUTS = [
     ("invalid utf-8 %ff", req("GET", "/api/%ff", [AUTH]), {400}, True),
     ("invalid utf-8 in a param", req("GET", "/api/instance/%ff%fe/3306", [AUTH]), {400}, True),
     ("overlong utf-8", req("GET", "/api/%c0%af", [AUTH]), {400}, True),
+    ("invalid utf-8 in a query argument",
+     req("GET", "/api/set-cluster-alias/x?alias=%ff", [AUTH]), {400}, True),
+    ("invalid utf-8 in a query key", req("GET", "/api/clusters?%fe=1", [AUTH]), {400}, True),
     ("surrogate utf-8", req("GET", "/web/%ed%a0%80", [AUTH]), {400}, True),
     ("raw 0xff byte", b"GET /api/\xff HTTP/1.1\r\nHost: x\r\n" + AUTH.encode() +
      b"\r\nConnection: close\r\n\r\n", {400}, True),
