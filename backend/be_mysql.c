@@ -58,7 +58,7 @@ static void my_setup_tls(const struct my *m, MYSQL *c)
     mysql_optionsv(c, MYSQL_OPT_SSL_ENFORCE, &enforce);
     mysql_optionsv(c, MYSQL_OPT_SSL_VERIFY_SERVER_CERT, &verify);
     mysql_optionsv(c, MARIADB_OPT_TLS_VERSION, "TLSv1.2,TLSv1.3");
-    if (m->tls_ca != NULL)
+    if (m->tls_ca != NULL && m->tls_verify) /* a CA makes libmariadb check the chain */
         mysql_optionsv(c, MYSQL_OPT_SSL_CA, m->tls_ca);
     if (m->tls_cert != NULL) {
         mysql_optionsv(c, MYSQL_OPT_SSL_CERT, m->tls_cert);

@@ -159,7 +159,9 @@ static int conn_setup_tls(const struct disc_conn *c, MYSQL *m)
         mysql_optionsv(m, MYSQL_OPT_SSL_VERIFY_SERVER_CERT, &verify) != 0 ||
         mysql_optionsv(m, MARIADB_OPT_TLS_VERSION, "TLSv1.2,TLSv1.3") != 0)
         return ORC_EINVAL;
-    if (c->tls_ca != NULL && mysql_optionsv(m, MYSQL_OPT_SSL_CA, c->tls_ca) != 0)
+    /* libmariadb checks the chain whenever it has a CA: skipping verification
+     * means not handing it one */
+    if (c->tls_verify && c->tls_ca != NULL && mysql_optionsv(m, MYSQL_OPT_SSL_CA, c->tls_ca) != 0)
         return ORC_EINVAL;
     if (c->tls_cert != NULL && (mysql_optionsv(m, MYSQL_OPT_SSL_CERT, c->tls_cert) != 0 ||
                                 mysql_optionsv(m, MYSQL_OPT_SSL_KEY, c->tls_key) != 0))

@@ -296,3 +296,11 @@ def test_proxy_auth_user_reaches_the_leader_through_a_follower(raft_factory):
     assert "disabled" in leader.get("/api/check-global-recoveries",
                                     headers=bob).json()["Message"]
     assert follower.get("/api/disable-global-recoveries").status_code == 401
+
+
+def test_metrics_without_auth_when_asked(orc_factory):
+    orc = orc_factory(AuthenticationMethod="multi", HTTPAuthUser="admin", HTTPAuthPassword="pw",
+                      HTTPMetricsWithoutAuth=True)
+    assert orc.get("/metrics").status_code == 200
+    assert orc.get("/api/clusters").status_code == 401
+    assert orc.get("/metrics", auth=("readonly", "x")).status_code == 200

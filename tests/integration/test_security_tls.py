@@ -177,3 +177,50 @@ def test_mysql_backend_over_tls_and_refused_with_wrong_ca(orc_factory, tls_maria
     wait_until(lambda: not bad.running, 15, what="the service refusing to start")
     assert bad.returncode != 0
     assert "certificate" in bad.current_log
+
+
+def test_mysql_topology_client_certificate_and_skip_verify(orc_factory, tls_mariadb, pki):
+    # a user the server only lets in with a client certificate signed by its CA
+    tls_mariadb.sql("i1", "CREATE USER 'orc_x509'@'%' IDENTIFIED BY 'x509_pw' REQUIRE X509")
+    tls_mariadb.sql("i1", "GRANT ALL ON *.* TO 'orc_x509'@'%'")
+    creds = {"MySQLTopologyUser": "orc_x509", "MySQLTopologyPassword": "x509_pw",
+             "MySQLTopologyUseMutualTLS": True}
+    orc = orc_factory(tls_mariadb, MySQLTopologySSLCAFile=pki["ca"],
+                      MySQLTopologySSLCertFile=pki["alice-cert"],
+                      MySQLTopologySSLPrivateKeyFile=pki["alice-key"], **creds)
+    assert discover(orc, tls_mariadb)["Code"] == "OK"
+    orc.stop()
+    without_cert = orc_factory(tls_mariadb, MySQLTopologySSLCAFile=pki["ca"], **creds)
+    body = discover(without_cert, tls_mariadb)
+    assert body["Code"] == "ERROR" and "Access denied" in body["Message"], body
+    without_cert.stop()
+    # encryption without verification: the wrong CA no longer matters
+    skip = orc_factory(tls_mariadb, MySQLTopologySSLCAFile=pki["other-ca"],
+                       MySQLTopologySSLSkipVerify=True, MySQLTopologyUseMutualTLS=True)
+    body = discover(skip, tls_mariadb)
+    assert body["Code"] == "OK", body
+
+
+def test_backend_mutual_tls_key_without_ca_needs_the_system_cas_or_skip_verify(
+        orc_factory, tls_mariadb):
+    user, password = tls_mariadb.credentials("backend")
+    backend = {"BackendDB": "mysql", "MySQLOrchestratorHost": "127.0.0.1",
+               "MySQLOrchestratorPort": tls_mariadb.port("i1"),
+               "MySQLOrchestratorDatabase": "orchestrator", "MySQLOrchestratorUser": user,
+               "MySQLOrchestratorPassword": password, "SQLite3DataFile": None,
+               "MySQLOrchestratorUseMutualTLS": True}
+    refused = orc_factory(start=False, **backend)
+    refused.start(wait=False)
+    wait_until(lambda: not refused.running, 15, what="the system CAs not knowing the test CA")
+    orc = orc_factory(MySQLOrchestratorSSLSkipVerify=True, **backend)
+    assert "tls=unverified" in orc.current_log
+
+
+def test_cli_skip_verify_from_the_environment(orc_factory, pki):
+    orc = orc_factory(start=False, UseSSL=True, SSLCertFile=pki["server-cert"],
+                      SSLPrivateKeyFile=pki["server-key"], SSLCAFile=pki["other-ca"])
+    orc.http_kw = {"verify": pki["ca"]}
+    orc.start()
+    assert orc.cli("clusters").returncode != 0  # the leader's certificate is not other-ca's
+    res = orc.cli("clusters", env={"ORC_SSLSkipVerify": "true"})
+    assert res.returncode == 0, res.stderr
