@@ -162,6 +162,26 @@ def test_mysql_topology_refused_with_wrong_ca_or_without_tls(orc_factory, tls_ma
     assert resp.status_code == 404
 
 
+def test_mysql_topology_server_certificate_for_another_name_is_refused(sandbox_factory,
+                                                                      orc_factory, pki,
+                                                                      tmp_path):
+    import shutil
+    d = tmp_path / "wrongname"
+    d.mkdir()
+    shutil.copy(pki["ca"], d / "ca.pem")
+    shutil.copy(pki["wrongname-cert"], d / "server-cert.pem")
+    shutil.copy(pki["wrongname-key"], d / "server-key.pem")
+    sb = sandbox_factory("single", 1, ssl_dir=d)
+    orc = orc_factory(sb, MySQLTopologyUseMutualTLS=True, MySQLTopologySSLCAFile=pki["ca"])
+    body = discover(orc, sb)
+    assert body["Code"] == "ERROR" and "Validation of SSL server certificate failed" in \
+        body["Message"], body
+    orc.stop()
+    skip = orc_factory(sb, MySQLTopologyUseMutualTLS=True, MySQLTopologySSLCAFile=pki["ca"],
+                       MySQLTopologySSLSkipVerify=True)
+    assert discover(skip, sb)["Code"] == "OK"
+
+
 def test_mysql_backend_over_tls_and_refused_with_wrong_ca(orc_factory, tls_mariadb, pki):
     user, password = tls_mariadb.credentials("backend")
     backend = {"BackendDB": "mysql", "MySQLOrchestratorHost": "127.0.0.1",

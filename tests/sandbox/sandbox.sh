@@ -194,7 +194,9 @@ EOF
         if [ -n "$SSL_DIR" ]; then
             printf 'ssl-ca=%s/ca.pem\nssl-cert=%s/server-cert.pem\nssl-key=%s/server-key.pem\n' \
                 "$SSL_DIR" "$SSL_DIR" "$SSL_DIR"
-            [ "$REQUIRE_TLS" = 1 ] && printf 'require_secure_transport=ON\n'
+            if [ "$REQUIRE_TLS" = 1 ]; then
+                printf 'require_secure_transport=ON\n'
+            fi
         fi
     } >"$idir/my.cnf"
 }

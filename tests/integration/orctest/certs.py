@@ -7,7 +7,8 @@ make_pki(directory) builds, in directory:
   (orchestrator nodes present it to each other under mutual TLS);
 - one client certificate per entry of `clients` ({name: OU or None}), signed by the CA:
   <name>-cert.pem / <name>-key.pem;
-- other-ca.pem and mallory-cert.pem / mallory-key.pem: a client (OU=dba) signed by another CA.
+- other-ca.pem and mallory-cert.pem / mallory-key.pem: a client (OU=dba) signed by another CA;
+- wrongname-cert.pem / wrongname-key.pem: a server certificate of the CA for wrong.example only.
 Returns a dict of the paths as strings.
 """
 import subprocess
@@ -51,6 +52,8 @@ def make_pki(directory, clients=None):
         subj = f"/CN={name}" + (f"/OU={ou}" if ou else "")
         _leaf(d, name, subj, "ca", client_ext)
     _leaf(d, "mallory", "/CN=mallory/OU=dba", "other-ca", client_ext)
+    _leaf(d, "wrongname", "/CN=wrong.example", "ca",
+          "subjectAltName=DNS:wrong.example\nextendedKeyUsage=serverAuth\n")
     for key in d.glob("*-key.pem"):
         key.chmod(0o600)
     paths = {p.stem: str(p) for p in d.glob("*.pem")}
