@@ -14,7 +14,7 @@ PKGS=(
   mariadb-server mariadb-client
   python3-pytest python3-pymysql python3-requests
   chromium chromium-driver python3-selenium
-  procps curl wrk openssl systemd dpkg-dev
+  procps curl wrk openssl systemd dpkg-dev adduser
 )
 if [ -n "${DEPS_PKGS:-}" ]; then
   read -r -a PKGS <<<"$DEPS_PKGS"
