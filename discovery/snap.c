@@ -136,15 +136,29 @@ static int compute_roots(struct disc_instance *in,
     return 0;
 }
 
-static void cluster_alias(struct disc_topo *t,
+/* What a snapshot is built from: copied under the topology lock, computed
+ * without it (the operators' aliases are copied; the rest of t read here is
+ * immutable options). */
+struct raw {
+    struct disc_topo *t;
+    struct disc_snapshot *s;
+    struct disc_instance *in;
+    struct disc_annot *an;
+    struct alias_entry *aliases;
+    size_t naliases;
+};
+
+static void cluster_alias(const struct raw *r,
                           const char *name,
                           const struct disc_instance *root,
                           char *out,
                           size_t n)
 {
-    for (size_t i = 0; i < t->naliases; i++) {
-        if (strcmp(t->aliases[i].cluster, name) == 0) {
-            orc_strlcpy(out, t->aliases[i].alias, n);
+    const struct disc_topo *t = r->t;
+
+    for (size_t i = 0; i < r->naliases; i++) {
+        if (strcmp(r->aliases[i].cluster, name) == 0) {
+            orc_strlcpy(out, r->aliases[i].alias, n);
             return;
         }
     }
@@ -166,18 +180,17 @@ struct order {
     const int *depth;
 };
 
-static struct order sort_ctx; /* qsort has no context argument; used under t->lock only */
-
-static int cmp_order(const void *a, const void *b)
+static int cmp_order(const void *a, const void *b, void *arg)
 {
+    const struct order *o = arg;
     int i = *(const int *)a, j = *(const int *)b;
-    const struct disc_instance *x = &sort_ctx.in[i], *y = &sort_ctx.in[j];
+    const struct disc_instance *x = &o->in[i], *y = &o->in[j];
     int c = strcmp(x->cluster_name, y->cluster_name);
 
     if (c != 0)
         return c;
-    if (sort_ctx.depth[i] != sort_ctx.depth[j])
-        return sort_ctx.depth[i] - sort_ctx.depth[j];
+    if (o->depth[i] != o->depth[j])
+        return o->depth[i] - o->depth[j];
     return orc_key_cmp(&x->key, &y->key);
 }
 
@@ -202,7 +215,7 @@ static int copy_entries(struct disc_topo *t, struct disc_instance *in, struct di
     return 0;
 }
 
-static int build_clusters(struct disc_topo *t, struct disc_snapshot *s, const int *root)
+static int build_clusters(const struct raw *r, struct disc_snapshot *s, const int *root)
 {
     size_t nc = 0;
 
@@ -220,7 +233,7 @@ static int build_clusters(struct disc_topo *t, struct disc_snapshot *s, const in
         c->first = i;
         c->count = 1;
         c->master = (int)i; /* sorted by depth: the first is the root */
-        cluster_alias(t, c->name, &s->instances[i], c->alias, sizeof(c->alias));
+        cluster_alias(r, c->name, &s->instances[i], c->alias, sizeof(c->alias));
     }
     (void)root;
     s->nclusters = nc;
@@ -239,9 +252,9 @@ static int place_sorted(struct disc_snapshot *s,
         return ORC_ENOMEM;
     for (size_t i = 0; i < s->n; i++)
         perm[i] = (int)i;
-    sort_ctx.in = in;
-    sort_ctx.depth = depth;
-    qsort(perm, s->n, sizeof(int), cmp_order);
+    struct order o = {in, depth};
+
+    qsort_r(perm, s->n, sizeof(int), cmp_order, &o);
     for (size_t i = 0; i < s->n; i++) {
         s->instances[i] = in[perm[i]]; /* moved: in[] is freed without release */
         s->annots[i] = an[perm[i]];
@@ -250,7 +263,7 @@ static int place_sorted(struct disc_snapshot *s,
     return 0;
 }
 
-static int compute(struct disc_topo *t,
+static int compute(const struct raw *r,
                    struct disc_snapshot *s,
                    struct disc_instance *in,
                    struct disc_annot *an)
@@ -278,7 +291,7 @@ static int compute(struct disc_topo *t,
     if (rc == 0)
         rc = place_sorted(s, in, an, depth);
     if (rc == 0)
-        rc = build_clusters(t, s, root);
+        rc = build_clusters(r, s, root);
     free(ix.slots);
     if (rc == 0) {
         struct index *fin = malloc(sizeof(*fin));
@@ -292,15 +305,39 @@ static int compute(struct disc_topo *t,
     return rc;
 }
 
-struct disc_snapshot *topo_snapshot_build(struct disc_topo *t)
+static void raw_free(struct raw *r)
 {
-    struct disc_snapshot *s = calloc(1, sizeof(*s));
-    size_t n = t->n;
-    struct disc_instance *in = calloc(n ? n : 1, sizeof(*in));
-    struct disc_annot *an = calloc(n ? n : 1, sizeof(*an));
+    if (r->in != NULL)
+        for (size_t i = 0; r->s != NULL && i < r->s->n; i++)
+            disc_instance_release(&r->in[i]);
+    free(r->in);
+    free(r->an);
+    free(r->aliases);
+    if (r->s != NULL) {
+        free(r->s->instances);
+        r->s->instances = NULL;
+        r->s->n = 0;
+        topo_snapshot_free(r->s);
+    }
+}
 
-    if (s == NULL || in == NULL || an == NULL)
+/* Copies what the snapshot is made of (lock held): the part that must be
+ * consistent. Returns 0 or ORC_ENOMEM (r released). */
+static int snapshot_copy(struct disc_topo *t, struct raw *r)
+{
+    size_t n = t->n;
+    struct disc_snapshot *s = calloc(1, sizeof(*s));
+
+    memset(r, 0, sizeof(*r));
+    r->t = t;
+    r->s = s;
+    r->in = calloc(n ? n : 1, sizeof(*r->in));
+    r->an = calloc(n ? n : 1, sizeof(*r->an));
+    r->aliases = calloc(t->naliases ? t->naliases : 1, sizeof(*r->aliases));
+    if (s == NULL || r->in == NULL || r->an == NULL || r->aliases == NULL)
         goto fail;
+    memcpy(r->aliases, t->aliases, t->naliases * sizeof(*r->aliases));
+    r->naliases = t->naliases;
     s->refs = 1;
     s->version = t->version;
     s->health_version = t->health_version;
@@ -311,27 +348,38 @@ struct disc_snapshot *topo_snapshot_build(struct disc_topo *t)
     s->n = n;
     s->instances = calloc(n ? n : 1, sizeof(*s->instances));
     s->annots = calloc(n ? n : 1, sizeof(*s->annots));
-    if (s->instances == NULL || s->annots == NULL || copy_entries(t, in, an) != 0)
+    if (s->instances == NULL || s->annots == NULL || copy_entries(t, r->in, r->an) != 0)
         goto fail;
-    if (compute(t, s, in, an) != 0)
-        goto fail;
-    free(in);
-    free(an);
-    return s;
+    return 0;
 fail:
     ORC_LOG_E("+snapshot-failed", "error=\"out of memory\" instances=%zu", n);
-    if (in != NULL)
-        for (size_t i = 0; i < n; i++)
-            disc_instance_release(&in[i]);
-    free(in);
-    free(an);
-    if (s != NULL) {
-        free(s->instances);
-        s->instances = NULL;
-        s->n = 0;
-        topo_snapshot_free(s);
+    raw_free(r);
+    return ORC_ENOMEM;
+}
+
+/* Orders, groups and indexes the copy (no lock). NULL on ENOMEM. */
+static struct disc_snapshot *snapshot_finish(struct raw *r)
+{
+    struct disc_snapshot *s = r->s;
+
+    if (compute(r, s, r->in, r->an) != 0) {
+        ORC_LOG_E("+snapshot-failed", "error=\"out of memory\" instances=%zu", s->n);
+        raw_free(r);
+        return NULL;
     }
-    return NULL;
+    free(r->in);
+    free(r->an);
+    free(r->aliases);
+    return s;
+}
+
+struct disc_snapshot *topo_snapshot_build(struct disc_topo *t)
+{
+    struct raw r;
+
+    if (snapshot_copy(t, &r) != 0)
+        return NULL;
+    return snapshot_finish(&r);
 }
 
 void topo_snapshot_free(struct disc_snapshot *s)
@@ -352,19 +400,34 @@ void topo_snapshot_free(struct disc_snapshot *s)
 struct disc_snapshot *disc_topo_snapshot(struct disc_topo *t)
 {
     struct disc_snapshot *s;
+    struct raw r;
 
     pthread_mutex_lock(&t->lock);
-    if (t->snap == NULL || t->snap->version != t->version) {
-        s = topo_snapshot_build(t);
-        if (s != NULL) {
-            if (t->snap != NULL)
-                disc_snapshot_put(t->snap);
-            t->snap = s;
-        }
-    }
-    s = t->snap;
-    if (s != NULL)
+    if (t->snap != NULL && t->snap->version == t->version) {
+        s = t->snap;
         __atomic_add_fetch(&s->refs, 1, __ATOMIC_ACQ_REL);
+        pthread_mutex_unlock(&t->lock);
+        return s;
+    }
+    /* Only the copy holds the lock; ordering, clusters and indexes do not. */
+    if (snapshot_copy(t, &r) != 0) {
+        s = t->snap; /* out of memory: the last one is better than none */
+        if (s != NULL)
+            __atomic_add_fetch(&s->refs, 1, __ATOMIC_ACQ_REL);
+        pthread_mutex_unlock(&t->lock);
+        return s;
+    }
+    pthread_mutex_unlock(&t->lock);
+    s = snapshot_finish(&r);
+    if (s == NULL)
+        return NULL;
+    pthread_mutex_lock(&t->lock);
+    if (t->snap == NULL || t->snap->version < s->version) { /* the newest is cached */
+        if (t->snap != NULL)
+            disc_snapshot_put(t->snap);
+        t->snap = s;
+        __atomic_add_fetch(&s->refs, 1, __ATOMIC_ACQ_REL);
+    }
     pthread_mutex_unlock(&t->lock);
     return s;
 }
