@@ -328,6 +328,16 @@ int be_audit_page(struct be *b,
                   char *errmsg,
                   size_t len);
 int be_audit_expire(struct be *b, int64_t before, int64_t *count, char *errmsg, size_t len);
+/* Keeps at most keep rows of a history table (audit, topology_recovery_steps,
+ * topology_failure_detection), deleting those with the lowest ids; rows still
+ * in their active period (active_marker = 1) are kept. *count (may be NULL):
+ * rows deleted. */
+int be_history_trim(struct be *b,
+                    const char *table,
+                    int64_t keep,
+                    int64_t *count,
+                    char *errmsg,
+                    size_t len);
 
 /* Failure detections (topology_failure_detection). */
 struct be_detection {

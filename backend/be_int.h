@@ -104,6 +104,22 @@ int be_query_str(struct be *b,
                  char *errmsg,
                  size_t len);
 
+/* Runs an INSERT whose first placeholder is the table's id column (p[0] is
+ * overwritten) with MAX(idcol) + 1: the same on every node that applies the
+ * same commands in the same order, which an auto-increment counter is not
+ * (ignored inserts, rolled-back transactions and restored snapshots move it
+ * differently per node). *id: the new id, or 0 when the insert was ignored.
+ * Meant for the FSM's single writer, inside its transaction. */
+int be_insert_next_id(struct be *b,
+                      const char *table,
+                      const char *idcol,
+                      const char *sql,
+                      struct be_val *p,
+                      size_t n,
+                      int64_t *id,
+                      char *errmsg,
+                      size_t len);
+
 /* ---- reading text columns ---- */
 int64_t be_col_i64(const char *v); /* 0 for NULL or not a number */
 /* *dst = copy of v ("" for NULL); ORC_ENOMEM. */

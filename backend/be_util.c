@@ -4,6 +4,7 @@
  */
 #include "backend/be_int.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -179,6 +180,36 @@ int be_query_str(struct be *b,
     }
     *out = c.s;
     return 0;
+}
+
+int be_insert_next_id(struct be *b,
+                      const char *table,
+                      const char *idcol,
+                      const char *sql,
+                      struct be_val *p,
+                      size_t n,
+                      int64_t *id,
+                      char *errmsg,
+                      size_t len)
+{
+    char q[192];
+    int64_t max = 0, affected = 0;
+    int rc;
+
+    *id = 0;
+    if (!be_ident_ok(table) || !be_ident_ok(idcol) || n == 0) {
+        orc_errf(errmsg, len, "bad table or column name");
+        return ORC_EINVAL;
+    }
+    snprintf(q, sizeof(q), "SELECT COALESCE(MAX(%s), 0) FROM %s", idcol, table);
+    rc = be_query_int(b, q, NULL, 0, &max, errmsg, len);
+    if (rc != 0)
+        return rc;
+    p[0] = BE_VINT(max + 1);
+    rc = be_exec(b, sql, p, n, &affected, errmsg, len);
+    if (rc == 0 && affected > 0)
+        *id = max + 1;
+    return rc;
 }
 
 /* ---- columns ---- */

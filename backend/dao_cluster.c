@@ -176,13 +176,19 @@ static void release_audit(void *item)
 
 int be_audit_write(struct be *b, const struct be_audit *a, char *errmsg, size_t len)
 {
-    struct be_val v[] = {
-        BE_VINT(a->ts),       BE_VTEXT(be_s(a->type)),         BE_VTEXT(a->key.host),
-        BE_VINT(a->key.port), BE_VTEXT(be_s(a->cluster_name)), BE_VTEXT(be_s(a->message))};
-    int rc = be_exec(b,
-                     "INSERT INTO audit (audit_timestamp, audit_type, hostname, port,"
-                     " cluster_name, message) VALUES (?, ?, ?, ?, ?, ?)",
-                     v, ORC_ARRAY_LEN(v), NULL, errmsg, len);
+    struct be_val v[] = {BE_VNULL,
+                         BE_VINT(a->ts),
+                         BE_VTEXT(be_s(a->type)),
+                         BE_VTEXT(a->key.host),
+                         BE_VINT(a->key.port),
+                         BE_VTEXT(be_s(a->cluster_name)),
+                         BE_VTEXT(be_s(a->message))};
+    int64_t id = 0;
+    int rc = be_insert_next_id(b, "audit", "audit_id",
+                               "INSERT INTO audit (audit_id, audit_timestamp, audit_type,"
+                               " hostname, port, cluster_name, message)"
+                               " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                               v, ORC_ARRAY_LEN(v), &id, errmsg, len);
 
     if (rc != 0)
         orc_errprefix(errmsg, len, "write audit '%s'", be_s(a->type));
@@ -226,6 +232,52 @@ int be_audit_expire(struct be *b, int64_t before, int64_t *count, char *errmsg, 
     struct be_val v[] = {BE_VINT(before)};
 
     return be_exec(b, "DELETE FROM audit WHERE audit_timestamp < ?", v, 1, count, errmsg, len);
+}
+
+struct history_table {
+    const char *table, *idcol;
+    bool has_marker;
+};
+
+static const struct history_table histories[] = {
+    {"audit", "audit_id", false},
+    {"topology_recovery_steps", "recovery_step_id", false},
+    {"topology_failure_detection", "detection_id", true},
+};
+
+int be_history_trim(struct be *b,
+                    const char *table,
+                    int64_t keep,
+                    int64_t *count,
+                    char *errmsg,
+                    size_t len)
+{
+    const struct history_table *h = NULL;
+    char sql[256];
+    int64_t max = 0;
+    struct be_val v[1];
+    int rc;
+
+    if (count != NULL)
+        *count = 0;
+    for (size_t i = 0; i < ORC_ARRAY_LEN(histories) && h == NULL; i++)
+        if (strcmp(histories[i].table, table) == 0)
+            h = &histories[i];
+    if (h == NULL || keep < 0) {
+        orc_errf(errmsg, len, "trim: '%s' is not a history table", table);
+        return ORC_EINVAL;
+    }
+    snprintf(sql, sizeof(sql), "SELECT COALESCE(MAX(%s), 0) FROM %s", h->idcol, h->table);
+    rc = be_query_int(b, sql, NULL, 0, &max, errmsg, len);
+    if (rc != 0 || max <= keep)
+        return rc;
+    v[0] = BE_VINT(max - keep);
+    snprintf(sql, sizeof(sql), "DELETE FROM %s WHERE %s <= ?%s", h->table, h->idcol,
+             h->has_marker ? " AND active_marker IS NULL" : "");
+    rc = be_exec(b, sql, v, 1, count, errmsg, len);
+    if (rc != 0)
+        orc_errprefix(errmsg, len, "trim '%s'", table);
+    return rc;
 }
 
 /* ---- KV ---- */

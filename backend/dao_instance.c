@@ -205,7 +205,8 @@ int be_maintenance_begin(struct be *b,
                          char *errmsg,
                          size_t len)
 {
-    struct be_val v[] = {BE_VTEXT(m->key.host),
+    struct be_val v[] = {BE_VNULL,
+                         BE_VTEXT(m->key.host),
                          BE_VINT(m->key.port),
                          BE_VINT(m->begin_ts),
                          BE_VINT(m->end_ts),
@@ -219,11 +220,13 @@ int be_maintenance_begin(struct be *b,
 
     *id = 0;
     snprintf(sql, sizeof(sql),
-             "%s INTO database_instance_maintenance (hostname, port, maintenance_active,"
-             " begin_timestamp, end_timestamp, owner, reason, processing_node_hostname,"
-             " processing_node_token, explicitly_bounded) VALUES (?, ?, 1, ?, ?, ?, ?, ?, ?, ?)",
+             "%s INTO database_instance_maintenance (database_instance_maintenance_id,"
+             " hostname, port, maintenance_active, begin_timestamp, end_timestamp, owner,"
+             " reason, processing_node_hostname, processing_node_token, explicitly_bounded)"
+             " VALUES (?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?)",
              be_sql_insert_ignore(b));
-    rc = be_insert(b, sql, v, ORC_ARRAY_LEN(v), id, errmsg, len);
+    rc = be_insert_next_id(b, "database_instance_maintenance", "database_instance_maintenance_id",
+                           sql, v, ORC_ARRAY_LEN(v), id, errmsg, len);
     if (rc == 0 && *id == 0) {
         rc = maint_active_id(b, &m->key, id, errmsg, len);
         if (rc == 0 || rc == ORC_ENOTFOUND) {

@@ -59,7 +59,8 @@ int be_detection_register(struct be *b,
                           char *errmsg,
                           size_t len)
 {
-    struct be_val v[] = {BE_VTEXT(d->key.host),
+    struct be_val v[] = {BE_VNULL,
+                         BE_VTEXT(d->key.host),
                          BE_VINT(d->key.port),
                          BE_VINT(d->start_active_period),
                          BE_VTEXT(be_s(d->processing_node_hostname)),
@@ -75,15 +76,16 @@ int be_detection_register(struct be *b,
 
     *id = 0;
     snprintf(sql, sizeof(sql),
-             "%s INTO topology_failure_detection (hostname, port, in_active_period,"
-             " active_marker, start_active_period, end_active_period_unixtime,"
-             " processing_node_hostname, processcing_node_token, analysis, cluster_name,"
-             " cluster_alias, count_affected_slaves, slave_hosts, is_actionable)"
-             " VALUES (?, ?, 1, 1, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?)",
+             "%s INTO topology_failure_detection (detection_id, hostname, port,"
+             " in_active_period, active_marker, start_active_period,"
+             " end_active_period_unixtime, processing_node_hostname, processcing_node_token,"
+             " analysis, cluster_name, cluster_alias, count_affected_slaves, slave_hosts,"
+             " is_actionable) VALUES (?, ?, ?, 1, 1, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?)",
              be_sql_insert_ignore(b));
-    rc = be_insert(b, sql, v, ORC_ARRAY_LEN(v), id, errmsg, len);
+    rc = be_insert_next_id(b, "topology_failure_detection", "detection_id", sql, v,
+                           ORC_ARRAY_LEN(v), id, errmsg, len);
     if (rc == 0 && *id == 0) {
-        struct be_val q[] = {v[0], v[1], v[10]};
+        struct be_val q[] = {v[1], v[2], v[11]};
         be_query_int(b,
                      "SELECT detection_id FROM topology_failure_detection WHERE hostname = ?"
                      " AND port = ? AND is_actionable = ? AND active_marker = 1",
@@ -392,7 +394,8 @@ static int insert_recovery(struct be *b,
                            char *errmsg,
                            size_t len)
 {
-    struct be_val v[] = {BE_VTEXT(be_s(r->uid)),
+    struct be_val v[] = {BE_VNULL,
+                         BE_VTEXT(be_s(r->uid)),
                          BE_VTEXT(r->key.host),
                          BE_VINT(r->key.port),
                          BE_VINT(now),
@@ -406,14 +409,14 @@ static int insert_recovery(struct be *b,
                          BE_VINT(r->last_detection_id),
                          BE_VINT(r->related_recovery_id)};
 
-    return be_insert(
-        b,
-        "INSERT INTO topology_recovery (uid, hostname, port, in_active_period, active_marker,"
-        " start_active_period, end_active_period_unixtime, end_recovery,"
+    return be_insert_next_id(
+        b, "topology_recovery", "recovery_id",
+        "INSERT INTO topology_recovery (recovery_id, uid, hostname, port, in_active_period,"
+        " active_marker, start_active_period, end_active_period_unixtime, end_recovery,"
         " processing_node_hostname, processcing_node_token, analysis, cluster_name,"
         " cluster_alias, count_affected_slaves, slave_hosts, last_detection_id,"
         " related_recovery_id)"
-        " VALUES (?, ?, ?, 1, 1, ?, 0, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " VALUES (?, ?, ?, ?, 1, 1, ?, 0, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         v, ORC_ARRAY_LEN(v), id, errmsg, len);
 }
 
@@ -690,11 +693,12 @@ int be_recovery_step_write(struct be *b,
                            char *errmsg,
                            size_t len)
 {
-    struct be_val v[] = {BE_VTEXT(uid), BE_VINT(at), BE_VTEXT(be_s(message))};
-    int rc = be_exec(b,
-                     "INSERT INTO topology_recovery_steps (recovery_uid, audit_at, message)"
-                     " VALUES (?, ?, ?)",
-                     v, 3, NULL, errmsg, len);
+    struct be_val v[] = {BE_VNULL, BE_VTEXT(uid), BE_VINT(at), BE_VTEXT(be_s(message))};
+    int64_t id = 0;
+    int rc = be_insert_next_id(b, "topology_recovery_steps", "recovery_step_id",
+                               "INSERT INTO topology_recovery_steps (recovery_step_id,"
+                               " recovery_uid, audit_at, message) VALUES (?, ?, ?, ?)",
+                               v, 4, &id, errmsg, len);
 
     if (rc != 0)
         orc_errprefix(errmsg, len, "write step of recovery '%s'", be_s(uid));

@@ -235,10 +235,24 @@ static const char *const m3_fence[] = {
 
 static const char *const *const m3_parts[] = {m3_fence, NULL};
 
+/* 4: which raft log the applied index counts in (the id kept in this
+ * node's RaftDataDir) and the term of the last applied entry, so that a
+ * wiped raft dir or a store shared by two nodes is refused instead of
+ * silently skipping commands. Not part of snapshots: it is this store's. */
+static const char *const m4_raft_identity[] = {
+    "CREATE TABLE IF NOT EXISTS raft_log_identity ("
+    " anchor TINYINT NOT NULL, log_id VARCHAR(64) NOT NULL DEFAULT '',"
+    " applied_term BIGINT NOT NULL DEFAULT 0, PRIMARY KEY (anchor)){ENGINE}",
+    NULL,
+};
+
+static const char *const *const m4_parts[] = {m4_raft_identity, NULL};
+
 static const struct migration migrations[] = {
     {1, "initial schema", m1_parts},
     {2, "raft applied index", m2_parts},
     {3, "fenced old masters", m3_parts},
+    {4, "raft log identity", m4_parts},
 };
 
 static const char *const bookkeeping[] = {

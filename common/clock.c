@@ -2,6 +2,7 @@
 #include "common/orc.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -60,9 +61,23 @@ void orc_sleep_ms(int64_t ms)
     }
 }
 
+int orc_cond_init(void *cv)
+{
+    pthread_condattr_t ca;
+    int e = pthread_condattr_init(&ca);
+
+    if (e != 0)
+        return e;
+    e = pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    if (e == 0)
+        e = pthread_cond_init((pthread_cond_t *)cv, &ca);
+    pthread_condattr_destroy(&ca);
+    return e;
+}
+
 void orc_deadline(struct timespec *ts, int64_t ms)
 {
-    clock_gettime(CLOCK_REALTIME, ts);
+    clock_gettime(CLOCK_MONOTONIC, ts);
     ts->tv_sec += (time_t)(ms / 1000);
     ts->tv_nsec += (long)(ms % 1000) * 1000000L;
     if (ts->tv_nsec >= 1000000000L) {

@@ -112,8 +112,13 @@ char *orc_time_str(int64_t wall_s, char *buf, size_t len);
 /* RFC 3339 with offset, as Go's time.Time marshals: "2026-11-21T21:32:29Z". */
 char *orc_time_rfc3339(int64_t wall_s, char *buf, size_t len);
 void orc_sleep_ms(int64_t ms);
-/* The CLOCK_REALTIME deadline ms from now, for pthread_cond_timedwait. */
+/* The CLOCK_MONOTONIC deadline ms from now, for pthread_cond_timedwait on a
+ * condition variable made by orc_cond_init (a wall-clock step must neither
+ * cut a wait short nor stretch it). */
 void orc_deadline(struct timespec *ts, int64_t ms);
+/* pthread_cond_init on CLOCK_MONOTONIC (cv is a pthread_cond_t *; void * so
+ * that this header need not include pthread.h). Returns 0 or an errno. */
+int orc_cond_init(void *cv);
 
 /* ---- hashing: 64-bit FNV-1a (stable: raft ids are derived from it) ---- */
 #define ORC_FNV1A_INIT 14695981039346656037ULL

@@ -43,6 +43,41 @@ static int grow_table(struct disc_topo *t)
     return 0;
 }
 
+/* The pending annotations of k (lock held), created when create is set;
+ * NULL when none (or the table is full). */
+static struct pending_annot *pending_of(struct disc_topo *t, const struct orc_key *k, bool create)
+{
+    struct pending_annot *np;
+
+    for (size_t i = 0; i < t->npending; i++)
+        if (orc_key_eq(&t->pending[i].key, k))
+            return &t->pending[i];
+    if (!create || t->npending >= TOPO_PENDING_MAX)
+        return NULL;
+    np = realloc(t->pending, (t->npending + 1) * sizeof(*np));
+    if (np == NULL)
+        return NULL;
+    t->pending = np;
+    np = &t->pending[t->npending++];
+    memset(np, 0, sizeof(*np));
+    np->key = *k;
+    return np;
+}
+
+/* Moves the pending annotations of a new entry onto it (lock held). */
+static void take_pending(struct disc_topo *t, struct entry *e)
+{
+    struct pending_annot *p = pending_of(t, &e->key, false);
+
+    if (p == NULL)
+        return;
+    e->annot = p->annot;
+    e->rule_until_s = p->rule_until_s;
+    *p = t->pending[--t->npending];
+    ORC_LOG_I("+annotations-applied", "instance=%s downtimed=%d rule=%s", e->keystr,
+              e->annot.downtimed, e->annot.promotion_rule);
+}
+
 struct entry *topo_add(struct disc_topo *t, const struct orc_key *k)
 {
     struct entry *e = topo_find(t, k);
@@ -68,6 +103,7 @@ struct entry *topo_add(struct disc_topo *t, const struct orc_key *k)
     disc_instance_init(&e->inst);
     e->inst.key = *k;
     e->added_ms = orc_wall_ms();
+    take_pending(t, e);
     b = hash_key(e->keystr, t->hash_size);
     e->hnext = t->hash[b];
     t->hash[b] = e;
@@ -237,10 +273,10 @@ int disc_topo_new(const struct disc_topo_options *o,
     t->epfd = -1;
     t->stopfd = -1;
     pthread_mutex_init(&t->lock, NULL);
-    pthread_cond_init(&t->work_cond, NULL);
-    pthread_cond_init(&t->sched_cond, NULL);
-    pthread_cond_init(&t->done_cond, NULL);
-    pthread_cond_init(&t->flush_cond, NULL);
+    orc_cond_init(&t->work_cond);
+    orc_cond_init(&t->sched_cond);
+    orc_cond_init(&t->done_cond);
+    orc_cond_init(&t->flush_cond);
     t->hash_size = 64;
     t->hash = calloc(t->hash_size, sizeof(*t->hash));
     if (t->hash == NULL) {
@@ -306,6 +342,7 @@ void disc_topo_free(struct disc_topo *t)
     free(t->forgot_until_mono);
     free(t->deletes);
     free(t->aliases);
+    free(t->pending);
     free(t->worker_ids);
     pthread_mutex_destroy(&t->lock);
     pthread_cond_destroy(&t->work_cond);
@@ -476,6 +513,14 @@ int disc_topo_forget_cluster(struct disc_topo *t, const char *cluster)
 
 /* ---- annotations ---- */
 
+/* The pending annotations of an unknown instance (lock held), or NULL. */
+static struct disc_annot *annot_pending(struct disc_topo *t, const struct orc_key *k)
+{
+    struct pending_annot *p = pending_of(t, k, true);
+
+    return p ? &p->annot : NULL;
+}
+
 int disc_topo_set_downtime(struct disc_topo *t,
                            const struct orc_key *key,
                            int64_t until_s,
@@ -484,19 +529,22 @@ int disc_topo_set_downtime(struct disc_topo *t,
 {
     struct entry *e;
 
+    struct disc_annot *a;
+
     pthread_mutex_lock(&t->lock);
     e = topo_find(t, key);
-    if (e != NULL) {
-        e->annot.downtimed = true;
-        e->annot.downtime_begin_s = orc_wall_s();
-        e->annot.downtime_end_s = until_s;
-        orc_strlcpy(e->annot.downtime_owner, owner, sizeof(e->annot.downtime_owner));
-        orc_strlcpy(e->annot.downtime_reason, reason, sizeof(e->annot.downtime_reason));
+    a = e ? &e->annot : annot_pending(t, key);
+    if (a != NULL) {
+        a->downtimed = true;
+        a->downtime_begin_s = orc_wall_s();
+        a->downtime_end_s = until_s;
+        orc_strlcpy(a->downtime_owner, owner, sizeof(a->downtime_owner));
+        orc_strlcpy(a->downtime_reason, reason, sizeof(a->downtime_reason));
         t->version++;
         t->health_version++;
     }
     pthread_mutex_unlock(&t->lock);
-    return e ? 0 : ORC_ENOTFOUND;
+    return a ? 0 : ORC_ENOMEM;
 }
 
 int disc_topo_end_downtime(struct disc_topo *t, const struct orc_key *key)
@@ -504,18 +552,24 @@ int disc_topo_end_downtime(struct disc_topo *t, const struct orc_key *key)
     struct entry *e;
     bool was = false;
 
+    struct pending_annot *p = NULL;
+    struct disc_annot *a;
+
     pthread_mutex_lock(&t->lock);
     e = topo_find(t, key);
-    if (e != NULL) {
-        was = e->annot.downtimed;
-        e->annot.downtimed = false;
-        e->annot.downtime_end_s = 0;
-        e->annot.downtime_owner[0] = e->annot.downtime_reason[0] = '\0';
+    if (e == NULL)
+        p = pending_of(t, key, false);
+    a = e ? &e->annot : p ? &p->annot : NULL;
+    if (a != NULL) {
+        was = a->downtimed;
+        a->downtimed = false;
+        a->downtime_end_s = 0;
+        a->downtime_owner[0] = a->downtime_reason[0] = '\0';
         t->version++;
         t->health_version++;
     }
     pthread_mutex_unlock(&t->lock);
-    if (e == NULL)
+    if (a == NULL)
         return ORC_ENOTFOUND;
     return was ? 0 : ORC_ESTATE;
 }
@@ -531,15 +585,18 @@ int disc_topo_set_maintenance(struct disc_topo *t,
 
     (void)owner;
     (void)reason;
+    struct disc_annot *a;
+
     pthread_mutex_lock(&t->lock);
     e = topo_find(t, key);
-    if (e == NULL) {
-        rc = ORC_ENOTFOUND;
-    } else if (e->annot.in_maintenance == on) {
+    a = e ? &e->annot : annot_pending(t, key);
+    if (a == NULL) {
+        rc = ORC_ENOMEM;
+    } else if (a->in_maintenance == on) {
         rc = on ? ORC_EEXIST : ORC_ESTATE;
     } else {
-        e->annot.in_maintenance = on;
-        e->annot.maintenance_end_s = on ? orc_wall_s() + DISC_MAINTENANCE_S : 0;
+        a->in_maintenance = on;
+        a->maintenance_end_s = on ? orc_wall_s() + DISC_MAINTENANCE_S : 0;
         t->version++;
         t->health_version++;
     }
@@ -554,6 +611,8 @@ int disc_topo_set_promotion_rule(struct disc_topo *t,
 {
     struct entry *e;
 
+    struct pending_annot *p = NULL;
+
     pthread_mutex_lock(&t->lock);
     e = topo_find(t, key);
     if (e != NULL) {
@@ -561,9 +620,12 @@ int disc_topo_set_promotion_rule(struct disc_topo *t,
         e->rule_until_s = until_s;
         t->version++;
         t->health_version++;
+    } else if ((p = pending_of(t, key, true)) != NULL) {
+        orc_strlcpy(p->annot.promotion_rule, rule, sizeof(p->annot.promotion_rule));
+        p->rule_until_s = until_s;
     }
     pthread_mutex_unlock(&t->lock);
-    return e ? 0 : ORC_ENOTFOUND;
+    return (e || p) ? 0 : ORC_ENOMEM;
 }
 
 int disc_topo_set_cluster_alias(struct disc_topo *t, const char *cluster, const char *alias)

@@ -33,6 +33,16 @@ struct entry {
     bool hung;                /* the running probe overran HANG_MS: seen failed */
 };
 
+/* Operator state for an instance not known yet, applied when it appears
+ * (replicated commands and snapshots may name instances before this node
+ * probed them). */
+struct pending_annot {
+    struct orc_key key;
+    struct disc_annot annot;
+    int64_t rule_until_s;
+};
+#define TOPO_PENDING_MAX 4096
+
 struct alias_entry {
     char cluster[ORC_KEY_STRLEN];
     char alias[DISC_TEXT_MAX];
@@ -83,6 +93,10 @@ struct disc_topo {
      * block on the network (lock; drained by the writer) */
     struct entry **graveyard;
     size_t ngraves, capgraves;
+
+    /* annotations of instances not known yet (lock) */
+    struct pending_annot *pending;
+    size_t npending;
 
     /* cluster aliases set by operators (lock) */
     struct alias_entry *aliases;

@@ -50,7 +50,7 @@ struct orc_raft_req *orc_raft_req_new(enum orc_raft_req_kind kind)
     q->kind = kind;
     q->refs = 1;
     pthread_mutex_init(&q->mu, NULL);
-    pthread_cond_init(&q->cv, NULL);
+    orc_cond_init(&q->cv);
     return q;
 }
 

@@ -222,13 +222,13 @@ static struct orc_raft *raft_new(const struct orc_config *cfg, struct orc_fsm *f
     r->cfg = cfg;
     r->fsm = fsm;
     pthread_mutex_init(&r->start_mu, NULL);
-    pthread_cond_init(&r->start_cv, NULL);
+    orc_cond_init(&r->start_cv);
     pthread_mutex_init(&r->qlock, NULL);
     pthread_mutex_init(&r->slock, NULL);
     pthread_mutex_init(&r->alock, NULL);
-    pthread_cond_init(&r->acv, NULL);
-    pthread_cond_init(&r->adone, NULL);
-    pthread_cond_init(&r->jcv, NULL);
+    orc_cond_init(&r->acv);
+    orc_cond_init(&r->adone);
+    orc_cond_init(&r->jcv);
     orc_buf_init(&r->dump);
     r->st.state = "Shutdown";
     raft_configuration_init(&r->boot);

@@ -613,7 +613,7 @@ int rec_loop_start(struct rec_env *env, struct rec_loop **out, char *errmsg, siz
     }
     l->opts.include_downtimed = true;
     pthread_mutex_init(&l->lock, NULL);
-    pthread_cond_init(&l->cond, NULL);
+    orc_cond_init(&l->cond);
     l->started_ms = orc_mono_ms();
     l->started_wall_ms = env->boot_ms > 0 ? env->boot_ms : orc_wall_ms();
     rc = rec_fencer_start(env, &l->fencer, errmsg, len);
