@@ -174,6 +174,7 @@ int be_begin(struct be *b, char *errmsg, size_t len)
     }
     b->txn_depth = 1;
     b->txn_doomed = false;
+    b->txn_lost = false;
     return 0;
 }
 
@@ -194,8 +195,9 @@ static int txn_end(struct be *b, bool commit, char *errmsg, size_t len)
     } else {
         if (commit && b->txn_doomed) {
             b->drv->exec(b, "ROLLBACK", NULL, 0, NULL, NULL, NULL, 0);
-            orc_errf(errmsg, len, "commit: transaction was rolled back");
-            rc = ORC_EDB;
+            orc_errf(errmsg, len, "commit: transaction was rolled back%s",
+                     b->txn_lost ? " (connection lost)" : "");
+            rc = b->txn_lost ? ORC_EIO : ORC_EDB;
         } else if (commit) {
             rc = b->drv->exec(b, "COMMIT", NULL, 0, NULL, NULL, errmsg, len);
             if (rc != 0) {
@@ -209,6 +211,7 @@ static int txn_end(struct be *b, bool commit, char *errmsg, size_t len)
         }
         b->txn_depth = 0;
         b->txn_doomed = false;
+        b->txn_lost = false;
     }
     be_unlock(b); /* the look */
     be_unlock(b); /* the transaction's */

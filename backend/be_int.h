@@ -50,6 +50,7 @@ struct be {
     pthread_mutex_t mu; /* recursive: serializes calls; held across a transaction */
     int txn_depth;      /* guarded by mu */
     bool txn_doomed;    /* an inner rollback or a lost connection: the outer commit fails */
+    bool txn_lost;      /* ... because the connection was lost: it fails with ORC_EIO */
 };
 
 extern const struct be_driver be_sqlite_driver;

@@ -434,18 +434,20 @@ static int my_after_failure(struct be *b,
     struct my *m = my_of(b);
 
     if (!lost_errno(m->last_errno))
-        return rc;
+        return m->last_errno == 1205 || m->last_errno == 1213 ? ORC_ETIMEDOUT : rc;
+    /* From here on the server, not the statement, failed: ORC_EIO. */
     if (b->txn_depth > 0) {
         b->txn_doomed = true;
+        b->txn_lost = true;
         orc_errprefix(errmsg, len, "connection lost in a transaction");
         my_reconnect(b, NULL, 0);
-        return rc;
+        return ORC_EIO;
     }
     if (attempt > 0 || my_reconnect(b, NULL, 0) != 0)
-        return rc;
+        return ORC_EIO;
     if (!retry_safe) {
         orc_errprefix(errmsg, len, "connection lost; the statement may have run");
-        return rc;
+        return ORC_EIO;
     }
     return 1;
 }
@@ -464,7 +466,7 @@ static int my_exec(struct be *b,
         int rc;
 
         if (my_of(b)->conn == NULL && my_reconnect(b, errmsg, len) != 0)
-            return ORC_EDB;
+            return ORC_EIO;
         rc = my_exec_once(my_of(b), sql, p, n, affected, last_id, &stage, errmsg, len);
         if (rc == 0)
             return 0;
@@ -669,7 +671,7 @@ static int my_query(struct be *b,
         int rc;
 
         if (my_of(b)->conn == NULL && my_reconnect(b, errmsg, len) != 0)
-            return ORC_EDB;
+            return ORC_EIO;
         my_of(b)->last_errno = 0;
         rc = my_query_once(my_of(b), sql, p, n, cb, ctx, &ran, errmsg, len);
         if (rc >= 0 || ran)

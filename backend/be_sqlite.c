@@ -38,7 +38,14 @@ static int sq_fail(struct sq *s,
     orc_strlcpy(s->last_error, sqlite3_errmsg(s->db), sizeof(s->last_error));
     orc_errf(errmsg, len, "sqlite: %s '%s': %s", what, be_sql_excerpt(sql, ex, sizeof(ex)),
              s->last_error);
-    return code == SQLITE_BUSY || code == SQLITE_LOCKED ? ORC_ETIMEDOUT : ORC_EDB;
+    code &= 0xff; /* the primary code of an extended one */
+    if (code == SQLITE_BUSY || code == SQLITE_LOCKED)
+        return ORC_ETIMEDOUT;
+    /* the file or the machine failed, not the statement */
+    if (code == SQLITE_IOERR || code == SQLITE_FULL || code == SQLITE_CANTOPEN ||
+        code == SQLITE_NOMEM || code == SQLITE_READONLY || code == SQLITE_CORRUPT)
+        return ORC_EIO;
+    return ORC_EDB;
 }
 
 static int sq_pragma(struct sq *s, const char *sql, char *errmsg, size_t len)

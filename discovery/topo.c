@@ -544,7 +544,7 @@ int disc_topo_set_downtime(struct disc_topo *t,
         t->health_version++;
     }
     pthread_mutex_unlock(&t->lock);
-    return a ? 0 : ORC_ENOMEM;
+    return a ? 0 : ORC_ENOTFOUND; /* unknown, and too many pending */
 }
 
 int disc_topo_end_downtime(struct disc_topo *t, const struct orc_key *key)
@@ -591,7 +591,7 @@ int disc_topo_set_maintenance(struct disc_topo *t,
     e = topo_find(t, key);
     a = e ? &e->annot : annot_pending(t, key);
     if (a == NULL) {
-        rc = ORC_ENOMEM;
+        rc = ORC_ENOTFOUND; /* unknown, and too many pending */
     } else if (a->in_maintenance == on) {
         rc = on ? ORC_EEXIST : ORC_ESTATE;
     } else {
@@ -625,7 +625,7 @@ int disc_topo_set_promotion_rule(struct disc_topo *t,
         p->rule_until_s = until_s;
     }
     pthread_mutex_unlock(&t->lock);
-    return (e || p) ? 0 : ORC_ENOMEM;
+    return (e || p) ? 0 : ORC_ENOTFOUND; /* unknown, and too many pending */
 }
 
 int disc_topo_set_cluster_alias(struct disc_topo *t, const char *cluster, const char *alias)

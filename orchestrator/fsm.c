@@ -254,6 +254,10 @@ static const struct fsm_cmd commands[] = {
     {"fence-instance", fsm_op_fence, 0},
     {"unfence-instance", fsm_op_unfence, FSM_F_ANSWERS},
     {"import-orchestrator-state", fsm_op_import, FSM_F_ANSWERS},
+    {"begin-maintenance", fsm_op_begin_maintenance, FSM_F_ANSWERS},
+    {"end-maintenance", fsm_op_end_maintenance, FSM_F_ANSWERS},
+    {"write-audit", fsm_op_write_audit, 0},
+    {"housekeeping", fsm_op_housekeeping, 0},
 };
 
 const struct fsm_cmd *fsm_command(const char *op)
@@ -330,57 +334,5 @@ int orc_fsm_restore(struct orc_fsm *f, char *errmsg, size_t len)
     be_candidate_list_free(&cl);
     be_alias_list_free(&al);
     be_maintenance_list_free(&ml);
-    return rc;
-}
-
-static int read_applied(void *ctx, int ncols, const char *const *vals, const char *const *names)
-{
-    (void)ncols;
-    (void)names;
-    if (vals[0] != NULL)
-        orc_parse_int64(vals[0], 0, INT64_MAX, ctx);
-    return 0;
-}
-
-int orc_fsm_apply_index(struct orc_fsm *f,
-                        uint64_t index,
-                        const char *op,
-                        const json_t *p,
-                        json_t **result,
-                        char *errmsg,
-                        size_t len)
-{
-    struct be_val v[2] = {BE_VINT(1), BE_VINT((int64_t)index)};
-    static const char *const cols[] = {"anchor", "applied_index"};
-    int64_t applied = 0;
-    int rc;
-
-    if (result != NULL)
-        *result = NULL;
-    rc = be_begin(f->be, errmsg, len);
-    if (rc != 0)
-        return rc;
-    rc = be_query(f->be, "SELECT applied_index FROM raft_applied WHERE anchor = 1", NULL, 0,
-                  read_applied, &applied, errmsg, len);
-    if (rc == 0 && (int64_t)index <= applied) {
-        /* Replayed after a restart: this store has it already. */
-        ORC_LOG_D("+command-replayed", "op=%s index=%llu applied=%lld", op,
-                  (unsigned long long)index, (long long)applied);
-        be_rollback(f->be, NULL, 0);
-        return 0;
-    }
-    if (rc == 0) {
-        int arc = orc_fsm_apply_r(f, op, p, result, errmsg, len);
-        /* A refused command is still applied: record its index either way. */
-        rc = be_upsert(f->be, "raft_applied", cols, 2, 1, v, 1, NULL, 0);
-        if (rc == 0)
-            rc = be_commit(f->be, NULL, 0);
-        else
-            be_rollback(f->be, NULL, 0);
-        if (rc != 0) /* the command rolled itself back: still, never apply it again */
-            be_upsert(f->be, "raft_applied", cols, 2, 1, v, 1, NULL, 0);
-        return arc;
-    }
-    be_rollback(f->be, NULL, 0);
     return rc;
 }

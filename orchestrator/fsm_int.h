@@ -78,4 +78,18 @@ int fsm_op_put_kv(struct orc_fsm *f, const json_t *p, json_t **res, char *errmsg
  * *res (may be NULL) receives the counts imported. */
 int fsm_op_import(struct orc_fsm *f, const json_t *p, json_t **res, char *errmsg, size_t len);
 
+/* Handlers of operator bookkeeping (fsm_ops.c). */
+int fsm_op_begin_maintenance(struct orc_fsm *f,
+                             const json_t *p,
+                             json_t **res,
+                             char *errmsg,
+                             size_t len);
+int fsm_op_end_maintenance(struct orc_fsm *f,
+                           const json_t *p,
+                           json_t **res,
+                           char *errmsg,
+                           size_t len);
+int fsm_op_write_audit(struct orc_fsm *f, const json_t *p, json_t **res, char *errmsg, size_t len);
+int fsm_op_housekeeping(struct orc_fsm *f, const json_t *p, json_t **res, char *errmsg, size_t len);
+
 #endif

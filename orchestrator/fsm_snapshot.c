@@ -16,6 +16,7 @@
 /* Every table a replicated command writes. Order matters only for humans. */
 static const char *const tables[] = {
     "database_instance_downtime",
+    "database_instance_maintenance",
     "candidate_database_instance",
     "cluster_alias",
     "cluster_alias_override",
@@ -27,6 +28,7 @@ static const char *const tables[] = {
     "topology_recovery_steps",
     "blocked_topology_recovery",
     "database_instance_fence",
+    "audit", /* bounded by housekeeping: AuditPurgeDays and a row cap */
     /* the last log index these tables reflect: restored with them, so the
      * entries after the snapshot are applied again on top of it */
     "raft_applied",
@@ -249,6 +251,10 @@ static int restore_tables(struct be *be, const json_t *tabs, char *errmsg, size_
         }
         rc = restore_table(be, name, t, errmsg, len);
     }
+    /* the term of the restored index is the snapshot's, not known here */
+    if (rc == 0)
+        rc = be_exec(be, "UPDATE raft_log_identity SET applied_term = 0", NULL, 0, NULL, errmsg,
+                     len);
     if (rc == 0)
         return be_commit(be, errmsg, len);
     be_rollback(be, NULL, 0);
@@ -260,13 +266,37 @@ struct old_state {
     struct be_downtime_list dl;
     struct be_candidate_list cl;
     struct be_alias_list al;
+    struct be_maintenance_list ml;
 };
+
+static void old_state_read(struct orc_fsm *f, struct old_state *o)
+{
+    int64_t now = orc_wall_s();
+
+    memset(o, 0, sizeof(*o));
+    be_downtime_list_active(f->be, now, &o->dl, NULL, 0);
+    be_candidate_list(f->be, 0, &o->cl, NULL, 0);
+    be_alias_list(f->be, &o->al, NULL, 0);
+    be_maintenance_list_active(f->be, now, &o->ml, NULL, 0);
+}
 
 static void old_state_free(struct old_state *o)
 {
     be_downtime_list_free(&o->dl);
     be_candidate_list_free(&o->cl);
     be_alias_list_free(&o->al);
+    be_maintenance_list_free(&o->ml);
+}
+
+static void clear_stale_maintenance(struct orc_fsm *f, struct old_state *o, struct old_state *n)
+{
+    for (size_t i = 0; i < o->ml.n; i++) {
+        bool keep = false;
+        for (size_t j = 0; j < n->ml.n && !keep; j++)
+            keep = orc_key_eq(&o->ml.v[i].key, &n->ml.v[j].key);
+        if (!keep)
+            disc_topo_set_maintenance(f->topo, &o->ml.v[i].key, false, "", "");
+    }
 }
 
 /* Clears, in the live topology, annotations of the old state that the
@@ -274,12 +304,9 @@ static void old_state_free(struct old_state *o)
 static void clear_stale(struct orc_fsm *f, struct old_state *o)
 {
     struct old_state n;
-    int64_t now = orc_wall_s();
 
-    memset(&n, 0, sizeof(n));
-    be_downtime_list_active(f->be, now, &n.dl, NULL, 0);
-    be_candidate_list(f->be, 0, &n.cl, NULL, 0);
-    be_alias_list(f->be, &n.al, NULL, 0);
+    old_state_read(f, &n);
+    clear_stale_maintenance(f, o, &n);
     for (size_t i = 0; i < o->dl.n; i++) {
         bool keep = false;
         for (size_t j = 0; j < n.dl.n && !keep; j++)
@@ -350,10 +377,7 @@ int orc_fsm_snapshot_restore(struct orc_fsm *f,
         json_decref(doc);
         return ORC_EINVAL;
     }
-    memset(&old, 0, sizeof(old));
-    be_downtime_list_active(f->be, orc_wall_s(), &old.dl, NULL, 0);
-    be_candidate_list(f->be, 0, &old.cl, NULL, 0);
-    be_alias_list(f->be, &old.al, NULL, 0);
+    old_state_read(f, &old);
     pthread_mutex_lock(&f->lock);
     rc = restore_tables(f->be, json_object_get(doc, "Tables"), errmsg, len);
     pthread_mutex_unlock(&f->lock);

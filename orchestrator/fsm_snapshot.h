@@ -1,9 +1,10 @@
 /*
  * fsm_snapshot: the replicated state as one JSON document, for raft
  * snapshots. It holds the operator-state tables the FSM writes (downtime,
- * candidates, aliases, tags, KV, the global recovery switch, detections,
- * recoveries, their steps and blocks), the keys of the known instances, and
- * an opaque object of the raft layer (its leader URIs).
+ * maintenance, candidates, aliases, tags, KV, the global recovery switch,
+ * detections, recoveries, their steps and blocks, the audit), the keys of the
+ * known instances, and an opaque object of the raft layer (its leader URIs).
+ * History tables are kept bounded by the "housekeeping" command.
  *
  * Document: {"Version":1, "Tables":{"<table>":{"Columns":[...],
  * "Rows":[[text|null,...],...]}, ...}, "Instances":[{"Hostname","Port"}],

@@ -306,9 +306,39 @@ static void publish_uri(struct orc_raft *r)
     orc_buf_release(&b);
 }
 
+static void sick_transfer_cb(struct raft_transfer *req)
+{
+    struct orc_raft *r = req->data;
+
+    r->sick_transfer_pending = false;
+}
+
+/* A leader whose applier cannot apply must not lead: it hands leadership to
+ * the most up-to-date voter (retried every election timeout). */
+static bool refuse_leadership(struct orc_raft *r, int64_t now)
+{
+    char err[ORC_ERRMSG_SIZE] = "";
+
+    if (orc_raft_applier_healthy(r, err, sizeof(err)))
+        return false;
+    if (!r->sick_transfer_pending && now - r->sick_transfer_ms >= ORC_RAFT_ELECTION_MS) {
+        r->sick_transfer_ms = now;
+        r->sick_transfer.data = r;
+        if (raft_transfer(&r->raft, &r->sick_transfer, 0, sick_transfer_cb) == 0) {
+            r->sick_transfer_pending = true;
+            ORC_LOG_W("+raft-leadership-refused", "term=%llu reason=\"%s\"",
+                      (unsigned long long)r->raft.current_term, err);
+        }
+    }
+    return true;
+}
+
 static void leader_duties(struct orc_raft *r, int64_t now)
 {
     raft_term term = r->raft.current_term;
+
+    if (refuse_leadership(r, now))
+        return;
 
     if (r->leader_since_term != term) {
         r->leader_since_term = term;
@@ -369,7 +399,8 @@ static void update_state(struct orc_raft *r, int64_t now)
 
     raft_leader(&r->raft, &lid, &laddr);
     ready = s == RAFT_LEADER && !r->closing && r->barrier_term == r->raft.current_term &&
-            orc_raft_applier_done(r) >= r->barrier_seq && now >= r->tilt_until_ms;
+            orc_raft_applier_done(r) >= r->barrier_seq && now >= r->tilt_until_ms &&
+            orc_raft_applier_healthy(r, NULL, 0);
     pthread_mutex_lock(&r->slock);
     orc_strlcpy(prev_state, st->state ? st->state : "", sizeof(prev_state));
     orc_strlcpy(prev_leader, st->leader, sizeof(prev_leader));
@@ -404,6 +435,11 @@ void orc_raft_tick_cb(uv_timer_t *t)
     struct orc_raft *r = t->data;
     int64_t now = orc_mono_ms();
 
+    if (r->last_tick_ms != 0 && now - r->last_tick_ms > r->max_stall_ms) {
+        pthread_mutex_lock(&r->slock);
+        r->max_stall_ms = now - r->last_tick_ms;
+        pthread_mutex_unlock(&r->slock);
+    }
     if (r->last_tick_ms != 0 && now - r->last_tick_ms > ORC_RAFT_STALL_MS) {
         r->tilt_until_ms = now + ORC_RAFT_ELECTION_MS;
         ORC_LOG_W("+raft-tilt", "stalled_ms=%lld state=%s", (long long)(now - r->last_tick_ms),
@@ -594,11 +630,15 @@ void orc_raft_info(struct orc_raft *r, struct orc_raft_info *out)
 {
     pthread_mutex_lock(&r->slock);
     *out = r->st;
+    out->max_stall_ms = r->max_stall_ms;
     out->id = r->id;
     orc_strlcpy(out->bind, r->bind, sizeof(out->bind));
     orc_strlcpy(out->advertise, r->advertise, sizeof(out->advertise));
     orc_strlcpy(out->http_uri, r->http_uri, sizeof(out->http_uri));
     pthread_mutex_unlock(&r->slock);
+    out->applier_error[0] = '\0';
+    out->applier_healthy =
+        orc_raft_applier_healthy(r, out->applier_error, sizeof(out->applier_error));
 }
 
 static bool state_is(struct orc_raft *r, const char *state, char *leader, size_t len)

@@ -127,6 +127,9 @@ struct orc_raft_info {
     char http_uri[ORC_RAFT_URI_MAX];   /* this node's own */
     size_t npeers;
     struct orc_raft_peer peers[ORC_RAFT_MAX_PEERS];
+    int64_t max_stall_ms; /* longest gap between two loop ticks since start */
+    bool applier_healthy; /* false: cannot apply the log (see applier_error) */
+    char applier_error[ORC_ERRMSG_SIZE];
 };
 void orc_raft_info(struct orc_raft *r, struct orc_raft_info *out);
 

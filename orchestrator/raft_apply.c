@@ -11,11 +11,16 @@
  *   - a new leader acts only once the applier has drained past a barrier of
  *     its own term (raft.c: readiness);
  *   - a snapshot is a DUMP item in the same queue, so it holds exactly the
- *     entries up to raft's snapshot index; the loop waits for it at most
- *     ORC_RAFT_DUMP_WAIT_MS and otherwise answers RAFT_BUSY (raft retries);
+ *     entries up to raft's snapshot index. The loop only queues it (fsm
+ *     version 3: raft's asynchronous snapshots); raft's work thread waits
+ *     for the document, so the loop never stalls on a dump;
  *   - a restore is a RESTORE item in the same queue, ordered with commands.
+ * An entry the backend fails to apply is retried with backoff, never
+ * skipped; after ORC_RAFT_APPLY_RETRY_MS the node reports itself unhealthy
+ * and gives leadership away until it applies again. An entry of another raft
+ * log (foreign store) stops the applier for good.
  * Raft-level ops ("leader-uri", "raft-snapshot") are handled here, every
- * other op goes to orc_fsm_apply_r().
+ * other op goes to orc_fsm_apply_index().
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -26,8 +31,13 @@
 #include "orchestrator/fsm_snapshot.h"
 #include "orchestrator/raft_int.h"
 
-/* Longest stall of the loop thread waiting for a snapshot document. */
-#define ORC_RAFT_DUMP_WAIT_MS 150
+/* Longest wait of raft's work thread for a snapshot document. */
+#define ORC_RAFT_DUMP_WAIT_MS 20000
+/* Backoff of an entry the backend failed to apply, and how long it is
+ * retried before the node calls itself unhealthy (it keeps retrying). */
+#define ORC_RAFT_RETRY_FIRST_MS 50
+#define ORC_RAFT_RETRY_MAX_MS 2000
+#define ORC_RAFT_APPLY_RETRY_MS 15000
 
 /* Queues an item; returns its sequence number. Takes ownership of it. */
 static uint64_t enqueue(struct orc_raft *r, struct orc_raft_item *it)
@@ -48,6 +58,23 @@ static uint64_t enqueue(struct orc_raft *r, struct orc_raft_item *it)
 }
 
 /* ---- the raft_fsm vtable (loop thread) ---- */
+
+/* The term of the entry at index in raft's in-memory log (0.15 keeps the
+ * whole log since the last snapshot in memory); 0 when not there. */
+static raft_term entry_term(const struct raft *raft, raft_index index)
+{
+    const struct raft_log *l = &raft->log;
+    size_t n;
+
+    if (index == l->snapshot.last_index && index != 0)
+        return l->snapshot.last_term;
+    if (l->size == 0)
+        return 0;
+    n = l->back >= l->front ? l->back - l->front : l->size - l->front + l->back;
+    if (index <= l->offset || index > l->offset + n)
+        return 0;
+    return l->entries[(l->front + (size_t)(index - 1 - l->offset)) % l->size].term;
+}
 
 static int fsm_apply(struct raft_fsm *fsm, const struct raft_buffer *buf, void **result)
 {
@@ -70,6 +97,7 @@ static int fsm_apply(struct raft_fsm *fsm, const struct raft_buffer *buf, void *
     it->kind = ORC_RITEM_CMD;
     /* raft applies in log order and sets last_applied after this returns. */
     it->index = raft_last_applied(&r->raft) + 1;
+    it->term = entry_term(&r->raft, it->index);
     /* A forced snapshot ("raft-snapshot" route) replicates this op: seeing it
      * here lowers the threshold so raft snapshots right after this apply. */
     if (buf->len > 20 &&
@@ -79,46 +107,53 @@ static int fsm_apply(struct raft_fsm *fsm, const struct raft_buffer *buf, void *
     return 0;
 }
 
+/* Loop thread: queues a DUMP behind every entry applied so far, so the
+ * document holds exactly raft's snapshot index. Never waits. */
 static int fsm_snapshot(struct raft_fsm *fsm, struct raft_buffer *bufs[], unsigned *n_bufs)
 {
     struct orc_raft *r = fsm->data;
-    struct orc_raft_item *it;
-    struct timespec ts;
+    struct orc_raft_item *it = calloc(1, sizeof(*it));
     uint64_t seq;
-    void *copy;
-    size_t n;
-    bool ready;
 
-    pthread_mutex_lock(&r->alock);
-    /* After a dump timed out, wait only once the applier is idle again. */
-    ready = !r->snap_degraded || r->done_seq == r->enq_seq;
-    pthread_mutex_unlock(&r->alock);
-    if (!ready || (it = calloc(1, sizeof(*it))) == NULL)
+    *bufs = NULL;
+    *n_bufs = 0;
+    if (it == NULL)
         return RAFT_BUSY;
     it->kind = ORC_RITEM_DUMP;
     seq = enqueue(r, it);
+    pthread_mutex_lock(&r->alock);
+    r->snap_seq = seq;
+    pthread_mutex_unlock(&r->alock);
+    return 0;
+}
+
+/* Raft's work thread (uv_queue_work): waits for the applier's document and
+ * hands raft a copy. Waiting here delays nothing but this snapshot. */
+static int fsm_snapshot_async(struct raft_fsm *fsm, struct raft_buffer *bufs[], unsigned *n_bufs)
+{
+    struct orc_raft *r = fsm->data;
+    struct timespec ts;
+    void *copy = NULL;
+    bool ready;
+    size_t n;
+
     orc_deadline(&ts, ORC_RAFT_DUMP_WAIT_MS);
     pthread_mutex_lock(&r->alock);
-    while (r->dump_seq != seq && !r->astop)
+    while (r->dump_seq != r->snap_seq && !r->astop)
         if (pthread_cond_timedwait(&r->adone, &r->alock, &ts) == ETIMEDOUT)
             break;
-    ready = r->dump_seq == seq && r->dump_rc == 0;
-    r->snap_degraded = r->dump_seq != seq;
+    ready = r->dump_seq == r->snap_seq && r->dump_rc == 0;
     n = r->dump.len;
-    copy = ready ? raft_malloc(orc_raft_pad8(n)) : NULL;
-    if (copy != NULL) {
+    if (ready && (copy = raft_malloc(orc_raft_pad8(n))) != NULL) {
         memset(copy, ' ', orc_raft_pad8(n));
         memcpy(copy, r->dump.data, n);
     }
     pthread_mutex_unlock(&r->alock);
-    if (copy == NULL) {
+    if (copy == NULL || (*bufs = raft_malloc(sizeof(**bufs))) == NULL) {
         ORC_LOG_W("+raft-snapshot-deferred", "reason=\"%s\"",
                   ready ? "out of memory" : "the applier is busy or the dump failed");
-        return RAFT_BUSY;
-    }
-    *bufs = raft_malloc(sizeof(**bufs));
-    if (*bufs == NULL) {
         raft_free(copy);
+        *n_bufs = 0;
         return RAFT_BUSY;
     }
     (*bufs)[0].base = copy;
@@ -141,10 +176,14 @@ static int fsm_snapshot_finalize(struct raft_fsm *fsm, struct raft_buffer *bufs[
     *bufs = NULL;
     *n_bufs = 0;
     raft_set_snapshot_threshold(&r->raft, r->threshold);
-    ORC_LOG_N("+raft-snapshot", "index=%llu bytes=%zu",
-              (unsigned long long)raft_last_applied(&r->raft), n);
+    if (n > 0)
+        ORC_LOG_N("+raft-snapshot", "index=%llu bytes=%zu",
+                  (unsigned long long)raft_last_applied(&r->raft), n);
     if (r->snap != NULL) {
-        orc_raft_req_complete(r->snap, 0, NULL, NULL);
+        if (n > 0)
+            orc_raft_req_complete(r->snap, 0, NULL, NULL);
+        else
+            orc_raft_req_complete(r->snap, ORC_ESTATE, NULL, "the snapshot was not taken");
         orc_raft_req_put(r->snap);
         r->snap = NULL;
     }
@@ -168,10 +207,11 @@ static int fsm_restore(struct raft_fsm *fsm, struct raft_buffer *buf)
 void orc_raft_fsm_setup(struct orc_raft *r)
 {
     memset(&r->rfsm, 0, sizeof(r->rfsm));
-    r->rfsm.version = 2;
+    r->rfsm.version = 3;
     r->rfsm.data = r;
     r->rfsm.apply = fsm_apply;
     r->rfsm.snapshot = fsm_snapshot;
+    r->rfsm.snapshot_async = fsm_snapshot_async;
     r->rfsm.snapshot_finalize = fsm_snapshot_finalize;
     r->rfsm.restore = fsm_restore;
 }
@@ -205,6 +245,119 @@ static void record_uri(struct orc_raft *r, const json_t *v)
         orc_raft_uri_record(r, addr, uri);
 }
 
+/* ---- the applier's health (alock) ---- */
+
+bool orc_raft_applier_healthy(struct orc_raft *r, char *err, size_t len)
+{
+    bool ok;
+
+    pthread_mutex_lock(&r->alock);
+    ok = !r->apply_failing && !r->apply_fatal;
+    if (!ok && err != NULL)
+        orc_errf(err, len, "%s entry %llu: %s",
+                 r->apply_fatal ? "stopped applying at" : "cannot apply",
+                 (unsigned long long)r->apply_stuck_index, r->apply_error);
+    pthread_mutex_unlock(&r->alock);
+    return ok;
+}
+
+static bool applier_fatal(struct orc_raft *r, char *err, size_t len)
+{
+    bool fatal;
+
+    pthread_mutex_lock(&r->alock);
+    fatal = r->apply_fatal;
+    if (fatal)
+        orc_errf(err, len, "this node stopped applying the raft log at entry %llu: %s",
+                 (unsigned long long)r->apply_stuck_index, r->apply_error);
+    pthread_mutex_unlock(&r->alock);
+    return fatal;
+}
+
+/* Records the state of the entry being applied: rc 0 applied, ORC_ESTATE
+ * fatal, anything else a backend failure age_ms into its retries. */
+static void applier_note(struct orc_raft *r,
+                         raft_index index,
+                         int rc,
+                         const char *err,
+                         int64_t age_ms)
+{
+    bool was_failing, first;
+
+    pthread_mutex_lock(&r->alock);
+    was_failing = r->apply_failing;
+    first = r->apply_stuck_index != index;
+    if (rc == 0) {
+        r->apply_failing = false;
+        r->apply_stuck_index = 0;
+    } else {
+        r->apply_stuck_index = index;
+        orc_strlcpy(r->apply_error, err, sizeof(r->apply_error));
+        r->apply_fatal = r->apply_fatal || rc == ORC_ESTATE;
+        r->apply_failing = r->apply_failing || age_ms >= ORC_RAFT_APPLY_RETRY_MS;
+    }
+    pthread_mutex_unlock(&r->alock);
+    if (rc == 0 && was_failing)
+        ORC_LOG_N("+raft-apply-resumed", "index=%llu", (unsigned long long)index);
+    else if (rc == ORC_ESTATE)
+        ORC_LOG_E("+raft-apply-stopped", "index=%llu error=\"%s\"", (unsigned long long)index, err);
+    else if (rc != 0 && first)
+        ORC_LOG_W("+raft-apply-retry", "index=%llu error=\"%s\"", (unsigned long long)index, err);
+    else if (rc != 0 && !was_failing && age_ms >= ORC_RAFT_APPLY_RETRY_MS)
+        ORC_LOG_E("+raft-apply-stuck",
+                  "index=%llu retrying_ms=%lld error=\"%s\" health=red leadership=refused",
+                  (unsigned long long)index, (long long)age_ms, err);
+}
+
+/* Sleeps ms unless stopping; false when stopping. */
+static bool applier_sleep(struct orc_raft *r, int64_t ms)
+{
+    struct timespec ts;
+    bool stop;
+
+    orc_deadline(&ts, ms);
+    pthread_mutex_lock(&r->alock);
+    while (!r->astop)
+        if (pthread_cond_timedwait(&r->acv, &r->alock, &ts) == ETIMEDOUT)
+            break;
+    stop = r->astop;
+    pthread_mutex_unlock(&r->alock);
+    return !stop;
+}
+
+/* Applies one command entry, retrying (with backoff) while the backend
+ * fails: an entry is applied or the applier stops, it is never skipped.
+ * Returns the command's result, err its message. */
+static int apply_entry(struct orc_raft *r,
+                       const struct orc_raft_item *it,
+                       const char *op,
+                       const json_t *value,
+                       json_t **result,
+                       char *err,
+                       size_t len)
+{
+    struct orc_fsm_entry e = {it->index, it->term, r->log_id};
+    int64_t start = orc_mono_ms(), delay = ORC_RAFT_RETRY_FIRST_MS;
+    int cmd_rc = 0, rc;
+
+    for (;;) {
+        if (applier_fatal(r, err, len))
+            return ORC_ESTATE;
+        rc = orc_fsm_apply_index(r->fsm, &e, op, value, result, &cmd_rc, err, len);
+        applier_note(r, it->index, rc, err, orc_mono_ms() - start);
+        if (rc == 0 || rc == ORC_ESTATE)
+            return rc == 0 ? cmd_rc : rc;
+        if (!applier_sleep(r, delay)) {
+            /* stopping: nothing after this entry may apply either */
+            pthread_mutex_lock(&r->alock);
+            r->apply_fatal = true;
+            pthread_mutex_unlock(&r->alock);
+            return rc;
+        }
+        delay = delay * 2 > ORC_RAFT_RETRY_MAX_MS ? ORC_RAFT_RETRY_MAX_MS : delay * 2;
+    }
+}
+
 static void apply_cmd(struct orc_raft *r, struct orc_raft_item *it)
 {
     char op[64] = "", err[ORC_ERRMSG_SIZE] = "";
@@ -221,7 +374,7 @@ static void apply_cmd(struct orc_raft *r, struct orc_raft_item *it)
     else if (strcmp(op, "raft-snapshot") == 0 || strcmp(op, "noop") == 0)
         rc = 0;
     else
-        rc = orc_fsm_apply_index(r->fsm, it->index, op, value, &result, err, sizeof(err));
+        rc = apply_entry(r, it, op, value, &result, err, sizeof(err));
     json_decref(value);
     q = take_waiter(r, it->index);
     if (q == NULL) {
@@ -255,8 +408,23 @@ static void restore(struct orc_raft *r, struct orc_raft_item *it)
     json_t *extra = NULL, *uris;
     const char *addr;
     json_t *u;
-    int rc = orc_fsm_snapshot_restore(r->fsm, it->data, it->len, &extra, err, sizeof(err));
+    int64_t start = orc_mono_ms(), delay = ORC_RAFT_RETRY_FIRST_MS;
+    int rc;
 
+    /* As entries: a restore the backend fails is retried, never skipped. */
+    for (;;) {
+        if (applier_fatal(r, err, sizeof(err)))
+            return;
+        rc = orc_fsm_snapshot_restore(r->fsm, it->data, it->len, &extra, err, sizeof(err));
+        if (rc != 0 && !orc_fsm_rc_transient(rc))
+            rc = ORC_ESTATE; /* a document this node cannot load */
+        applier_note(r, 0, rc, err, orc_mono_ms() - start);
+        if (rc == 0 || rc == ORC_ESTATE)
+            break;
+        if (!applier_sleep(r, delay))
+            return;
+        delay = delay * 2 > ORC_RAFT_RETRY_MAX_MS ? ORC_RAFT_RETRY_MAX_MS : delay * 2;
+    }
     if (rc != 0) {
         ORC_LOG_E("+raft-restore-failed", "error=\"%s\"", err);
         return;

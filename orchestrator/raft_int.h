@@ -68,6 +68,7 @@ struct orc_raft_item {
     enum orc_raft_item_kind kind;
     uint64_t seq;
     raft_index index; /* CMD: the entry's log index */
+    raft_term term;   /* CMD: the entry's term (0: unknown) */
     void *data;       /* CMD: malloc'ed copy; RESTORE: raft buffer (raft_free) */
     size_t len;
 };
@@ -83,7 +84,8 @@ struct orc_raft {
     char advertise[ORC_RAFT_ADDR_MAX];
     char http_uri[ORC_RAFT_URI_MAX];
     char dir[1024];
-    bool bootstrap; /* listed in its own RaftNodes (or single node) */
+    bool bootstrap;  /* listed in its own RaftNodes (or single node) */
+    char log_id[64]; /* this node's raft log (RaftDataDir/orc-log-id) */
     struct raft_configuration boot;
 
     /* loop thread only */
@@ -158,9 +160,18 @@ struct orc_raft {
     struct orc_buf dump; /* the last snapshot document */
     uint64_t dump_seq;   /* DUMP item it answers */
     int dump_rc;
+    uint64_t snap_seq; /* DUMP item of the snapshot raft is taking */
+    /* the applier's health: a failing backend is retried, never skipped */
+    bool apply_failing; /* retried longer than ORC_RAFT_APPLY_RETRY_MS */
+    bool apply_fatal;   /* the store counts in another log: nothing more applies */
+    raft_index apply_stuck_index;
+    char apply_error[ORC_ERRMSG_SIZE];
 
-    /* snapshots (loop thread) */
-    bool snap_degraded; /* the last dump timed out: do not wait again */
+    /* leadership given away because the applier is unhealthy (loop thread) */
+    struct raft_transfer sick_transfer;
+    bool sick_transfer_pending;
+    int64_t sick_transfer_ms;
+    int64_t max_stall_ms; /* longest gap between two ticks (loop thread; slock to read) */
 
     /* the joiner */
     pthread_t joiner;
@@ -208,6 +219,9 @@ uint64_t orc_raft_applier_enqueued(struct orc_raft *r);
 uint64_t orc_raft_applier_done(struct orc_raft *r);
 /* Waits until the applier applied everything queued so far (any thread). */
 int orc_raft_applier_drain(struct orc_raft *r, int64_t timeout_ms);
+/* False while the applier cannot apply (failing backend, foreign store);
+ * err (may be NULL) receives why (any thread). */
+bool orc_raft_applier_healthy(struct orc_raft *r, char *err, size_t len);
 
 /* ---- raft_members.c (loop thread unless noted) ---- */
 void orc_raft_members_tick(struct orc_raft *r, int64_t now_ms);

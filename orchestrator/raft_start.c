@@ -7,14 +7,20 @@
  * handshake. orc_raft_stop queues a STOP (raft.c: hand-over, then close) and
  * joins the threads.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
+#include "orchestrator/fsm.h"
 #include "orchestrator/raft_int.h"
+
+#define ORC_RAFT_LOG_ID_FILE "orc-log-id"
 
 /* ---- loop thread: start ---- */
 
@@ -143,6 +149,91 @@ static int make_dir(const char *path, char *errmsg, size_t len)
 fail:
     orc_errf(errmsg, len, "RaftDataDir '%s': cannot create '%s': %s", path, p, strerror(errno));
     return ORC_EIO;
+}
+
+/* True when dir holds no raft data yet (only what we put there). */
+static bool dir_pristine(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    bool empty = true;
+
+    if (d == NULL)
+        return true;
+    while (empty && (de = readdir(d)) != NULL)
+        empty = de->d_name[0] == '.' || strcmp(de->d_name, ORC_RAFT_LOG_ID_FILE) == 0;
+    closedir(d);
+    return empty;
+}
+
+static int write_log_id(const char *path, const char *id, char *errmsg, size_t len)
+{
+    char tmp[1110];
+    FILE *f;
+    int ok;
+
+    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+    f = fopen(tmp, "w");
+    if (f == NULL) {
+        orc_errf(errmsg, len, "create '%s': %s", tmp, strerror(errno));
+        return ORC_EIO;
+    }
+    ok = fprintf(f, "%s\n", id) > 0;
+    ok = fflush(f) == 0 && ok && fsync(fileno(f)) == 0;
+    ok = fclose(f) == 0 && ok;
+    if (!ok || rename(tmp, path) != 0) {
+        orc_errf(errmsg, len, "write '%s': %s", path, strerror(errno));
+        unlink(tmp);
+        return ORC_EIO;
+    }
+    return 0;
+}
+
+/* This node's raft log id (RaftDataDir/orc-log-id), created with the log;
+ * *pristine: the dir had no raft data. */
+static int log_identity(struct orc_raft *r, bool *pristine, char *errmsg, size_t len)
+{
+    char path[1100], buf[80] = "";
+    unsigned char raw[16];
+    FILE *f;
+
+    snprintf(path, sizeof(path), "%s/%s", r->dir, ORC_RAFT_LOG_ID_FILE);
+    *pristine = dir_pristine(r->dir);
+    f = fopen(path, "r");
+    if (f != NULL) {
+        if (fgets(buf, sizeof(buf), f) == NULL)
+            buf[0] = '\0';
+        fclose(f);
+        buf[strcspn(buf, "\r\n")] = '\0';
+    }
+    if (buf[0] != '\0')
+        return orc_strlcpy(r->log_id, buf, sizeof(r->log_id));
+    if (getrandom(raw, sizeof(raw), 0) != (ssize_t)sizeof(raw)) {
+        orc_errf(errmsg, len, "getrandom: %s", strerror(errno));
+        return ORC_EIO;
+    }
+    for (size_t i = 0; i < sizeof(raw); i++)
+        snprintf(r->log_id + 2 * i, sizeof(r->log_id) - 2 * i, "%02x", raw[i]);
+    ORC_LOG_N("+raft-log-id", "id=%s dir=%s pristine=%s", r->log_id, r->dir,
+              *pristine ? "yes" : "no");
+    return write_log_id(path, r->log_id, errmsg, len);
+}
+
+/* The store must count in this node's raft log (or in none yet). */
+static int check_store(struct orc_raft *r, char *errmsg, size_t len)
+{
+    bool pristine = false;
+    int rc = log_identity(r, &pristine, errmsg, len);
+
+    if (rc == 0)
+        rc = orc_fsm_log_claim(r->fsm, r->log_id, pristine, errmsg, len);
+    if (rc == ORC_ESTATE)
+        orc_errprefix(errmsg, len,
+                      "refusing to start: applying this raft log would skip or repeat "
+                      "commands. Restore the RaftDataDir that belongs to this store, or start "
+                      "with an empty store (remove the SQLite file / drop the MySQL database) "
+                      "to rebuild it from the cluster");
+    return rc;
 }
 
 /* The bootstrap configuration from RaftNodes; decides r->bootstrap. */
@@ -277,6 +368,8 @@ int orc_raft_start(const struct orc_config *cfg,
         rc = boot_config(r, errmsg, len);
     if (rc == 0)
         rc = make_dir(r->dir, errmsg, len);
+    if (rc == 0)
+        rc = check_store(r, errmsg, len);
     if (rc == 0)
         rc = orc_raft_applier_start(r, errmsg, len);
     if (rc == 0)

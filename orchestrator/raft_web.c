@@ -32,13 +32,15 @@ static json_t *status_json(const struct orc_raft *r, const struct orc_raft_info 
     }
     return json_pack(
         "{s:s, s:s, s:s, s:b, s:b, s:s, s:s, s:o, s:o, s:o, s:b, s:s, s:I, s:I, "
-        "s:I, s:I}",
+        "s:I, s:I, s:b, s:s, s:I}",
         "RaftBind", r->cfg->RaftBind, "RaftAdvertise", st->advertise, "State", st->state, "Healthy",
-        leader || strcmp(st->state, "Follower") == 0, "IsPartOfQuorum", st->member && st->voter,
-        "Leader", st->leader, "LeaderURI", st->leader_uri, "Peers", peers, "Members", members,
-        "HealthyMembers", healthy, "IsLeaderReady", st->is_leader, "HTTPAdvertise", st->http_uri,
-        "Term", (json_int_t)st->term, "CommitIndex", (json_int_t)st->commit_index, "LastApplied",
-        (json_int_t)st->last_applied, "LastIndex", (json_int_t)st->last_index);
+        (leader || strcmp(st->state, "Follower") == 0) && st->applier_healthy, "IsPartOfQuorum",
+        st->member && st->voter, "Leader", st->leader, "LeaderURI", st->leader_uri, "Peers", peers,
+        "Members", members, "HealthyMembers", healthy, "IsLeaderReady", st->is_leader,
+        "HTTPAdvertise", st->http_uri, "Term", (json_int_t)st->term, "CommitIndex",
+        (json_int_t)st->commit_index, "LastApplied", (json_int_t)st->last_applied, "LastIndex",
+        (json_int_t)st->last_index, "ApplierHealthy", st->applier_healthy, "ApplierError",
+        st->applier_error, "MaxLoopStallMillis", (json_int_t)st->max_stall_ms);
 }
 
 static json_t *op_status(void *ctx)

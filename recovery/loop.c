@@ -498,31 +498,35 @@ static bool run_once(struct rec_loop *l)
     return pending;
 }
 
-/* Ends what time ends, in this node's backend: downtimes, maintenance,
- * candidate rules, old audit rows, the active periods of detections and
- * recoveries. Every node does the same, so the replicated tables agree. */
+/* Ends what time ends: downtimes, maintenance, candidate rules, old audit
+ * rows and history, the active periods of detections and recoveries. The
+ * leader alone decides, with its clock and limits, and replicates it as one
+ * command that every node applies the same way; followers expire nothing
+ * on their own. */
+/* Row caps of the history tables, so the replicated state (and every raft
+ * snapshot) stays small whatever AuditPurgeDays says. */
+#define HOUSEKEEPING_AUDIT_KEEP 20000
+#define HOUSEKEEPING_HISTORY_KEEP 20000
+
 static void housekeeping(struct rec_loop *l)
 {
     const struct orc_config *c = l->env->cfg;
-    struct be *be = l->env->be;
     int64_t now = orc_wall_s();
     char err[ORC_ERRMSG_SIZE] = "";
-    int rc = 0;
+    json_t *p;
 
-    rc |= be_downtime_expire(be, now, NULL, err, sizeof(err));
-    rc |= be_maintenance_expire(be, now, NULL, err, sizeof(err));
-    rc |= be_candidate_expire(be, now - c->CandidateInstanceExpireMinutes * 60, NULL, err,
-                              sizeof(err));
-    if (c->AuditPurgeDays > 0)
-        rc |= be_audit_expire(be, now - c->AuditPurgeDays * 86400, NULL, err, sizeof(err));
-    rc |= be_detection_clear_active(be, now - c->FailureDetectionPeriodBlockMinutes * 60, now, NULL,
-                                    err, sizeof(err));
-    rc |= be_recovery_clear_active(be, now - c->RecoveryPeriodBlockSeconds, now, NULL, err,
-                                   sizeof(err));
-    rc |=
-        be_blocked_recovery_expire(be, now - c->RecoveryPeriodBlockSeconds, NULL, err, sizeof(err));
-    if (rc != 0)
-        ORC_LOG_W("+housekeeping-failed", "error=\"%s\"", err);
+    if (l->env->submit == NULL || !l->env->is_leader(l->env->node))
+        return;
+    p = json_pack(
+        "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "Now", (json_int_t)now, "CandidateBefore",
+        (json_int_t)(now - c->CandidateInstanceExpireMinutes * 60), "AuditBefore",
+        (json_int_t)(c->AuditPurgeDays > 0 ? now - c->AuditPurgeDays * 86400 : 0),
+        "DetectionBefore", (json_int_t)(now - c->FailureDetectionPeriodBlockMinutes * 60),
+        "RecoveryBefore", (json_int_t)(now - c->RecoveryPeriodBlockSeconds), "BlockedBefore",
+        (json_int_t)(now - c->RecoveryPeriodBlockSeconds), "AuditKeep",
+        (json_int_t)HOUSEKEEPING_AUDIT_KEEP, "HistoryKeep", (json_int_t)HOUSEKEEPING_HISTORY_KEEP);
+    if (p == NULL || l->env->submit(l->env->node, "housekeeping", p, err, sizeof(err)) != 0)
+        ORC_LOG_W("+housekeeping-failed", "error=\"%s\"", p ? err : "out of memory");
 }
 
 /* The loop acts once every known instance was probed since it started (its

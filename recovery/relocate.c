@@ -234,7 +234,7 @@ void rec_planned_audit(struct rec_env *env,
                        ...)
 {
     char msg[1024], err[ORC_ERRMSG_SIZE] = "", ks[ORC_KEY_STRLEN] = "";
-    struct be_audit a;
+    json_t *p;
     va_list ap;
 
     va_start(ap, fmt);
@@ -244,17 +244,16 @@ void rec_planned_audit(struct rec_env *env,
         orc_key_str(k, ks, sizeof(ks));
     ORC_LOG_N("+planned-op", "type=%s instance=%s cluster=%s message=\"%s\"", type, ks,
               cluster ? cluster : "", msg);
-    if (env->be == NULL)
+    if (env->submit == NULL)
         return;
-    memset(&a, 0, sizeof(a));
-    a.ts = orc_wall_s();
-    a.type = type;
-    if (k != NULL)
-        a.key = *k;
-    a.cluster_name = cluster ? cluster : "";
-    a.message = msg;
-    if (be_audit_write(env->be, &a, err, sizeof(err)) != 0)
-        ORC_LOG_W("+audit-failed", "type=%s error=\"%s\"", type, err);
+    p = json_pack("{s:s, s:s, s:s}", "Type", type, "ClusterName", cluster ? cluster : "", "Message",
+                  msg);
+    if (p != NULL && k != NULL)
+        json_object_set_new(p, "Key",
+                            json_pack("{s:s, s:i}", "Hostname", k->host, "Port", k->port));
+    /* a replicated command: the audit is the same on every node */
+    if (p == NULL || env->submit(env->node, "write-audit", p, err, sizeof(err)) != 0)
+        ORC_LOG_W("+audit-failed", "type=%s error=\"%s\"", type, p ? err : "out of memory");
 }
 
 /* ======================================================================
@@ -758,23 +757,23 @@ static int op_act(struct op *x, char *errmsg, size_t len)
 
 static int maint_begin(struct op *x, const struct orc_key *k, char *errmsg, size_t len)
 {
-    struct be_maintenance m;
     char err[ORC_ERRMSG_SIZE] = "", ks[ORC_KEY_STRLEN];
+    json_t *p, *res = NULL;
     int64_t id = 0;
     int rc;
 
-    if (x->env->be == NULL || x->nmaint >= (int)ORC_ARRAY_LEN(x->maint_id))
+    if (x->env->submit_r == NULL || x->nmaint >= (int)ORC_ARRAY_LEN(x->maint_id))
         return 0;
     orc_key_str(k, ks, sizeof(ks));
-    memset(&m, 0, sizeof(m));
-    m.key = *k;
-    m.begin_ts = orc_wall_s();
-    m.end_ts = m.begin_ts + MAINTENANCE_S;
-    m.owner = "orchestrator";
-    m.reason = rec_planned_op_name(x->req->op);
-    m.processing_node_hostname = "";
-    m.processing_node_token = "";
-    rc = be_maintenance_begin(x->env->be, &m, &id, err, sizeof(err));
+    p = json_pack("{s:{s:s, s:i}, s:s, s:s, s:I}", "Key", "Hostname", k->host, "Port", k->port,
+                  "Owner", "orchestrator", "Reason", rec_planned_op_name(x->req->op),
+                  "EndTimestamp", (json_int_t)(orc_wall_s() + MAINTENANCE_S));
+    if (p == NULL)
+        return ORC_ENOMEM;
+    /* replicated: the maintenance (and its id) is the same on every node */
+    rc = x->env->submit_r(x->env->node, "begin-maintenance", p, &res, err, sizeof(err));
+    id = json_integer_value(json_object_get(res, "Id"));
+    json_decref(res);
     if (rc == ORC_EEXIST) {
         orc_errf(errmsg, len, "%s is under maintenance", ks);
         return ORC_ESTATE;
@@ -792,7 +791,9 @@ static void maint_end(struct op *x)
     char err[ORC_ERRMSG_SIZE];
 
     for (int i = 0; i < x->nmaint; i++)
-        if (be_maintenance_end(x->env->be, x->maint_id[i], orc_wall_s(), err, sizeof(err)) != 0)
+        if (x->env->submit(x->env->node, "end-maintenance",
+                           json_pack("{s:I}", "Id", (json_int_t)x->maint_id[i]), err,
+                           sizeof(err)) != 0)
             ORC_LOG_W("+maintenance-end-failed", "id=%lld error=\"%s\"", (long long)x->maint_id[i],
                       err);
     x->nmaint = 0;

@@ -66,6 +66,12 @@ static json_t *health_status(struct web_req *r, bool *healthy, char *err, size_t
                    "Error", *healthy ? "" : err, "AvailableNodes", "RaftLeader", "", "IsRaftLeader",
                    leader, "RaftLeaderURI", "", "RaftAdvertise", "", "RaftHealthyMembers");
     web_raft_health_details(r->deps, st); /* raft: the Raft* fields */
+    if (st != NULL && json_is_false(json_object_get(st, "RaftApplierHealthy"))) {
+        /* the node cannot apply the replicated log: its state is stale */
+        *healthy = false;
+        json_object_set_new(st, "Healthy", json_false());
+        json_object_set(st, "Error", json_object_get(st, "RaftApplierError"));
+    }
     return st;
 }
 

@@ -193,6 +193,8 @@ void web_raft_health_details(const struct web_deps *deps, json_t *details)
     json_object_set(details, "RaftLeaderURI", json_object_get(st, "LeaderURI"));
     json_object_set(details, "RaftAdvertise", json_object_get(st, "RaftAdvertise"));
     json_object_set(details, "RaftHealthyMembers", json_object_get(st, "HealthyMembers"));
+    json_object_set(details, "RaftApplierHealthy", json_object_get(st, "ApplierHealthy"));
+    json_object_set(details, "RaftApplierError", json_object_get(st, "ApplierError"));
     json_decref(st);
 }
 

@@ -2,10 +2,11 @@
  * api_write: the operator writes of discovery: discover, forget, cluster
  * aliases, downtime, maintenance, candidate rules and tags.
  *
- * What orchestrator replicates through raft goes through deps->submit as a
- * command (op + orchestrator-shaped JSON payload) that the FSM applies to the
- * backend and the live topology on every node. Maintenance is local to this
- * node's backend, as in orchestrator. Every write is audited locally.
+ * Every change of replicated state goes through deps->submit as a command
+ * (op + orchestrator-shaped JSON payload) that the FSM applies to the backend
+ * and the live topology on every node: downtime, maintenance (whose id the
+ * command answers, equal on every node), candidate rules, aliases, tags,
+ * forgetting, and the audit entry of every write ("write-audit").
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -85,7 +86,7 @@ static void audit(struct web_req *r,
                   ...)
 {
     char msg[1024], err[ORC_ERRMSG_SIZE] = "", ks[ORC_KEY_STRLEN] = "";
-    struct be_audit a;
+    json_t *p;
     va_list ap;
 
     va_start(ap, fmt);
@@ -95,17 +96,27 @@ static void audit(struct web_req *r,
         orc_key_str(k, ks, sizeof(ks));
     ORC_LOG_N("+operator-write", "type=%s instance=%s cluster=%s user=%s message=\"%s\"", type, ks,
               cluster ? cluster : "", r->user ? r->user : "", msg);
-    if (r->deps->be == NULL)
+    if (r->deps->submit == NULL)
         return;
-    memset(&a, 0, sizeof(a));
-    a.ts = orc_wall_s();
-    a.type = type;
-    if (k != NULL)
-        a.key = *k;
-    a.cluster_name = cluster ? cluster : "";
-    a.message = msg;
-    if (be_audit_write(r->deps->be, &a, err, sizeof(err)) != 0)
+    p = json_pack("{s:s, s:s, s:s}", "Type", type, "ClusterName", cluster ? cluster : "", "Message",
+                  msg);
+    if (p != NULL && k != NULL)
+        json_object_set_new(p, "Key", key_json(k));
+    if (submit_quiet(r, "write-audit", p, err, sizeof(err)) != 0)
         ORC_LOG_W("+audit-failed", "type=%s error=\"%s\"", type, err);
+}
+
+/* The {"Key":{"Hostname","Port"}} of a command's answer. */
+static int fsm_answer_key(const json_t *res, struct orc_key *k)
+{
+    const json_t *kj = json_object_get(res, "Key");
+    const char *h = json_string_value(json_object_get(kj, "Hostname"));
+    json_int_t port = json_integer_value(json_object_get(kj, "Port"));
+
+    if (h == NULL || port <= 0 || port > 65535 || orc_strlcpy(k->host, h, sizeof(k->host)) != 0)
+        return ORC_EINVAL;
+    k->port = (int)port;
+    return 0;
 }
 
 /* Replies OK with Details = the key. */
@@ -169,8 +180,9 @@ static void h_discover(struct web_req *r)
     orc_key_str(&k, ks, sizeof(ks));
     rc = disc_topo_discover(r->deps->topo, &k, true, NULL, err, sizeof(err));
     if (rc != 0) {
-        if (!known) /* as orchestrator: an instance never read is not recorded */
-            disc_topo_forget(r->deps->topo, &k);
+        char ferr[ORC_ERRMSG_SIZE] = "";
+        if (!known && submit_quiet(r, "forget", key_json(&k), ferr, sizeof(ferr)) != 0)
+            ORC_LOG_D("+command-failed", "op=forget instance=%s error=\"%s\"", ks, ferr);
         web_reply_error(r, 500, "cannot discover instance '%s': %s", ks,
                         err[0] ? err : orc_strerror(rc));
         return;
@@ -343,7 +355,7 @@ static void h_end_downtime(struct web_req *r)
     reply_key(r, msg, &k);
 }
 
-/* ---- maintenance (local) ---- */
+/* ---- maintenance (replicated: the id is the command's answer) ---- */
 
 static bool need_backend(struct web_req *r)
 {
@@ -352,66 +364,91 @@ static bool need_backend(struct web_req *r)
     return r->deps->be != NULL;
 }
 
+/* Submits op and returns its answer (NULL after replying with the error). */
+static json_t *submit_answer(struct web_req *r, const char *op, json_t *payload, int *rc)
+{
+    char err[ORC_ERRMSG_SIZE] = "";
+    json_t *res = NULL;
+
+    if (r->deps->submit_r == NULL) {
+        json_decref(payload);
+        web_reply_error(r, 503, "replicated commands are not available on this node");
+        *rc = ORC_ESTATE;
+        return NULL;
+    }
+    *rc = payload ? r->deps->submit_r(r->deps->node, op, payload, &res, err, sizeof(err))
+                  : ORC_ENOMEM;
+    if (*rc == 0 && res != NULL)
+        return res;
+    json_decref(res);
+    if (*rc != ORC_EEXIST && *rc != ORC_ENOTFOUND)
+        web_reply_error(r, status_of(*rc), "%s: %s", op, err[0] ? err : orc_strerror(*rc));
+    if (*rc == 0)
+        *rc = ORC_ESTATE;
+    return NULL;
+}
+
 static void h_begin_maintenance(struct web_req *r)
 {
-    char err[ORC_ERRMSG_SIZE] = "", ks[ORC_KEY_STRLEN], msg[ORC_KEY_STRLEN + 32];
-    char cluster[ORC_KEY_STRLEN];
-    struct be_maintenance m;
+    char ks[ORC_KEY_STRLEN], msg[ORC_KEY_STRLEN + 32], cluster[ORC_KEY_STRLEN];
+    const char *owner = web_param(r, 2), *reason = web_param(r, 3);
     struct disc_snapshot *s;
-    int64_t id = 0;
+    struct orc_key k;
+    json_t *res;
     int rc, i;
 
-    memset(&m, 0, sizeof(m));
-    if (!need_backend(r) || (i = known_instance(r, &s, 0, &m.key)) < 0)
+    if (!need_backend(r) || (i = known_instance(r, &s, 0, &k)) < 0)
         return;
     orc_strlcpy(cluster, s->instances[i].cluster_name, sizeof(cluster));
     disc_snapshot_put(s);
-    orc_key_str(&m.key, ks, sizeof(ks));
-    m.begin_ts = orc_wall_s();
-    m.end_ts = m.begin_ts + DEFAULT_MAINTENANCE_S;
-    m.owner = web_param(r, 2);
-    m.reason = web_param(r, 3);
-    m.processing_node_hostname = "";
-    m.processing_node_token = "";
-    rc = be_maintenance_begin(r->deps->be, &m, &id, err, sizeof(err));
+    orc_key_str(&k, ks, sizeof(ks));
+    res = submit_answer(
+        r, "begin-maintenance",
+        json_pack("{s:o, s:s, s:s, s:I}", "Key", key_json(&k), "Owner", owner, "Reason", reason,
+                  "EndTimestamp", (json_int_t)(orc_wall_s() + DEFAULT_MAINTENANCE_S)),
+        &rc);
     if (rc == ORC_EEXIST) {
         web_reply_error(r, 409, "cannot begin maintenance: instance '%s' is already in maintenance",
                         ks);
         return;
     }
-    if (rc != 0) {
-        web_reply_error(r, 500, "begin maintenance of '%s': %s", ks, err);
+    if (res == NULL)
         return;
-    }
-    disc_topo_set_maintenance(r->deps->topo, &m.key, true, m.owner, m.reason);
-    audit(r, "begin-maintenance", &m.key, cluster, "maintenanceToken: %lld, owner: %s, reason: %s",
-          (long long)id, m.owner, m.reason);
+    audit(r, "begin-maintenance", &k, cluster, "maintenanceToken: %lld, owner: %s, reason: %s",
+          (long long)json_integer_value(json_object_get(res, "Id")), owner, reason);
+    json_decref(res);
     snprintf(msg, sizeof(msg), "Maintenance begun: %s", ks);
-    reply_key(r, msg, &m.key);
+    reply_key(r, msg, &k);
 }
 
+/* Ends by id (> 0) or by key (id 0, k set). */
 static void end_maintenance(struct web_req *r, const struct orc_key *k, int64_t id)
 {
-    char err[ORC_ERRMSG_SIZE] = "", ks[ORC_KEY_STRLEN], msg[ORC_KEY_STRLEN + 32];
-    int64_t now = orc_wall_s();
+    char ks[ORC_KEY_STRLEN] = "", msg[ORC_KEY_STRLEN + 32];
+    struct orc_key done;
+    json_t *p =
+        id > 0 ? json_pack("{s:I}", "Id", (json_int_t)id) : json_pack("{s:o}", "Key", key_json(k));
+    json_t *res;
     int rc;
 
-    orc_key_str(k, ks, sizeof(ks));
-    rc = id > 0 ? be_maintenance_end(r->deps->be, id, now, err, sizeof(err))
-                : be_maintenance_end_key(r->deps->be, k, now, err, sizeof(err));
+    res = submit_answer(r, "end-maintenance", p, &rc);
     if (rc == ORC_ENOTFOUND) {
-        web_reply_error(r, 404, "instance '%s' is not in maintenance", ks);
+        if (id > 0)
+            web_reply_error(r, 404, "no active maintenance with key %lld", (long long)id);
+        else
+            web_reply_error(r, 404, "instance '%s' is not in maintenance",
+                            orc_key_str(k, ks, sizeof(ks)));
         return;
     }
-    if (rc != 0) {
-        web_reply_error(r, 500, "end maintenance of '%s': %s", ks, err);
+    if (res == NULL)
         return;
-    }
-    if (r->deps->topo != NULL)
-        disc_topo_set_maintenance(r->deps->topo, k, false, "", "");
-    audit(r, "end-maintenance", k, NULL, "maintenance ended");
+    if (fsm_answer_key(res, &done) != 0 && k != NULL)
+        done = *k;
+    json_decref(res);
+    orc_key_str(&done, ks, sizeof(ks));
+    audit(r, "end-maintenance", &done, NULL, "maintenance ended");
     snprintf(msg, sizeof(msg), "Maintenance ended: %s", ks);
-    reply_key(r, msg, k);
+    reply_key(r, msg, &done);
 }
 
 static void h_end_maintenance(struct web_req *r)
@@ -424,28 +461,14 @@ static void h_end_maintenance(struct web_req *r)
 
 static void h_end_maintenance_id(struct web_req *r)
 {
-    struct be_maintenance_list l = {0};
-    char err[ORC_ERRMSG_SIZE] = "";
     int64_t id;
-    size_t i;
 
     if (orc_parse_int64(web_param(r, 0), 1, INT64_MAX, &id) != 0) {
         web_reply_error(r, 400, "invalid maintenance key: '%s'", web_param(r, 0));
         return;
     }
-    if (!need_backend(r))
-        return;
-    if (be_maintenance_list_active(r->deps->be, orc_wall_s(), &l, err, sizeof(err)) != 0) {
-        web_reply_error(r, 500, "read maintenance: %s", err);
-        return;
-    }
-    for (i = 0; i < l.n && l.v[i].id != id; i++) {
-    }
-    if (i == l.n)
-        web_reply_error(r, 404, "no active maintenance with key %lld", (long long)id);
-    else
-        end_maintenance(r, &l.v[i].key, id);
-    be_maintenance_list_free(&l);
+    if (need_backend(r))
+        end_maintenance(r, NULL, id);
 }
 
 /* ---- candidates and tags ---- */

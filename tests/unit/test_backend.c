@@ -252,12 +252,13 @@ static void test_migrate_empty_then_noop(void **state)
 {
     struct be *b = be_of(state);
     char err[ORC_ERRMSG_SIZE] = "";
-    int applied = -1;
+    int applied = -1, steps;
 
     assert_int_equal(be_schema_version(b), 0);
     ok(be_migrate(b, &applied, err, sizeof(err)), err);
     assert_true(applied > 0);
-    assert_int_equal(applied, be_schema_latest());
+    assert_true(applied > 0 && applied <= be_schema_latest()); /* numbers may have gaps */
+    steps = applied;
     assert_int_equal(be_schema_version(b), be_schema_latest());
     applied = -1;
     ok(be_migrate(b, &applied, err, sizeof(err)), err);
@@ -265,11 +266,11 @@ static void test_migrate_empty_then_noop(void **state)
     assert_int_equal(be_schema_version(b), be_schema_latest());
     /* the bookkeeping says the same */
     assert_int_equal(count_rows(b, "SELECT COUNT(*) FROM orchestrator_db_deployments", NULL, 0),
-                     be_schema_latest());
+                     steps);
     assert_int_equal(count_rows(b, "SELECT schema_version FROM orchestrator_metadata", NULL, 0),
                      be_schema_latest());
     printf("backend %s: migrated to version %d (%d step(s)), re-run applied 0\n",
-           ctx_of(state)->kind, be_schema_latest(), be_schema_latest());
+           ctx_of(state)->kind, be_schema_latest(), steps);
 }
 
 /* ---- generic SQL ---- */
@@ -1349,7 +1350,8 @@ static void test_mysql_reconnects_after_kill(void **state)
     kill_connection(c, connection_id(c->b));
     be_exec(c->b, "UPDATE kv_store SET store_value = 'y' WHERE store_key = ?", k, 1, NULL, err,
             sizeof(err));
-    assert_int_equal(be_commit(c->b, err, sizeof(err)), ORC_EDB);
+    /* the server failed, not the statement: ORC_EIO (the FSM retries those) */
+    assert_int_equal(be_commit(c->b, err, sizeof(err)), ORC_EIO);
     assert_int_equal(count_rows(c->b, "SELECT COUNT(*) FROM kv_store WHERE store_key = ?", k, 1),
                      0);
 }
