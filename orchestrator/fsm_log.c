@@ -60,10 +60,7 @@ static int log_state_read(struct be *be, struct log_state *s, char *errmsg, size
     return rc;
 }
 
-static int log_state_write(struct be *be,
-                           const struct orc_fsm_entry *e,
-                           char *errmsg,
-                           size_t len)
+static int log_state_write(struct be *be, const struct orc_fsm_entry *e, char *errmsg, size_t len)
 {
     static const char *const acols[] = {"anchor", "applied_index"};
     static const char *const icols[] = {"anchor", "log_id", "applied_term"};

@@ -110,11 +110,7 @@ int fsm_op_end_maintenance(struct orc_fsm *f,
 }
 
 /* {"Type", "Key"?, "ClusterName", "Message", "Now"}. */
-int fsm_op_write_audit(struct orc_fsm *f,
-                       const json_t *p,
-                       json_t **res,
-                       char *errmsg,
-                       size_t len)
+int fsm_op_write_audit(struct orc_fsm *f, const json_t *p, json_t **res, char *errmsg, size_t len)
 {
     struct be_audit a;
 
@@ -155,11 +151,7 @@ static int step(int rc, int prev)
 /* {"Now", "CandidateBefore", "AuditBefore", "DetectionBefore",
  *  "RecoveryBefore", "BlockedBefore", "AuditKeep", "HistoryKeep"}: every
  * bound computed by the leader from its clock and config. */
-int fsm_op_housekeeping(struct orc_fsm *f,
-                        const json_t *p,
-                        json_t **res,
-                        char *errmsg,
-                        size_t len)
+int fsm_op_housekeeping(struct orc_fsm *f, const json_t *p, json_t **res, char *errmsg, size_t len)
 {
     int64_t now = num(p, "Now"), audit_before = num(p, "AuditBefore");
     int64_t audit_keep = num(p, "AuditKeep"), history_keep = num(p, "HistoryKeep");
@@ -179,17 +171,16 @@ int fsm_op_housekeeping(struct orc_fsm *f,
     if (audit_keep > 0)
         rc = step(be_history_trim(f->be, "audit", audit_keep, NULL, errmsg, len), rc);
     if (history_keep > 0) {
-        rc = step(be_history_trim(f->be, "topology_recovery_steps", history_keep, NULL, errmsg,
-                                  len),
-                  rc);
-        rc = step(be_history_trim(f->be, "topology_failure_detection", history_keep, NULL,
-                                  errmsg, len),
-                  rc);
+        rc = step(
+            be_history_trim(f->be, "topology_recovery_steps", history_keep, NULL, errmsg, len), rc);
+        rc = step(
+            be_history_trim(f->be, "topology_failure_detection", history_keep, NULL, errmsg, len),
+            rc);
     }
     rc = step(be_detection_clear_active(f->be, num(p, "DetectionBefore"), now, NULL, errmsg, len),
               rc);
-    rc = step(be_recovery_clear_active(f->be, num(p, "RecoveryBefore"), now, NULL, errmsg, len),
-              rc);
+    rc =
+        step(be_recovery_clear_active(f->be, num(p, "RecoveryBefore"), now, NULL, errmsg, len), rc);
     rc = step(be_blocked_recovery_expire(f->be, num(p, "BlockedBefore"), NULL, errmsg, len), rc);
     return rc;
 }

@@ -107,12 +107,36 @@ static uint64_t node_leader_epoch(void *arg)
 
 /* ---- quorum-confirmed detection ---- */
 
-/* Leader: a follower's report arrived; the recovery loop looks again. */
-static int node_failure_report(void *arg, const char *from, const char *failed)
+/* Leader: a follower's report arrived; the recovery loop looks again. Only
+ * a current member may report, and only from its own address. */
+static int node_failure_report(void *arg,
+                               const char *from,
+                               const char *source_ip,
+                               const char *failed,
+                               char *errmsg,
+                               size_t len)
 {
     struct orc_node *n = arg;
-    int rc = orc_quorum_put(&n->quorum, from, failed);
+    struct orc_raft_info *info = malloc(sizeof(*info));
+    const char *members[ORC_RAFT_MAX_PEERS];
+    int rc;
 
+    if (info == NULL)
+        return ORC_ENOMEM;
+    orc_raft_info(n->raft, info);
+    for (size_t i = 0; i < info->npeers; i++)
+        members[i] = info->peers[i].addr;
+    rc = orc_quorum_check_reporter(from, source_ip, info->advertise, members, info->npeers, errmsg,
+                                   len);
+    free(info);
+    if (rc != 0) {
+        ORC_LOG_W("+failure-report-refused", "from=%s source=%s error=\"%s\"", from, source_ip,
+                  errmsg);
+        return rc;
+    }
+    rc = orc_quorum_put(&n->quorum, from, failed);
+    if (rc != 0)
+        orc_errf(errmsg, len, "report from '%s' not recorded: %s", from, orc_strerror(rc));
     ORC_LOG_D("+failure-report", "from=%s failed=\"%s\"", from, failed);
     rec_loop_notify(__atomic_load_n(&n->loop, __ATOMIC_ACQUIRE));
     return rc;
@@ -442,7 +466,7 @@ int orc_node_run(const struct orc_config *cfg,
     memset(&n, 0, sizeof(n));
     n.cfg = cfg;
     n.boot_epoch = (uint64_t)orc_wall_ms();
-    orc_quorum_init(&n.quorum);
+    orc_quorum_init(&n.quorum, (int)cfg->DefaultInstancePort);
     rc = orc_log_init(orc_log_level_parse(cfg->LogLevel), cfg->LogFile, err, sizeof(err));
     if (rc == 0)
         rc = orc_reload_init(&n.reload, cfg, loader, err, sizeof(err));

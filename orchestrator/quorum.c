@@ -9,9 +9,10 @@
 
 #include "orchestrator/quorum.h"
 
-void orc_quorum_init(struct orc_quorum *q)
+void orc_quorum_init(struct orc_quorum *q, int default_port)
 {
     memset(q, 0, sizeof(*q));
+    q->default_port = default_port > 0 ? default_port : 3306;
     pthread_mutex_init(&q->lock, NULL);
 }
 
@@ -22,14 +23,126 @@ void orc_quorum_release(struct orc_quorum *q)
     pthread_mutex_destroy(&q->lock);
 }
 
+int orc_quorum_key_norm(const char *key, int default_port, char *out, size_t len)
+{
+    char buf[ORC_KEY_STRLEN + 16];
+    const char *s = key;
+    size_t n;
+    struct orc_key k;
+
+    while (*s == ' ' || *s == '\t')
+        s++;
+    n = strlen(s);
+    while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+        n--;
+    if (n == 0 || n >= sizeof(buf))
+        return ORC_EINVAL;
+    memcpy(buf, s, n);
+    buf[n] = '\0';
+    if (orc_key_parse(buf, default_port, &k) != 0)
+        return ORC_EINVAL;
+    for (char *h = k.host; *h; h++)
+        if (*h >= 'A' && *h <= 'Z')
+            *h = (char)(*h - 'A' + 'a');
+    return orc_key_str(&k, out, len) ? 0 : ORC_EINVAL;
+}
+
+int orc_quorum_normalize(const char *list, int default_port, struct orc_buf *out)
+{
+    const char *p = list ? list : "";
+    char item[ORC_KEY_STRLEN + 16], key[ORC_KEY_STRLEN];
+    int rc = orc_buf_puts(out, ",");
+
+    while (rc == 0 && *p != '\0') {
+        const char *comma = strchr(p, ',');
+        size_t n = comma ? (size_t)(comma - p) : strlen(p);
+        bool blank = strspn(p, " \t") >= n;
+
+        if (n >= sizeof(item))
+            return ORC_EINVAL;
+        memcpy(item, p, n);
+        item[n] = '\0';
+        if (!blank) {
+            rc = orc_quorum_key_norm(item, default_port, key, sizeof(key));
+            if (rc == 0)
+                rc = orc_buf_printf(out, "%s,", key);
+        }
+        p += comma ? n + 1 : n;
+    }
+    return rc;
+}
+
+/* The host part of a raft address "a.b.c.d:port" into out. */
+static int addr_host(const char *addr, char *out, size_t len)
+{
+    const char *colon = strrchr(addr, ':');
+    size_t n = colon ? (size_t)(colon - addr) : strlen(addr);
+
+    if (n == 0 || n >= len)
+        return ORC_EINVAL;
+    memcpy(out, addr, n);
+    out[n] = '\0';
+    return 0;
+}
+
+int orc_quorum_check_reporter(const char *from,
+                              const char *source_ip,
+                              const char *self,
+                              const char *const *members,
+                              size_t nmembers,
+                              char *errmsg,
+                              size_t len)
+{
+    char host[ORC_KEY_STRLEN];
+    const char *ip = source_ip ? source_ip : "";
+    bool member = false;
+
+    if (strncmp(ip, "::ffff:", 7) == 0)
+        ip += 7;
+    for (size_t i = 0; i < nmembers && !member; i++)
+        member = strcmp(members[i], from) == 0;
+    if (!member || (self != NULL && strcmp(from, self) == 0)) {
+        orc_errf(errmsg, len, "'%s' is not a raft member that may report", from);
+        return ORC_EPERM;
+    }
+    if (addr_host(from, host, sizeof(host)) != 0 || strcmp(host, ip) != 0) {
+        orc_errf(errmsg, len, "report for '%s' came from '%s', not from that member", from, ip);
+        return ORC_EPERM;
+    }
+    return 0;
+}
+
+/* Frees the slots of reports older than ORC_QUORUM_KEEP_MS (lock held). */
+static void prune(struct orc_quorum *q, int64_t now)
+{
+    size_t i = 0;
+
+    while (i < q->n) {
+        if (now - q->v[i].at_ms <= ORC_QUORUM_KEEP_MS) {
+            i++;
+            continue;
+        }
+        free(q->v[i].failed);
+        q->v[i] = q->v[--q->n];
+        memset(&q->v[q->n], 0, sizeof(q->v[q->n]));
+    }
+}
+
 int orc_quorum_put(struct orc_quorum *q, const char *node, const char *failed)
 {
     struct orc_buf b = ORC_BUF_INIT;
     size_t i;
     int rc = 0;
 
-    orc_buf_printf(&b, ",%s,", failed ? failed : "");
+    if (failed != NULL && strlen(failed) > ORC_QUORUM_REPORT_MAX)
+        return ORC_EINVAL;
+    rc = orc_quorum_normalize(failed, q->default_port, &b);
+    if (rc != 0) {
+        orc_buf_release(&b);
+        return rc;
+    }
     pthread_mutex_lock(&q->lock);
+    prune(q, orc_mono_ms());
     for (i = 0; i < q->n; i++)
         if (strcmp(q->v[i].node, node) == 0)
             break;
@@ -55,11 +168,13 @@ int orc_quorum_agreeing(struct orc_quorum *q,
                         size_t nnodes,
                         int64_t fresh_ms)
 {
-    char needle[ORC_KEY_STRLEN + 2];
+    char needle[ORC_KEY_STRLEN + 2], norm[ORC_KEY_STRLEN];
     int64_t now = orc_mono_ms();
     int count = 0;
 
-    snprintf(needle, sizeof(needle), ",%s,", key);
+    if (orc_quorum_key_norm(key, q->default_port, norm, sizeof(norm)) != 0)
+        return 0;
+    snprintf(needle, sizeof(needle), ",%s,", norm);
     pthread_mutex_lock(&q->lock);
     for (size_t i = 0; i < q->n; i++) {
         bool member = false;

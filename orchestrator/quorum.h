@@ -29,12 +29,36 @@ struct orc_quorum {
     pthread_mutex_t lock;
     struct orc_quorum_report v[ORC_QUORUM_MAX_NODES];
     size_t n;
+    int default_port; /* of keys given without one (immutable) */
 };
 
-void orc_quorum_init(struct orc_quorum *q);
+/* Longest report accepted (the keys a follower sees failed). */
+#define ORC_QUORUM_REPORT_MAX 16384
+/* Reports older than this are dropped (their slot freed). */
+#define ORC_QUORUM_KEEP_MS 60000
+
+void orc_quorum_init(struct orc_quorum *q, int default_port);
 void orc_quorum_release(struct orc_quorum *q);
-/* Records node's latest report: failed is "h:p,h:p" ("" = none). */
+/* Records node's latest report: failed is "h:p,h:p" ("" = none), keys are
+ * normalized (orc_quorum_normalize). Old reports are pruned first. */
 int orc_quorum_put(struct orc_quorum *q, const char *node, const char *failed);
+/* ---- pure helpers, unit-tested ---- */
+/* Rewrites a list of instance keys "h:p, H:p ,h" into ",h:p,h:p,h:dp,"
+ * (hosts lowercased, blanks trimmed, default_port where none is given,
+ * empty items dropped). ORC_EINVAL for a malformed key. */
+int orc_quorum_normalize(const char *list, int default_port, struct orc_buf *out);
+/* One normalized key "h:p" (lowercased host) into out. */
+int orc_quorum_key_norm(const char *key, int default_port, char *out, size_t len);
+/* Checks who may report: from must be one of the members' raft addresses
+ * (not self), and the request must come from that member's host: its IP
+ * equals source_ip (IPv4 text; "::ffff:" prefixes ignored). */
+int orc_quorum_check_reporter(const char *from,
+                              const char *source_ip,
+                              const char *self,
+                              const char *const *members,
+                              size_t nmembers,
+                              char *errmsg,
+                              size_t len);
 /* How many of the given nodes reported key failed within fresh_ms. */
 int orc_quorum_agreeing(struct orc_quorum *q,
                         const char *key,

@@ -65,6 +65,11 @@ static int loop_init(struct orc_raft *r, char *err, size_t len)
         raft_uv_tcp_close(&r->transport);
         return ORC_EIO;
     }
+    /* raft_uv 0.15 implements async_work (the io version 2 method) but still
+     * says version 1, and raft_init refuses asynchronous snapshots (fsm
+     * version 3) unless the io says 2. Nothing else reads the io version. */
+    if (r->io.async_work != NULL && r->io.version < 2)
+        r->io.version = 2;
     orc_raft_fsm_setup(r);
     rv = raft_init(&r->raft, &r->io, &r->rfsm, r->id, r->advertise);
     if (rv != 0) {

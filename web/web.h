@@ -46,8 +46,15 @@ struct web_deps {
                     char *errmsg,
                     size_t len);
     /* Leader side of quorum-confirmed detection: a follower's list of the
-     * instances it sees failed ("h:p,h:p"). NULL: not available. */
-    int (*failure_report)(void *node, const char *from, const char *failed);
+     * instances it sees failed ("h:p,h:p"), from the raft member at address
+     * from, received from source_ip. ORC_EPERM: not a member, or not from
+     * it; ORC_EINVAL: a malformed list. NULL: not available. */
+    int (*failure_report)(void *node,
+                          const char *from,
+                          const char *source_ip,
+                          const char *failed,
+                          char *errmsg,
+                          size_t len);
     /* Re-reads the config and applies the reloadable keys (names appended to
      * changed), or refuses with ORC_ECONFIG and errmsg. NULL: not available. */
     int (*reload)(void *node, struct orc_buf *changed, char *errmsg, size_t len);
