@@ -27,7 +27,8 @@ struct web_server {
     const struct web_route **routes; /* all tables, in registration order */
     size_t nroutes;
     struct web_metrics metrics;
-    int unix_fd; /* ListenSocket, or -1 */
+    int unix_fd;              /* ListenSocket, or -1 */
+    struct web_dedupe dedupe; /* write requests by X-Request-Id */
     struct web_tls tls;
 };
 
@@ -340,7 +341,10 @@ static void run(struct web_server *s, struct req_state *st)
             web_reply_error(r, 403, "Unauthorized: this user or node may not change state");
             return;
         }
-        st->rt->fn(r);
+        if (st->rt->flags & WEB_WRITE)
+            web_dedupe_serve(&s->dedupe, r, st->rt->fn);
+        else
+            st->rt->fn(r);
         return;
     }
     if (st->target == T_METRICS) {
@@ -646,6 +650,7 @@ static void server_free(struct web_server *s)
     }
     web_tls_release(&s->tls);
     web_metrics_release(&s->metrics);
+    web_dedupe_release(&s->dedupe);
     free(s->routes);
     free(s);
 }
@@ -665,6 +670,7 @@ int web_server_start(const struct web_deps *deps, struct web_server **out, char 
     orc_strlcpy(s->prefix, cfg->URLPrefix, sizeof(s->prefix));
     s->prefix_len = strlen(s->prefix);
     web_metrics_init(&s->metrics, &s->deps);
+    web_dedupe_init(&s->dedupe);
     rc = check_exposure(cfg, errmsg, len);
     if (rc == 0)
         rc = web_tls_load(cfg, &s->tls, errmsg, len);

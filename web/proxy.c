@@ -9,19 +9,28 @@
  * receives one serves it itself, so two nodes that briefly disagree on who
  * leads never bounce a request between them.
  *
+ * A forwarded write carries X-Request-Id (the client's, or a new one), which
+ * the leader runs once (dedupe.c), and may take as long as the longest
+ * operation (web_proxy_timeout_s).
+ *
  * Threads: runs on the request's libmicrohttpd thread; one curl handle per
- * request (connect timeout 5 s, total HTTPRequestTimeoutSeconds).
+ * request (connect timeout 5 s, total HTTPRequestTimeoutSeconds for reads).
  */
 #include <curl/curl.h>
 #include <microhttpd.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/random.h>
 
+#include "recovery/hooks.h"
 #include "web/web_int.h"
 
 #define PROXY_HEADER "X-Orchestrator-Forwarded"
 #define PROXY_CONNECT_TIMEOUT_S 5L
 #define PROXY_MAX_BODY (64L * 1024 * 1024)
+/* Beyond its hooks, what a forwarded write may take: the MySQL work of a
+ * takeover or recovery, or a membership change (ORC_RAFT_CHANGE_TIMEOUT_MS). */
+#define PROXY_MARGIN_S 60
 
 struct query_ctx {
     CURL *curl;
@@ -69,15 +78,41 @@ static const char *content_type_of(CURL *curl)
     return WEB_JSON;
 }
 
-static struct curl_slist *request_headers(struct web_req *r)
+int64_t web_proxy_timeout_s(const struct orc_config *c)
+{
+    size_t hooks = c->OnFailureDetectionProcesses.n + c->PreGracefulTakeoverProcesses.n +
+                   c->PreFailoverProcesses.n + c->PostFailoverProcesses.n +
+                   c->PostUnsuccessfulFailoverProcesses.n + c->PostMasterFailoverProcesses.n +
+                   c->PostIntermediateMasterFailoverProcesses.n +
+                   c->PostGracefulTakeoverProcesses.n + c->PostTakeMasterProcesses.n;
+    int64_t t = (int64_t)hooks * (REC_HOOKS_DEFAULT_TIMEOUT_MS / 1000) + PROXY_MARGIN_S;
+
+    return t > c->HTTPRequestTimeoutSeconds ? t : c->HTTPRequestTimeoutSeconds;
+}
+
+static struct curl_slist *request_headers(struct web_req *r, bool write)
 {
     struct MHD_Connection *conn = r->conn;
     const char *auth = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
     const char *ct = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Type");
+    const char *rid = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, WEB_REQUEST_ID);
     struct curl_slist *h = curl_slist_append(NULL, PROXY_HEADER ": 1");
     struct orc_buf line = ORC_BUF_INIT;
+    unsigned char raw[12];
 
     h = curl_slist_append(h, "Expect:"); /* no 100-continue round trip */
+    /* a write carries an id the leader runs once (the client's, else ours) */
+    if (rid != NULL && strlen(rid) < 64 && strpbrk(rid, "\r\n") == NULL) {
+        orc_buf_printf(&line, "%s: %s", WEB_REQUEST_ID, rid);
+    } else if (write && getrandom(raw, sizeof(raw), 0) == (ssize_t)sizeof(raw)) {
+        orc_buf_printf(&line, "%s: ", WEB_REQUEST_ID);
+        for (size_t i = 0; i < sizeof(raw); i++)
+            orc_buf_printf(&line, "%02x", raw[i]);
+    }
+    if (line.len > 0) {
+        h = curl_slist_append(h, orc_buf_str(&line));
+        orc_buf_reset(&line);
+    }
     if (auth != NULL) {
         orc_buf_printf(&line, "Authorization: %s", auth);
         h = curl_slist_append(h, orc_buf_str(&line));
@@ -97,14 +132,19 @@ static struct curl_slist *request_headers(struct web_req *r)
     return h;
 }
 
-static void setup(CURL *curl, struct web_req *r, const char *url, struct curl_slist *headers)
+static void setup(CURL *curl,
+                  struct web_req *r,
+                  bool write,
+                  const char *url,
+                  struct curl_slist *headers)
 {
     const struct orc_config *cfg = r->deps->cfg;
 
     curl_easy_setopt(curl, CURLOPT_URL, url);
     curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, PROXY_CONNECT_TIMEOUT_S);
-    curl_easy_setopt(curl, CURLOPT_TIMEOUT, (long)cfg->HTTPRequestTimeoutSeconds);
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT,
+                     (long)(write ? web_proxy_timeout_s(cfg) : cfg->HTTPRequestTimeoutSeconds));
     curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
     curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(curl, CURLOPT_WRITEDATA, &r->body);
@@ -141,7 +181,7 @@ void web_curl_tls(void *handle,
 }
 
 /* Forwards r to leader (scheme://host:port) and copies the answer into r. */
-static void forward(struct web_req *r, const char *leader)
+static void forward(struct web_req *r, const char *leader, bool write)
 {
     CURL *curl = curl_easy_init();
     struct orc_buf url = ORC_BUF_INIT;
@@ -160,8 +200,8 @@ static void forward(struct web_req *r, const char *leader)
     q.url = &url;
     q.first = true;
     MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, add_arg, &q);
-    headers = request_headers(r);
-    setup(curl, r, orc_buf_str(&url), headers);
+    headers = request_headers(r, write);
+    setup(curl, r, write, orc_buf_str(&url), headers);
     orc_buf_reset(&r->body);
     cc = curl_easy_perform(curl);
     if (cc == CURLE_OK)
@@ -199,6 +239,6 @@ bool web_proxy_handle(struct web_req *r, bool write)
         web_reply_error(r, 503, "no raft leader is known at the moment; try again");
         return true;
     }
-    forward(r, uri);
+    forward(r, uri, write);
     return true;
 }

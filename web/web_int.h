@@ -2,6 +2,7 @@
 #ifndef ORC_WEB_INT_H
 #define ORC_WEB_INT_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 
 #include "web/web.h"
@@ -214,6 +215,64 @@ void web_raft_health_details(const struct web_deps *deps, json_t *details);
  * answer (or replies 503 when no leader is known); returns true when r was
  * answered. A request carrying X-Orchestrator-Forwarded is served here. */
 bool web_proxy_handle(struct web_req *r, bool write);
+
+/* How long a follower waits for the leader's answer to a forwarded write:
+ * the longest operation it may run (hooks at their timeout each, plus a
+ * margin for the MySQL work and a membership change), and never less than
+ * HTTPRequestTimeoutSeconds. */
+int64_t web_proxy_timeout_s(const struct orc_config *cfg);
+
+/* ---- dedupe.c: write requests safe to retry (X-Request-Id) ---- */
+#define WEB_REQUEST_ID "X-Request-Id"
+#define WEB_DEDUPE_MAX 256
+#define WEB_DEDUPE_TTL_MS (15 * 60 * 1000)
+struct web_dedupe_entry {
+    char id[72];
+    uint64_t req_hash; /* method, URL, query */
+    int64_t at_ms;     /* monotonic: claimed, then finished */
+    bool done;
+    int status;
+    const char *content_type; /* static string */
+    char *body;
+    size_t len;
+};
+struct web_dedupe {
+    pthread_mutex_t mu;
+    pthread_cond_t cv; /* an entry finished */
+    struct web_dedupe_entry v[WEB_DEDUPE_MAX];
+    size_t n;
+};
+struct web_dedupe_answer {
+    int status;
+    const char *content_type;
+    char *body; /* caller frees */
+    size_t len;
+};
+enum {
+    WEB_DEDUPE_NEW = 0,   /* claimed: run it, then web_dedupe_finish */
+    WEB_DEDUPE_DONE,      /* ran already: *out is its answer */
+    WEB_DEDUPE_BUSY,      /* still running after wait_ms */
+    WEB_DEDUPE_CONFLICT,  /* the id names another request */
+    WEB_DEDUPE_UNTRACKED, /* no usable id, or the table is full of running ones */
+};
+int web_dedupe_init(struct web_dedupe *d);
+void web_dedupe_release(struct web_dedupe *d);
+/* Claims id for the request req_hash, or waits up to wait_ms for the
+ * running request of that id and copies its answer. */
+int web_dedupe_begin(struct web_dedupe *d,
+                     const char *id,
+                     uint64_t req_hash,
+                     int64_t wait_ms,
+                     struct web_dedupe_answer *out);
+/* Stores the answer of a claimed id (copied) and wakes its waiters. */
+void web_dedupe_finish(struct web_dedupe *d,
+                       const char *id,
+                       int status,
+                       const char *content_type,
+                       const char *body,
+                       size_t len);
+/* Runs a write route's handler once per X-Request-Id (any without one). */
+void web_dedupe_serve(struct web_dedupe *d, struct web_req *r, void (*fn)(struct web_req *));
 
 /* ---- api_quorum.c ---- */
 extern const struct web_route web_routes_quorum[];

@@ -89,13 +89,13 @@ static void test_only_members_report_from_their_own_address(void **state)
     (void)state;
     assert_int_equal(
         orc_quorum_check_reporter(members[1], "10.0.0.2", self, members, 3, err, sizeof(err)), 0);
-    assert_int_equal(orc_quorum_check_reporter(members[1], "::ffff:10.0.0.2", self, members, 3,
-                                               err, sizeof(err)),
+    assert_int_equal(orc_quorum_check_reporter(members[1], "::ffff:10.0.0.2", self, members, 3, err,
+                                               sizeof(err)),
                      0);
     /* not a member */
-    assert_int_equal(orc_quorum_check_reporter("10.0.0.9:10008", "10.0.0.9", self, members, 3,
-                                               err, sizeof(err)),
-                     ORC_EPERM);
+    assert_int_equal(
+        orc_quorum_check_reporter("10.0.0.9:10008", "10.0.0.9", self, members, 3, err, sizeof(err)),
+        ORC_EPERM);
     /* a member's name, sent from elsewhere */
     assert_int_equal(
         orc_quorum_check_reporter(members[1], "10.0.0.3", self, members, 3, err, sizeof(err)),
@@ -103,8 +103,7 @@ static void test_only_members_report_from_their_own_address(void **state)
     assert_non_null(strstr(err, "not from that member"));
     /* the leader itself never reports to itself */
     assert_int_equal(
-        orc_quorum_check_reporter(self, "10.0.0.1", self, members, 3, err, sizeof(err)),
-        ORC_EPERM);
+        orc_quorum_check_reporter(self, "10.0.0.1", self, members, 3, err, sizeof(err)), ORC_EPERM);
 }
 
 int main(void)
