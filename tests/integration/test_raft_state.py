@@ -38,7 +38,9 @@ def local(node, path, **kw):
 
 
 def seeded(raft_factory, sb, n=3, **config):
-    cfg = {"DiscoverySeeds": [sb.key(x) for x in sb.names]}
+    user, password = sb.credentials("repl")
+    cfg = {"DiscoverySeeds": [sb.key(x) for x in sb.names],
+           "ReplicationCredentialsQuery": f"SELECT '{user}', '{password}', '', '', ''"}
     cfg.update(config)
     rc = raft_factory(n, sandbox=sb, **cfg)
     rc.wait_leader(timeout=15)
@@ -69,9 +71,12 @@ def test_maintenance_survives_a_leader_change_with_the_same_id_everywhere(star4,
     ids = {n.name: maintenance_ids(n) for n in rc.running}
     assert len(set(map(tuple, ids.values()))) == 1, ids
     # the audit entry is replicated too, with the same id
-    audits = {n.name: [(a["AuditId"], a["AuditType"]) for a in local(n, "audit")
-                       if a["AuditType"] == "begin-maintenance"] for n in rc.running}
-    assert len(set(map(tuple, audits.values()))) == 1 and audits[leader.name], audits
+    def audits(n):
+        return [(a["AuditId"], a["AuditType"]) for a in local(n, "audit")
+                if a["AuditType"] == "begin-maintenance"]
+    rc.wait_all(lambda n: len(audits(n)) == 1, 10, what="audit entry everywhere")
+    seen = {n.name: audits(n) for n in rc.running}
+    assert len(set(map(tuple, seen.values()))) == 1, seen
 
     ok(leader, f"raft-yield/{follower.raft_addr}")
     new = rc.wait_leader(timeout=10)
