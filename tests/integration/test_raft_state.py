@@ -137,7 +137,7 @@ def test_wiped_raft_dirs_with_kept_stores_refuse_to_start(raft3):
 def _mysql_backend(sb):
     user, password = sb.credentials("backend")
     return {"BackendDB": "mysql", "MySQLOrchestratorHost": "127.0.0.1",
-            "MySQLOrchestratorPort": sb.port("i1"), "MySQLOrchestratorDatabase": "orc_raft3",
+            "MySQLOrchestratorPort": sb.port("i1"), "MySQLOrchestratorDatabase": "orchestrator",
             "MySQLOrchestratorUser": user, "MySQLOrchestratorPassword": password,
             "MySQLOrchestratorReadTimeoutSeconds": 2, "MySQLConnectTimeoutSeconds": 1}
 
@@ -166,6 +166,7 @@ def test_follower_on_a_stalled_mysql_backend_still_applies_the_downtime(sandbox_
         os.kill(pid, signal.SIGCONT)
     wait_until(lambda: instance(on_mysql, sb, "i3")["IsDowntimed"] is True, 60,
                what="the follower on MySQL holds the downtime")
+    assert "+raft-apply-retry" in on_mysql.log[mark:], on_mysql.tail()  # retried, not skipped
     assert "+raft-elected" not in on_mysql.log[mark:]
     wait_until(lambda: on_mysql.raft_status()["ApplierHealthy"] is True, 30)
     assert on_mysql.get("/api/health", timeout=5).status_code == 200

@@ -76,8 +76,9 @@ static int apply(struct store *s, uint64_t index, const char *op, const char *js
 }
 
 #define MAINT(h) "{\"Key\":{\"Hostname\":\"" h "\",\"Port\":3306},\"Owner\":\"o\",\"Now\":1000}"
-#define DETECT(h)                                                                    \
-    "{\"Key\":{\"Hostname\":\"" h "\",\"Port\":3306},\"Analysis\":\"DeadMaster\"," \
+#define DETECT(h)                                    \
+    "{\"Key\":{\"Hostname\":\"" h                    \
+    "\",\"Port\":3306},\"Analysis\":\"DeadMaster\"," \
     "\"IsActionable\":true,\"Now\":1000}"
 
 /* Two stores applying the same entries assign the same ids, whatever their
@@ -97,9 +98,9 @@ static void test_ids_are_equal_on_every_store(void **state)
                              " VALUES ('x', 1)",
                              NULL, 0, NULL, err, sizeof(err)),
                      0);
-    assert_int_equal(be_exec(b.be, "DELETE FROM database_instance_maintenance", NULL, 0, NULL,
-                             err, sizeof(err)),
-                     0);
+    assert_int_equal(
+        be_exec(b.be, "DELETE FROM database_instance_maintenance", NULL, 0, NULL, err, sizeof(err)),
+        0);
     assert_int_equal(apply(&a, 1, "begin-maintenance", MAINT("db1"), &ida), 0);
     assert_int_equal(apply(&b, 1, "begin-maintenance", MAINT("db1"), &idb), 0);
     assert_int_equal(ida, 1);
@@ -153,9 +154,9 @@ static void test_store_of_another_log_is_refused(void **state)
     assert_int_equal(orc_fsm_log_claim(&a.f, "L1", false, err, sizeof(err)), 0);
     assert_int_equal(orc_fsm_log_claim(&a.f, "L2", true, err, sizeof(err)), ORC_ESTATE);
     assert_non_null(strstr(err, "not from this RaftDataDir"));
-    assert_int_equal(orc_fsm_apply_index(&a.f, &e, "begin-maintenance", p, &res, &cmd_rc, err,
-                                         sizeof(err)),
-                     ORC_ESTATE);
+    assert_int_equal(
+        orc_fsm_apply_index(&a.f, &e, "begin-maintenance", p, &res, &cmd_rc, err, sizeof(err)),
+        ORC_ESTATE);
     json_decref(p);
     store_close(&a);
 }
@@ -169,9 +170,8 @@ static void test_wiped_raft_dir_is_refused(void **state)
     (void)state;
     store_open(&a);
     assert_int_equal(apply(&a, 3, "begin-maintenance", MAINT("db1"), NULL), 0);
-    assert_int_equal(be_exec(a.be, "DELETE FROM raft_log_identity", NULL, 0, NULL, err,
-                             sizeof(err)),
-                     0);
+    assert_int_equal(
+        be_exec(a.be, "DELETE FROM raft_log_identity", NULL, 0, NULL, err, sizeof(err)), 0);
     assert_int_equal(orc_fsm_log_claim(&a.f, "L9", true, err, sizeof(err)), ORC_ESTATE);
     assert_non_null(strstr(err, "RaftDataDir is new"));
     store_close(&a);
