@@ -451,10 +451,8 @@ static void dump(struct orc_raft *r, struct orc_raft_item *it)
     if (rc != 0)
         ORC_LOG_E("+raft-snapshot-failed", "error=\"%s\"", err);
     else
-        ORC_LOG_I("+raft-snapshot-dumped",
-                  "bytes=%zu us=%lld (on the applier; the loop waits for "
-                  "nothing)",
-                  b.len, (long long)(orc_mono_us() - t0));
+        ORC_LOG_I("+raft-snapshot-dumped", "bytes=%zu us=%lld", b.len,
+                  (long long)(orc_mono_us() - t0));
     pthread_mutex_lock(&r->alock);
     orc_buf_release(&r->dump);
     r->dump = b;
