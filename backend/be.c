@@ -99,6 +99,24 @@ static int check_params(const char *sql, const struct be_val *p, size_t n, char 
     return 0;
 }
 
+/* Counts a failure of the backend itself (lock held). */
+static int note(struct be *b, int rc)
+{
+    if (rc == ORC_EIO || rc == ORC_ETIMEDOUT || rc == ORC_ENOMEM)
+        b->transient++;
+    return rc;
+}
+
+uint64_t be_transient_failures(struct be *b)
+{
+    uint64_t n;
+
+    be_lock(b);
+    n = b->transient;
+    be_unlock(b);
+    return n;
+}
+
 int be_exec(struct be *b,
             const char *sql,
             const struct be_val *params,
@@ -112,7 +130,7 @@ int be_exec(struct be *b,
     if (rc != 0)
         return rc;
     be_lock(b);
-    rc = b->drv->exec(b, sql, params, n, affected, NULL, errmsg, len);
+    rc = note(b, b->drv->exec(b, sql, params, n, affected, NULL, errmsg, len));
     be_unlock(b);
     return rc;
 }
@@ -130,7 +148,7 @@ int be_insert(struct be *b,
     if (rc != 0)
         return rc;
     be_lock(b);
-    rc = b->drv->exec(b, sql, params, n, NULL, id, errmsg, len);
+    rc = note(b, b->drv->exec(b, sql, params, n, NULL, id, errmsg, len));
     be_unlock(b);
     return rc;
 }
@@ -149,7 +167,7 @@ int be_query(struct be *b,
     if (rc != 0)
         return rc;
     be_lock(b);
-    rc = b->drv->query(b, sql, params, n, cb, ctx, errmsg, len);
+    rc = note(b, b->drv->query(b, sql, params, n, cb, ctx, errmsg, len));
     be_unlock(b);
     return rc;
 }
@@ -166,7 +184,7 @@ int be_begin(struct be *b, char *errmsg, size_t len)
         b->txn_depth++;
         return 0;
     }
-    rc = b->drv->exec(b, b->drv->sql_begin, NULL, 0, NULL, NULL, errmsg, len);
+    rc = note(b, b->drv->exec(b, b->drv->sql_begin, NULL, 0, NULL, NULL, errmsg, len));
     if (rc != 0) {
         orc_errprefix(errmsg, len, "begin");
         be_unlock(b);
@@ -197,9 +215,9 @@ static int txn_end(struct be *b, bool commit, char *errmsg, size_t len)
             b->drv->exec(b, "ROLLBACK", NULL, 0, NULL, NULL, NULL, 0);
             orc_errf(errmsg, len, "commit: transaction was rolled back%s",
                      b->txn_lost ? " (connection lost)" : "");
-            rc = b->txn_lost ? ORC_EIO : ORC_EDB;
+            rc = note(b, b->txn_lost ? ORC_EIO : ORC_EDB);
         } else if (commit) {
-            rc = b->drv->exec(b, "COMMIT", NULL, 0, NULL, NULL, errmsg, len);
+            rc = note(b, b->drv->exec(b, "COMMIT", NULL, 0, NULL, NULL, errmsg, len));
             if (rc != 0) {
                 orc_errprefix(errmsg, len, "commit");
                 b->drv->exec(b, "ROLLBACK", NULL, 0, NULL, NULL, NULL, 0);

@@ -125,6 +125,11 @@ int be_query(struct be *b,
              char *errmsg,
              size_t len);
 
+/* How many calls so far failed because the backend did (server gone, I/O,
+ * lock timeout, memory) rather than the statement: a caller compares two
+ * readings to tell a failing store from a refused statement. */
+uint64_t be_transient_failures(struct be *b);
+
 /* Transactions nest: an inner begin/commit pair only counts; an inner rollback
  * makes the outermost commit roll back and fail with ORC_EDB. The calling thread
  * holds the backend's lock from be_begin to its matching commit/rollback. */

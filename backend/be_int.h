@@ -51,6 +51,7 @@ struct be {
     int txn_depth;      /* guarded by mu */
     bool txn_doomed;    /* an inner rollback or a lost connection: the outer commit fails */
     bool txn_lost;      /* ... because the connection was lost: it fails with ORC_EIO */
+    uint64_t transient; /* calls that failed because the backend did (guarded by mu) */
 };
 
 extern const struct be_driver be_sqlite_driver;

@@ -10,8 +10,9 @@
  *   - a store that counts in another log (the RaftDataDir was wiped, or two
  *     nodes share one MySQL backend) is refused instead of silently skipping
  *     the new log's first entries;
- *   - a backend failure records nothing: the caller retries the entry; a
- *     command refused by its own logic (the same on every node) is recorded.
+ *   - a backend failure (be_transient_failures moved during the command)
+ *     records nothing: the caller retries the entry; a command refused by
+ *     its own logic (the same on every node) is recorded, whatever its code.
  */
 #include <string.h>
 
@@ -128,20 +129,25 @@ static int apply_in_txn(struct orc_fsm *f,
                         size_t len)
 {
     char werr[ORC_ERRMSG_SIZE] = "";
+    uint64_t failures = be_transient_failures(f->be);
     int rc, crc = orc_fsm_apply_r(f, op, p, result, errmsg, len);
 
-    if (crc != 0 && orc_fsm_rc_transient(crc)) {
+    /* The backend itself failed during the command (whatever code the
+     * handler made of it): nothing is recorded, the entry is tried again. */
+    if (be_transient_failures(f->be) != failures) {
         be_rollback(f->be, NULL, 0);
         json_decref(*result);
         *result = NULL;
-        return crc;
+        return orc_fsm_rc_transient(crc) ? crc : ORC_EIO;
     }
     rc = log_state_write(f->be, e, werr, sizeof(werr));
     if (rc == 0)
         rc = be_commit(f->be, werr, sizeof(werr));
     else
         be_rollback(f->be, NULL, 0);
-    if (rc != 0 && crc != 0 && !orc_fsm_rc_transient(rc))
+    /* A refused command whose transaction an inner rollback doomed: its
+     * index alone is recorded (unless the backend failed meanwhile). */
+    if (rc != 0 && crc != 0 && be_transient_failures(f->be) == failures)
         rc = record_only(f, e, werr, sizeof(werr));
     if (rc != 0) {
         json_decref(*result);
