@@ -177,7 +177,9 @@ def test_node_joins_and_is_removed_at_run_time(raft_factory):
     assert members[fourth.raft_addr] == "Voter" and len(members) == 4
     wait_until(lambda: global_recoveries(fourth) == "disabled", 10, what="4th has the state")
     assert fourth.has_event("+raft-restored"), fourth.tail()
-    assert fourth.raft_status()["IsPartOfQuorum"] is True
+    # the promotion is committed by the others first; the 4th learns it a heartbeat later
+    wait_until(lambda: fourth.raft_status()["IsPartOfQuorum"] is True, 5,
+               what="the 4th knows it is a voter")
     # adding it again changes nothing
     assert ok(leader, f"raft-add-peer/{fourth.raft_addr}") == fourth.raft_addr
     assert ok(follower, f"raft-remove-peer/{fourth.raft_addr}") == fourth.raft_addr
