@@ -151,6 +151,18 @@ int be_upsert(struct be *b,
               char *errmsg,
               size_t len);
 
+/* Inserts one row unless it conflicts with a primary or unique key (INSERT
+ * IGNORE / INSERT OR IGNORE); *inserted (may be NULL) tells which. Table and
+ * column names must be plain identifiers. */
+int be_insert_ignore(struct be *b,
+                     const char *table,
+                     const char *const *cols,
+                     size_t ncols,
+                     const struct be_val *vals,
+                     bool *inserted,
+                     char *errmsg,
+                     size_t len);
+
 /* ---- typed helpers ---- */
 
 #define BE_PAGE_SIZE 20 /* rows per page of audit, detections, recoveries */

@@ -212,6 +212,40 @@ int be_insert_next_id(struct be *b,
     return rc;
 }
 
+int be_insert_ignore(struct be *b,
+                     const char *table,
+                     const char *const *cols,
+                     size_t ncols,
+                     const struct be_val *vals,
+                     bool *inserted,
+                     char *errmsg,
+                     size_t len)
+{
+    struct orc_buf sql = ORC_BUF_INIT;
+    int64_t affected = 0;
+    int rc = be_ident_ok(table) && ncols > 0 ? 0 : ORC_EINVAL;
+
+    for (size_t i = 0; rc == 0 && i < ncols; i++)
+        rc = be_ident_ok(cols[i]) ? 0 : ORC_EINVAL;
+    if (rc != 0) {
+        orc_errf(errmsg, len, "insert: bad table or column name");
+        return rc;
+    }
+    orc_buf_printf(&sql, "%s INTO %s (", be_sql_insert_ignore(b), table);
+    for (size_t i = 0; i < ncols; i++)
+        orc_buf_printf(&sql, "%s%s", i ? ", " : "", cols[i]);
+    orc_buf_puts(&sql, ") VALUES (");
+    for (size_t i = 0; i < ncols; i++)
+        orc_buf_puts(&sql, i ? ", ?" : "?");
+    rc = orc_buf_puts(&sql, ")");
+    if (rc == 0)
+        rc = be_exec(b, orc_buf_str(&sql), vals, ncols, &affected, errmsg, len);
+    orc_buf_release(&sql);
+    if (inserted != NULL)
+        *inserted = rc == 0 && affected > 0;
+    return rc;
+}
+
 /* ---- columns ---- */
 
 int64_t be_col_i64(const char *v)

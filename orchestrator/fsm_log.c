@@ -201,10 +201,18 @@ int orc_fsm_log_claim(struct orc_fsm *f,
     static const char *const icols[] = {"anchor", "log_id", "applied_term"};
     struct be_val iv[] = {BE_VINT(1), BE_VTEXT(log_id), BE_VINT(0)};
     struct log_state s;
+    bool claimed = false;
     int rc = be_begin(f->be, errmsg, len);
 
+    /* Claim first, read after: of two nodes starting on one shared store,
+     * the second's insert waits for the first's and is ignored, and its
+     * read then sees the first one's log. */
+    if (rc == 0)
+        rc = be_insert_ignore(f->be, "raft_log_identity", icols, 3, iv, &claimed, errmsg, len);
     if (rc == 0)
         rc = log_state_read(f->be, &s, errmsg, len);
+    if (rc == 0 && s.log_id[0] == '\0')
+        rc = be_upsert(f->be, "raft_log_identity", icols, 3, 1, iv, 1, errmsg, len);
     if (rc == 0 && s.log_id[0] != '\0' && strcmp(s.log_id, log_id) != 0) {
         orc_errf(errmsg, len,
                  "the store holds state applied from raft log '%s' (up to index %lld), not from "
@@ -212,14 +220,12 @@ int orc_fsm_log_claim(struct orc_fsm *f,
                  "uses the same backend",
                  s.log_id, (long long)s.applied, log_id);
         rc = ORC_ESTATE;
-    } else if (rc == 0 && s.log_id[0] == '\0' && s.applied > 0 && pristine) {
+    } else if (rc == 0 && (claimed || s.log_id[0] == '\0') && s.applied > 0 && pristine) {
         orc_errf(errmsg, len,
                  "the store holds state applied from a raft log up to index %lld, but the "
                  "RaftDataDir is new (wiped?)",
                  (long long)s.applied);
         rc = ORC_ESTATE;
-    } else if (rc == 0 && s.log_id[0] == '\0') {
-        rc = be_upsert(f->be, "raft_log_identity", icols, 3, 1, iv, 1, errmsg, len);
     }
     if (rc == 0)
         return be_commit(f->be, errmsg, len);

@@ -172,6 +172,24 @@ def test_follower_on_a_stalled_mysql_backend_still_applies_the_downtime(sandbox_
     assert on_mysql.get("/api/health", timeout=5).status_code == 200
 
 
+def test_two_nodes_sharing_one_mysql_backend_are_refused(sandbox_factory, raft_factory):
+    backend = sandbox_factory("single", 1)
+    rc = raft_factory(3, start=False)
+    for n in rc.nodes[1:]:
+        n.config.update(_mysql_backend(backend))
+    rc.start(rc.nodes[:2])
+    leader = rc.wait_leader(timeout=15)
+    ok(leader, "disable-global-recoveries")
+    second = rc.nodes[2]
+    second.start(wait=False)
+    wait_until(lambda: not second.running, 15, what="the second user of the store refuses")
+    assert second.returncode == 1
+    assert "another node uses the same backend" in second.current_log, second.tail()
+    # the first one goes on applying
+    ok(leader, "enable-global-recoveries")
+    wait_until(lambda: local(rc.nodes[1], "check-global-recoveries")["Details"] == "enabled", 10)
+
+
 def test_downtime_and_must_not_hold_on_a_node_that_joins_and_leads(star4, raft_factory):
     sb = star4
     rc = seeded(raft_factory, sb, RaftSnapshotThreshold=4)
