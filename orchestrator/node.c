@@ -39,7 +39,13 @@ struct orc_node {
     struct orc_raft *raft;    /* RaftEnabled: set before any thread reads it */
     struct orc_quorum quorum; /* leader: what the followers see failed */
     struct web_server *http;
-    uint64_t boot_epoch;      /* without raft: this process's leadership epoch */
+    uint64_t boot_epoch; /* without raft: this process's leadership epoch */
+    struct {             /* the last failure report sent (recovery thread only) */
+        char *last;
+        char uri[ORC_RAFT_URI_MAX];
+        int64_t sent_ms;
+        bool ok;
+    } report;
     struct orc_reload reload; /* SIGHUP and /api/reload-configuration */
 };
 
@@ -143,18 +149,40 @@ static int node_failure_report(void *arg,
 }
 
 /* Follower: tell the leader what this node sees failed. */
+/* Follower (recovery thread): what this node sees failed goes to the leader
+ * when it changed, at once when the leader changed (a new leader needs the
+ * majority's view now, not at the next periodic report), every
+ * REPORT_MS otherwise, and again after REPORT_RETRY_MS when a send failed. */
+#define REPORT_MS 2000
+#define REPORT_RETRY_MS 250
+
 static void node_report_failures(void *arg, const char *failed)
 {
     struct orc_node *n = arg;
     struct orc_raft_info *info = malloc(sizeof(*info));
     char err[ORC_ERRMSG_SIZE] = "";
+    int64_t now = orc_mono_ms(), wait;
+    bool same;
 
     if (info == NULL)
         return;
     orc_raft_info(n->raft, info);
-    if (!info->is_leader && info->leader_uri[0] != '\0' &&
-        orc_quorum_send(n->cfg, info->leader_uri, info->advertise, failed, err, sizeof(err)) != 0)
+    if (info->is_leader || info->leader_uri[0] == '\0')
+        goto out;
+    same = n->report.last != NULL && strcmp(n->report.last, failed) == 0 &&
+           strcmp(n->report.uri, info->leader_uri) == 0;
+    wait = n->report.ok ? REPORT_MS : REPORT_RETRY_MS;
+    if (same && now - n->report.sent_ms < wait)
+        goto out;
+    n->report.ok =
+        orc_quorum_send(n->cfg, info->leader_uri, info->advertise, failed, err, sizeof(err)) == 0;
+    if (!n->report.ok)
         ORC_LOG_D("+failure-report-failed", "error=\"%s\"", err);
+    free(n->report.last);
+    n->report.last = strdup(failed);
+    orc_strlcpy(n->report.uri, info->leader_uri, sizeof(n->report.uri));
+    n->report.sent_ms = now;
+out:
     free(info);
 }
 
@@ -509,6 +537,7 @@ int orc_node_run(const struct orc_config *cfg,
     ORC_LOG_N("+service-stopping", "signal=%s", strsignal(sig));
     stop_all(&n);
     orc_quorum_release(&n.quorum);
+    free(n.report.last);
     orc_reload_release(&n.reload);
     disc_library_end();
     curl_global_cleanup();

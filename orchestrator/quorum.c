@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "orchestrator/quorum.h"
+#include "web/web.h"
 
 void orc_quorum_init(struct orc_quorum *q, int default_port)
 {
@@ -220,6 +221,7 @@ int orc_quorum_send(const struct orc_config *cfg,
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 500L);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
+    web_curl_tls(c, cfg, NULL, NULL, NULL); /* HTTPS leader: CA, client certificate */
     if (cfg->HTTPAuthUser[0] != '\0') {
         curl_easy_setopt(c, CURLOPT_USERNAME, cfg->HTTPAuthUser);
         curl_easy_setopt(c, CURLOPT_PASSWORD, cfg->HTTPAuthPassword);

@@ -22,7 +22,6 @@
 #define REPROBE_THROTTLE_MS 50
 #define FULL_PASS_MS 5000
 #define HOUSEKEEPING_MS 60000
-#define REPORT_MS 2000
 #define RESUME_MS 1000
 #define BLOCKED_RETRY_MS 1000
 /* A master unseen this long while its replicas still replicate (frozen, or
@@ -53,8 +52,6 @@ struct rec_loop {
     bool pending; /* the last pass saw an unconfirmed failure */
     int64_t last_full_ms;
     int64_t housekept_ms;
-    char *reported; /* the last failure report sent to the leader */
-    int64_t reported_ms;
     uint64_t resumed_epoch; /* the epoch of the last resume pass */
     int64_t resumed_ms;
     struct reprobe *blocked; /* instances whose recovery was blocked, and when */
@@ -359,13 +356,9 @@ static void report(struct rec_loop *l)
                            orc_key_str(&s->instances[i].key, ks, sizeof(ks)));
     }
     disc_snapshot_put(s);
-    if (l->reported == NULL || strcmp(l->reported, orc_buf_str(&b)) != 0 ||
-        orc_mono_ms() - l->reported_ms >= REPORT_MS) {
-        free(l->reported);
-        l->reported = orc_buf_detach(&b);
-        l->reported_ms = orc_mono_ms();
-        l->env->report_failures(l->env->node, l->reported);
-    }
+    /* every pass: the node sends it when it changed, when the leader
+     * changed, or REPORT_MS after the last one */
+    l->env->report_failures(l->env->node, orc_buf_str(&b));
     orc_buf_release(&b);
 }
 
@@ -651,6 +644,5 @@ void rec_loop_stop(struct rec_loop *l)
     free(l->skips);
     free(l->blocked);
     free(l->kicked);
-    free(l->reported);
     free(l);
 }

@@ -312,8 +312,10 @@ struct rec_env {
     /* Quorum-confirmed detection (raft). May be NULL: always confirmed.
      * True when enough nodes see key failed; *agree and *needed say how many. */
     bool (*confirm_failure)(void *node, const struct orc_key *key, int *agree, int *needed);
-    /* On a follower: tells the leader which instances this node sees failed
-     * ("h:p,h:p", "" for none). May be NULL. */
+    /* On a follower, on every pass of the loop: which instances this node
+     * sees failed ("h:p,h:p", "" for none). The node sends it to the leader
+     * when it changed, when the leader changed, and every 2 s (see node.c).
+     * May be NULL. */
     void (*report_failures)(void *node, const char *failed);
     /* counts asynchronous hooks still running; may be NULL */
     struct rec_hooks_tracker *hooks_tracker;
