@@ -336,7 +336,8 @@ static int snapshot_copy(struct disc_topo *t, struct raw *r)
     r->aliases = calloc(t->naliases ? t->naliases : 1, sizeof(*r->aliases));
     if (s == NULL || r->in == NULL || r->an == NULL || r->aliases == NULL)
         goto fail;
-    memcpy(r->aliases, t->aliases, t->naliases * sizeof(*r->aliases));
+    if (t->naliases > 0)
+        memcpy(r->aliases, t->aliases, t->naliases * sizeof(*r->aliases));
     r->naliases = t->naliases;
     s->refs = 1;
     s->version = t->version;
