@@ -203,8 +203,8 @@ int rec_kv_base64_encode(const void *data, size_t n, struct orc_buf *out)
         q[3] = i + 2 < n ? b64[v & 63] : '=';
         rc = orc_buf_append(out, q, 4);
     }
-    if (rc == 0 && out->data == NULL)
-        rc = orc_buf_puts(out, "");
+    if (rc == 0)
+        rc = orc_buf_append(out, "", 0); /* terminated also when n is 0 */
     return rc;
 }
 
