@@ -20,6 +20,7 @@ from . import util
 ETCD = shutil.which("etcd") or "/usr/bin/etcd"
 ETCDCTL = shutil.which("etcdctl") or "/usr/bin/etcdctl"
 ZK_HOME = Path("/usr/share/zookeeper")
+ZK_JAR = Path("/usr/share/java/zookeeper.jar")
 
 
 class Etcd:
@@ -155,7 +156,7 @@ class ZooKeeper:
 
     @staticmethod
     def available():
-        return (ZK_HOME / "lib").is_dir() and shutil.which("java") is not None
+        return ZK_JAR.is_file() and shutil.which("java") is not None
 
     def start(self, timeout=60):
         data = self.workdir / "zk-data"
@@ -164,9 +165,8 @@ class ZooKeeper:
         cfg.write_text(f"tickTime=500\ndataDir={data}\nclientPort={self.port}\n"
                        f"clientPortAddress=127.0.0.1\nadmin.enableServer=false\n"
                        f"4lw.commands.whitelist=ruok\nmaxSessionTimeout=60000\n")
-        jars = [str(p) for p in sorted((ZK_HOME / "lib").glob("*.jar"))]
-        jars += [str(p) for p in sorted(Path("/usr/share/java").glob("zookeeper*.jar"))]
-        cp = ":".join(jars + ["/etc/zookeeper/conf"])
+        # Debian's jar names its dependencies in its manifest (as zkEnv.sh uses it).
+        cp = f"/etc/zookeeper/conf:{ZK_JAR}"
         self.log = open(self.workdir / "zk.log", "ab")
         self.proc = subprocess.Popen(
             ["java", "-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-cp", cp,
