@@ -148,8 +148,7 @@ int fsm_op_put_kv(struct orc_fsm *f, const json_t *p, json_t **res, char *errmsg
 
     (void)res;
     if (!json_is_array(pairs))
-        return be_kv_put(f->be, fsm_str(p, "Key"), fsm_str(p, "Value"), num(p, "Now"), errmsg,
-                         len);
+        return be_kv_put(f->be, fsm_str(p, "Key"), fsm_str(p, "Value"), num(p, "Now"), errmsg, len);
     rc = be_begin(f->be, errmsg, len);
     json_array_foreach(pairs, i, kv)
     {

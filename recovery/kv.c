@@ -27,9 +27,9 @@
 #include "recovery/rec.h"
 
 #define KV_MAX_STORES 4
-#define JOB_WAIT_MS 100         /* a master not yet confirmed by the topology */
-#define JOB_CONFIRM_MS 30000    /* ... for this long at most */
-#define JOB_RETRY_MS 500        /* first retry after a store failed, doubling */
+#define JOB_WAIT_MS 100      /* a master not yet confirmed by the topology */
+#define JOB_CONFIRM_MS 30000 /* ... for this long at most */
+#define JOB_RETRY_MS 500     /* first retry after a store failed, doubling */
 #define JOB_MAX_ATTEMPTS 6
 
 struct store {
@@ -230,8 +230,8 @@ static void publish_managers(struct rec_kv *kv)
     }
     rec_kv_set_init(&want);
     snprintf(members, sizeof(members), "%smembers/", kv->s.manager_prefix);
-    if (rec_kv_manager_pairs(kv->s.manager_prefix, info->leader_uri, info->leader_addr, m,
-                             info->n, &want) == 0) {
+    if (rec_kv_manager_pairs(kv->s.manager_prefix, info->leader_uri, info->leader_addr, m, info->n,
+                             &want) == 0) {
         for (size_t i = 0; i < kv->nstores; i++) {
             char err[ORC_ERRMSG_SIZE] = "";
             bool changed = false;
@@ -560,8 +560,8 @@ int rec_kv_submit_masters(struct rec_env *env,
             !writable_master(s, &s->instances[cl->master].key))
             continue;
         rec_kv_set_init(&want);
-        rc = publish_master(kv, cl->alias[0] ? cl->alias : cl->name,
-                            &s->instances[cl->master].key, &want, err, sizeof(err));
+        rc = publish_master(kv, cl->alias[0] ? cl->alias : cl->name, &s->instances[cl->master].key,
+                            &want, err, sizeof(err));
         pairs_json(arr, &want);
         rec_kv_set_release(&want);
         (*count)++;
@@ -595,10 +595,10 @@ json_t *rec_kv_status(const struct rec_env *env)
         char ts[64] = "";
         if (s->ok_s > 0)
             orc_time_rfc3339(s->ok_s, ts, sizeof(ts));
-        json_array_append_new(arr, json_pack("{s:s, s:b, s:b, s:s, s:s, s:I}", "Store",
-                                             s->ops->name, "Checked", s->checked, "Healthy",
-                                             s->up, "Error", s->err, "LastSuccess", ts,
-                                             "Failures", (json_int_t)s->failures));
+        json_array_append_new(
+            arr, json_pack("{s:s, s:b, s:b, s:s, s:s, s:I}", "Store", s->ops->name, "Checked",
+                           s->checked, "Healthy", s->up, "Error", s->err, "LastSuccess", ts,
+                           "Failures", (json_int_t)s->failures));
     }
     pthread_mutex_unlock(&kv->mu);
     return arr;
@@ -616,8 +616,7 @@ void rec_kv_metrics(const struct rec_env *env, struct orc_buf *out)
                  "# TYPE orchestrator_kv_store_up gauge\n");
     pthread_mutex_lock(&kv->mu);
     for (size_t i = 0; i < kv->nstores; i++)
-        orc_buf_printf(out, "orchestrator_kv_store_up{store=\"%s\"} %d\n",
-                       kv->stores[i].ops->name,
+        orc_buf_printf(out, "orchestrator_kv_store_up{store=\"%s\"} %d\n", kv->stores[i].ops->name,
                        kv->stores[i].checked ? (kv->stores[i].up ? 1 : 0) : -1);
     orc_buf_puts(out,
                  "# HELP orchestrator_kv_store_failures_total Failed calls to a KV store.\n"

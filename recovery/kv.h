@@ -64,9 +64,9 @@ int rec_kv_diff(const struct rec_kv_set *cur,
 
 /* One manager node as published (see rec_kv_manager_pairs). */
 struct rec_kv_member {
-    char addr[64];  /* raft address (or host name without raft) */
-    char role[16];  /* "voter", "non-voter" */
-    bool healthy;   /* reachable from the leader */
+    char addr[64]; /* raft address (or host name without raft) */
+    char role[16]; /* "voter", "non-voter" */
+    bool healthy;  /* reachable from the leader */
     bool leader;
 };
 
@@ -90,10 +90,11 @@ int rec_kv_base64_decode(const char *s, struct orc_buf *out);
 int rec_kv_prefix_end(const char *prefix, struct orc_buf *out);
 
 /* etcd /v3/kv/txn body: every put (request_put) then every delete
- * (request_delete_range), keys and values base64. Caller frees. */
+ * (request_delete_range), keys and values base64. Caller frees; NULL when
+ * a key or value is not valid UTF-8 text or memory ran out. */
 char *rec_kv_etcd_txn_json(const struct rec_kv_set *put, const struct orc_strlist *del);
 /* Consul /v1/txn body for put[first..first+n) then del[dfirst..dfirst+dn)
- * ("set" and "delete" verbs, base64 values). Caller frees. */
+ * ("set" and "delete" verbs, base64 values). Caller frees; NULL on error. */
 char *rec_kv_consul_txn_json(const struct rec_kv_set *put,
                              size_t first,
                              size_t n,
@@ -118,9 +119,9 @@ struct rec_kv_settings {
     char consul_cacert[REC_KV_STR], consul_cert[REC_KV_STR], consul_key[REC_KV_STR];
     char consul_server_name[256];
     bool consul_skip_verify;
-    bool consul_txn;       /* ConsulKVStoreProvider consul-txn */
-    int consul_max_txn;    /* ConsulMaxKVsPerTransaction */
-    bool consul_cross_dc;  /* ConsulCrossDataCenterDistribution */
+    bool consul_txn;      /* ConsulKVStoreProvider consul-txn */
+    int consul_max_txn;   /* ConsulMaxKVsPerTransaction */
+    bool consul_cross_dc; /* ConsulCrossDataCenterDistribution */
     /* ZooKeeper: on when address is not empty */
     char zk_address[REC_KV_STR];
     /* what is published */

@@ -191,7 +191,10 @@ static int merge_dc(struct rec_kv_set *out, const struct rec_kv_set *dc, bool fi
     return rc;
 }
 
-static int consul_read(void *st, const char *prefix, struct rec_kv_set *out, char *errmsg,
+static int consul_read(void *st,
+                       const char *prefix,
+                       struct rec_kv_set *out,
+                       char *errmsg,
                        size_t len)
 {
     struct consul *c = st;
@@ -256,8 +259,7 @@ static int write_txn(struct consul *c,
         size_t np = put->n - p < max ? put->n - p : max;
         size_t nd = del->n - d < max - np ? del->n - d : max - np;
         char *body = rec_kv_consul_txn_json(put, p, np, del, d, nd);
-        rc = body ? request(c, "PUT", "/v1/txn", dc, body, &status, &out, errmsg, len)
-                  : ORC_ENOMEM;
+        rc = body ? request(c, "PUT", "/v1/txn", dc, body, &status, &out, errmsg, len) : ORC_ENOMEM;
         free(body);
         p += np;
         d += nd;

@@ -216,7 +216,11 @@ static int decode_into(const char *b64s, struct orc_buf *out)
     return rec_kv_base64_decode(b64s ? b64s : "", out);
 }
 
-static int etcd_read(void *arg, const char *prefix, struct rec_kv_set *out, char *errmsg, size_t len)
+static int etcd_read(void *arg,
+                     const char *prefix,
+                     struct rec_kv_set *out,
+                     char *errmsg,
+                     size_t len)
 {
     struct etcd *e = arg;
     struct orc_buf k = ORC_BUF_INIT, end = ORC_BUF_INIT, v = ORC_BUF_INIT, eb = ORC_BUF_INIT;

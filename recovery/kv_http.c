@@ -40,7 +40,10 @@ static void set_tls(CURL *c, const struct rec_kv_http *h, struct curl_slist **ho
     }
 }
 
-static int outcome(CURLcode cc, const struct rec_kv_http *h, const char *cerr, char *errmsg,
+static int outcome(CURLcode cc,
+                   const struct rec_kv_http *h,
+                   const char *cerr,
+                   char *errmsg,
                    size_t len)
 {
     if (cc == CURLE_OK)

@@ -260,18 +260,28 @@ static json_t *b64_json(const char *s)
     return j;
 }
 
+/* Appends op (stolen) to arr; false (arr unchanged) when op is NULL. */
+static bool append_op(json_t *arr, json_t *op)
+{
+    return op != NULL && json_array_append_new(arr, op) == 0;
+}
+
 char *rec_kv_etcd_txn_json(const struct rec_kv_set *put, const struct orc_strlist *del)
 {
     json_t *ops = json_array(), *txn;
+    bool ok = ops != NULL;
     char *out;
 
-    for (size_t i = 0; ops && put && i < put->n; i++)
-        json_array_append_new(ops, json_pack("{s:{s:o, s:o}}", "request_put", "key",
-                                             b64_json(put->v[i].key), "value",
-                                             b64_json(put->v[i].value)));
-    for (size_t i = 0; ops && del && i < del->n; i++)
-        json_array_append_new(
-            ops, json_pack("{s:{s:o}}", "request_delete_range", "key", b64_json(del->v[i])));
+    for (size_t i = 0; ok && put && i < put->n; i++)
+        ok = append_op(ops, json_pack("{s:{s:o, s:o}}", "request_put", "key",
+                                      b64_json(put->v[i].key), "value", b64_json(put->v[i].value)));
+    for (size_t i = 0; ok && del && i < del->n; i++)
+        ok = append_op(ops,
+                       json_pack("{s:{s:o}}", "request_delete_range", "key", b64_json(del->v[i])));
+    if (!ok) {
+        json_decref(ops);
+        return NULL;
+    }
     txn = json_pack("{s:[], s:o, s:[]}", "compare", "success", ops, "failure");
     out = txn ? json_dumps(txn, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
     json_decref(txn);
@@ -286,15 +296,15 @@ char *rec_kv_consul_txn_json(const struct rec_kv_set *put,
                              size_t dn)
 {
     json_t *ops = json_array();
+    bool ok = ops != NULL;
     char *out;
 
-    for (size_t i = first; ops && put && i < first + n && i < put->n; i++)
-        json_array_append_new(ops, json_pack("{s:{s:s, s:s, s:o}}", "KV", "Verb", "set", "Key",
-                                             put->v[i].key, "Value", b64_json(put->v[i].value)));
-    for (size_t i = dfirst; ops && del && i < dfirst + dn && i < del->n; i++)
-        json_array_append_new(
-            ops, json_pack("{s:{s:s, s:s}}", "KV", "Verb", "delete", "Key", del->v[i]));
-    out = ops ? json_dumps(ops, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    for (size_t i = first; ok && put && i < first + n && i < put->n; i++)
+        ok = append_op(ops, json_pack("{s:{s:s, s:s, s:o}}", "KV", "Verb", "set", "Key",
+                                      put->v[i].key, "Value", b64_json(put->v[i].value)));
+    for (size_t i = dfirst; ok && del && i < dfirst + dn && i < del->n; i++)
+        ok = append_op(ops, json_pack("{s:{s:s, s:s}}", "KV", "Verb", "delete", "Key", del->v[i]));
+    out = ok ? json_dumps(ops, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
     json_decref(ops);
     return out;
 }
@@ -380,8 +390,8 @@ static int consul_settings(struct rec_kv_settings *o,
         rc = pick(o->consul_token, sizeof(o->consul_token), c->ConsulAclToken, get,
                   "CONSUL_HTTP_TOKEN", errmsg, len);
     if (rc == 0)
-        rc = pick(o->consul_cacert, sizeof(o->consul_cacert), c->ConsulCACert, get,
-                  "CONSUL_CACERT", errmsg, len);
+        rc = pick(o->consul_cacert, sizeof(o->consul_cacert), c->ConsulCACert, get, "CONSUL_CACERT",
+                  errmsg, len);
     if (rc == 0)
         rc = pick(o->consul_cert, sizeof(o->consul_cert), c->ConsulClientCert, get,
                   "CONSUL_CLIENT_CERT", errmsg, len);
@@ -389,8 +399,8 @@ static int consul_settings(struct rec_kv_settings *o,
         rc = pick(o->consul_key, sizeof(o->consul_key), c->ConsulClientKey, get,
                   "CONSUL_CLIENT_KEY", errmsg, len);
     if (rc == 0)
-        rc = pick(o->consul_server_name, sizeof(o->consul_server_name), c->ConsulTLSServerName,
-                  get, "CONSUL_TLS_SERVER_NAME", errmsg, len);
+        rc = pick(o->consul_server_name, sizeof(o->consul_server_name), c->ConsulTLSServerName, get,
+                  "CONSUL_TLS_SERVER_NAME", errmsg, len);
     o->consul_skip_verify = env_false(env_get(get, "CONSUL_HTTP_SSL_VERIFY"));
     o->consul_txn = strcmp(c->ConsulKVStoreProvider, "consul-txn") == 0;
     o->consul_max_txn = (int)c->ConsulMaxKVsPerTransaction;
@@ -410,11 +420,11 @@ static int etcd_settings(struct rec_kv_settings *o,
     if (rc == 0)
         rc = pick(o->etcd_user, sizeof(o->etcd_user), c->EtcdUser, get, "ETCD_USER", errmsg, len);
     if (rc == 0)
-        rc = pick(o->etcd_password, sizeof(o->etcd_password), c->EtcdPassword, get,
-                  "ETCD_PASSWORD", errmsg, len);
-    if (rc == 0)
-        rc = pick(o->etcd_cacert, sizeof(o->etcd_cacert), c->EtcdCACert, get, "ETCD_CACERT",
+        rc = pick(o->etcd_password, sizeof(o->etcd_password), c->EtcdPassword, get, "ETCD_PASSWORD",
                   errmsg, len);
+    if (rc == 0)
+        rc = pick(o->etcd_cacert, sizeof(o->etcd_cacert), c->EtcdCACert, get, "ETCD_CACERT", errmsg,
+                  len);
     if (rc == 0)
         rc = pick(o->etcd_cert, sizeof(o->etcd_cert), c->EtcdClientCert, get, "ETCD_CLIENT_CERT",
                   errmsg, len);

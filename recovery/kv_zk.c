@@ -50,7 +50,8 @@ int rec_kv_zk_new(const struct rec_kv_settings *s, void **st, char *errmsg, size
         size_t n = comma ? (size_t)(comma - p) : strlen(p);
         bool port = memchr(p, ':', n) != NULL;
         if (n > 0)
-            orc_buf_printf(&b, "%s%.*s%s", b.len ? "," : "", (int)n, p, port ? "" : ZK_DEFAULT_PORT);
+            orc_buf_printf(&b, "%s%.*s%s", b.len ? "," : "", (int)n, p,
+                           port ? "" : ZK_DEFAULT_PORT);
         p += n + (comma != NULL);
     }
     if (b.len == 0 || b.len >= sizeof(z->hosts)) {
@@ -108,7 +109,11 @@ static int session(struct zk *z, char *errmsg, size_t len)
     return 0;
 }
 
-static int zk_err(struct zk *z, int zrc, const char *what, const char *path, char *errmsg,
+static int zk_err(struct zk *z,
+                  int zrc,
+                  const char *what,
+                  const char *path,
+                  char *errmsg,
                   size_t len)
 {
     orc_errf(errmsg, len, "zookeeper %s '%s': %s", what, path, zerror(zrc));
@@ -118,8 +123,12 @@ static int zk_err(struct zk *z, int zrc, const char *what, const char *path, cha
 }
 
 /* Reads path and its descendants into out (keys without the leading "/"). */
-static int read_tree(struct zk *z, const char *path, int depth, struct rec_kv_set *out,
-                     char *errmsg, size_t len)
+static int read_tree(struct zk *z,
+                     const char *path,
+                     int depth,
+                     struct rec_kv_set *out,
+                     char *errmsg,
+                     size_t len)
 {
     struct String_vector kids = {0, NULL};
     char *data = malloc(ZK_DATA_MAX + 1);
