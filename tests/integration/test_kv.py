@@ -124,6 +124,22 @@ def test_etcd_paused_during_failover_does_not_slow_it_and_converges(star4, orc_f
 
 
 @needs_etcd
+def test_graceful_takeover_publishes_successor_to_etcd(star4, orc_factory, etcd):
+    sb = star4
+    user, password = sb.credentials("repl")
+    orc = kv_orc(orc_factory, sb, EtcdEndpoints=etcd.endpoint, KVPublishIntervalSeconds=3600,
+                 ReplicationCredentialsQuery=f"SELECT '{user}', '{password}', '', '', ''")
+    wait_until(lambda: etcd.get_prefix(PREFIX) == master_pairs(sb, sb.master), 10,
+               what="the initial master published")
+    host, port = sb.key("i2").split(":")
+    body = orc.api(f"graceful-master-takeover/{ALIAS}/{host}/{port}", timeout=60)
+    assert body["Code"] == "OK", body
+    # Published by the takeover's own job: the periodic pass is an hour away.
+    wait_until(lambda: etcd.get_prefix(PREFIX) == master_pairs(sb, "i2"), 10,
+               what="the successor published after the takeover")
+
+
+@needs_etcd
 def test_etcd_with_user_and_password(star4, orc_factory, etcd):
     etcd.ctl("user", "add", "root:rootpw")
     etcd.ctl("user", "add", "orc:orcpw")
