@@ -122,9 +122,11 @@ static int zk_err(struct zk *z,
     return zrc == ZOPERATIONTIMEOUT ? ORC_ETIMEDOUT : ORC_EIO;
 }
 
-/* Reads path and its descendants into out (keys without the leading "/"). */
+/* Reads path and its descendants into out (keys are paths without their
+ * first `skip` characters: a key "a/b" is the znode "/a/b", a key "/a/b" too). */
 static int read_tree(struct zk *z,
                      const char *path,
+                     size_t skip,
                      int depth,
                      struct rec_kv_set *out,
                      char *errmsg,
@@ -146,7 +148,7 @@ static int read_tree(struct zk *z,
         return zk_err(z, zrc, "get", path, errmsg, len);
     }
     data[n > 0 ? n : 0] = '\0';
-    rc = path[1] ? rec_kv_set_put(out, path + 1, data) : 0;
+    rc = path[1] ? rec_kv_set_put(out, path + skip, data) : 0;
     free(data);
     zrc = rc == 0 ? zoo_get_children(z->zh, path, 0, &kids) : ZOK;
     if (zrc != ZOK && zrc != ZNONODE)
@@ -154,7 +156,7 @@ static int read_tree(struct zk *z,
     for (int i = 0; rc == 0 && depth < ZK_MAX_DEPTH && i < kids.count; i++) {
         struct orc_buf child = ORC_BUF_INIT;
         orc_buf_printf(&child, "%s/%s", path[1] ? path : "", kids.data[i]);
-        rc = read_tree(z, orc_buf_str(&child), depth + 1, out, errmsg, len);
+        rc = read_tree(z, orc_buf_str(&child), skip, depth + 1, out, errmsg, len);
         orc_buf_release(&child);
     }
     deallocate_String_vector(&kids);
@@ -167,11 +169,11 @@ static int zk_read(void *st, const char *prefix, struct rec_kv_set *out, char *e
     struct orc_buf path = ORC_BUF_INIT;
     int rc = session(z, errmsg, len);
 
-    orc_buf_printf(&path, "/%s", prefix);
+    orc_buf_printf(&path, "%s%s", prefix[0] == '/' ? "" : "/", prefix);
     while (path.len > 1 && path.data[path.len - 1] == '/')
         path.data[--path.len] = '\0';
     if (rc == 0)
-        rc = read_tree(z, orc_buf_str(&path), 0, out, errmsg, len);
+        rc = read_tree(z, orc_buf_str(&path), prefix[0] == '/' ? 0 : 1, 0, out, errmsg, len);
     orc_buf_release(&path);
     return rc;
 }
@@ -270,7 +272,7 @@ static int write_once(struct zk *z,
     memset(&m, 0, sizeof(m));
     for (size_t i = 0; rc == 0 && i < put->n; i++) {
         struct orc_buf p = ORC_BUF_INIT;
-        orc_buf_printf(&p, "/%s", put->v[i].key);
+        orc_buf_printf(&p, "%s%s", put->v[i].key[0] == '/' ? "" : "/", put->v[i].key);
         rc = multi_parents(z, &m, orc_buf_str(&p));
         if (rc == 0)
             rc = multi_put(z, &m, orc_buf_str(&p), put->v[i].value);
@@ -279,7 +281,7 @@ static int write_once(struct zk *z,
     for (size_t i = 0; rc == 0 && i < del->n; i++) {
         struct orc_buf p = ORC_BUF_INIT;
         char *owned;
-        orc_buf_printf(&p, "/%s", del->v[i]);
+        orc_buf_printf(&p, "%s%s", del->v[i][0] == '/' ? "" : "/", del->v[i]);
         rc = multi_add(&m, orc_buf_str(&p), &owned);
         if (rc == 0)
             zoo_delete_op_init(&m.ops[m.n++], owned, -1);

@@ -70,8 +70,8 @@ static void test_diff_writes_only_changes_and_deletes_below_prefix(void **state)
 static void test_base64_round_trip(void **state)
 {
     static const char *const cases[][2] = {
-        {"", ""},         {"f", "Zg=="},         {"fo", "Zm8="},
-        {"foo", "Zm9v"},  {"foob", "Zm9vYg=="},  {"mysql/master/a", "bXlzcWwvbWFzdGVyL2E="},
+        {"", ""},        {"f", "Zg=="},        {"fo", "Zm8="},
+        {"foo", "Zm9v"}, {"foob", "Zm9vYg=="}, {"mysql/master/a", "bXlzcWwvbWFzdGVyL2E="},
     };
 
     (void)state;
@@ -144,8 +144,9 @@ static void test_consul_txn_json_chunks(void **state)
     rec_kv_set_put(&put, "k1", "v1");
     rec_kv_set_put(&put, "k2", "v2");
     body = rec_kv_consul_txn_json(&put, 1, 5, &del, 0, 1);
-    assert_string_equal(body, "[{\"KV\":{\"Verb\":\"set\",\"Key\":\"k2\",\"Value\":\"djI=\"}},"
-                              "{\"KV\":{\"Verb\":\"delete\",\"Key\":\"p/members/old\"}}]");
+    assert_string_equal(body,
+                        "[{\"KV\":{\"Verb\":\"set\",\"Key\":\"k2\",\"Value\":\"djI=\"}},"
+                        "{\"KV\":{\"Verb\":\"delete\",\"Key\":\"p/members/old\"}}]");
     free(body);
     free(d0);
     rec_kv_set_release(&put);
@@ -165,8 +166,7 @@ static void test_manager_pairs(void **state)
                                           "10.0.0.1:10008", m, 2, &s),
                      0);
     assert_int_equal(s.n, 4);
-    assert_string_equal(rec_kv_set_get(&s, "orchestrator/cluster/leader"),
-                        "http://10.0.0.1:3000");
+    assert_string_equal(rec_kv_set_get(&s, "orchestrator/cluster/leader"), "http://10.0.0.1:3000");
     assert_string_equal(rec_kv_set_get(&s, "orchestrator/cluster/leader/raft"), "10.0.0.1:10008");
     assert_string_equal(rec_kv_set_get(&s, "orchestrator/cluster/members/10.0.0.9:10008"),
                         "{\"Role\":\"non-voter\",\"Healthy\":false,\"Leader\":false}");
@@ -203,14 +203,22 @@ static void load(struct orc_config *c, const char *json)
 static void test_settings_config_first_then_environment(void **state)
 {
     static const char *const env[] = {
-        "ETCD_ENDPOINTS", "http://e1:2379,http://e2:2379",
-        "ETCD_USER", "envuser",
-        "ETCD_PASSWORD", "envpw",
-        "ETCD_CACERT", "/env/ca.pem",
-        "CONSUL_HTTP_ADDR", "https://consul.example:8501",
-        "CONSUL_HTTP_TOKEN", "envtoken",
-        "CONSUL_HTTP_SSL_VERIFY", "false",
-        "CONSUL_TLS_SERVER_NAME", "consul.internal",
+        "ETCD_ENDPOINTS",
+        "http://e1:2379,http://e2:2379",
+        "ETCD_USER",
+        "envuser",
+        "ETCD_PASSWORD",
+        "envpw",
+        "ETCD_CACERT",
+        "/env/ca.pem",
+        "CONSUL_HTTP_ADDR",
+        "https://consul.example:8501",
+        "CONSUL_HTTP_TOKEN",
+        "envtoken",
+        "CONSUL_HTTP_SSL_VERIFY",
+        "false",
+        "CONSUL_TLS_SERVER_NAME",
+        "consul.internal",
         NULL,
     };
     struct orc_config c;
@@ -219,11 +227,12 @@ static void test_settings_config_first_then_environment(void **state)
 
     (void)state;
     fake_env = env;
-    load(&c, "{\"EtcdUser\": \"cfguser\", \"KVManagerPrefix\": \"mgr\","
-             " \"KVClusterMasterPrefix\": \"db/master\", \"ConsulAclToken\": \"cfgtoken\"}");
+    load(&c,
+         "{\"EtcdUser\": \"cfguser\", \"KVManagerPrefix\": \"mgr\","
+         " \"KVClusterMasterPrefix\": \"db/master\", \"ConsulAclToken\": \"cfgtoken\"}");
     assert_int_equal(rec_kv_settings_resolve(&c, fake_get, &s, err, sizeof(err)), 0);
     assert_string_equal(s.etcd_endpoints, "http://e1:2379,http://e2:2379");
-    assert_string_equal(s.etcd_user, "cfguser"); /* the key wins */
+    assert_string_equal(s.etcd_user, "cfguser");   /* the key wins */
     assert_string_equal(s.etcd_password, "envpw"); /* the environment fills in */
     assert_string_equal(s.etcd_cacert, "/env/ca.pem");
     assert_string_equal(s.consul_address, "consul.example:8501");
@@ -245,8 +254,9 @@ static void test_settings_defaults_without_environment(void **state)
 
     (void)state;
     fake_env = NULL;
-    load(&c, "{\"ConsulAddress\": \"127.0.0.1:8500\", \"ConsulKVStoreProvider\": \"consul-txn\","
-             " \"ZkAddress\": \"z1,z2:2182\"}");
+    load(&c,
+         "{\"ConsulAddress\": \"127.0.0.1:8500\", \"ConsulKVStoreProvider\": \"consul-txn\","
+         " \"ZkAddress\": \"z1,z2:2182\"}");
     assert_int_equal(rec_kv_settings_resolve(&c, fake_get, &s, err, sizeof(err)), 0);
     assert_string_equal(s.etcd_endpoints, "");
     assert_string_equal(s.consul_address, "127.0.0.1:8500");
