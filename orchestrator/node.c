@@ -302,6 +302,7 @@ static void probe_options(struct orc_node *n)
     p->detect_region_query = c->DetectRegionQuery;
     p->detect_physical_environment_query = c->DetectPhysicalEnvironmentQuery;
     p->detect_cluster_alias_query = c->DetectClusterAliasQuery;
+    p->detect_cluster_domain_query = c->DetectClusterDomainQuery;
     p->detect_instance_alias_query = c->DetectInstanceAliasQuery;
     p->detect_promotion_rule_query = c->DetectPromotionRuleQuery;
     p->detect_semi_sync_enforced_query = c->DetectSemiSyncEnforcedQuery;

@@ -643,7 +643,7 @@ static void hook_ctx(struct run *x,
     h->failed_data_center = x->failed.data_center;
     h->cluster = x->cluster;
     h->cluster_alias = x->alias;
-    h->cluster_domain = "";
+    h->cluster_domain = x->failed.cluster_domain;
     /* {replicaHosts}: the replicas the failed master itself reported, as
      * orchestrator's SlaveHosts (values straight from the databases). */
     h->count_replicas = (int)x->n;

@@ -334,3 +334,20 @@ def test_consul_key_per_request_and_cross_datacenter(star4, orc_factory):
                    what="dc2 repaired by the periodic pass")
     finally:
         consul.stop()
+
+
+# ---- cluster domain -------------------------------------------------------------------------
+
+
+def test_cluster_domain_detected_shown_and_passed_to_hooks(star4, orc_factory, tmp_path):
+    sb = star4
+    trace = tmp_path / "hook.txt"
+    orc = kv_orc(orc_factory, sb, DetectClusterDomainQuery="SELECT 'db.example.com'",
+                 PostMasterFailoverProcesses=[f"echo domain={{failureClusterDomain}} >> {trace}"])
+    info = wait_until(lambda: [c for c in orc.api("clusters-info")
+                               if c["ClusterDomain"] == "db.example.com"], 10,
+                      what="ClusterDomain in clusters-info")
+    assert info[0]["ClusterAlias"] == ALIAS
+    fail_over(sb)
+    wait_until(lambda: trace.exists() and "domain=db.example.com" in trace.read_text(), 15,
+               what="{failureClusterDomain} in the hook")
