@@ -169,16 +169,21 @@ static bool writable_master(const struct disc_snapshot *s, const struct orc_key 
            !in->read_only && disc_snapshot_check_valid(s, i);
 }
 
-/* Publishes one master to every store. Returns 0 or the first error. */
+/* Publishes one master to every store. down (NULL for a single job): the
+ * stores that already failed in this pass are skipped, so a pass over many
+ * clusters waits for a dead store's timeout once, not once per cluster.
+ * Returns 0 or the first error. */
 static int publish_master(struct rec_kv *kv,
                           const char *alias,
                           const struct orc_key *master,
+                          bool *down,
                           struct rec_kv_set *want,
                           char *errmsg,
                           size_t len)
 {
     char v4[INET6_ADDRSTRLEN], v6[INET6_ADDRSTRLEN], base[1024], ks[ORC_KEY_STRLEN];
     struct orc_buf done = ORC_BUF_INIT;
+    bool tried_failed = false;
     int first = 0;
 
     resolve(master->host, v4, v6, sizeof(v4));
@@ -191,7 +196,16 @@ static int publish_master(struct rec_kv *kv,
     for (size_t i = 0; i < kv->nstores; i++) {
         char err[ORC_ERRMSG_SIZE] = "";
         bool changed = false;
-        int rc = converge(kv, &kv->stores[i], base, want, NULL, &changed, err, sizeof(err));
+        int rc;
+        if (down != NULL && down[i]) {
+            rc = ORC_EIO;
+            snprintf(err, sizeof(err), "%s: down (skipped in this pass)", kv->stores[i].ops->name);
+        } else {
+            rc = converge(kv, &kv->stores[i], base, want, NULL, &changed, err, sizeof(err));
+        }
+        tried_failed |= rc != 0 && (down == NULL || !down[i]);
+        if (rc != 0 && down != NULL)
+            down[i] = true;
         if (rc != 0 && first == 0) {
             first = rc;
             orc_strlcpy(errmsg, err, len);
@@ -202,7 +216,7 @@ static int publish_master(struct rec_kv *kv,
     if (done.len > 0)
         rec_planned_audit(kv->env, "kv-published", master, alias, "published %s as %s to %s", ks,
                           base, orc_buf_str(&done));
-    if (first != 0)
+    if (tried_failed) /* not again for each cluster of a pass */
         rec_planned_audit(kv->env, "kv-publish-failed", master, alias, "%s: %s", base, errmsg);
     orc_buf_release(&done);
     return first;
@@ -254,6 +268,7 @@ static void publish_managers(struct rec_kv *kv)
 static void full_pass(struct rec_kv *kv)
 {
     struct disc_snapshot *s = disc_topo_snapshot(kv->env->topo);
+    bool down[KV_MAX_STORES] = {false};
 
     for (size_t c = 0; s != NULL && c < s->nclusters && !stopping(kv); c++) {
         const struct disc_cluster *cl = &s->clusters[c];
@@ -262,7 +277,7 @@ static void full_pass(struct rec_kv *kv)
         if (cl->master < 0 || !writable_master(s, &s->instances[cl->master].key))
             continue;
         rec_kv_set_init(&want);
-        publish_master(kv, cl->alias[0] ? cl->alias : cl->name, &s->instances[cl->master].key,
+        publish_master(kv, cl->alias[0] ? cl->alias : cl->name, &s->instances[cl->master].key, down,
                        &want, err, sizeof(err));
         rec_kv_set_release(&want);
     }
@@ -309,7 +324,7 @@ static bool run_job(struct rec_kv *kv, struct job *j)
         return false;
     }
     rec_kv_set_init(&want);
-    rc = publish_master(kv, j->alias, &j->master, &want, err, sizeof(err));
+    rc = publish_master(kv, j->alias, &j->master, NULL, &want, err, sizeof(err));
     rec_kv_set_release(&want);
     if (rc == 0) {
         ORC_LOG_N("+kv-published", "alias=%s master=%s after_ms=%lld", j->alias, ks,
@@ -539,6 +554,7 @@ int rec_kv_submit_masters(struct rec_env *env,
     struct rec_kv *kv = rec_kv_of(env);
     struct disc_snapshot *s = disc_topo_snapshot(env->topo);
     json_t *arr = json_array();
+    bool down[KV_MAX_STORES] = {false};
     int only = -1, first = 0;
     bool refused;
 
@@ -561,7 +577,7 @@ int rec_kv_submit_masters(struct rec_env *env,
             continue;
         rec_kv_set_init(&want);
         rc = publish_master(kv, cl->alias[0] ? cl->alias : cl->name, &s->instances[cl->master].key,
-                            &want, err, sizeof(err));
+                            down, &want, err, sizeof(err));
         pairs_json(arr, &want);
         rec_kv_set_release(&want);
         (*count)++;

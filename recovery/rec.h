@@ -15,7 +15,10 @@
  *
  * Threads: the analysis keeps no state; its options are read-only once
  * built and may be shared by any number of threads. struct rec_stale is
- * internally locked.
+ * internally locked. The recovery loop, the fencer and the KV publisher
+ * (kv.c: the only thread that calls the KV stores, besides HTTP threads
+ * running submit-masters-to-kv-stores under its I/O lock) are threads of
+ * their own, started and stopped by rec_loop_start / rec_loop_stop.
  */
 #ifndef ORC_REC_H
 #define ORC_REC_H

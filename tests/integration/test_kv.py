@@ -3,11 +3,13 @@ user/password, with TLS, paused during a failover), a real ZooKeeper, and Consul
 by a recording fake (no Consul server is packaged). See docs/kv.md."""
 import re
 import shutil
+import sqlite3
 import time
 
 import pytest
 
 from orctest import wait_until
+from orctest.util import free_port
 from orctest.certs import make_pki
 from orctest.kvstores import Etcd, EtcdWatch, FakeConsul, ZooKeeper
 
@@ -94,6 +96,15 @@ def test_failover_publishes_new_master_to_etcd_in_one_revision(star4, orc_factor
     assert orc.has_event("+kv-published")
     audit = orc.api("audit")
     assert any(a["AuditType"] == "kv-published" for a in audit)
+    # The internal store (kv_store, replicated by raft) holds the same pairs.
+    assert internal_store(orc, PREFIX) == want
+
+
+def internal_store(orc, prefix):
+    with sqlite3.connect(orc.config["SQLite3DataFile"]) as db:
+        rows = db.execute("SELECT store_key, store_value FROM kv_store WHERE store_key LIKE ?",
+                          (prefix + "%",)).fetchall()
+    return dict(rows)
 
 
 @needs_etcd
@@ -195,7 +206,9 @@ def kv_orc_env(orc_factory, sandbox, env):
 @needs_etcd
 def test_submit_masters_to_kv_stores_cli_and_api(star4, orc_factory, etcd):
     sb = star4
-    orc = kv_orc(orc_factory, sb, EtcdEndpoints=etcd.endpoint, KVPublishIntervalSeconds=3600)
+    dead = free_port()  # nothing listens there: the next endpoint answers
+    orc = kv_orc(orc_factory, sb, EtcdEndpoints=f"http://127.0.0.1:{dead}, {etcd.endpoint}",
+                 KVPublishIntervalSeconds=3600)
     time.sleep(1.5)  # the first pass (1 s after start) published; wipe it
     etcd.ctl("del", "--prefix", "mysql/")
     assert etcd.get_prefix(PREFIX) == {}
