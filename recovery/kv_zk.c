@@ -62,7 +62,7 @@ int rec_kv_zk_new(const struct rec_kv_settings *s, void **st, char *errmsg, size
     }
     orc_strlcpy(z->hosts, orc_buf_str(&b), sizeof(z->hosts));
     orc_buf_release(&b);
-    zoo_set_debug_level(ZOO_LOG_LEVEL_ERROR);
+    zoo_set_debug_level((ZooLogLevel)0); /* its own stderr lines: off; errors come back to us */
     *st = z;
     return 0;
 }
