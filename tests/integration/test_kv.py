@@ -364,3 +364,21 @@ def test_cluster_domain_detected_shown_and_passed_to_hooks(star4, orc_factory, t
     fail_over(sb)
     wait_until(lambda: trace.exists() and "domain=db.example.com" in trace.read_text(), 15,
                what="{failureClusterDomain} in the hook")
+
+
+def test_consul_over_https_from_the_environment(star4, orc_factory, tmp_path):
+    pki = make_pki(tmp_path / "pki", clients={})
+    # A certificate for wrong.example only: verified only through CONSUL_TLS_SERVER_NAME.
+    consul = FakeConsul(tls=(pki["wrongname-cert"], pki["wrongname-key"]))
+    try:
+        sb = star4
+        env = {"CONSUL_HTTP_ADDR": f"https://127.0.0.1:{consul.port}",
+               "CONSUL_CACERT": pki["ca"], "CONSUL_HTTP_TOKEN": "env-token",
+               "CONSUL_TLS_SERVER_NAME": "wrong.example"}
+        kv_orc_env(orc_factory, sb, env)
+        want = master_pairs(sb, sb.master)
+        wait_until(lambda: all(consul.kv["dc1"].get(k) == v for k, v in want.items()), 10,
+                   what="the master published over https")
+        assert all(r["token"] == "env-token" for r in consul.requests)
+    finally:
+        consul.stop()

@@ -214,7 +214,7 @@ class FakeConsul:
     """Answers like Consul's KV API (/v1/kv, /v1/txn, /v1/catalog/datacenters,
     /v1/status/leader) from an in-memory store per data center, and records every request."""
 
-    def __init__(self, datacenters=("dc1",)):
+    def __init__(self, datacenters=("dc1",), tls=None):
         self.dcs = list(datacenters)
         self.kv = {dc: {} for dc in self.dcs}
         self.requests = []
@@ -246,6 +246,11 @@ class FakeConsul:
             do_GET = do_PUT = do_DELETE = do_POST = _handle
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        if tls:  # (cert, key): https
+            import ssl
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.load_cert_chain(*tls)
+            self.server.socket = ctx.wrap_socket(self.server.socket, server_side=True)
         self.port = self.server.server_address[1]
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
