@@ -223,6 +223,11 @@ def test_submit_masters_to_kv_stores_cli_and_api(star4, orc_factory, etcd):
     assert body["Code"] == "OK" and body["Message"] == "Submitted 1 masters"
     assert {p["Key"]: p["Value"] for p in body["Details"]} == want
     assert etcd.get_prefix(PREFIX) == want
+    etcd.ctl("del", "--prefix", "mysql/")
+    res = orc.cli("submit-masters-to-kv-stores")  # every cluster
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.splitlines() == lines
+    assert etcd.get_prefix(PREFIX) == want
     body = orc.api(f"submit-masters-to-kv-stores/{ALIAS}")
     assert body["Code"] == "OK" and len(body["Details"]) == 5
     missing = orc.get("/api/submit-masters-to-kv-stores/no-such-cluster")
