@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backend/be.h"
 #include "recovery/kv.h"
 #include "recovery/planned.h"
 #include "recovery/rec.h"
@@ -169,6 +170,52 @@ static bool writable_master(const struct disc_snapshot *s, const struct orc_key 
            !in->read_only && disc_snapshot_check_valid(s, i);
 }
 
+/* True when k is fenced: a failed-over old master is never published, also
+ * in the moments it answers writable before the fencer turns it read-only. */
+static bool fenced(const struct be_fence_list *f, const struct orc_key *k)
+{
+    for (size_t i = 0; f != NULL && i < f->n; i++)
+        if (orc_key_eq(&f->v[i].key, k))
+            return true;
+    return false;
+}
+
+static const char *alias_of(const struct disc_cluster *cl)
+{
+    return cl->alias[0] ? cl->alias : cl->name;
+}
+
+/* Cluster c's master may be published: writable, not fenced, and its alias
+ * claimed by no other cluster as large (an old master back on its own under
+ * the same alias never takes the keys over; a tie publishes neither). */
+static bool publishable(const struct disc_snapshot *s, size_t c, const struct be_fence_list *f)
+{
+    const struct disc_cluster *cl = &s->clusters[c];
+
+    if (cl->master < 0 || !writable_master(s, &s->instances[cl->master].key) ||
+        fenced(f, &s->instances[cl->master].key))
+        return false;
+    for (size_t o = 0; o < s->nclusters; o++) {
+        if (o == c || strcmp(alias_of(&s->clusters[o]), alias_of(cl)) != 0 ||
+            s->clusters[o].count < cl->count)
+            continue;
+        ORC_LOG_W("+kv-alias-conflict", "alias=%s cluster=%s other=%s action=not-published",
+                  alias_of(cl), cl->name, s->clusters[o].name);
+        return false;
+    }
+    return true;
+}
+
+/* The fenced instances (empty when the backend cannot say). */
+static void load_fences(struct rec_kv *kv, struct be_fence_list *f)
+{
+    char err[ORC_ERRMSG_SIZE] = "";
+
+    memset(f, 0, sizeof(*f));
+    if (be_fence_list(kv->env->be, f, err, sizeof(err)) != 0)
+        ORC_LOG_W("+kv-fences-unread", "error=\"%s\"", err);
+}
+
 /* Publishes one master to every store. down (NULL for a single job): the
  * stores that already failed in this pass are skipped, so a pass over many
  * clusters waits for a dead store's timeout once, not once per cluster.
@@ -269,18 +316,21 @@ static void full_pass(struct rec_kv *kv)
 {
     struct disc_snapshot *s = disc_topo_snapshot(kv->env->topo);
     bool down[KV_MAX_STORES] = {false};
+    struct be_fence_list f;
 
+    load_fences(kv, &f);
     for (size_t c = 0; s != NULL && c < s->nclusters && !stopping(kv); c++) {
         const struct disc_cluster *cl = &s->clusters[c];
         struct rec_kv_set want;
         char err[ORC_ERRMSG_SIZE] = "";
-        if (cl->master < 0 || !writable_master(s, &s->instances[cl->master].key))
+        if (!publishable(s, c, &f))
             continue;
         rec_kv_set_init(&want);
-        publish_master(kv, cl->alias[0] ? cl->alias : cl->name, &s->instances[cl->master].key, down,
-                       &want, err, sizeof(err));
+        publish_master(kv, alias_of(cl), &s->instances[cl->master].key, down, &want, err,
+                       sizeof(err));
         rec_kv_set_release(&want);
     }
+    be_fence_list_free(&f);
     if (s != NULL)
         disc_snapshot_put(s);
     publish_managers(kv);
@@ -544,6 +594,41 @@ static void pairs_json(json_t *arr, const struct rec_kv_set *s)
                               json_pack("{s:s, s:s}", "Key", s->v[i].key, "Value", s->v[i].value));
 }
 
+/* Publishes the publishable masters of s (cluster `only`, or all when -1). */
+static int submit_all(struct rec_kv *kv,
+                      const struct disc_snapshot *s,
+                      int only,
+                      json_t *arr,
+                      int *count,
+                      char *errmsg,
+                      size_t len)
+{
+    bool down[KV_MAX_STORES] = {false};
+    struct be_fence_list f;
+    int first = 0;
+
+    load_fences(kv, &f);
+    for (size_t c = 0; c < s->nclusters; c++) {
+        struct rec_kv_set want;
+        char err[ORC_ERRMSG_SIZE] = "";
+        int rc;
+        if ((only >= 0 && (int)c != only) || !publishable(s, c, &f))
+            continue;
+        rec_kv_set_init(&want);
+        rc = publish_master(kv, alias_of(&s->clusters[c]), &s->instances[s->clusters[c].master].key,
+                            down, &want, err, sizeof(err));
+        pairs_json(arr, &want);
+        rec_kv_set_release(&want);
+        (*count)++;
+        if (rc != 0 && first == 0) {
+            first = rc;
+            orc_strlcpy(errmsg, err, len);
+        }
+    }
+    be_fence_list_free(&f);
+    return first;
+}
+
 int rec_kv_submit_masters(struct rec_env *env,
                           const char *cluster,
                           json_t **pairs,
@@ -554,37 +639,17 @@ int rec_kv_submit_masters(struct rec_env *env,
     struct rec_kv *kv = rec_kv_of(env);
     struct disc_snapshot *s = disc_topo_snapshot(env->topo);
     json_t *arr = json_array();
-    bool down[KV_MAX_STORES] = {false};
-    int only = -1, first = 0;
-    bool refused;
+    int only = -1, rc = 0;
 
     *count = 0;
     if (kv == NULL || s == NULL) {
         orc_errf(errmsg, len, "the KV publisher is not running");
-        first = ORC_ESTATE;
+        rc = ORC_ESTATE;
     } else if (cluster != NULL && cluster[0] && (only = disc_snapshot_cluster(s, cluster)) < 0) {
         orc_errf(errmsg, len, "unknown cluster '%s'", cluster);
-        first = ORC_ENOTFOUND;
-    }
-    refused = first != 0;
-    for (size_t c = 0; !refused && c < s->nclusters; c++) {
-        const struct disc_cluster *cl = &s->clusters[c];
-        struct rec_kv_set want;
-        char err[ORC_ERRMSG_SIZE] = "";
-        int rc;
-        if ((only >= 0 && (int)c != only) || cl->master < 0 ||
-            !writable_master(s, &s->instances[cl->master].key))
-            continue;
-        rec_kv_set_init(&want);
-        rc = publish_master(kv, cl->alias[0] ? cl->alias : cl->name, &s->instances[cl->master].key,
-                            down, &want, err, sizeof(err));
-        pairs_json(arr, &want);
-        rec_kv_set_release(&want);
-        (*count)++;
-        if (rc != 0 && first == 0) {
-            first = rc;
-            orc_strlcpy(errmsg, err, len);
-        }
+        rc = ORC_ENOTFOUND;
+    } else {
+        rc = submit_all(kv, s, only, arr, count, errmsg, len);
     }
     if (s != NULL)
         disc_snapshot_put(s);
@@ -592,7 +657,7 @@ int rec_kv_submit_masters(struct rec_env *env,
         *pairs = arr;
     else
         json_decref(arr);
-    return first;
+    return rc;
 }
 
 /* ---- status ---- */
