@@ -19,6 +19,7 @@ struct etcd {
     char *ep[ETCD_MAX_ENDPOINTS];
     size_t nep, cur;
     char token[512]; /* "" until authenticated */
+    bool auth_off;   /* the cluster answered that authentication is not enabled */
 };
 
 static void etcd_free(void *arg)
@@ -159,6 +160,16 @@ static int authenticate(struct etcd *e, char *errmsg, size_t len)
     json_decref(req);
     if (rc == 0)
         ans = json_loads(orc_buf_str(&out), 0, NULL);
+    if (rc == 0 && status != 200 && strstr(orc_buf_str(&out), "authentication is not enabled")) {
+        ORC_LOG_W("+kv-etcd-auth-off",
+                  "user=%s: authentication is not enabled in etcd; going on "
+                  "without a token",
+                  e->s.etcd_user);
+        e->auth_off = true;
+        json_decref(ans);
+        orc_buf_release(&out);
+        return 0;
+    }
     if (rc == 0 && (status != 200 || !json_is_string(json_object_get(ans, "token")))) {
         orc_errf(errmsg, len, "etcd authentication of user '%s' failed: HTTP %ld %s",
                  e->s.etcd_user, status, json_string_value(json_object_get(ans, "message")));
@@ -189,11 +200,12 @@ static int call(struct etcd *e,
     long status = 0;
     int rc = 0;
 
-    if (e->s.etcd_user[0] && e->token[0] == '\0')
+    if (e->s.etcd_user[0] && e->token[0] == '\0' && !e->auth_off)
         rc = authenticate(e, errmsg, len);
     if (rc == 0)
         rc = call_any(e, "POST", path, body, &status, &out, errmsg, len);
     if (rc == 0 && e->s.etcd_user[0] && token_refused(status, orc_buf_str(&out))) {
+        e->auth_off = false; /* auth enabled since: authenticate again */
         rc = authenticate(e, errmsg, len);
         if (rc == 0)
             rc = call_any(e, "POST", path, body, &status, &out, errmsg, len);
