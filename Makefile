@@ -36,7 +36,9 @@ LDFLAGS_asan := -fsanitize=address,undefined
 LDFLAGS_tsan := -fsanitize=thread
 
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) $(EXTRA_LIBS)
+# libzookeeper-mt-dev ships no pkg-config file.
+EXTRA_LIBS := -lzookeeper_mt
 
 MODULES := common backend discovery recovery web orchestrator
 LIB_SRCS := $(filter-out orchestrator/main.c,$(foreach m,$(MODULES),$(wildcard $(m)/*.c)))

@@ -372,4 +372,33 @@ ORC_CFG_KEY(STR, ConsulKVStoreProvider, "consul", 0, 0, 0, NULL, "consul|consul-
             "consul (one write per key) or consul-txn (transactions)")
 ORC_CFG_KEY(INT, ConsulMaxKVsPerTransaction, "5", 5, 64, 0, NULL, NULL,
             "keys per Consul transaction with consul-txn")
+ORC_CFG_KEY(STR, ConsulCACert, "", 0, 0, 0, NULL, NULL,
+            "CA bundle (PEM) verifying an https Consul; \"\": CONSUL_CACERT, else the system's")
+ORC_CFG_KEY(STR, ConsulClientCert, "", 0, 0, 0, NULL, NULL,
+            "client certificate (PEM) presented to Consul; \"\": CONSUL_CLIENT_CERT")
+ORC_CFG_KEY(STR, ConsulClientKey, "", 0, 0, 0, NULL, NULL,
+            "private key of ConsulClientCert; \"\": CONSUL_CLIENT_KEY")
+ORC_CFG_KEY(STR, ConsulTLSServerName, "", 0, 0, 0, NULL, NULL,
+            "name expected in Consul's certificate; \"\": CONSUL_TLS_SERVER_NAME, else the host")
+ORC_CFG_KEY(STR, ZkAddress, "", 0, 0, 0, NULL, NULL,
+            "ZooKeeper servers srv1[:port],srv2...; \"\": no ZooKeeper")
+ORC_CFG_KEY(STR, EtcdEndpoints, "", 0, 0, 0, NULL, NULL,
+            "etcd v3 endpoints, comma-separated URLs (http[s]://host:port); \"\": ETCD_ENDPOINTS, "
+            "else no etcd")
+ORC_CFG_KEY(STR, EtcdUser, "", 0, 0, 0, NULL, NULL, "etcd user (auth enabled); \"\": ETCD_USER")
+ORC_CFG_KEY(STR, EtcdPassword, "", 0, 0, ORC_CFG_SECRET, NULL, NULL,
+            "password of EtcdUser; \"\": ETCD_PASSWORD")
+ORC_CFG_KEY(STR, EtcdCACert, "", 0, 0, 0, NULL, NULL,
+            "CA bundle (PEM) verifying https endpoints; \"\": ETCD_CACERT, else the system's")
+ORC_CFG_KEY(STR, EtcdClientCert, "", 0, 0, 0, NULL, NULL,
+            "client certificate (PEM) presented to etcd; \"\": ETCD_CLIENT_CERT")
+ORC_CFG_KEY(STR, EtcdClientKey, "", 0, 0, 0, NULL, NULL,
+            "private key of EtcdClientCert; \"\": ETCD_CLIENT_KEY")
+ORC_CFG_KEY(STR, KVManagerPrefix, "orchestrator/cluster", 0, 0, 0, NULL, NULL,
+            "prefix under which the leader publishes itself and the manager nodes; \"\": not "
+            "published")
+ORC_CFG_KEY(INT, KVPublishIntervalSeconds, "60", 1, 86400, 0, NULL, NULL,
+            "the leader re-publishes every master and the manager nodes this often")
+ORC_CFG_KEY(INT, KVStoreTimeoutMilliseconds, "2000", 100, 60000, 0, NULL, NULL,
+            "longest wait of one call to a KV store (connecting: at most half of it)")
 /* clang-format on */

@@ -197,6 +197,8 @@ struct disc_instance {
 
     /* ---- filled by the topology model, never by the probe ---- */
     char cluster_name[ORC_KEY_STRLEN];
+    /* DetectClusterDomainQuery: the probe runs it on an instance that
+     * replicates from nobody; the topology gives every member its root's. */
     char cluster_domain[DISC_TEXT_MAX];
     int replication_depth;
     bool is_co_master;
@@ -468,6 +470,7 @@ struct disc_probe_options {
     const char *detect_region_query;               /* DetectRegionQuery */
     const char *detect_physical_environment_query; /* DetectPhysicalEnvironmentQuery */
     const char *detect_cluster_alias_query;        /* DetectClusterAliasQuery */
+    const char *detect_cluster_domain_query;       /* DetectClusterDomainQuery (top masters) */
     const char *detect_instance_alias_query;       /* DetectInstanceAliasQuery */
     const char *detect_promotion_rule_query;       /* DetectPromotionRuleQuery */
     const char *detect_semi_sync_enforced_query;   /* DetectSemiSyncEnforcedQuery */

@@ -343,6 +343,9 @@ static int probe_detect_all(struct probe *p)
     if (rc == 0)
         rc = probe_detect(p, "DetectClusterAliasQuery", o->detect_cluster_alias_query,
                           in->suggested_cluster_alias, sizeof(in->suggested_cluster_alias));
+    if (rc == 0 && in->master_key.host[0] == '\0') /* as orchestrator: depth 0 only */
+        rc = probe_detect(p, "DetectClusterDomainQuery", o->detect_cluster_domain_query,
+                          in->cluster_domain, sizeof(in->cluster_domain));
     if (rc == 0)
         rc = probe_detect(p, "DetectPromotionRuleQuery", o->detect_promotion_rule_query,
                           in->promotion_rule, sizeof(in->promotion_rule));

@@ -226,6 +226,8 @@ static int build_clusters(const struct raw *r, struct disc_snapshot *s, const in
         struct disc_cluster *c;
         if (nc > 0 && strcmp(s->clusters[nc - 1].name, s->instances[i].cluster_name) == 0) {
             s->clusters[nc - 1].count++;
+            orc_strlcpy(s->instances[i].cluster_domain, s->clusters[nc - 1].domain,
+                        sizeof(s->instances[i].cluster_domain));
             continue;
         }
         c = &s->clusters[nc++];
@@ -234,6 +236,7 @@ static int build_clusters(const struct raw *r, struct disc_snapshot *s, const in
         c->count = 1;
         c->master = (int)i; /* sorted by depth: the first is the root */
         cluster_alias(r, c->name, &s->instances[i], c->alias, sizeof(c->alias));
+        orc_strlcpy(c->domain, s->instances[i].cluster_domain, sizeof(c->domain));
     }
     (void)root;
     s->nclusters = nc;

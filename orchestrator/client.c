@@ -42,6 +42,7 @@ enum out_kind {
     OUT_IS_STOPPED,     /* raw Instance -> Key when both threads stopped */
     OUT_BROKEN,         /* raw []Instance -> broken replicas' keys */
     OUT_ANALYSIS,       /* envelope -> "key (cluster c): code" lines */
+    OUT_ENV_KV,         /* envelope -> Details []KVPair as Key:Value lines */
     OUT_RAW,            /* raw value (or envelope Details) as text */
     OUT_BODY,           /* the body exactly as received */
     OUT_WHICH_API,      /* no request: the API address picked */
@@ -144,6 +145,8 @@ static const struct command commands[] = {
     {"enable-global-recoveries", "enable-global-recoveries", OUT_ENV_TEXT,
      "allow automated recoveries"},
     {"check-global-recoveries", "check-global-recoveries", OUT_ENV_TEXT, "enabled or disabled"},
+    {"submit-masters-to-kv-stores", "submit-masters-to-kv-stores/{C?}", OUT_ENV_KV,
+     "publish the writable masters (of one cluster with -a or -i) to the KV stores now"},
     {"raft-leader", "raft-leader", OUT_RAW, "the raft leader's address"},
     {"raft-health", "raft-health", OUT_RAW, "this node's raft health"},
     {"raft-state", "raft-state", OUT_RAW, "this node's raft state"},
@@ -824,6 +827,8 @@ static void print_raw_kind(enum out_kind out, const json_t *j)
 static void print_env_kind(enum out_kind out, const json_t *env)
 {
     const json_t *d = json_object_get(env, "Details");
+    size_t i;
+    json_t *e;
 
     switch (out) {
         case OUT_ENV_KEY:
@@ -844,6 +849,9 @@ static void print_env_kind(enum out_kind out, const json_t *env)
             break;
         case OUT_ANALYSIS:
             print_analysis(d);
+            break;
+        case OUT_ENV_KV:
+            json_array_foreach(d, i, e) printf("%s:%s\n", str(e, "Key"), str(e, "Value"));
             break;
         default:
             print_text(d);

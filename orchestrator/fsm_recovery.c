@@ -138,10 +138,28 @@ int fsm_op_ack(struct orc_fsm *f, const json_t *p, json_t **res, char *errmsg, s
     return rc;
 }
 
+/* {Key, Value}, or {Pairs: [{Key, Value}...]} written in one transaction
+ * (the pairs of one master: a reader never sees half of them). */
 int fsm_op_put_kv(struct orc_fsm *f, const json_t *p, json_t **res, char *errmsg, size_t len)
 {
+    const json_t *pairs = json_object_get(p, "Pairs"), *kv;
+    size_t i;
+    int rc;
+
     (void)res;
-    return be_kv_put(f->be, fsm_str(p, "Key"), fsm_str(p, "Value"), num(p, "Now"), errmsg, len);
+    if (!json_is_array(pairs))
+        return be_kv_put(f->be, fsm_str(p, "Key"), fsm_str(p, "Value"), num(p, "Now"), errmsg, len);
+    rc = be_begin(f->be, errmsg, len);
+    json_array_foreach(pairs, i, kv)
+    {
+        if (rc == 0)
+            rc = be_kv_put(f->be, fsm_str(kv, "Key"), fsm_str(kv, "Value"), num(p, "Now"), errmsg,
+                           len);
+    }
+    if (rc == 0)
+        return be_commit(f->be, errmsg, len);
+    be_rollback(f->be, NULL, 0);
+    return rc;
 }
 
 int fsm_op_abandon_recovery(struct orc_fsm *f,

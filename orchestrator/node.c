@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "backend/be.h"
 #include "common/orc.h"
@@ -220,6 +221,33 @@ static bool node_confirm_failure(void *arg, const struct orc_key *key, int *agre
     return ok;
 }
 
+/* The manager cluster for the KV stores (recovery's KV thread, leader). */
+static void node_manager_info(void *arg, struct rec_manager_info *out)
+{
+    struct orc_node *n = arg;
+    struct orc_raft_info *info;
+
+    memset(out, 0, sizeof(*out));
+    orc_raft_http_uri(n->cfg, out->leader_uri, sizeof(out->leader_uri));
+    if (!n->cfg->RaftEnabled || (info = malloc(sizeof(*info))) == NULL) {
+        gethostname(out->leader_addr, sizeof(out->leader_addr) - 1);
+        orc_strlcpy(out->nodes[0].addr, out->leader_addr, sizeof(out->nodes[0].addr));
+        out->nodes[0].voter = out->nodes[0].healthy = out->nodes[0].leader = true;
+        out->n = 1;
+        return;
+    }
+    orc_raft_info(n->raft, info);
+    orc_strlcpy(out->leader_addr, info->advertise, sizeof(out->leader_addr));
+    for (size_t i = 0; i < info->npeers && out->n < REC_MANAGER_MAX_NODES; i++) {
+        struct rec_manager_node *m = &out->nodes[out->n++];
+        orc_strlcpy(m->addr, info->peers[i].addr, sizeof(m->addr));
+        m->voter = info->peers[i].role == RAFT_VOTER;
+        m->leader = info->peers[i].id == info->id;
+        m->healthy = m->leader || info->peers[i].reachable;
+    }
+    free(info);
+}
+
 /* After the backend, topology and FSM exist, before recovery and HTTP. */
 static int start_raft(struct orc_node *n, char *err, size_t len)
 {
@@ -274,6 +302,7 @@ static void probe_options(struct orc_node *n)
     p->detect_region_query = c->DetectRegionQuery;
     p->detect_physical_environment_query = c->DetectPhysicalEnvironmentQuery;
     p->detect_cluster_alias_query = c->DetectClusterAliasQuery;
+    p->detect_cluster_domain_query = c->DetectClusterDomainQuery;
     p->detect_instance_alias_query = c->DetectInstanceAliasQuery;
     p->detect_promotion_rule_query = c->DetectPromotionRuleQuery;
     p->detect_semi_sync_enforced_query = c->DetectSemiSyncEnforcedQuery;
@@ -365,6 +394,7 @@ static int start_recovery(struct orc_node *n, char *err, size_t len)
     n->rec.submit = node_submit;
     n->rec.submit_r = node_submit_r;
     n->rec.hooks_tracker = &n->hooks;
+    n->rec.manager_info = node_manager_info;
     if (n->cfg->RaftEnabled) {
         n->rec.confirm_failure = node_confirm_failure;
         n->rec.report_failures = node_report_failures;

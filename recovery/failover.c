@@ -550,6 +550,8 @@ static void st_publish(struct run *x)
     }
     for (size_t i = 0; i < x->out->lost.len; i++)
         downtime_lost(x, &x->out->lost.keys[i]);
+    if (!x->req->intermediate) /* KV stores: queued, never waited for */
+        rec_kv_publish_master(x->env, x->alias[0] ? x->alias : x->cluster, s);
     step(x, "published %s as master of %s (%s)", ks, x->alias[0] ? x->alias : x->cluster,
          x->env->cfg->KVClusterMasterPrefix);
 }
@@ -641,7 +643,7 @@ static void hook_ctx(struct run *x,
     h->failed_data_center = x->failed.data_center;
     h->cluster = x->cluster;
     h->cluster_alias = x->alias;
-    h->cluster_domain = "";
+    h->cluster_domain = x->failed.cluster_domain;
     /* {replicaHosts}: the replicas the failed master itself reported, as
      * orchestrator's SlaveHosts (values straight from the databases). */
     h->count_replicas = (int)x->n;

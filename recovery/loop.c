@@ -57,6 +57,7 @@ struct rec_loop {
     struct reprobe *blocked; /* instances whose recovery was blocked, and when */
     size_t nblocked;
     struct rec_fencer *fencer;
+    struct rec_kv *kv;
     struct reprobe *kicked; /* masters whose replicas' IO threads were restarted */
     size_t nkicked;
 };
@@ -614,12 +615,21 @@ int rec_loop_start(struct rec_env *env, struct rec_loop **out, char *errmsg, siz
     l->started_ms = orc_mono_ms();
     l->started_wall_ms = env->boot_ms > 0 ? env->boot_ms : orc_wall_ms();
     rc = rec_fencer_start(env, &l->fencer, errmsg, len);
-    if (rc != 0 || pthread_create(&l->tid, NULL, loop_main, l) != 0) {
+    if (rc == 0)
+        rc = rec_kv_start(env, &l->kv, errmsg, len);
+    if (rc == 0)
+        __atomic_store_n(&env->kv, l->kv, __ATOMIC_RELEASE);
+    if (rc == 0 && pthread_create(&l->tid, NULL, loop_main, l) != 0) {
+        orc_errf(errmsg, len, "cannot start the recovery thread");
+        rc = ORC_ENOMEM;
+    }
+    if (rc != 0) {
+        __atomic_store_n(&env->kv, NULL, __ATOMIC_RELEASE);
+        rec_kv_stop(l->kv);
         rec_fencer_stop(l->fencer);
         rec_analysis_options_release(&l->opts);
         free(l);
-        orc_errf(errmsg, len, "cannot start the recovery thread");
-        return ORC_ENOMEM;
+        return rc;
     }
     l->started = true;
     *out = l;
@@ -637,6 +647,8 @@ void rec_loop_stop(struct rec_loop *l)
     if (l->started)
         pthread_join(l->tid, NULL);
     rec_fencer_stop(l->fencer);
+    __atomic_store_n(&l->env->kv, NULL, __ATOMIC_RELEASE);
+    rec_kv_stop(l->kv);
     rec_analysis_options_release(&l->opts);
     pthread_mutex_destroy(&l->lock);
     pthread_cond_destroy(&l->cond);

@@ -15,7 +15,10 @@
  *
  * Threads: the analysis keeps no state; its options are read-only once
  * built and may be shared by any number of threads. struct rec_stale is
- * internally locked.
+ * internally locked. The recovery loop, the fencer and the KV publisher
+ * (kv.c: the only thread that calls the KV stores, besides HTTP threads
+ * running submit-masters-to-kv-stores under its I/O lock) are threads of
+ * their own, started and stopped by rec_loop_start / rec_loop_stop.
  */
 #ifndef ORC_REC_H
 #define ORC_REC_H
@@ -282,6 +285,22 @@ const struct rec_analysis *rec_analysis_find(const struct rec_analysis_list *l,
 struct be;
 struct disc_topo;
 struct rec_hooks_tracker;
+struct rec_kv;
+
+/* The manager cluster as the leader sees it (published to the KV stores). */
+#define REC_MANAGER_MAX_NODES 32
+struct rec_manager_node {
+    char addr[64]; /* raft address; without raft, this node's host name */
+    bool voter;
+    bool healthy; /* the leader hears from it (itself: always) */
+    bool leader;
+};
+struct rec_manager_info {
+    char leader_uri[256]; /* the leader's HTTP URI */
+    char leader_addr[64];
+    size_t n;
+    struct rec_manager_node nodes[REC_MANAGER_MAX_NODES];
+};
 
 struct rec_env {
     const struct orc_config *cfg;
@@ -319,6 +338,13 @@ struct rec_env {
     void (*report_failures)(void *node, const char *failed);
     /* counts asynchronous hooks still running; may be NULL */
     struct rec_hooks_tracker *hooks_tracker;
+    /* Fills *out with the manager cluster (leader). May be NULL: nothing
+     * about the managers is published. */
+    void (*manager_info)(void *node, struct rec_manager_info *out);
+    /* The KV publisher (kv.c): set by rec_loop_start before any thread
+     * reads it, cleared by rec_loop_stop after the HTTP server stopped.
+     * Read it with rec_kv_of. */
+    struct rec_kv *kv;
 };
 
 /* Session options for MySQL operations from the config: topology
@@ -417,6 +443,39 @@ int rec_failover_run(struct rec_env *env,
 struct rec_fencer;
 int rec_fencer_start(struct rec_env *env, struct rec_fencer **out, char *errmsg, size_t len);
 void rec_fencer_stop(struct rec_fencer *f);
+
+/* ---- KV publishing (kv.c) ----
+ * A thread publishes each cluster's writable master (KVClusterMasterPrefix)
+ * and, on the leader, the manager cluster (KVManagerPrefix) to the internal
+ * store and to etcd, ZooKeeper and Consul when configured; one transaction
+ * per cluster. Started and stopped by the recovery loop. Thread-safe. */
+int rec_kv_start(struct rec_env *env, struct rec_kv **out, char *errmsg, size_t len);
+/* Stops the thread (waits for a store call in progress) and frees. NULL: no-op. */
+void rec_kv_stop(struct rec_kv *kv);
+/* The publisher of env, or NULL. */
+struct rec_kv *rec_kv_of(const struct rec_env *env);
+/* After a failover or takeover: queues the publication of master under
+ * alias and returns at once (no network I/O here). It is published once the
+ * live topology shows master as its cluster's writable master, retried when
+ * a store fails, and re-published periodically anyway. */
+void rec_kv_publish_master(struct rec_env *env, const char *alias, const struct orc_key *master);
+/* submit-masters-to-kv-stores: publishes the writable master of cluster (a
+ * name or alias; NULL: every cluster) now, blocking (bounded by the stores'
+ * timeouts). *pairs (may be NULL) receives the [{Key, Value}] published,
+ * *count the number of masters. Returns 0, ORC_ENOTFOUND (no such cluster),
+ * or the first store error (every store was still tried). */
+int rec_kv_submit_masters(struct rec_env *env,
+                          const char *cluster,
+                          json_t **pairs,
+                          int *count,
+                          char *errmsg,
+                          size_t len);
+/* The stores' state: [{Store, Healthy, Error, LastSuccess, Failures}]; new
+ * reference, or NULL when nothing is published. */
+json_t *rec_kv_status(const struct rec_env *env);
+/* Prometheus lines: orchestrator_kv_store_up{store=...} and
+ * orchestrator_kv_store_failures_total{store=...}. Appends to out. */
+void rec_kv_metrics(const struct rec_env *env, struct orc_buf *out);
 
 /* Takes over the unresolved recoveries of other leadership epochs (a leader
  * that died, stepped down, or this process before a crash): see resume.c.

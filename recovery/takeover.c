@@ -735,6 +735,7 @@ static void publish(struct tk *x)
     snprintf(kv, sizeof(kv), "%s%s", x->env->cfg->KVClusterMasterPrefix, name);
     submit(x, "put-key-value",
            json_pack("{s:s, s:s, s:I}", "Key", kv, "Value", x->d, "Now", (json_int_t)orc_wall_s()));
+    rec_kv_publish_master(x->env, name, &x->out->successor); /* KV stores: queued */
     if (x->out->alias[0] && strcmp(x->out->alias, x->out->cluster) != 0)
         submit(x, "set-cluster-alias",
                json_pack("{s:s, s:s}", "ClusterName", x->d, "Alias", x->out->alias));

@@ -15,6 +15,7 @@ PKGS=(
   python3-pytest python3-pymysql python3-requests
   chromium chromium-driver python3-selenium
   procps curl wrk openssl systemd dpkg-dev adduser
+  etcd-server etcd-client zookeeper libzookeeper-mt-dev
 )
 if [ -n "${DEPS_PKGS:-}" ]; then
   read -r -a PKGS <<<"$DEPS_PKGS"

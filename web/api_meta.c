@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include "backend/be.h"
+#include "recovery/rec.h"
 #include "web/web_int.h"
 
 static bool is_leader(const struct web_req *r)
@@ -54,7 +55,7 @@ static json_t *health_status(struct web_req *r, bool *healthy, char *err, size_t
     char host[256] = "";
     int rows = 0;
     bool leader = is_leader(r);
-    json_t *st;
+    json_t *st, *kv;
 
     gethostname(host, sizeof(host) - 1);
     *healthy = true;
@@ -72,6 +73,8 @@ static json_t *health_status(struct web_req *r, bool *healthy, char *err, size_t
         json_object_set_new(st, "Healthy", json_false());
         json_object_set(st, "Error", json_object_get(st, "RaftApplierError"));
     }
+    if (st != NULL && (kv = rec_kv_status(r->deps->rec)) != NULL)
+        json_object_set_new(st, "KVStores", kv); /* an extension: each store's state */
     return st;
 }
 

@@ -44,6 +44,7 @@ static const struct {
     {web_routes_quorum, &web_routes_quorum_len},
     {web_routes_planned, &web_routes_planned_len},
     {web_routes_raft, &web_routes_raft_len},
+    {web_routes_kv, &web_routes_kv_len},
 };
 
 const char *web_param(const struct web_req *r, int i)

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "discovery/disc.h"
+#include "recovery/rec.h"
 #include "web/web_int.h"
 
 static const int64_t bucket_us[] = {100, 1000, 10000, 100000, 1000000, 10000000};
@@ -104,6 +105,7 @@ void web_metrics_render(struct web_metrics *m, struct web_req *r)
 
     render_http(m, &o);
     web_metrics_render_topology(m->deps, &o);
+    rec_kv_metrics(m->deps->rec, &o);
     web_reply_raw(r, 200, "text/plain; version=0.0.4; charset=utf-8", orc_buf_str(&o), o.len);
     orc_buf_release(&o);
 }
