@@ -390,6 +390,8 @@ static int start_recovery(struct orc_node *n, char *err, size_t len)
     n->rec.node = n;
     n->rec.is_leader = node_is_leader;
     n->rec.leader_epoch = node_leader_epoch;
+    if (rec_registry_new(&n->rec.running) != 0)
+        return ORC_ENOMEM;
     n->rec.boot_ms = (int64_t)n->boot_epoch;
     n->rec.submit = node_submit;
     n->rec.submit_r = node_submit_r;
@@ -442,6 +444,8 @@ static void stop_all(struct orc_node *n)
     web_server_stop(n->http);
     n->http = NULL;
     rec_loop_stop(loop);
+    rec_registry_free(n->rec.running); /* no recovery runs any more */
+    n->rec.running = NULL;
     orc_raft_stop(n->raft);
     orc_raft_free(n->raft);
     n->raft = NULL;

@@ -430,6 +430,18 @@ static void update_state(struct orc_raft *r, int64_t now)
 
 static void handover_tick(struct orc_raft *r, int64_t now);
 
+/* The only voter of its configuration (loop thread): nobody else can be
+ * elected while it stalls, so a stall needs no tilt. */
+static bool sole_voter(struct orc_raft *r)
+{
+    const struct raft_configuration *c = &r->raft.configuration;
+    unsigned voters = 0;
+
+    for (unsigned i = 0; i < c->n; i++)
+        voters += c->servers[i].role == RAFT_VOTER;
+    return voters == 1;
+}
+
 void orc_raft_tick_cb(uv_timer_t *t)
 {
     struct orc_raft *r = t->data;
@@ -440,7 +452,7 @@ void orc_raft_tick_cb(uv_timer_t *t)
         r->max_stall_ms = now - r->last_tick_ms;
         pthread_mutex_unlock(&r->slock);
     }
-    if (r->last_tick_ms != 0 && now - r->last_tick_ms > ORC_RAFT_STALL_MS) {
+    if (r->last_tick_ms != 0 && now - r->last_tick_ms > ORC_RAFT_STALL_MS && !sole_voter(r)) {
         r->tilt_until_ms = now + ORC_RAFT_ELECTION_MS;
         ORC_LOG_W("+raft-tilt", "stalled_ms=%lld state=%s", (long long)(now - r->last_tick_ms),
                   orc_raft_state_name(raft_state(&r->raft)));

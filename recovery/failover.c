@@ -817,7 +817,11 @@ int rec_failover_run(struct rec_env *env,
     rec_env_session_options(env, &x.so);
     ORC_LOG_N("+failover-start", "uid=%s instance=%s:%d analysis=%s command=%s", out->uid,
               req->failed.host, req->failed.port, req->analysis, req->command ? req->command : "");
-    rc = compile_filters(&x, errmsg, len);
+    /* Entered before it registers, left at its end (nested when a takeover
+     * adopted it: entries are counted). */
+    rc = rec_registry_enter(env->running, out->uid);
+    if (rc == 0)
+        rc = compile_filters(&x, errmsg, len);
     if (rc == 0 && x.epoch == 0) {
         orc_errf(errmsg, len, "not the leader");
         rc = ORC_EPERM;
@@ -864,6 +868,7 @@ int rec_failover_run(struct rec_env *env,
     for (size_t i = 0; i < x.nignore; i++)
         regfree(&x.ignore[i]);
     free(x.ignore);
+    rec_registry_leave(env->running, out->uid);
     disc_instance_release(&x.failed);
     rec_session_free(x.sess);
     json_decref(x.steps);

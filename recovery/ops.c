@@ -5,6 +5,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "recovery/rec.h"
 #include "recovery/ops.h"
@@ -348,9 +349,30 @@ uint64_t rec_env_epoch(const struct rec_env *env)
     return env->leader_epoch != NULL ? env->leader_epoch(env->node) : 1;
 }
 
+/* A leader that stalled "tilts" for an election timeout (raft.c) and is not
+ * the leader meanwhile; if it still leads in the same term afterwards, no
+ * other node led in between (it would hold a newer term). So a run waits
+ * this long for its epoch to come back before it gives up. */
+#define TILT_WAIT_MS 600
+
 bool rec_env_still_leader(const struct rec_env *env, uint64_t epoch)
 {
-    return epoch != 0 && rec_env_epoch(env) == epoch;
+    int64_t deadline;
+    uint64_t e;
+
+    if (epoch == 0)
+        return false;
+    e = rec_env_epoch(env);
+    if (e != 0)
+        return e == epoch; /* the same leadership, or a new one */
+    deadline = orc_mono_ms() + TILT_WAIT_MS;
+    while (orc_mono_ms() < deadline) {
+        usleep(20000);
+        e = rec_env_epoch(env);
+        if (e != 0)
+            return e == epoch;
+    }
+    return false;
 }
 
 int rec_query_value(struct rec_session *s,

@@ -345,6 +345,8 @@ struct rec_env {
      * reads it, cleared by rec_loop_stop after the HTTP server stopped.
      * Read it with rec_kv_of. */
     struct rec_kv *kv;
+    /* the recoveries running in this process (resume.c); may be NULL */
+    struct rec_registry *running;
 };
 
 /* Session options for MySQL operations from the config: topology
@@ -477,8 +479,21 @@ json_t *rec_kv_status(const struct rec_env *env);
  * orchestrator_kv_store_failures_total{store=...}. Appends to out. */
 void rec_kv_metrics(const struct rec_env *env, struct orc_buf *out);
 
-/* Takes over the unresolved recoveries of other leadership epochs (a leader
- * that died, stepped down, or this process before a crash): see resume.c.
+/* The recoveries that run in this process right now, by uid: a run is
+ * entered before it registers (or adopts) and left when it ends, so the
+ * resume pass can tell a running recovery from one whose run was cut short,
+ * also within one leadership epoch (a leader that tilted and kept its term).
+ * Internally locked; entries are counted (a takeover's run nests). */
+struct rec_registry;
+int rec_registry_new(struct rec_registry **out);
+void rec_registry_free(struct rec_registry *r);
+/* Both are no-ops when r is NULL; enter returns 0 or ORC_ENOMEM. */
+int rec_registry_enter(struct rec_registry *r, const char *uid);
+void rec_registry_leave(struct rec_registry *r, const char *uid);
+
+/* Takes over the unresolved recoveries that no run of this process carries
+ * on (their leader died, stepped down or froze, this process crashed, or a
+ * run of this one was cut short by a tilt): see resume.c.
  * Leader only (a no-op otherwise); blocking (MySQL operations, maybe a whole
  * failover). Returns 0 or the backend's error. */
 int rec_resume_pass(struct rec_env *env, char *errmsg, size_t len);

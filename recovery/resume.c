@@ -21,6 +21,7 @@
  *      writable gives the cluster its old master back (read_only=0), as the
  *      takeover itself does when it fails.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,83 @@
 #include "backend/be.h"
 #include "recovery/ops.h"
 #include "recovery/rec.h"
+
+/* ---- the registry of running recoveries ---- */
+
+struct rec_registry {
+    pthread_mutex_t mu;
+    char (*uids)[64];
+    size_t n, cap;
+};
+
+int rec_registry_new(struct rec_registry **out)
+{
+    struct rec_registry *r = calloc(1, sizeof(*r));
+
+    if (r == NULL)
+        return ORC_ENOMEM;
+    pthread_mutex_init(&r->mu, NULL);
+    *out = r;
+    return 0;
+}
+
+void rec_registry_free(struct rec_registry *r)
+{
+    if (r == NULL)
+        return;
+    pthread_mutex_destroy(&r->mu);
+    free(r->uids);
+    free(r);
+}
+
+int rec_registry_enter(struct rec_registry *r, const char *uid)
+{
+    int rc = 0;
+
+    if (r == NULL)
+        return 0;
+    pthread_mutex_lock(&r->mu);
+    if (r->n == r->cap) {
+        size_t nc = r->cap ? r->cap * 2 : 8;
+        char(*nu)[64] = realloc(r->uids, nc * sizeof(*nu));
+        if (nu == NULL) {
+            rc = ORC_ENOMEM;
+        } else {
+            r->uids = nu;
+            r->cap = nc;
+        }
+    }
+    if (rc == 0)
+        orc_strlcpy(r->uids[r->n++], uid, sizeof(r->uids[0]));
+    pthread_mutex_unlock(&r->mu);
+    return rc;
+}
+
+void rec_registry_leave(struct rec_registry *r, const char *uid)
+{
+    if (r == NULL)
+        return;
+    pthread_mutex_lock(&r->mu);
+    for (size_t i = 0; i < r->n; i++) {
+        if (strcmp(r->uids[i], uid) == 0) {
+            memmove(&r->uids[i], &r->uids[i + 1], (r->n - i - 1) * sizeof(r->uids[0]));
+            r->n--;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&r->mu);
+}
+
+static bool registry_has(struct rec_registry *r, const char *uid)
+{
+    bool has = false;
+
+    pthread_mutex_lock(&r->mu);
+    for (size_t i = 0; i < r->n && !has; i++)
+        has = strcmp(r->uids[i], uid) == 0;
+    pthread_mutex_unlock(&r->mu);
+    return has;
+}
 
 /* "<epoch>" or "<epoch>/graceful" (takeover.c). */
 static uint64_t token_epoch(const char *token, bool *graceful)
@@ -252,8 +330,12 @@ static void take_over(struct rec_env *env, const struct be_recovery *rec, uint64
               rec->uid, rec->key.host, rec->key.port, rec->analysis, (unsigned long long)lost,
               (unsigned long long)epoch, t.successor.host, t.successor.port,
               t.graceful ? " graceful" : "");
-    if (!adopt(&t))
+    if (rec_registry_enter(env->running, rec->uid) != 0)
         return;
+    if (!adopt(&t)) {
+        rec_registry_leave(env->running, rec->uid);
+        return;
+    }
     rec_env_session_options(env, &so);
     so.conn.connect_timeout_s = 1;
     so.conn.read_timeout_s = 5;
@@ -268,6 +350,7 @@ static void take_over(struct rec_env *env, const struct be_recovery *rec, uint64
     }
     rec_session_free(t.sess);
     disc_keylist_release(&t.replicas);
+    rec_registry_leave(env->running, rec->uid);
 }
 
 int rec_resume_pass(struct rec_env *env, char *errmsg, size_t len)
@@ -283,9 +366,11 @@ int rec_resume_pass(struct rec_env *env, char *errmsg, size_t len)
     f.unresolved_only = true;
     rc = be_recovery_list(env->be, &f, &l, errmsg, len);
     for (size_t i = 0; rc == 0 && i < l.n; i++) {
-        bool graceful;
-        if (token_epoch(l.v[i].processing_node_token, &graceful) == epoch)
-            continue; /* this leadership's own: running now */
+        bool graceful, own = token_epoch(l.v[i].processing_node_token, &graceful) == epoch;
+        /* A run of this process carries it on. Without a registry, a
+         * recovery of this epoch is taken to be running. */
+        if (env->running != NULL ? registry_has(env->running, l.v[i].uid) : own)
+            continue;
         take_over(env, &l.v[i], epoch);
     }
     be_recovery_list_free(&l);

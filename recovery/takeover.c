@@ -889,13 +889,16 @@ int rec_takeover_run(struct rec_env *env,
              (unsigned)(orc_mono_us() ^ ((uint64_t)getpid() << 16)));
     out->started_s = orc_wall_s();
     x.epoch = rec_env_epoch(env);
-    rc = x.epoch != 0 ? prepare(&x, errmsg, len) : ORC_EPERM;
+    rc = rec_registry_enter(env->running, out->uid); /* before it registers */
+    if (rc == 0)
+        rc = x.epoch != 0 ? prepare(&x, errmsg, len) : ORC_EPERM;
     if (rc == ORC_EPERM && x.snap == NULL)
         orc_errf(errmsg, len, "this node is not the leader");
     if (rc == 0)
         rc = do_register(&x, errmsg, len);
     if (rc != 0) { /* refused: nothing was touched */
         orc_errprefix(errmsg, len, COMMAND);
+        rec_registry_leave(env->running, out->uid);
         tk_release(&x);
         return rc;
     }
@@ -903,6 +906,7 @@ int rec_takeover_run(struct rec_env *env,
               out->cluster, x.m, x.d, req->auto_choose);
     rc = act(&x, errmsg, len);
     finish(&x, rc, errmsg);
+    rec_registry_leave(env->running, out->uid);
     if (rc != 0)
         orc_errprefix(errmsg, len, COMMAND);
     tk_release(&x);
