@@ -28,8 +28,13 @@
  * Membership: RaftNodes (this node included) is the bootstrap configuration,
  * all voters, identical on every node. A node not listed in its own RaftNodes,
  * or with RaftNonVoter, starts empty and joins at run time (raft-add-peer on
- * the leader). A removed node does not learn it was removed: stop it and wipe
- * its RaftDataDir before it may join again.
+ * the leader). A removed node does not learn it was removed (libraft 0.15):
+ * it finds out (no leader for ORC_RAFT_REJOIN_MS) and asks to be added back
+ * (raft_join.c). Nodes that join by themselves come in as standbys; the leader
+ * promotes a standby that wants to vote when the number of voters stays odd:
+ * at once when it is even, with a second waiting standby when it is odd
+ * (raft_members.c). A node removed by hand (raft-remove-peer) is let back
+ * only after it restarted, or when added by hand.
  */
 #ifndef ORC_RAFT_H
 #define ORC_RAFT_H
@@ -68,6 +73,11 @@ struct web_raft_ops;
 #define ORC_RAFT_APPLY_TIMEOUT_MS 10000
 /* A membership change's longest wait (catch-up included). */
 #define ORC_RAFT_CHANGE_TIMEOUT_MS 30000
+/* A voter of its own configuration without a leader for this long asks to be
+ * added back (it may have been removed: libraft 0.15 never tells it). */
+#define ORC_RAFT_REJOIN_MS 1500
+/* A standby's request to vote counts this long (it repeats it every second). */
+#define ORC_RAFT_WANT_MS 10000
 
 #define ORC_RAFT_ADDR_MAX 64
 #define ORC_RAFT_URI_MAX 256
@@ -164,7 +174,20 @@ int orc_raft_add_peer(struct orc_raft *r,
                       size_t normlen,
                       char *errmsg,
                       size_t len);
-/* Leader only. Removes addr from the configuration (never the leader itself). */
+/* Leader only. The joiner's request (raft_join.c): adds addr as a standby
+ * unless it is a member already; wants_vote: promote it when the voters stay
+ * odd (see Membership above). Refused (ORC_EPERM) when addr was removed by
+ * hand after its process started uptime_ms ago. */
+int orc_raft_rejoin(struct orc_raft *r,
+                    const char *addr,
+                    bool wants_vote,
+                    int64_t uptime_ms,
+                    char *norm,
+                    size_t normlen,
+                    char *errmsg,
+                    size_t len);
+/* Leader only. Removes addr from the configuration (never the leader itself);
+ * a node removed this way may join again by itself only after a restart. */
 int orc_raft_remove_peer(struct orc_raft *r,
                          const char *addr,
                          char *norm,

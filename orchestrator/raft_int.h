@@ -41,6 +41,10 @@ struct orc_raft_req {
     char addr[ORC_RAFT_ADDR_MAX];
     uint64_t id; /* TRANSFER (0: any), ADD, REMOVE */
     bool voter;  /* ADD */
+    bool rejoin; /* ADD: the joiner of addr asks (added as a standby) */
+    bool wants_vote; /* ADD, rejoin: promote it when the voters stay odd */
+    int64_t uptime_ms; /* ADD, rejoin: how long the joiner's process runs */
+    bool by_hand;      /* REMOVE: raft-remove-peer (not automatic) */
 
     /* loop thread only */
     struct raft_apply apply;
@@ -85,6 +89,7 @@ struct orc_raft {
     char http_uri[ORC_RAFT_URI_MAX];
     char dir[1024];
     bool bootstrap;  /* listed in its own RaftNodes (or single node) */
+    int64_t start_ms; /* orc_mono_ms() when this process started raft */
     char log_id[64]; /* this node's raft log (RaftDataDir/orc-log-id) */
     struct raft_configuration boot;
 
@@ -116,6 +121,12 @@ struct orc_raft {
     int64_t last_contact_ms[ORC_RAFT_MAX_PEERS]; /* by configuration slot */
     raft_id last_contact_id[ORC_RAFT_MAX_PEERS];
     int64_t next_sweep_ms;
+    /* leader: standbys that asked to vote, and members removed by hand
+     * (ids and orc_mono_ms of the last request / of the removal) */
+    raft_id want_id[ORC_RAFT_MAX_PEERS];
+    int64_t want_ms[ORC_RAFT_MAX_PEERS];
+    raft_id tomb_id[ORC_RAFT_MAX_PEERS];
+    int64_t tomb_ms[ORC_RAFT_MAX_PEERS];
     int64_t min_voters_warned_ms;
     raft_term contact_term;
     unsigned threshold; /* RaftSnapshotThreshold */
@@ -229,7 +240,7 @@ void orc_raft_change_start(struct orc_raft *r, struct orc_raft_req *q);
 void orc_raft_transfer_start(struct orc_raft *r, struct orc_raft_req *q);
 /* Fails the change/transfer in progress (closing). */
 void orc_raft_members_abort(struct orc_raft *r);
-/* Joiner thread (any thread). */
+/* ---- raft_join.c: the joiner thread (any thread) ---- */
 int orc_raft_joiner_start(struct orc_raft *r, char *errmsg, size_t len);
 void orc_raft_joiner_stop(struct orc_raft *r);
 

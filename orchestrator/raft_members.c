@@ -13,11 +13,13 @@
  * RaftAutoRemoveUnreachableSeconds > 0 the leader removes a server silent for
  * longer than that, never leaving fewer than RaftMinVoters voters.
  *
- * The joiner (nodes that did not bootstrap: not in their own RaftNodes, or
- * RaftNonVoter) asks the cluster to add it until it is a member, through
- * GET /api/raft-add-peer/<self>?role=voter|nonvoter on the known leader URI
- * or on orchestrator's conventional URIs (host of each RaftNodes entry, port
- * of this node's ListenAddress). Any node will do: followers forward it.
+ * Rejoining (the joiner's requests, raft_join.c): a node asking by itself is
+ * added as a standby. One that wants to vote is remembered for
+ * ORC_RAFT_WANT_MS (it repeats its request every second) and promoted by
+ * the sweep when the voters stay odd: at once when their number is even, when
+ * it is odd only with a second such standby, promoted at the next sweep. A
+ * node removed by hand is remembered too (in memory, by this leader): its
+ * requests are refused until its process restarted.
  */
 #include <curl/curl.h>
 #include <errno.h>
@@ -45,12 +47,52 @@ static unsigned count_voters(const struct raft_configuration *c)
     return n;
 }
 
+/* A small table of (id, time): sets id's time (reusing the oldest slot). */
+static void stamp_set(raft_id *ids, int64_t *ms, raft_id id, int64_t now)
+{
+    int slot = -1;
+
+    for (int k = 0; k < ORC_RAFT_MAX_PEERS; k++) {
+        if (ids[k] == id) {
+            slot = k;
+            break;
+        }
+        if (slot < 0 || (ids[slot] != 0 && (ids[k] == 0 || ms[k] < ms[slot])))
+            slot = k; /* a free slot, else the oldest */
+    }
+    ids[slot] = id;
+    ms[slot] = now;
+}
+
+/* id's time, or 0. */
+static int64_t stamp_get(const raft_id *ids, const int64_t *ms, raft_id id)
+{
+    for (int k = 0; k < ORC_RAFT_MAX_PEERS; k++)
+        if (ids[k] == id)
+            return ms[k];
+    return 0;
+}
+
+static void stamp_clear(raft_id *ids, raft_id id)
+{
+    for (int k = 0; k < ORC_RAFT_MAX_PEERS; k++)
+        if (ids[k] == id)
+            ids[k] = 0;
+}
+
 /* ---- membership changes (loop thread) ---- */
 
 static void finish_change(struct orc_raft *r, struct orc_raft_req *q, int rc, const char *msg)
 {
     if (r->change == q)
         r->change = NULL;
+    if (rc == 0 && q->kind == ORC_RREQ_REMOVE) {
+        stamp_clear(r->want_id, q->id);
+        if (q->by_hand)
+            stamp_set(r->tomb_id, r->tomb_ms, q->id, orc_mono_ms());
+    } else if (rc == 0 && !q->rejoin) { /* added by hand: welcome back */
+        stamp_clear(r->tomb_id, q->id);
+    }
     orc_raft_state_refresh(r); /* the answer and raft-peers agree */
     if (rc == 0)
         ORC_LOG_N(q->kind == ORC_RREQ_ADD ? "+raft-member-added" : "+raft-member-removed",
@@ -150,6 +192,36 @@ static const char *change_refusal(struct orc_raft *r, struct orc_raft_req *q, in
     return NULL;
 }
 
+/* A rejoin request answered at once: refused (removed by hand since the
+ * joiner started), or already a member (a standby that wants to vote is
+ * remembered for the promotion sweep). False: add it as a standby. */
+static bool rejoin_answered(struct orc_raft *r, struct orc_raft_req *q)
+{
+    const struct raft_configuration *c = &r->raft.configuration;
+    int64_t now = orc_mono_ms(), removed;
+    int idx;
+
+    if (!q->rejoin || r->closing || raft_state(&r->raft) != RAFT_LEADER)
+        return false; /* change_refusal answers */
+    removed = stamp_get(r->tomb_id, r->tomb_ms, q->id);
+    if (removed != 0 && removed >= now - q->uptime_ms) {
+        orc_raft_req_complete(q, ORC_EPERM, NULL,
+                              "'%s' was removed by hand; restart it, or add it with "
+                              "raft-add-peer, to let it join again",
+                              q->addr);
+        orc_raft_req_put(q);
+        return true;
+    }
+    if (q->wants_vote)
+        stamp_set(r->want_id, r->want_ms, q->id, now);
+    idx = server_index(c, q->id);
+    if (idx < 0 || c->servers[idx].role == RAFT_SPARE)
+        return false;
+    orc_raft_req_complete(q, 0, NULL, NULL);
+    orc_raft_req_put(q);
+    return true;
+}
+
 void orc_raft_change_start(struct orc_raft *r, struct orc_raft_req *q)
 {
     const struct raft_configuration *c = &r->raft.configuration;
@@ -157,6 +229,8 @@ void orc_raft_change_start(struct orc_raft *r, struct orc_raft_req *q)
     const char *why;
     int idx, rc, rv;
 
+    if (rejoin_answered(r, q))
+        return;
     why = change_refusal(r, q, &rc);
     if (why != NULL) {
         orc_raft_req_complete(q, rc, NULL, "%s", why);
@@ -293,6 +367,41 @@ static void auto_remove(struct orc_raft *r, int64_t now)
     }
 }
 
+/* Promotes a standby that asked to vote (within ORC_RAFT_WANT_MS) and was
+ * heard from lately, when the voters stay odd: at once when they are even;
+ * when they are odd, only with a second such standby (promoted next). */
+static void promote_waiting(struct orc_raft *r, int64_t now)
+{
+    const struct raft_configuration *c = &r->raft.configuration;
+    unsigned voters = count_voters(c), waiting = 0;
+    int first = -1;
+    struct orc_raft_req *q;
+
+    if (r->change != NULL || r->barrier_term != r->raft.current_term)
+        return;
+    for (unsigned i = 0; i < c->n; i++) {
+        int64_t asked = stamp_get(r->want_id, r->want_ms, c->servers[i].id);
+        int k = contact_slot(r, c->servers[i].id, now);
+
+        if (c->servers[i].role != RAFT_STANDBY || asked == 0 || now - asked > ORC_RAFT_WANT_MS ||
+            k < 0 || now - r->last_contact_ms[k] > 2 * ORC_RAFT_ELECTION_MS)
+            continue;
+        waiting++;
+        first = first < 0 ? (int)i : first;
+    }
+    if (waiting == 0 || (voters % 2 == 1 && waiting < 2))
+        return;
+    q = orc_raft_req_new(ORC_RREQ_ADD);
+    if (q == NULL)
+        return;
+    q->owner = r;
+    q->id = c->servers[first].id;
+    q->voter = true;
+    orc_strlcpy(q->addr, c->servers[first].address, sizeof(q->addr));
+    ORC_LOG_N("+raft-promote", "address=%s voters=%u waiting=%u", q->addr, voters, waiting);
+    orc_raft_change_start(r, q);
+}
+
 void orc_raft_members_tick(struct orc_raft *r, int64_t now_ms)
 {
     if (raft_state(&r->raft) != RAFT_LEADER) {
@@ -306,6 +415,7 @@ void orc_raft_members_tick(struct orc_raft *r, int64_t now_ms)
     if (now_ms >= r->next_sweep_ms) {
         r->next_sweep_ms = now_ms + 1000;
         auto_remove(r, now_ms);
+        promote_waiting(r, now_ms);
     }
 }
 
@@ -370,10 +480,16 @@ void orc_raft_members_abort(struct orc_raft *r)
 
 /* ---- public calls (any thread) ---- */
 
+/* What a call asks besides its kind and address. */
+struct call_opts {
+    bool voter, rejoin, wants_vote, by_hand;
+    int64_t uptime_ms;
+};
+
 static int leader_call(struct orc_raft *r,
                        enum orc_raft_req_kind kind,
                        const char *addr,
-                       bool voter,
+                       const struct call_opts *o,
                        int64_t timeout_ms,
                        char *norm,
                        size_t normlen,
@@ -398,14 +514,20 @@ static int leader_call(struct orc_raft *r,
         return ORC_ENOMEM;
     orc_strlcpy(q->addr, a, sizeof(q->addr));
     q->id = addr ? orc_raft_id_of(a) : 0;
-    q->voter = voter;
+    q->voter = o->voter;
+    q->rejoin = o->rejoin;
+    q->wants_vote = o->wants_vote;
+    q->by_hand = o->by_hand;
+    q->uptime_ms = o->uptime_ms;
     return orc_raft_req_run(r, q, timeout_ms, NULL, errmsg, len);
 }
 
 int orc_raft_transfer(struct orc_raft *r, const char *target, char *errmsg, size_t len)
 {
-    return leader_call(r, ORC_RREQ_TRANSFER, target, false, 2 * ORC_RAFT_ELECTION_MS + 2000, NULL,
-                       0, errmsg, len);
+    const struct call_opts o = {0};
+
+    return leader_call(r, ORC_RREQ_TRANSFER, target, &o, 2 * ORC_RAFT_ELECTION_MS + 2000, NULL, 0,
+                       errmsg, len);
 }
 
 int orc_raft_add_peer(struct orc_raft *r,
@@ -416,8 +538,25 @@ int orc_raft_add_peer(struct orc_raft *r,
                       char *errmsg,
                       size_t len)
 {
-    return leader_call(r, ORC_RREQ_ADD, addr, voter, ORC_RAFT_CHANGE_TIMEOUT_MS + 5000, norm,
-                       normlen, errmsg, len);
+    const struct call_opts o = {.voter = voter};
+
+    return leader_call(r, ORC_RREQ_ADD, addr, &o, ORC_RAFT_CHANGE_TIMEOUT_MS + 5000, norm, normlen,
+                       errmsg, len);
+}
+
+int orc_raft_rejoin(struct orc_raft *r,
+                    const char *addr,
+                    bool wants_vote,
+                    int64_t uptime_ms,
+                    char *norm,
+                    size_t normlen,
+                    char *errmsg,
+                    size_t len)
+{
+    const struct call_opts o = {.rejoin = true, .wants_vote = wants_vote, .uptime_ms = uptime_ms};
+
+    return leader_call(r, ORC_RREQ_ADD, addr, &o, ORC_RAFT_CHANGE_TIMEOUT_MS + 5000, norm, normlen,
+                       errmsg, len);
 }
 
 int orc_raft_remove_peer(struct orc_raft *r,
@@ -427,151 +566,8 @@ int orc_raft_remove_peer(struct orc_raft *r,
                          char *errmsg,
                          size_t len)
 {
-    return leader_call(r, ORC_RREQ_REMOVE, addr, false, ORC_RAFT_CHANGE_TIMEOUT_MS, norm, normlen,
+    const struct call_opts o = {.by_hand = true};
+
+    return leader_call(r, ORC_RREQ_REMOVE, addr, &o, ORC_RAFT_CHANGE_TIMEOUT_MS, norm, normlen,
                        errmsg, len);
-}
-
-/* ---- the joiner thread ---- */
-
-static bool joiner_stopping(struct orc_raft *r)
-{
-    bool s;
-
-    pthread_mutex_lock(&r->alock);
-    s = r->jstop;
-    pthread_mutex_unlock(&r->alock);
-    return s;
-}
-
-static int joiner_progress(void *arg, curl_off_t a, curl_off_t b, curl_off_t c, curl_off_t d)
-{
-    (void)a;
-    (void)b;
-    (void)c;
-    (void)d;
-    return joiner_stopping(arg) ? 1 : 0;
-}
-
-static size_t discard(char *p, size_t size, size_t n, void *arg)
-{
-    (void)p;
-    (void)arg;
-    return size * n;
-}
-
-/* One join request to base (scheme://host:port); true on HTTP 200. */
-static bool join_via(struct orc_raft *r, CURL *curl, const char *base)
-{
-    const struct orc_config *c = r->cfg;
-    char url[ORC_RAFT_URI_MAX + 512];
-    long status = 0;
-
-    snprintf(url, sizeof(url), "%s%s/api/raft-add-peer/%s?role=%s", base, c->URLPrefix,
-             r->advertise, c->RaftNonVoter ? "nonvoter" : "voter");
-    curl_easy_reset(curl);
-    curl_easy_setopt(curl, CURLOPT_URL, url);
-    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, 2000L);
-    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, (long)ORC_RAFT_CHANGE_TIMEOUT_MS + 10000L);
-    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, discard);
-    curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
-    curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, joiner_progress);
-    curl_easy_setopt(curl, CURLOPT_XFERINFODATA, r);
-    web_curl_tls(curl, c, NULL, NULL, NULL); /* SSLCAFile, client cert under mutual TLS */
-    if (c->HTTPAuthUser[0] != '\0') {
-        curl_easy_setopt(curl, CURLOPT_USERNAME, c->HTTPAuthUser);
-        curl_easy_setopt(curl, CURLOPT_PASSWORD, c->HTTPAuthPassword);
-    }
-    if (curl_easy_perform(curl) != CURLE_OK)
-        return false;
-    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-    if (status == 200)
-        ORC_LOG_N("+raft-join-requested", "via=%s role=%s", base,
-                  c->RaftNonVoter ? "nonvoter" : "voter");
-    return status == 200;
-}
-
-/* One round over the known leader URI and the conventional ones. Returns
- * true once this node is a member: the joiner then ends for good (a removed
- * node must not add itself back; it must be stopped and wiped). */
-static bool join_round(struct orc_raft *r, CURL *curl)
-{
-    const struct orc_config *c = r->cfg;
-    const char *port = strrchr(c->ListenAddress, ':');
-    struct orc_raft_info *st = malloc(sizeof(*st));
-    char base[ORC_HOST_MAX + 64];
-
-    if (st == NULL)
-        return false;
-    orc_raft_info(r, st);
-    if (st->member) {
-        free(st);
-        ORC_LOG_N("+raft-joined", "advertise=%s", r->advertise);
-        return true;
-    }
-    if (st->leader_uri[0] != '\0' && join_via(r, curl, st->leader_uri)) {
-        free(st);
-        return false;
-    }
-    free(st);
-    for (size_t i = 0; port != NULL && i < c->RaftNodes.n && !joiner_stopping(r); i++) {
-        struct orc_key k;
-
-        if (orc_key_parse(c->RaftNodes.v[i], (int)c->DefaultRaftPort, &k) != 0)
-            continue;
-        snprintf(base, sizeof(base), "%s://%s:%s", c->UseSSL ? "https" : "http", k.host, port + 1);
-        if (strcmp(base, r->http_uri) != 0 && join_via(r, curl, base))
-            return false;
-    }
-    return false;
-}
-
-static void *joiner_main(void *arg)
-{
-    struct orc_raft *r = arg;
-    CURL *curl = curl_easy_init();
-    struct timespec ts;
-
-    ORC_LOG_N("+raft-joining", "advertise=%s role=%s", r->advertise,
-              r->cfg->RaftNonVoter ? "nonvoter" : "voter");
-    while (curl != NULL && !joiner_stopping(r)) {
-        if (join_round(r, curl))
-            break;
-        orc_deadline(&ts, 2000);
-        pthread_mutex_lock(&r->alock);
-        while (!r->jstop)
-            if (pthread_cond_timedwait(&r->jcv, &r->alock, &ts) == ETIMEDOUT)
-                break;
-        pthread_mutex_unlock(&r->alock);
-    }
-    if (curl != NULL)
-        curl_easy_cleanup(curl);
-    return NULL;
-}
-
-int orc_raft_joiner_start(struct orc_raft *r, char *errmsg, size_t len)
-{
-    int e;
-
-    if (r->cfg->RaftNodes.n == 0)
-        return 0; /* nobody to ask */
-    e = pthread_create(&r->joiner, NULL, joiner_main, r);
-    if (e != 0) {
-        orc_errf(errmsg, len, "start the raft joiner: %s", strerror(e));
-        return ORC_EIO;
-    }
-    r->joiner_started = true;
-    return 0;
-}
-
-void orc_raft_joiner_stop(struct orc_raft *r)
-{
-    if (!r->joiner_started)
-        return;
-    pthread_mutex_lock(&r->alock);
-    r->jstop = true;
-    pthread_cond_broadcast(&r->jcv);
-    pthread_mutex_unlock(&r->alock);
-    pthread_join(r->joiner, NULL);
-    r->joiner_started = false;
 }

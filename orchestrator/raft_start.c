@@ -317,6 +317,7 @@ static struct orc_raft *raft_new(const struct orc_config *cfg, struct orc_fsm *f
         return NULL;
     r->cfg = cfg;
     r->fsm = fsm;
+    r->start_ms = orc_mono_ms();
     pthread_mutex_init(&r->start_mu, NULL);
     orc_cond_init(&r->start_cv);
     pthread_mutex_init(&r->qlock, NULL);
@@ -379,7 +380,7 @@ int orc_raft_start(const struct orc_config *cfg,
         rc = orc_raft_applier_start(r, errmsg, len);
     if (rc == 0)
         rc = start_loop(r, errmsg, len);
-    if (rc == 0 && !r->bootstrap)
+    if (rc == 0)
         rc = orc_raft_joiner_start(r, errmsg, len);
     if (rc != 0) {
         orc_raft_free(r);

@@ -110,6 +110,18 @@ static int op_add_peer(void *ctx,
     return orc_raft_add_peer(ctx, addr, voter, norm, normlen, errmsg, len);
 }
 
+static int op_rejoin(void *ctx,
+                     const char *addr,
+                     bool wants_vote,
+                     int64_t uptime_ms,
+                     char *norm,
+                     size_t normlen,
+                     char *errmsg,
+                     size_t len)
+{
+    return orc_raft_rejoin(ctx, addr, wants_vote, uptime_ms, norm, normlen, errmsg, len);
+}
+
 static int op_remove_peer(void *ctx,
                           const char *addr,
                           char *norm,
@@ -127,5 +139,6 @@ const struct web_raft_ops orc_raft_web_ops = {
     .yield_hint = op_yield_hint,
     .snapshot = op_snapshot,
     .add_peer = op_add_peer,
+    .rejoin = op_rejoin,
     .remove_peer = op_remove_peer,
 };

@@ -3,9 +3,12 @@
  * raft-peers (this node's view, never proxied), and the leader-only
  * raft-yield, raft-yield-hint, raft-snapshot, raft-add-peer and
  * raft-remove-peer (proxied: a follower forwards them to the leader, which
- * is the only node able to act). Raw JSON strings/objects as orchestrator
+ * is the only node able to act). raft-add-peer with rejoin=<ms> is a node's
+ * own request to be added (orchestrator/raft_join.c). Raw JSON strings/objects as orchestrator
  * answers them; an ERROR envelope when raft is off or the call failed.
  */
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "web/web_int.h"
@@ -141,8 +144,9 @@ static void h_snapshot(struct web_req *r)
 static void h_add_peer(struct web_req *r)
 {
     const struct web_raft_ops *ops = ops_of(r);
-    const char *role = web_query(r, "role");
-    char err[ORC_ERRMSG_SIZE] = "", norm[128] = "";
+    const char *role = web_query(r, "role"), *rejoin = web_query(r, "rejoin");
+    char err[ORC_ERRMSG_SIZE] = "", norm[128] = "", *end;
+    long long uptime;
     bool voter = true;
     int rc;
 
@@ -156,8 +160,20 @@ static void h_add_peer(struct web_req *r)
         }
         voter = false;
     }
-    rc = ops->add_peer(r->deps->raft_ctx, web_param(r, 0), voter, norm, sizeof(norm), err,
-                       sizeof(err));
+    if (rejoin != NULL) { /* a node's own request (its joiner) */
+        errno = 0;
+        uptime = strtoll(rejoin, &end, 10);
+        if (errno != 0 || end == rejoin || *end != '\0' || uptime < 0) {
+            web_reply_error(r, 400, "raft-add-peer: rejoin must be a number of ms, not '%s'",
+                            rejoin);
+            return;
+        }
+        rc = ops->rejoin(r->deps->raft_ctx, web_param(r, 0), voter, (int64_t)uptime, norm,
+                         sizeof(norm), err, sizeof(err));
+    } else {
+        rc = ops->add_peer(r->deps->raft_ctx, web_param(r, 0), voter, norm, sizeof(norm), err,
+                           sizeof(err));
+    }
     if (rc != 0)
         web_reply_error(r, http_status(rc), "raft-add-peer: %s", err);
     else

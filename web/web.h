@@ -89,6 +89,17 @@ struct web_raft_ops {
                     size_t normlen,
                     char *errmsg,
                     size_t len);
+    /* A node's own request to be added (its joiner): as a standby, promoted
+     * when the voters stay odd when wants_vote; uptime_ms: how long its
+     * process has run (a node removed by hand is let back after a restart). */
+    int (*rejoin)(void *ctx,
+                  const char *addr,
+                  bool wants_vote,
+                  int64_t uptime_ms,
+                  char *norm,
+                  size_t normlen,
+                  char *errmsg,
+                  size_t len);
     int (*remove_peer)(void *ctx,
                        const char *addr,
                        char *norm,

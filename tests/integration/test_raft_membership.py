@@ -1,0 +1,76 @@
+"""Raft membership that heals itself, and one recovery configuration across the managers.
+
+A removed node does not learn it was removed (libraft 0.15): it notices it has no leader and
+asks to be added back (orchestrator/raft_join.c). It comes back as a non-voter and is promoted
+when the number of voters stays odd (orchestrator/raft_members.c, docs/operations.md).
+"""
+import signal
+import time
+
+from orctest import wait_until
+
+
+def members(leader):
+    """{raft address: role} in the leader's configuration."""
+    return {m["Address"]: m["Role"] for m in leader.raft_status()["Members"]}
+
+
+def voters(leader):
+    return sorted(a for a, role in members(leader).items() if role == "Voter")
+
+
+def test_frozen_node_removed_automatically_rejoins_when_it_thaws(raft_factory):
+    cluster = raft_factory(5, RaftAutoRemoveUnreachableSeconds=3)
+    leader = cluster.wait_leader()
+    frozen = cluster.followers(leader)[0]
+    frozen.signal(signal.SIGSTOP)
+    try:
+        wait_until(lambda: frozen.raft_addr not in members(leader), 15,
+                   what="the frozen node removed")
+        assert len(voters(leader)) == 4
+        time.sleep(max(0.0, 12 - 3.5))  # frozen 12 s in all
+    finally:
+        frozen.signal(signal.SIGCONT)
+    t0 = time.monotonic()
+    wait_until(lambda: frozen.raft_addr in members(leader), 10, interval=0.1,
+               what="the thawed node a member again")
+    rejoined = time.monotonic() - t0
+    # 4 voters are even: it is promoted at once, which makes 5
+    wait_until(lambda: members(leader).get(frozen.raft_addr) == "Voter", 10, interval=0.1,
+               what="the thawed node a voter again")
+    promoted = time.monotonic() - t0
+    print(f"rejoined as a member after {rejoined:.2f}s, a voter after {promoted:.2f}s")
+    assert len(voters(leader)) == 5
+    assert frozen.has_event("+raft-rejoining"), frozen.tail()
+    assert leader.has_event("+raft-promote")
+    wait_until(lambda: frozen.raft_status()["IsPartOfQuorum"] is True, 5,
+               what="the thawed node knows it votes")
+    assert cluster.wait_leader() is leader
+
+
+def test_nodes_removed_by_hand_rejoin_after_restart_keeping_voters_odd(raft_factory):
+    cluster = raft_factory(5)
+    leader = cluster.wait_leader()
+    first, second = cluster.followers(leader)[:2]
+    for node in (first, second):
+        r = leader.get(f"/api/raft-remove-peer/{node.raft_addr}", timeout=15)
+        assert r.status_code == 200, r.text
+    assert len(voters(leader)) == 3
+    # removed by hand while running: they stay out (their requests are refused)
+    wait_until(lambda: first.has_event("+raft-rejoining"), 10, what="the removed node asks")
+    time.sleep(1.5)
+    assert first.raft_addr not in members(leader) and second.raft_addr not in members(leader)
+    # restarted: the first comes back as a non-voter (3 voters are odd: it waits for a partner)
+    first.restart()
+    wait_until(lambda: members(leader).get(first.raft_addr) == "NonVoter", 15,
+               what="the restarted node a non-voter")
+    time.sleep(2.5)  # a few promotion sweeps: it must still wait
+    assert members(leader).get(first.raft_addr) == "NonVoter"
+    assert len(voters(leader)) == 3
+    # its partner restarts too: both are promoted, 5 voters
+    t0 = time.monotonic()
+    second.restart()
+    wait_until(lambda: len(voters(leader)) == 5, 20, interval=0.1, what="both promoted")
+    print(f"both voters {time.monotonic() - t0:.2f}s after the partner restarted")
+    assert set(members(leader)) == {n.raft_addr for n in cluster.nodes}
+    assert cluster.wait_leader() is leader
