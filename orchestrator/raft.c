@@ -21,6 +21,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "orchestrator/fsm.h"
 #include "orchestrator/raft_int.h"
@@ -147,9 +148,60 @@ bool orc_raft_uri_lookup(struct orc_raft *r, const char *addr, char *uri, size_t
     return false;
 }
 
+/* The leader URIs survive a restart in RaftDataDir/orc-leader-uris ("addr
+ * uri" lines): a node removed while it was down learns nothing from the log
+ * (no leader tells it the commit index) and needs them to ask to rejoin. */
+#define URIS_FILE "orc-leader-uris"
+
+static void uris_save(struct orc_raft *r)
+{
+    char path[1100], tmp[1110];
+    FILE *f;
+    bool ok;
+
+    snprintf(path, sizeof(path), "%s/%s", r->dir, URIS_FILE);
+    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+    f = fopen(tmp, "w");
+    if (f == NULL)
+        return;
+    pthread_mutex_lock(&r->slock);
+    for (size_t i = 0; i < r->nuris; i++)
+        fprintf(f, "%s %s\n", r->uris[i].addr, r->uris[i].uri);
+    pthread_mutex_unlock(&r->slock);
+    ok = fclose(f) == 0;
+    if (!ok || rename(tmp, path) != 0) {
+        ORC_LOG_W("+raft-uris-not-saved", "file=%s error=\"%s\"", path, strerror(errno));
+        unlink(tmp);
+    }
+}
+
+void orc_raft_uris_load(struct orc_raft *r)
+{
+    char path[1100], line[ORC_RAFT_ADDR_MAX + ORC_RAFT_URI_MAX + 4];
+    FILE *f;
+
+    snprintf(path, sizeof(path), "%s/%s", r->dir, URIS_FILE);
+    f = fopen(path, "r");
+    if (f == NULL)
+        return;
+    while (fgets(line, sizeof(line), f) != NULL && r->nuris < ORC_RAFT_URI_MAP) {
+        char *sp = strchr(line, ' ');
+
+        line[strcspn(line, "\r\n")] = '\0';
+        if (sp == NULL || sp[1] == '\0')
+            continue;
+        *sp = '\0';
+        if (orc_strlcpy(r->uris[r->nuris].addr, line, ORC_RAFT_ADDR_MAX) == 0 &&
+            orc_strlcpy(r->uris[r->nuris].uri, sp + 1, ORC_RAFT_URI_MAX) == 0)
+            r->nuris++;
+    }
+    fclose(f);
+}
+
 void orc_raft_uri_record(struct orc_raft *r, const char *addr, const char *uri)
 {
     size_t i;
+    bool changed;
 
     pthread_mutex_lock(&r->slock);
     for (i = 0; i < r->nuris; i++)
@@ -162,13 +214,84 @@ void orc_raft_uri_record(struct orc_raft *r, const char *addr, const char *uri)
         }
         r->nuris++;
         orc_strlcpy(r->uris[i].addr, addr, sizeof(r->uris[i].addr));
+        r->uris[i].uri[0] = '\0';
     }
+    changed = strcmp(r->uris[i].uri, uri) != 0;
     orc_strlcpy(r->uris[i].uri, uri, sizeof(r->uris[i].uri));
     pthread_mutex_unlock(&r->slock);
     ORC_LOG_I("+raft-leader-uri", "leader=%s uri=%s", addr, uri);
+    if (changed)
+        uris_save(r);
+}
+
+void orc_raft_removed_record(struct orc_raft *r, const char *addr, int64_t at_ms)
+{
+    size_t i;
+
+    pthread_mutex_lock(&r->slock);
+    for (i = 0; i < r->nremoved && strcmp(r->removed[i].addr, addr) != 0; i++)
+        ;
+    if (at_ms == 0 && i < r->nremoved) {
+        r->removed[i] = r->removed[--r->nremoved];
+    } else if (at_ms != 0) {
+        if (i == ORC_RAFT_MAX_PEERS) { /* forget the oldest */
+            memmove(&r->removed[0], &r->removed[1], sizeof(r->removed[0]) * (i - 1));
+            i = --r->nremoved;
+        }
+        if (i == r->nremoved)
+            r->nremoved++;
+        orc_strlcpy(r->removed[i].addr, addr, sizeof(r->removed[i].addr));
+        r->removed[i].at_ms = at_ms;
+    }
+    pthread_mutex_unlock(&r->slock);
+}
+
+int64_t orc_raft_removed_at(struct orc_raft *r, const char *addr)
+{
+    int64_t at = 0;
+
+    pthread_mutex_lock(&r->slock);
+    for (size_t i = 0; i < r->nremoved; i++)
+        if (strcmp(r->removed[i].addr, addr) == 0)
+            at = r->removed[i].at_ms;
+    pthread_mutex_unlock(&r->slock);
+    return at;
 }
 
 /* ---- loop thread: commands ---- */
+
+static void loop_apply_cb(struct raft_apply *req, int status, void *result)
+{
+    (void)result;
+    if (status != 0)
+        ORC_LOG_W("+raft-command-lost", "error=\"%s\"", raft_strerror(status));
+    free(req);
+}
+
+int orc_raft_loop_apply(struct orc_raft *r, const char *op, const json_t *value)
+{
+    struct orc_buf b = ORC_BUF_INIT;
+    struct raft_buffer buf = {NULL, 0};
+    struct raft_apply *req = malloc(sizeof(*req));
+    int rc = req ? orc_raft_cmd_encode(op, value, &b) : ORC_ENOMEM;
+
+    if (rc == 0 && (buf.base = raft_malloc(b.len)) == NULL)
+        rc = ORC_ENOMEM;
+    if (rc == 0) {
+        memcpy(buf.base, b.data, b.len);
+        buf.len = b.len;
+        if (raft_apply(&r->raft, req, &buf, 1, loop_apply_cb) != 0) {
+            raft_free(buf.base);
+            rc = ORC_ESTATE;
+        }
+    }
+    orc_buf_release(&b);
+    if (rc != 0) {
+        free(req);
+        ORC_LOG_W("+raft-command-lost", "op=%s error=\"%s\"", op, orc_strerror(rc));
+    }
+    return rc;
+}
 
 static void apply_cb(struct raft_apply *req, int status, void *result)
 {

@@ -245,6 +245,15 @@ static void record_uri(struct orc_raft *r, const json_t *v)
         orc_raft_uri_record(r, addr, uri);
 }
 
+static void record_removed(struct orc_raft *r, const json_t *v)
+{
+    const char *addr = json_string_value(json_object_get(v, "Address"));
+    const json_t *at = json_object_get(v, "At");
+
+    if (addr != NULL && json_is_integer(at))
+        orc_raft_removed_record(r, addr, (int64_t)json_integer_value(at));
+}
+
 /* ---- the applier's health (alock) ---- */
 
 bool orc_raft_applier_healthy(struct orc_raft *r, char *err, size_t len)
@@ -371,6 +380,8 @@ static void apply_cmd(struct orc_raft *r, struct orc_raft_item *it)
                   err);
     else if (strcmp(op, "leader-uri") == 0)
         record_uri(r, value);
+    else if (strcmp(op, "raft-removed") == 0)
+        record_removed(r, value);
     else if (strcmp(op, "raft-snapshot") == 0 || strcmp(op, "noop") == 0)
         rc = 0;
     else
@@ -393,13 +404,15 @@ static void apply_cmd(struct orc_raft *r, struct orc_raft_item *it)
 
 static json_t *raft_extra(struct orc_raft *r)
 {
-    json_t *uris = json_object();
+    json_t *uris = json_object(), *removed = json_object();
 
     pthread_mutex_lock(&r->slock);
     for (size_t i = 0; uris && i < r->nuris; i++)
         json_object_set_new(uris, r->uris[i].addr, json_string(r->uris[i].uri));
+    for (size_t i = 0; removed && i < r->nremoved; i++)
+        json_object_set_new(removed, r->removed[i].addr, json_integer(r->removed[i].at_ms));
     pthread_mutex_unlock(&r->slock);
-    return json_pack("{s:o*}", "LeaderURIs", uris);
+    return json_pack("{s:o*, s:o*}", "LeaderURIs", uris, "RemovedByHand", removed);
 }
 
 static void restore(struct orc_raft *r, struct orc_raft_item *it)
@@ -434,6 +447,11 @@ static void restore(struct orc_raft *r, struct orc_raft_item *it)
     {
         if (json_is_string(u))
             orc_raft_uri_record(r, addr, json_string_value(u));
+    }
+    json_object_foreach(json_object_get(extra, "RemovedByHand"), addr, u)
+    {
+        if (json_is_integer(u))
+            orc_raft_removed_record(r, addr, (int64_t)json_integer_value(u));
     }
     json_decref(extra);
     ORC_LOG_N("+raft-restored", "bytes=%zu", it->len);

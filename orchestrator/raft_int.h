@@ -39,10 +39,10 @@ struct orc_raft_req {
     struct raft_buffer buf; /* APPLY: raft_malloc'ed, padded command */
     uint64_t hash;          /* APPLY: of buf, to check the applied entry */
     char addr[ORC_RAFT_ADDR_MAX];
-    uint64_t id; /* TRANSFER (0: any), ADD, REMOVE */
-    bool voter;  /* ADD */
-    bool rejoin; /* ADD: the joiner of addr asks (added as a standby) */
-    bool wants_vote; /* ADD, rejoin: promote it when the voters stay odd */
+    uint64_t id;       /* TRANSFER (0: any), ADD, REMOVE */
+    bool voter;        /* ADD */
+    bool rejoin;       /* ADD: the joiner of addr asks (added as a standby) */
+    bool wants_vote;   /* ADD, rejoin: promote it when the voters stay odd */
     int64_t uptime_ms; /* ADD, rejoin: how long the joiner's process runs */
     bool by_hand;      /* REMOVE: raft-remove-peer (not automatic) */
 
@@ -88,9 +88,9 @@ struct orc_raft {
     char advertise[ORC_RAFT_ADDR_MAX];
     char http_uri[ORC_RAFT_URI_MAX];
     char dir[1024];
-    bool bootstrap;  /* listed in its own RaftNodes (or single node) */
+    bool bootstrap;   /* listed in its own RaftNodes (or single node) */
     int64_t start_ms; /* orc_mono_ms() when this process started raft */
-    char log_id[64]; /* this node's raft log (RaftDataDir/orc-log-id) */
+    char log_id[64];  /* this node's raft log (RaftDataDir/orc-log-id) */
     struct raft_configuration boot;
 
     /* loop thread only */
@@ -121,12 +121,9 @@ struct orc_raft {
     int64_t last_contact_ms[ORC_RAFT_MAX_PEERS]; /* by configuration slot */
     raft_id last_contact_id[ORC_RAFT_MAX_PEERS];
     int64_t next_sweep_ms;
-    /* leader: standbys that asked to vote, and members removed by hand
-     * (ids and orc_mono_ms of the last request / of the removal) */
+    /* leader: standbys that asked to vote (orc_mono_ms of the last ask) */
     raft_id want_id[ORC_RAFT_MAX_PEERS];
     int64_t want_ms[ORC_RAFT_MAX_PEERS];
-    raft_id tomb_id[ORC_RAFT_MAX_PEERS];
-    int64_t tomb_ms[ORC_RAFT_MAX_PEERS];
     int64_t min_voters_warned_ms;
     raft_term contact_term;
     unsigned threshold; /* RaftSnapshotThreshold */
@@ -156,6 +153,11 @@ struct orc_raft {
         char uri[ORC_RAFT_URI_MAX];
     } uris[ORC_RAFT_URI_MAP]; /* leader-uri published by each leader */
     size_t nuris;
+    struct {
+        char addr[ORC_RAFT_ADDR_MAX];
+        int64_t at_ms;             /* wall clock of the removal */
+    } removed[ORC_RAFT_MAX_PEERS]; /* removed by hand ("raft-removed" entries) */
+    size_t nremoved;
     bool stopped;
 
     /* the applier (alock) */
@@ -215,6 +217,15 @@ const char *orc_raft_state_name(int state);
 /* The leader URI published by addr, copied into uri; false if none (slock). */
 bool orc_raft_uri_lookup(struct orc_raft *r, const char *addr, char *uri, size_t len);
 void orc_raft_uri_record(struct orc_raft *r, const char *addr, const char *uri);
+/* Reads the leader URIs saved in RaftDataDir (before the threads start). */
+void orc_raft_uris_load(struct orc_raft *r);
+/* Members removed by hand, as replicated ("raft-removed"): at_ms is the wall
+ * clock of the removal, 0 to forget addr (any thread, slock). */
+void orc_raft_removed_record(struct orc_raft *r, const char *addr, int64_t at_ms);
+int64_t orc_raft_removed_at(struct orc_raft *r, const char *addr);
+/* Replicates {"op":op,"value":value} without waiting (loop thread, leader);
+ * value is borrowed. */
+int orc_raft_loop_apply(struct orc_raft *r, const char *op, const json_t *value);
 
 /* ---- raft_apply.c ---- */
 void orc_raft_fsm_setup(struct orc_raft *r);

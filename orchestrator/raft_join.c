@@ -178,8 +178,9 @@ static void joiner_round(struct orc_raft *r, CURL *curl, struct join_state *js)
     if (need == 2 && st->member && !js->told)
         ORC_LOG_N("+raft-rejoining", "advertise=%s state=%s leaderless_ms=%lld", r->advertise,
                   st->state, (long long)(orc_mono_ms() - js->leaderless));
-    if (need > 0 && join_round(r, curl, st->leader_uri, loud) && need == 2 && st->member)
-        js->told = true;
+    if (need > 0)
+        join_round(r, curl, st->leader_uri, loud);
+    js->told = js->told || (need == 2 && st->member);
     free(st);
 }
 

@@ -82,18 +82,27 @@ static void stamp_clear(raft_id *ids, raft_id id)
 
 /* ---- membership changes (loop thread) ---- */
 
+/* Replicates that addr was removed by hand now (or is to be forgotten). */
+static void note_removed(struct orc_raft *r, const char *addr, bool removed)
+{
+    json_t *v =
+        json_pack("{s:s, s:I}", "Address", addr, "At", (json_int_t)(removed ? orc_wall_ms() : 0));
+
+    if (v != NULL)
+        orc_raft_loop_apply(r, "raft-removed", v);
+    json_decref(v);
+}
+
 static void finish_change(struct orc_raft *r, struct orc_raft_req *q, int rc, const char *msg)
 {
     if (r->change == q)
         r->change = NULL;
-    if (rc == 0 && q->kind == ORC_RREQ_REMOVE) {
+    if (rc == 0 && q->kind == ORC_RREQ_REMOVE)
         stamp_clear(r->want_id, q->id);
-        if (q->by_hand)
-            stamp_set(r->tomb_id, r->tomb_ms, q->id, orc_mono_ms());
-    } else if (rc == 0 && !q->rejoin) { /* added by hand: welcome back */
-        stamp_clear(r->tomb_id, q->id);
-    }
-    orc_raft_state_refresh(r); /* the answer and raft-peers agree */
+    if (rc == 0 && (q->by_hand || (q->kind == ORC_RREQ_ADD && !q->rejoin &&
+                                   orc_raft_removed_at(r, q->addr) != 0)))
+        note_removed(r, q->addr, q->kind == ORC_RREQ_REMOVE); /* added by hand: forgotten */
+    orc_raft_state_refresh(r);                                /* the answer and raft-peers agree */
     if (rc == 0)
         ORC_LOG_N(q->kind == ORC_RREQ_ADD ? "+raft-member-added" : "+raft-member-removed",
                   "address=%s role=%s", q->addr,
@@ -203,8 +212,8 @@ static bool rejoin_answered(struct orc_raft *r, struct orc_raft_req *q)
 
     if (!q->rejoin || r->closing || raft_state(&r->raft) != RAFT_LEADER)
         return false; /* change_refusal answers */
-    removed = stamp_get(r->tomb_id, r->tomb_ms, q->id);
-    if (removed != 0 && removed >= now - q->uptime_ms) {
+    removed = orc_raft_removed_at(r, q->addr);
+    if (removed != 0 && removed >= orc_wall_ms() - q->uptime_ms) {
         orc_raft_req_complete(q, ORC_EPERM, NULL,
                               "'%s' was removed by hand; restart it, or add it with "
                               "raft-add-peer, to let it join again",

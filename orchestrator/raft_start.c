@@ -166,7 +166,8 @@ static bool dir_pristine(const char *dir)
     if (d == NULL)
         return true;
     while (empty && (de = readdir(d)) != NULL)
-        empty = de->d_name[0] == '.' || strcmp(de->d_name, ORC_RAFT_LOG_ID_FILE) == 0;
+        empty = de->d_name[0] == '.' || strcmp(de->d_name, ORC_RAFT_LOG_ID_FILE) == 0 ||
+                strncmp(de->d_name, "orc-leader-uris", 15) == 0;
     closedir(d);
     return empty;
 }
@@ -376,6 +377,8 @@ int orc_raft_start(const struct orc_config *cfg,
         rc = make_dir(r->dir, errmsg, len);
     if (rc == 0)
         rc = check_store(r, errmsg, len);
+    if (rc == 0)
+        orc_raft_uris_load(r);
     if (rc == 0)
         rc = orc_raft_applier_start(r, errmsg, len);
     if (rc == 0)
