@@ -169,6 +169,14 @@ int orc_config_reload_check(const struct orc_config *cur,
  * as "********" when set. Appends to out. */
 int orc_config_dump(const struct orc_config *c, struct orc_buf *out);
 
+/* A fingerprint of the keys that decide recoveries (recovery filters, block
+ * periods, promotion rules, hooks ...): 16 hex digits into out (len >= 17),
+ * equal on two nodes exactly when those keys hold equal values. Raft members
+ * compare it (docs/operations.md). */
+int orc_config_fingerprint(const struct orc_config *c, char *out, size_t len);
+/* The name of the i-th key of the fingerprint; NULL past the last one. */
+const char *orc_config_fingerprint_key(size_t i);
+
 /* "default", "file", "env", "flag" or "derived"; NULL for an unknown key. */
 const char *orc_config_source(const struct orc_config *c, const char *key);
 

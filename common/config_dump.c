@@ -82,6 +82,70 @@ out:
     return rc;
 }
 
+/* The keys that decide what a raft leader recovers and how: every manager of
+ * a cluster must hold the same values (orc_config_fingerprint). */
+static const int fingerprint_keys[] = {
+    ORC_CFGK_RecoveryPeriodBlockSeconds,
+    ORC_CFGK_FailureDetectionPeriodBlockMinutes,
+    ORC_CFGK_ExpectFailureAnalysisConcensus,
+    ORC_CFGK_RecoveryIgnoreHostnameFilters,
+    ORC_CFGK_RecoverMasterClusterFilters,
+    ORC_CFGK_RecoverIntermediateMasterClusterFilters,
+    ORC_CFGK_PromotionIgnoreHostnameFilters,
+    ORC_CFGK_ApplyMySQLPromotionAfterMasterFailover,
+    ORC_CFGK_PreventCrossDataCenterMasterFailover,
+    ORC_CFGK_PreventCrossRegionMasterFailover,
+    ORC_CFGK_FailMasterPromotionOnLagMinutes,
+    ORC_CFGK_FailMasterPromotionIfSQLThreadNotUpToDate,
+    ORC_CFGK_DelayMasterPromotionIfSQLThreadNotUpToDate,
+    ORC_CFGK_DetachLostReplicasAfterMasterFailover,
+    ORC_CFGK_MasterFailoverDetachReplicaMasterHost,
+    ORC_CFGK_MasterFailoverLostInstancesDowntimeMinutes,
+    ORC_CFGK_CoMasterRecoveryMustPromoteOtherCoMaster,
+    ORC_CFGK_RecoverNonWriteableMaster,
+    ORC_CFGK_PostponeReplicaRecoveryOnLagMinutes,
+    ORC_CFGK_RecoverLockedSemiSyncMaster,
+    ORC_CFGK_ProcessesShellCommand,
+    ORC_CFGK_OnFailureDetectionProcesses,
+    ORC_CFGK_PreGracefulTakeoverProcesses,
+    ORC_CFGK_PreFailoverProcesses,
+    ORC_CFGK_PostFailoverProcesses,
+    ORC_CFGK_PostUnsuccessfulFailoverProcesses,
+    ORC_CFGK_PostMasterFailoverProcesses,
+    ORC_CFGK_PostIntermediateMasterFailoverProcesses,
+    ORC_CFGK_PostGracefulTakeoverProcesses,
+    ORC_CFGK_PostTakeMasterProcesses,
+};
+
+const char *orc_config_fingerprint_key(size_t i)
+{
+    return i < ORC_ARRAY_LEN(fingerprint_keys) ? orc_config_defs[fingerprint_keys[i]].name : NULL;
+}
+
+int orc_config_fingerprint(const struct orc_config *c, char *out, size_t len)
+{
+    json_t *root = json_object();
+    char *text = NULL;
+    uint64_t h = 14695981039346656037ULL; /* FNV-1a 64 */
+    int rc = ORC_ENOMEM;
+
+    for (size_t i = 0; root != NULL && i < ORC_ARRAY_LEN(fingerprint_keys); i++) {
+        const struct orc_config_def *d = &orc_config_defs[fingerprint_keys[i]];
+        if (json_object_set_new(root, d->name, value_json(c, d)) != 0)
+            goto out;
+    }
+    text = root ? json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    if (text == NULL)
+        goto out;
+    for (const unsigned char *p = (const unsigned char *)text; *p; p++)
+        h = (h ^ *p) * 1099511628211ULL;
+    rc = len > 16 && snprintf(out, len, "%016llx", (unsigned long long)h) == 16 ? 0 : ORC_EINVAL;
+out:
+    free(text);
+    json_decref(root);
+    return rc;
+}
+
 const char *orc_config_source(const struct orc_config *c, const char *key)
 {
     const struct orc_config_def *d = orc_config_find(key);

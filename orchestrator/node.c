@@ -37,8 +37,9 @@ struct orc_node {
     struct rec_hooks_tracker hooks;
     bool hooks_ready;
     struct rec_loop *loop;
-    struct orc_raft *raft;    /* RaftEnabled: set before any thread reads it */
-    struct orc_quorum quorum; /* leader: what the followers see failed */
+    struct orc_raft *raft;             /* RaftEnabled: set before any thread reads it */
+    struct orc_quorum quorum;          /* leader: what the followers see failed */
+    char config_fp[ORC_QUORUM_FP_MAX]; /* orc_config_fingerprint (immutable) */
     struct web_server *http;
     uint64_t boot_epoch; /* without raft: this process's leadership epoch */
     struct {             /* the last failure report sent (recovery thread only) */
@@ -112,7 +113,52 @@ static uint64_t node_leader_epoch(void *arg)
     return term == 0 ? 0 : (term << 32) | (n->boot_epoch & 0xffffffffu);
 }
 
-/* ---- quorum-confirmed detection ---- */
+/* ---- quorum-confirmed detection, and one recovery config everywhere ---- */
+
+/* Leader: logs when a member's config fingerprint starts or stops differing
+ * from its own (names the node, never a value). */
+static void note_config(struct orc_node *n, const char *from, const char *config, const char *prev)
+{
+    bool differs, differed;
+
+    if (config == NULL || config[0] == '\0' || n->config_fp[0] == '\0')
+        return;
+    differs = strcmp(config, n->config_fp) != 0;
+    differed = prev[0] != '\0' && strcmp(prev, n->config_fp) != 0;
+    if (differs && (!differed || strcmp(prev, config) != 0))
+        ORC_LOG_W("+config-mismatch", "node=%s leader=%s fingerprint=%s leader_fingerprint=%s",
+                  from, n->cfg->RaftAdvertise, config, n->config_fp);
+    else if (!differs && differed)
+        ORC_LOG_N("+config-match", "node=%s leader=%s", from, n->cfg->RaftAdvertise);
+}
+
+/* {"Fingerprint", "Mismatch": [...]}: on the leader, the current members
+ * whose fresh report carries another fingerprint. */
+static json_t *node_config_status(void *arg)
+{
+    struct orc_node *n = arg;
+    struct orc_raft_info *info = malloc(sizeof(*info));
+    const char *members[ORC_RAFT_MAX_PEERS];
+    struct orc_buf names = ORC_BUF_INIT;
+    json_t *mismatch = json_array(), *j;
+
+    if (info != NULL && mismatch != NULL && orc_raft_is_leader(n->raft)) {
+        orc_raft_info(n->raft, info);
+        for (size_t i = 0; i < info->npeers; i++)
+            members[i] = info->peers[i].addr;
+        orc_quorum_config_mismatch(&n->quorum, n->config_fp, members, info->npeers,
+                                   ORC_QUORUM_FRESH_MS, &names);
+        for (const char *p = orc_buf_str(&names); *p != '\0';) {
+            size_t k = strcspn(p, ",");
+            json_array_append_new(mismatch, json_stringn(p, k));
+            p += k + (p[k] == ',');
+        }
+    }
+    free(info);
+    orc_buf_release(&names);
+    j = json_pack("{s:s, s:o*}", "Fingerprint", n->config_fp, "Mismatch", mismatch);
+    return j;
+}
 
 /* Leader: a follower's report arrived; the recovery loop looks again. Only
  * a current member may report, and only from its own address. */
@@ -120,12 +166,14 @@ static int node_failure_report(void *arg,
                                const char *from,
                                const char *source_ip,
                                const char *failed,
+                               const char *config,
                                char *errmsg,
                                size_t len)
 {
     struct orc_node *n = arg;
     struct orc_raft_info *info = malloc(sizeof(*info));
     const char *members[ORC_RAFT_MAX_PEERS];
+    char prev[ORC_QUORUM_FP_MAX];
     int rc;
 
     if (info == NULL)
@@ -141,9 +189,11 @@ static int node_failure_report(void *arg,
                   errmsg);
         return rc;
     }
-    rc = orc_quorum_put(&n->quorum, from, failed);
+    rc = orc_quorum_put(&n->quorum, from, failed, config, prev);
     if (rc != 0)
         orc_errf(errmsg, len, "report from '%s' not recorded: %s", from, orc_strerror(rc));
+    else
+        note_config(n, from, config, prev);
     ORC_LOG_D("+failure-report", "from=%s failed=\"%s\"", from, failed);
     rec_loop_notify(__atomic_load_n(&n->loop, __ATOMIC_ACQUIRE));
     return rc;
@@ -175,8 +225,8 @@ static void node_report_failures(void *arg, const char *failed)
     wait = n->report.ok ? REPORT_MS : REPORT_RETRY_MS;
     if (same && now - n->report.sent_ms < wait)
         goto out;
-    n->report.ok =
-        orc_quorum_send(n->cfg, info->leader_uri, info->advertise, failed, err, sizeof(err)) == 0;
+    n->report.ok = orc_quorum_send(n->cfg, info->leader_uri, info->advertise, failed, n->config_fp,
+                                   err, sizeof(err)) == 0;
     if (!n->report.ok)
         ORC_LOG_D("+failure-report-failed", "error=\"%s\"", err);
     free(n->report.last);
@@ -431,6 +481,7 @@ static int start_http(struct orc_node *n, char *err, size_t len)
     d.raft = n->raft ? &orc_raft_web_ops : NULL;
     d.raft_ctx = n->raft;
     d.failure_report = n->raft ? node_failure_report : NULL;
+    d.config_status = n->raft ? node_config_status : NULL;
     d.reload = node_reload;
     return web_server_start(&d, &n->http, err, len);
 }
@@ -529,6 +580,8 @@ int orc_node_run(const struct orc_config *cfg,
     n.cfg = cfg;
     n.boot_epoch = (uint64_t)orc_wall_ms();
     orc_quorum_init(&n.quorum, (int)cfg->DefaultInstancePort);
+    if (orc_config_fingerprint(cfg, n.config_fp, sizeof(n.config_fp)) != 0)
+        n.config_fp[0] = '\0'; /* out of memory: nothing to compare */
     rc = orc_log_init(orc_log_level_parse(cfg->LogLevel), cfg->LogFile, err, sizeof(err));
     if (rc == 0)
         rc = orc_reload_init(&n.reload, cfg, loader, err, sizeof(err));

@@ -1,6 +1,7 @@
 /*
- * quorum: the leader's record of what its followers see failed, and the
- * follower's side of reporting it (one small HTTP GET to the leader).
+ * quorum: the leader's record of what its followers see failed (and of their
+ * config fingerprints), and the follower's side of reporting it (one small
+ * HTTP GET to the leader).
  */
 #include <curl/curl.h>
 #include <stdio.h>
@@ -129,13 +130,27 @@ static void prune(struct orc_quorum *q, int64_t now)
     }
 }
 
-int orc_quorum_put(struct orc_quorum *q, const char *node, const char *failed)
+static bool fingerprint_ok(const char *fp)
+{
+    size_t n = strspn(fp, "0123456789abcdef");
+
+    return fp[n] == '\0' && n < ORC_QUORUM_FP_MAX;
+}
+
+int orc_quorum_put(struct orc_quorum *q,
+                   const char *node,
+                   const char *failed,
+                   const char *config,
+                   char prev[ORC_QUORUM_FP_MAX])
 {
     struct orc_buf b = ORC_BUF_INIT;
     size_t i;
     int rc = 0;
 
-    if (failed != NULL && strlen(failed) > ORC_QUORUM_REPORT_MAX)
+    if (prev != NULL)
+        prev[0] = '\0';
+    if ((failed != NULL && strlen(failed) > ORC_QUORUM_REPORT_MAX) ||
+        (config != NULL && !fingerprint_ok(config)))
         return ORC_EINVAL;
     rc = orc_quorum_normalize(failed, q->default_port, &b);
     if (rc != 0) {
@@ -157,6 +172,9 @@ int orc_quorum_put(struct orc_quorum *q, const char *node, const char *failed)
         free(q->v[i].failed);
         q->v[i].failed = orc_buf_detach(&b);
         q->v[i].at_ms = orc_mono_ms();
+        if (prev != NULL)
+            orc_strlcpy(prev, q->v[i].config, ORC_QUORUM_FP_MAX);
+        orc_strlcpy(q->v[i].config, config ? config : "", sizeof(q->v[i].config));
     }
     pthread_mutex_unlock(&q->lock);
     orc_buf_release(&b);
@@ -188,6 +206,33 @@ int orc_quorum_agreeing(struct orc_quorum *q,
     return count;
 }
 
+int orc_quorum_config_mismatch(struct orc_quorum *q,
+                               const char *mine,
+                               const char *const *nodes,
+                               size_t nnodes,
+                               int64_t fresh_ms,
+                               struct orc_buf *out)
+{
+    int64_t now = orc_mono_ms();
+    int count = 0;
+
+    pthread_mutex_lock(&q->lock);
+    for (size_t i = 0; i < q->n; i++) {
+        bool member = false;
+
+        for (size_t k = 0; k < nnodes && !member; k++)
+            member = strcmp(nodes[k], q->v[i].node) == 0;
+        if (!member || now - q->v[i].at_ms > fresh_ms || q->v[i].config[0] == '\0' ||
+            strcmp(q->v[i].config, mine) == 0)
+            continue;
+        if (out != NULL)
+            orc_buf_printf(out, "%s%s", count ? "," : "", q->v[i].node);
+        count++;
+    }
+    pthread_mutex_unlock(&q->lock);
+    return count;
+}
+
 static size_t discard(char *data, size_t size, size_t n, void *arg)
 {
     (void)data;
@@ -199,6 +244,7 @@ int orc_quorum_send(const struct orc_config *cfg,
                     const char *uri,
                     const char *self,
                     const char *failed,
+                    const char *config,
                     char *errmsg,
                     size_t len)
 {
@@ -212,8 +258,8 @@ int orc_quorum_send(const struct orc_config *cfg,
         return ORC_ENOMEM;
     ef = curl_easy_escape(c, failed, 0);
     es = curl_easy_escape(c, self, 0);
-    orc_buf_printf(&url, "%s%s/api/raft-analysis-report/%s?failed=%s", uri, cfg->URLPrefix,
-                   es ? es : "", ef ? ef : "");
+    orc_buf_printf(&url, "%s%s/api/raft-analysis-report/%s?failed=%s&config=%s", uri,
+                   cfg->URLPrefix, es ? es : "", ef ? ef : "", config);
     curl_free(ef);
     curl_free(es);
     curl_easy_setopt(c, CURLOPT_URL, orc_buf_str(&url));

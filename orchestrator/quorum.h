@@ -15,14 +15,17 @@
 #include "common/config.h"
 
 #define ORC_QUORUM_MAX_NODES 32
+/* A config fingerprint (orc_config_fingerprint): 16 hex digits and a NUL. */
+#define ORC_QUORUM_FP_MAX 17
 /* A follower's report counts for this long (it reports every 2 s, and at
  * once on a change). */
 #define ORC_QUORUM_FRESH_MS 5000
 
 struct orc_quorum_report {
-    char node[64]; /* the follower's raft address */
-    int64_t at_ms; /* monotonic time the leader received it */
-    char *failed;  /* ",h:p,h:p," (commas around every key) */
+    char node[64];                  /* the follower's raft address */
+    int64_t at_ms;                  /* monotonic time the leader received it */
+    char *failed;                   /* ",h:p,h:p," (commas around every key) */
+    char config[ORC_QUORUM_FP_MAX]; /* its config fingerprint, "" unknown */
 };
 
 struct orc_quorum {
@@ -40,8 +43,25 @@ struct orc_quorum {
 void orc_quorum_init(struct orc_quorum *q, int default_port);
 void orc_quorum_release(struct orc_quorum *q);
 /* Records node's latest report: failed is "h:p,h:p" ("" = none), keys are
- * normalized (orc_quorum_normalize). Old reports are pruned first. */
-int orc_quorum_put(struct orc_quorum *q, const char *node, const char *failed);
+ * normalized (orc_quorum_normalize); config is its config fingerprint (NULL
+ * or "": unknown, else 1 to 16 lowercase hex digits, or ORC_EINVAL). prev
+ * (may be NULL) receives the fingerprint it reported before ("" none). Old
+ * reports are pruned first. */
+int orc_quorum_put(struct orc_quorum *q,
+                   const char *node,
+                   const char *failed,
+                   const char *config,
+                   char prev[ORC_QUORUM_FP_MAX]);
+/* The nodes among nodes[] whose report within fresh_ms carries a config
+ * fingerprint other than mine (reports without one are not counted): their
+ * names, comma-separated, are appended to out (may be NULL). Returns how
+ * many. */
+int orc_quorum_config_mismatch(struct orc_quorum *q,
+                               const char *mine,
+                               const char *const *nodes,
+                               size_t nnodes,
+                               int64_t fresh_ms,
+                               struct orc_buf *out);
 /* ---- pure helpers, unit-tested ---- */
 /* Rewrites a list of instance keys "h:p, H:p ,h" into ",h:p,h:p,h:dp,"
  * (hosts lowercased, blanks trimmed, default_port where none is given,
@@ -65,11 +85,13 @@ int orc_quorum_agreeing(struct orc_quorum *q,
                         const char *const *nodes,
                         size_t nnodes,
                         int64_t fresh_ms);
-/* A follower sends its report to the leader at uri (bounded by 1 s). */
+/* A follower sends its report (and its config fingerprint) to the leader at
+ * uri (bounded by 1 s). */
 int orc_quorum_send(const struct orc_config *cfg,
                     const char *uri,
                     const char *self,
                     const char *failed,
+                    const char *config,
                     char *errmsg,
                     size_t len);
 

@@ -55,7 +55,7 @@ static json_t *health_status(struct web_req *r, bool *healthy, char *err, size_t
     char host[256] = "";
     int rows = 0;
     bool leader = is_leader(r);
-    json_t *st, *kv;
+    json_t *st, *kv, *cs;
 
     gethostname(host, sizeof(host) - 1);
     *healthy = true;
@@ -72,6 +72,13 @@ static json_t *health_status(struct web_req *r, bool *healthy, char *err, size_t
         *healthy = false;
         json_object_set_new(st, "Healthy", json_false());
         json_object_set(st, "Error", json_object_get(st, "RaftApplierError"));
+    }
+    if (st != NULL && r->deps->config_status != NULL &&
+        (cs = r->deps->config_status(r->deps->node)) != NULL) {
+        /* extensions: the recovery config across the raft members */
+        json_object_set(st, "ConfigFingerprint", json_object_get(cs, "Fingerprint"));
+        json_object_set(st, "ConfigMismatch", json_object_get(cs, "Mismatch"));
+        json_decref(cs);
     }
     if (st != NULL && (kv = rec_kv_status(r->deps->rec)) != NULL)
         json_object_set_new(st, "KVStores", kv); /* an extension: each store's state */

@@ -1,6 +1,6 @@
 /* The internal route followers use to tell the leader what they see failed
- * (quorum-confirmed detection). Never forwarded; it needs write rights when
- * authentication is configured, and the leader accepts it only from a raft
+ * (quorum-confirmed detection) and their config fingerprint (config=). Never forwarded; it needs
+ * write rights when authentication is configured, and the leader accepts it only from a raft
  * member, sent from that member's own address. */
 #include <arpa/inet.h>
 #include <microhttpd.h>
@@ -35,8 +35,8 @@ static void h_report(struct web_req *r)
         return;
     }
     source_ip(r, ip, sizeof(ip));
-    rc = r->deps->failure_report(r->deps->node, web_param(r, 0), ip, failed ? failed : "", err,
-                                 sizeof(err));
+    rc = r->deps->failure_report(r->deps->node, web_param(r, 0), ip, failed ? failed : "",
+                                 web_query(r, "config"), err, sizeof(err));
     if (rc == ORC_EPERM || rc == ORC_EINVAL) {
         web_reply_error(r, rc == ORC_EPERM ? 403 : 400, "%s", err);
         return;

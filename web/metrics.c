@@ -99,11 +99,33 @@ static void render_http(struct web_metrics *m, struct orc_buf *o)
                    (unsigned long long)total);
 }
 
+/* Raft: whether a member's recovery config differs from this leader's. */
+static void render_config(const struct web_deps *deps, struct orc_buf *o)
+{
+    json_t *cs = deps->config_status ? deps->config_status(deps->node) : NULL;
+    size_t n = json_array_size(json_object_get(cs, "Mismatch"));
+
+    if (cs == NULL)
+        return;
+    orc_buf_printf(o,
+                   "# HELP orchestrator_config_fingerprint_mismatch 1 when a raft member's "
+                   "recovery configuration differs from the leader's.\n"
+                   "# TYPE orchestrator_config_fingerprint_mismatch gauge\n"
+                   "orchestrator_config_fingerprint_mismatch %d\n"
+                   "# HELP orchestrator_config_fingerprint_mismatch_members Members whose "
+                   "recovery configuration differs from the leader's.\n"
+                   "# TYPE orchestrator_config_fingerprint_mismatch_members gauge\n"
+                   "orchestrator_config_fingerprint_mismatch_members %zu\n",
+                   n > 0, n);
+    json_decref(cs);
+}
+
 void web_metrics_render(struct web_metrics *m, struct web_req *r)
 {
     struct orc_buf o = ORC_BUF_INIT;
 
     render_http(m, &o);
+    render_config(m->deps, &o);
     web_metrics_render_topology(m->deps, &o);
     rec_kv_metrics(m->deps->rec, &o);
     web_reply_raw(r, 200, "text/plain; version=0.0.4; charset=utf-8", orc_buf_str(&o), o.len);

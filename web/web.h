@@ -46,15 +46,21 @@ struct web_deps {
                     char *errmsg,
                     size_t len);
     /* Leader side of quorum-confirmed detection: a follower's list of the
-     * instances it sees failed ("h:p,h:p"), from the raft member at address
-     * from, received from source_ip. ORC_EPERM: not a member, or not from
-     * it; ORC_EINVAL: a malformed list. NULL: not available. */
+     * instances it sees failed ("h:p,h:p") and its config fingerprint
+     * (NULL: not sent), from the raft member at address from, received from
+     * source_ip. ORC_EPERM: not a member, or not from it; ORC_EINVAL: a
+     * malformed list. NULL: not available. */
     int (*failure_report)(void *node,
                           const char *from,
                           const char *source_ip,
                           const char *failed,
+                          const char *config,
                           char *errmsg,
                           size_t len);
+    /* {"Fingerprint": this node's config fingerprint, "Mismatch": [raft
+     * addresses of members whose fingerprint differs (known on the leader)]};
+     * new reference, NULL when not available (no raft). */
+    json_t *(*config_status)(void *node);
     /* Re-reads the config and applies the reloadable keys (names appended to
      * changed), or refuses with ORC_ECONFIG and errmsg. NULL: not available. */
     int (*reload)(void *node, struct orc_buf *changed, char *errmsg, size_t len);

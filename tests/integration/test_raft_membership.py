@@ -74,3 +74,38 @@ def test_nodes_removed_by_hand_rejoin_after_restart_keeping_voters_odd(raft_fact
     print(f"both voters {time.monotonic() - t0:.2f}s after the partner restarted")
     assert set(members(leader)) == {n.raft_addr for n in cluster.nodes}
     assert cluster.wait_leader() is leader
+
+
+def config_status(node):
+    """(fingerprint, members whose recovery config differs) from the node's /api/health."""
+    details = node.get("/api/health", timeout=5).json()["Details"]
+    return details["ConfigFingerprint"], details["ConfigMismatch"]
+
+
+def mismatch_metric(node):
+    text = node.get("/metrics", timeout=5).text
+    line = next(ln for ln in text.splitlines()
+                if ln.startswith("orchestrator_config_fingerprint_mismatch "))
+    return int(line.split()[1])
+
+
+def test_recovery_config_mismatch_between_members_shows_on_the_leader(raft_factory):
+    cluster = raft_factory(3, RecoverMasterClusterFilters=["*"])
+    leader = cluster.wait_leader()
+    odd = cluster.followers(leader)[0]
+    fingerprints = {config_status(n)[0] for n in cluster.nodes}
+    assert len(fingerprints) == 1 and len(next(iter(fingerprints))) == 16
+    time.sleep(3)  # the followers report every 2 s: equal configs show no mismatch
+    assert config_status(leader)[1] == [] and mismatch_metric(leader) == 0
+    # one member recovers other clusters: the leader names it (never the values)
+    odd.restart(RecoverMasterClusterFilters=["secret-filter-.*"])
+    assert config_status(odd)[0] not in fingerprints
+    wait_until(lambda: config_status(leader)[1] == [odd.raft_addr], 15, what="mismatch shown")
+    assert mismatch_metric(leader) == 1
+    line = leader.wait_log(r"\+config-mismatch node=" + odd.raft_addr.replace(".", r"\."))
+    assert "secret-filter" not in leader.current_log, line
+    # set back: the mismatch clears
+    odd.restart(RecoverMasterClusterFilters=["*"])
+    wait_until(lambda: config_status(leader)[1] == [], 15, what="mismatch cleared")
+    assert mismatch_metric(leader) == 0
+    assert leader.has_event("+config-match")

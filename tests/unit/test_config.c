@@ -743,6 +743,31 @@ static void test_copy(void **state)
     orc_config_release(&b);
 }
 
+/* The fingerprint covers the keys that decide recoveries, and only them. */
+static void test_fingerprint(void **state)
+{
+    struct orc_config a, b;
+    char fa[17], fb[17];
+
+    (void)state;
+    orc_config_init(&a);
+    orc_config_init(&b);
+    assert_int_equal(orc_config_fingerprint(&a, fa, sizeof(fa)), 0);
+    assert_int_equal(strlen(fa), 16);
+    assert_int_equal(orc_config_set(&b, "InstancePollSeconds", "9", err, sizeof(err)), 0);
+    assert_int_equal(orc_config_fingerprint(&b, fb, sizeof(fb)), 0);
+    assert_string_equal(fa, fb);
+    assert_int_equal(orc_config_set(&b, "RecoverMasterClusterFilters", "db1", err, sizeof(err)), 0);
+    assert_int_equal(orc_config_fingerprint(&b, fb, sizeof(fb)), 0);
+    assert_string_not_equal(fa, fb);
+    assert_string_equal(orc_config_fingerprint_key(0), "RecoveryPeriodBlockSeconds");
+    for (size_t i = 0; orc_config_fingerprint_key(i) != NULL; i++)
+        assert_true(orc_config_has_key(orc_config_fingerprint_key(i)));
+    assert_int_equal(orc_config_fingerprint(&a, fa, 8), ORC_EINVAL);
+    orc_config_release(&a);
+    orc_config_release(&b);
+}
+
 /* ---- the key scanner ---- */
 
 static void test_key_pos(void **state)
@@ -869,6 +894,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_credentials_file),
         cmocka_unit_test(test_dump_masks_secrets),
         cmocka_unit_test(test_copy),
+        cmocka_unit_test(test_fingerprint),
         cmocka_unit_test(test_key_pos),
         cmocka_unit_test(test_samples_load),
         cmocka_unit_test(test_doc_in_sync),

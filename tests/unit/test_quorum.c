@@ -48,8 +48,8 @@ static void test_agreeing_compares_normalized_keys(void **state)
 
     (void)state;
     orc_quorum_init(&q, 3306);
-    assert_int_equal(orc_quorum_put(&q, nodes[0], " DB1:3306"), 0);
-    assert_int_equal(orc_quorum_put(&q, nodes[1], "db1"), 0);
+    assert_int_equal(orc_quorum_put(&q, nodes[0], " DB1:3306", NULL, NULL), 0);
+    assert_int_equal(orc_quorum_put(&q, nodes[1], "db1", NULL, NULL), 0);
     assert_int_equal(orc_quorum_agreeing(&q, "db1:3306", nodes, 2, 5000), 2);
     assert_int_equal(orc_quorum_agreeing(&q, "Db1:3306", nodes, 2, 5000), 2);
     assert_int_equal(orc_quorum_agreeing(&q, "db1:3307", nodes, 2, 5000), 0);
@@ -69,14 +69,41 @@ static void test_reports_are_bounded(void **state)
     orc_quorum_init(&q, 3306);
     for (int i = 0; i < ORC_QUORUM_MAX_NODES + 4; i++) {
         snprintf(node, sizeof(node), "10.0.0.%d:10008", i + 1);
-        rc = orc_quorum_put(&q, node, "db1");
+        rc = orc_quorum_put(&q, node, "db1", NULL, NULL);
         if (i < ORC_QUORUM_MAX_NODES)
             assert_int_equal(rc, 0);
     }
     assert_int_not_equal(rc, 0);
     assert_true(q.n <= ORC_QUORUM_MAX_NODES);
     memset(big, 'a', sizeof(big) - 1);
-    assert_int_equal(orc_quorum_put(&q, "10.0.0.1:10008", big), ORC_EINVAL);
+    assert_int_equal(orc_quorum_put(&q, "10.0.0.1:10008", big, NULL, NULL), ORC_EINVAL);
+    orc_quorum_release(&q);
+}
+
+/* Members whose fresh report carries another config fingerprint. */
+static void test_config_mismatch_names_the_members(void **state)
+{
+    struct orc_quorum q;
+    const char *nodes[] = {"10.0.0.2:10008", "10.0.0.3:10008", "10.0.0.4:10008"};
+    struct orc_buf out = ORC_BUF_INIT;
+    char prev[ORC_QUORUM_FP_MAX];
+
+    (void)state;
+    orc_quorum_init(&q, 3306);
+    assert_int_equal(orc_quorum_put(&q, nodes[0], "", "00000000000000aa", prev), 0);
+    assert_string_equal(prev, "");
+    assert_int_equal(orc_quorum_put(&q, nodes[1], "", "00000000000000bb", prev), 0);
+    assert_int_equal(orc_quorum_put(&q, nodes[2], "", NULL, prev), 0); /* an older node */
+    assert_int_equal(orc_quorum_config_mismatch(&q, "00000000000000aa", nodes, 3, 5000, &out), 1);
+    assert_string_equal(orc_buf_str(&out), "10.0.0.3:10008");
+    /* not a member any more: not counted */
+    assert_int_equal(orc_quorum_config_mismatch(&q, "00000000000000aa", nodes, 1, 5000, NULL), 0);
+    assert_int_equal(orc_quorum_put(&q, nodes[1], "", "00000000000000aa", prev), 0);
+    assert_string_equal(prev, "00000000000000bb");
+    assert_int_equal(orc_quorum_config_mismatch(&q, "00000000000000aa", nodes, 3, 5000, NULL), 0);
+    assert_int_equal(orc_quorum_put(&q, nodes[1], "", "x;y", prev), ORC_EINVAL);
+    assert_int_equal(orc_quorum_put(&q, nodes[1], "", "00000000000000aaa", prev), ORC_EINVAL);
+    orc_buf_release(&out);
     orc_quorum_release(&q);
 }
 
@@ -112,6 +139,7 @@ int main(void)
         cmocka_unit_test(test_keys_are_normalized),
         cmocka_unit_test(test_agreeing_compares_normalized_keys),
         cmocka_unit_test(test_reports_are_bounded),
+        cmocka_unit_test(test_config_mismatch_names_the_members),
         cmocka_unit_test(test_only_members_report_from_their_own_address),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
