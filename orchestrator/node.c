@@ -133,7 +133,7 @@ static void note_config(struct orc_node *n, const char *from, const char *config
 }
 
 /* {"Fingerprint", "Mismatch": [...]}: on the leader, the current members
- * whose fresh report carries another fingerprint. */
+ * whose last report (within ORC_QUORUM_KEEP_MS) carries another fingerprint. */
 static json_t *node_config_status(void *arg)
 {
     struct orc_node *n = arg;
@@ -142,12 +142,15 @@ static json_t *node_config_status(void *arg)
     struct orc_buf names = ORC_BUF_INIT;
     json_t *mismatch = json_array(), *j;
 
-    if (info != NULL && mismatch != NULL && orc_raft_is_leader(n->raft)) {
+    if (info != NULL)
         orc_raft_info(n->raft, info);
+    if (info != NULL && mismatch != NULL && strcmp(info->state, "Leader") == 0) {
         for (size_t i = 0; i < info->npeers; i++)
             members[i] = info->peers[i].addr;
+        /* a fingerprint holds until the member reports another one: a node
+         * that restarts or stops reporting for a while is not cleared */
         orc_quorum_config_mismatch(&n->quorum, n->config_fp, members, info->npeers,
-                                   ORC_QUORUM_FRESH_MS, &names);
+                                   ORC_QUORUM_KEEP_MS, &names);
         for (const char *p = orc_buf_str(&names); *p != '\0';) {
             size_t k = strcspn(p, ",");
             json_array_append_new(mismatch, json_stringn(p, k));
