@@ -230,6 +230,11 @@ uint64_t orc_raft_id_of(const char *addr);
 /* This node's HTTP URI as the leader publishes it: HTTPAdvertise, else
  * http[s]://<host of RaftAdvertise>:<port of ListenAddress>. */
 int orc_raft_http_uri(const struct orc_config *cfg, char *out, size_t len);
+/* The rejoin rule: with `voters` voters and `waiting` caught-up standbys that
+ * asked to vote, may one of them be promoted now? Yes when the voters are
+ * even (the promotion makes them odd), or when they are odd and a partner
+ * waits too (promoted next). */
+bool orc_raft_may_promote(unsigned voters, unsigned waiting);
 /* 64-bit FNV-1a of a buffer. */
 uint64_t orc_raft_hash(const void *data, size_t n);
 

@@ -154,3 +154,8 @@ int orc_raft_http_uri(const struct orc_config *cfg, char *out, size_t len)
         n = snprintf(out, len, "%s://%s:%s", cfg->UseSSL ? "https" : "http", k.host, colon + 1);
     return (n < 0 || (size_t)n >= len) ? ORC_EINVAL : 0;
 }
+
+bool orc_raft_may_promote(unsigned voters, unsigned waiting)
+{
+    return waiting > 0 && (voters % 2 == 0 || waiting >= 2);
+}

@@ -398,7 +398,7 @@ static void promote_waiting(struct orc_raft *r, int64_t now)
         waiting++;
         first = first < 0 ? (int)i : first;
     }
-    if (waiting == 0 || (voters % 2 == 1 && waiting < 2))
+    if (!orc_raft_may_promote(voters, waiting))
         return;
     q = orc_raft_req_new(ORC_RREQ_ADD);
     if (q == NULL)

@@ -160,6 +160,18 @@ static void test_http_uri(void **state)
     orc_config_release(&c);
 }
 
+/* A returning standby is promoted when the voters stay odd. */
+static void test_promotion_keeps_voters_odd(void **state)
+{
+    (void)state;
+    assert_false(orc_raft_may_promote(4, 0)); /* nobody waits */
+    assert_true(orc_raft_may_promote(4, 1));  /* 4 -> 5 */
+    assert_true(orc_raft_may_promote(2, 1));  /* 2 -> 3 */
+    assert_false(orc_raft_may_promote(3, 1)); /* 3 -> 4: waits for a partner */
+    assert_true(orc_raft_may_promote(3, 2));  /* 3 -> 4 -> 5 */
+    assert_false(orc_raft_may_promote(1, 1)); /* 1 -> 2 would need both */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -171,6 +183,7 @@ int main(void)
         cmocka_unit_test(test_addr_normalize),
         cmocka_unit_test(test_id_is_stable_and_distinct),
         cmocka_unit_test(test_http_uri),
+        cmocka_unit_test(test_promotion_keeps_voters_odd),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
