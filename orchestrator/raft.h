@@ -18,8 +18,8 @@
  *   raft's work thread (uv_queue_work) only waits for the applier's snapshot
  *            document (raft_fsm version 3: asynchronous snapshots), so a
  *            snapshot never stalls the loop.
- *   joiner   (only on a node that is not yet a member) asks the cluster to
- *            add it, over HTTP.
+ *   joiner   (every node with RaftNodes; raft_join.c) asks the cluster over
+ *            HTTP to add this node when it is not a member, or seems removed.
  *   callers  (HTTP handlers, the recovery thread) talk to the loop through a
  *            mutex-guarded queue plus uv_async_send and wait on a condition
  *            variable with a timeout.

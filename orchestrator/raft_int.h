@@ -2,8 +2,8 @@
  * Internal declarations shared by the raft module's files: raft.c (loop
  * thread, request queue, state copy, public calls), raft_start.c (start and
  * stop), raft_apply.c (the raft_fsm vtable and the applier thread),
- * raft_members.c (membership, leadership transfer, the joiner thread),
- * raft_web.c (the ops web/ calls). Not for use outside orchestrator/raft*.c.
+ * raft_members.c (membership, leadership transfer), raft_join.c (the joiner
+ * thread), raft_web.c (the ops web/ calls). Not for use outside orchestrator/raft*.c.
  */
 #ifndef ORC_RAFT_INT_H
 #define ORC_RAFT_INT_H

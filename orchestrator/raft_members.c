@@ -18,17 +18,14 @@
  * ORC_RAFT_WANT_MS (it repeats its request every second) and promoted by
  * the sweep when the voters stay odd: at once when their number is even, when
  * it is odd only with a second such standby, promoted at the next sweep. A
- * node removed by hand is remembered too (in memory, by this leader): its
- * requests are refused until its process restarted.
+ * node removed by hand is remembered in the log ("raft-removed", with the
+ * wall clock time): its requests are refused until its process restarted, or
+ * until it is added by hand.
  */
-#include <curl/curl.h>
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "orchestrator/raft_int.h"
-#include "web/web.h"
 
 static int server_index(const struct raft_configuration *c, raft_id id)
 {
@@ -93,16 +90,25 @@ static void note_removed(struct orc_raft *r, const char *addr, bool removed)
     json_decref(v);
 }
 
+/* After a change: a removed member no longer waits for a promotion; one
+ * removed by hand is replicated as such, and forgotten when added by hand. */
+static void remember_change(struct orc_raft *r, const struct orc_raft_req *q)
+{
+    if (q->kind == ORC_RREQ_REMOVE)
+        stamp_clear(r->want_id, q->id);
+    if (q->kind == ORC_RREQ_REMOVE && q->by_hand)
+        note_removed(r, q->addr, true);
+    else if (q->kind == ORC_RREQ_ADD && !q->rejoin && orc_raft_removed_at(r, q->addr) != 0)
+        note_removed(r, q->addr, false);
+}
+
 static void finish_change(struct orc_raft *r, struct orc_raft_req *q, int rc, const char *msg)
 {
     if (r->change == q)
         r->change = NULL;
-    if (rc == 0 && q->kind == ORC_RREQ_REMOVE)
-        stamp_clear(r->want_id, q->id);
-    if (rc == 0 && (q->by_hand || (q->kind == ORC_RREQ_ADD && !q->rejoin &&
-                                   orc_raft_removed_at(r, q->addr) != 0)))
-        note_removed(r, q->addr, q->kind == ORC_RREQ_REMOVE); /* added by hand: forgotten */
-    orc_raft_state_refresh(r);                                /* the answer and raft-peers agree */
+    if (rc == 0)
+        remember_change(r, q);
+    orc_raft_state_refresh(r); /* the answer and raft-peers agree */
     if (rc == 0)
         ORC_LOG_N(q->kind == ORC_RREQ_ADD ? "+raft-member-added" : "+raft-member-removed",
                   "address=%s role=%s", q->addr,
