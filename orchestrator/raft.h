@@ -74,8 +74,9 @@ struct web_raft_ops;
 /* A membership change's longest wait (catch-up included). */
 #define ORC_RAFT_CHANGE_TIMEOUT_MS 30000
 /* A voter of its own configuration without a leader for this long asks to be
- * added back (it may have been removed: libraft 0.15 never tells it). */
-#define ORC_RAFT_REJOIN_MS 1500
+ * added back (it may have been removed: libraft 0.15 never tells it); longer
+ * than an ordinary election, which starts after 1x..2x ELECTION_MS. */
+#define ORC_RAFT_REJOIN_MS (3 * ORC_RAFT_ELECTION_MS)
 /* A standby's request to vote counts this long (it repeats it every second). */
 #define ORC_RAFT_WANT_MS 10000
 
