@@ -48,11 +48,16 @@ UI_OBJ   := $(BUILD)/web/ui_assets.o
 TEST_SRCS := $(wildcard tests/unit/test_*.c)
 TEST_BINS := $(TEST_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 BIN := $(BUILD)/bin/orchestrator
+# The fleet simulator: a test tool, kept out of liborc.
+FLEET_SRCS := $(wildcard tests/fleet/*.c)
+FLEET_OBJS := $(FLEET_SRCS:%.c=$(BUILD)/%.o)
+FLEET_BIN  := $(BUILD)/bin/orc-fleet
 
 .PHONY: all deps test unit integration demo demo-down asan tsan format format-check install deb clean
 
-all: $(BIN) $(TEST_BINS)
+all: $(BIN) $(TEST_BINS) $(FLEET_BIN)
 	@ln -sfn $(VARIANT)/bin/orchestrator build/orchestrator
+	@ln -sfn $(VARIANT)/bin/orc-fleet build/orc-fleet
 
 deps:
 	@bash scripts/deps.sh
@@ -84,6 +89,10 @@ $(BUILD)/orchestrator/main.o: orchestrator/main.c $(COMMIT_STAMP)
 $(BIN): $(BUILD)/orchestrator/main.o $(BUILD)/liborc.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS_$(VARIANT)) -o $@ $^ $(PKG_LIBS) -lpthread -lm
+
+$(FLEET_BIN): $(FLEET_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS_$(VARIANT)) -o $@ $^ $(shell pkg-config --libs jansson libcrypto 2>/dev/null)
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/liborc.a
 	@mkdir -p $(dir $@)
