@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -157,6 +158,7 @@ static int start_shards(struct fleet_model *m, const struct opts *o)
         if (pid == 0) {
             close(pfd[0]);
             signal(SIGTERM, SIG_DFL);
+            (void)prctl(PR_SET_PDEATHSIG, SIGTERM); /* never outlive the parent */
             exit(fleet_loop_run(m, o->control_port + s, s, o->shards, pfd[1]) == 0 ? 0 : 1);
         }
         children[nchildren++] = pid;

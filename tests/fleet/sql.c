@@ -186,12 +186,14 @@ static void change_opts(struct stmt *st, const char *s, char *host, size_t hostl
 {
     while (*s != '\0') {
         char name[64];
+        const char *opt; /* the name after MASTER_ / SOURCE_ */
         size_t n = 0;
 
         s = skip_ws(s);
         while ((isalnum((unsigned char)*s) || *s == '_') && n + 1 < sizeof(name))
             name[n++] = (char)toupper((unsigned char)*s++);
         name[n] = '\0';
+        opt = n > 7 ? name + 7 : "";
         s = skip_ws(s);
         if (*s == '=')
             s = skip_ws(s + 1);
@@ -199,15 +201,15 @@ static void change_opts(struct stmt *st, const char *s, char *host, size_t hostl
             const char *e = strchr(s + 1, '\'');
             size_t vl = e != NULL ? (size_t)(e - s - 1) : strlen(s + 1);
 
-            if (strcmp(name + 6, "HOST") == 0)
+            if (strcmp(opt, "HOST") == 0)
                 snprintf(host, hostlen, "%.*s", (int)vl, s + 1);
             s = e != NULL ? e + 1 : s + strlen(s);
         } else {
-            if (strcmp(name + 6, "PORT") == 0)
+            if (strcmp(opt, "PORT") == 0)
                 *port = (int)strtol(s, NULL, 10);
             if (strcmp(name, "MASTER_USE_GTID") == 0)
                 st->in->use_gtid = strncasecmp(s, "no", 2) != 0;
-            if (strcmp(name + 6, "AUTO_POSITION") == 0)
+            if (strcmp(opt, "AUTO_POSITION") == 0)
                 st->in->use_gtid = *s == '1';
             while (*s != '\0' && *s != ',')
                 s++;
