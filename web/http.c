@@ -610,8 +610,11 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 static struct MHD_Daemon *start_daemon(struct web_server *s, struct sockaddr_in *sa)
 {
     const struct orc_config *cfg = s->deps.cfg;
-    unsigned flags =
-        MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+    /* poll(), not select(): with a connection per probed instance, the
+     * HTTP sockets get descriptors above FD_SETSIZE (1024), which select()
+     * cannot watch: MHD would close those connections unanswered. */
+    unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
+                     MHD_USE_POLL | MHD_USE_ERROR_LOG;
     struct MHD_OptionItem o[16];
     int n = 0;
 
