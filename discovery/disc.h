@@ -656,7 +656,8 @@ bool disc_snapshot_recently_checked(const struct disc_snapshot *s, int i);
 struct disc_topo_stats {
     uint64_t probes, probe_failures, probe_latency_us_sum;
     uint64_t queue_len, workers, instances;
-    uint64_t backend_writes, backend_write_errors;
+    uint64_t backend_writes, backend_write_errors; /* batches */
+    uint64_t backend_rows;                         /* instance rows written */
 };
 void disc_topo_stats(struct disc_topo *t, struct disc_topo_stats *out);
 

@@ -535,6 +535,8 @@ static void flush_once(struct disc_topo *t)
     pthread_mutex_lock(&t->lock);
     if (nrows > 0)
         t->stats.backend_writes++;
+    if (rc == 0)
+        t->stats.backend_rows += nrows;
     if (rc != 0)
         t->stats.backend_write_errors++;
 }

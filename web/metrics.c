@@ -158,10 +158,14 @@ void web_metrics_render_topology(const struct web_deps *deps, struct orc_buf *o)
                    "orchestrator_discovery_workers %llu\n"
                    "# HELP orchestrator_backend_write_errors_total Failed batched writes.\n"
                    "# TYPE orchestrator_backend_write_errors_total counter\n"
-                   "orchestrator_backend_write_errors_total %llu\n",
+                   "orchestrator_backend_write_errors_total %llu\n"
+                   "# HELP orchestrator_backend_rows_written_total Instance rows written.\n"
+                   "# TYPE orchestrator_backend_rows_written_total counter\n"
+                   "orchestrator_backend_rows_written_total %llu\n",
                    (unsigned long long)st.probes, (unsigned long long)st.probe_failures,
                    (double)st.probe_latency_us_sum / 1e6, (unsigned long long)st.queue_len,
-                   (unsigned long long)st.workers, (unsigned long long)st.backend_write_errors);
+                   (unsigned long long)st.workers, (unsigned long long)st.backend_write_errors,
+                   (unsigned long long)st.backend_rows);
     s = disc_topo_snapshot(deps->topo);
     if (s == NULL)
         return;
