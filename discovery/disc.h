@@ -639,6 +639,14 @@ struct disc_snapshot {
 /* The current snapshot (built if the topology changed). Never NULL once the
  * topology exists. Release with disc_snapshot_put. */
 struct disc_snapshot *disc_topo_snapshot(struct disc_topo *t);
+/* A snapshot at most max_age_ms old in which nothing analysis reads has
+ * changed since (same health_version): the cached one when it qualifies,
+ * else a new one. For readers that can live with clocks, positions and lag
+ * that old (API reads, metrics, the writer, the recovery loop's idle
+ * passes): with thousands of instances every probe changes the topology,
+ * and a snapshot per read copies all of them under the topology lock. */
+#define DISC_SNAPSHOT_RECENT_MS 500
+struct disc_snapshot *disc_topo_snapshot_recent(struct disc_topo *t, int64_t max_age_ms);
 void disc_snapshot_put(struct disc_snapshot *s);
 /* Index of key in the snapshot, or -1. */
 int disc_snapshot_find(const struct disc_snapshot *s, const struct orc_key *key);

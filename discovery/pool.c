@@ -21,6 +21,8 @@
 
 #define WORKER_STACK (256 * 1024)
 #define PERSIST_REFRESH_MS 10000
+/* The writer persists from a snapshot at most this old (see flush_once). */
+#define FLUSH_SNAPSHOT_MS 1000
 /* A probe of a reachable instance that has not answered for this long is
  * taken as a failure at once, without waiting for the read timeout: a
  * frozen server (SIGSTOP, a hung host) accepts and never answers, and its
@@ -168,6 +170,7 @@ static void note_change(struct disc_topo *t, struct entry *e, bool ok)
         e->content_sig = cs;
         e->persisted_mono = now;
         e->dirty = true;
+        e->dirty_version = t->version + 1; /* topo_probe_entry bumps it next */
         t->ndirty++;
         pthread_cond_signal(&t->flush_cond);
     }
@@ -474,16 +477,20 @@ static void *scheduler_main(void *arg)
     return NULL;
 }
 
-/* Takes the keys of changed instances (lock held). */
-static size_t take_dirty(struct disc_topo *t, struct orc_key **out)
+/* Takes the keys of changed instances whose change the snapshot of version
+ * upto holds (lock held); the others stay dirty for the next flush. */
+static size_t take_dirty(struct disc_topo *t, uint64_t upto, struct orc_key **out)
 {
     struct orc_key *keys = NULL;
     size_t n = 0;
 
+    t->ndirty = 0;
     for (size_t i = 0; i < t->n; i++) {
         struct entry *e = t->all[i];
-        if (!e->dirty || e->busy)
+        if (!e->dirty || e->busy || e->dirty_version > upto) {
+            t->ndirty += e->dirty;
             continue;
+        }
         if (keys == NULL && (keys = malloc(t->n * sizeof(*keys))) == NULL)
             break;
         keys[n++] = e->key;
@@ -498,21 +505,25 @@ static size_t take_dirty(struct disc_topo *t, struct orc_key **out)
  * while talking to the backend. */
 static void flush_once(struct disc_topo *t)
 {
-    struct orc_key *keys, *dels;
+    struct orc_key *keys = NULL, *dels;
     struct disc_instance **rows = NULL;
     struct disc_snapshot *s;
-    size_t n, nd, nrows = 0;
+    size_t n = 0, nd, nrows = 0;
     char err[ORC_ERRMSG_SIZE] = "";
     int rc = 0;
 
-    n = take_dirty(t, &keys);
-    t->ndirty = 0;
+    pthread_mutex_unlock(&t->lock);
+    /* A recent snapshot will do: what it does not hold yet stays dirty. */
+    s = disc_topo_snapshot_recent(t, t->stopping ? 0 : FLUSH_SNAPSHOT_MS);
+    pthread_mutex_lock(&t->lock);
+    if (s != NULL)
+        n = take_dirty(t, s->version, &keys);
     dels = t->deletes;
     nd = t->ndeletes;
     t->deletes = NULL;
     t->ndeletes = t->capdeletes = 0;
     pthread_mutex_unlock(&t->lock);
-    if (n > 0 && (s = disc_topo_snapshot(t)) != NULL) {
+    if (n > 0) {
         rows = malloc(n * sizeof(*rows));
         for (size_t i = 0; rows != NULL && i < n; i++) {
             int k = disc_snapshot_find(s, &keys[i]);
@@ -523,8 +534,8 @@ static void flush_once(struct disc_topo *t)
             rc = topo_store_save(t->o.be, rows, nrows, err, sizeof(err));
         if (rc != 0)
             ORC_LOG_E("+backend-write-failed", "instances=%zu error=\"%s\"", nrows, err);
-        disc_snapshot_put(s);
     }
+    disc_snapshot_put(s);
     for (size_t i = 0; i < nd; i++)
         if (topo_store_delete(t->o.be, &dels[i], err, sizeof(err)) != 0)
             ORC_LOG_E("+backend-delete-failed", "instance=%s:%d error=\"%s\"", dels[i].host,

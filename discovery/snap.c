@@ -436,6 +436,22 @@ struct disc_snapshot *disc_topo_snapshot(struct disc_topo *t)
     return s;
 }
 
+struct disc_snapshot *disc_topo_snapshot_recent(struct disc_topo *t, int64_t max_age_ms)
+{
+    struct disc_snapshot *s;
+
+    pthread_mutex_lock(&t->lock);
+    s = t->snap;
+    if (s != NULL && s->health_version == t->health_version &&
+        orc_wall_ms() - s->taken_ms <= max_age_ms) {
+        __atomic_add_fetch(&s->refs, 1, __ATOMIC_ACQ_REL);
+        pthread_mutex_unlock(&t->lock);
+        return s;
+    }
+    pthread_mutex_unlock(&t->lock);
+    return disc_topo_snapshot(t);
+}
+
 void disc_snapshot_put(struct disc_snapshot *s)
 {
     if (s != NULL && __atomic_sub_fetch(&s->refs, 1, __ATOMIC_ACQ_REL) == 0)

@@ -27,6 +27,7 @@ struct entry {
     uint64_t watch_id;                /* registration in the idle-connection watcher, 0 = none */
     uint64_t health_sig, content_sig; /* see note_change() in pool.c */
     int64_t persisted_mono;
+    uint64_t dirty_version; /* the topology version that holds the change to persist */
     int watch_fd;
     int pins;                 /* threads waiting on or probing it outside the lock */
     int64_t probe_start_mono; /* when the running probe started (busy) */

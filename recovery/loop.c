@@ -454,7 +454,10 @@ static bool run_once(struct rec_loop *l)
         return false;
     }
     resume(l);
-    s = disc_topo_snapshot(l->env->topo);
+    /* Idle passes may reuse a recent snapshot (same health); a failure
+     * waiting for confirmation is looked at in a fresh one. */
+    s = l->pending ? disc_topo_snapshot(l->env->topo)
+                   : disc_topo_snapshot_recent(l->env->topo, DISC_SNAPSHOT_RECENT_MS);
     if (s == NULL)
         return false;
     /* Analyse when an analysis input changed, while a failure waits for
@@ -538,7 +541,7 @@ static bool warmed_up(struct rec_loop *l, int64_t grace_ms)
         l->warm = true;
         return true;
     }
-    s = disc_topo_snapshot(l->env->topo);
+    s = disc_topo_snapshot_recent(l->env->topo, DISC_SNAPSHOT_RECENT_MS);
     if (s == NULL)
         return false;
     for (size_t i = 0; i < s->n && all; i++)

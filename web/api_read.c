@@ -121,7 +121,7 @@ struct disc_snapshot *web_snapshot(struct web_req *r)
         web_reply_error(r, 503, "discovery is not running");
         return NULL;
     }
-    s = disc_topo_snapshot(r->deps->topo);
+    s = disc_topo_snapshot_recent(r->deps->topo, DISC_SNAPSHOT_RECENT_MS);
     if (s == NULL)
         web_reply_error(r, 500, "cannot read the topology: out of memory");
     return s;
@@ -661,7 +661,8 @@ int web_param_key_any(struct web_req *r, int pi, struct orc_key *k)
 
     if (web_param_key(r, pi, k) != 0)
         return ORC_EINVAL;
-    if (r->deps->topo != NULL && (s = disc_topo_snapshot(r->deps->topo)) != NULL) {
+    if (r->deps->topo != NULL &&
+        (s = disc_topo_snapshot_recent(r->deps->topo, DISC_SNAPSHOT_RECENT_MS)) != NULL) {
         struct orc_key found;
         if (web_find_instance(r, s, pi, &found, false) >= 0)
             *k = found;

@@ -166,7 +166,7 @@ void web_metrics_render_topology(const struct web_deps *deps, struct orc_buf *o)
                    (double)st.probe_latency_us_sum / 1e6, (unsigned long long)st.queue_len,
                    (unsigned long long)st.workers, (unsigned long long)st.backend_write_errors,
                    (unsigned long long)st.backend_rows);
-    s = disc_topo_snapshot(deps->topo);
+    s = disc_topo_snapshot_recent(deps->topo, DISC_SNAPSHOT_RECENT_MS);
     if (s == NULL)
         return;
     orc_buf_puts(o,
