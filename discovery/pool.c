@@ -31,6 +31,10 @@
 /* Instances with replicas are polled at least this often, so a master that
  * hangs is noticed within about HANG_MS + MASTER_POLL_MS. */
 #define MASTER_POLL_MS 1000
+/* The scheduler enqueues what falls due within this much and then sleeps at
+ * least as long: waking for each entry as it falls due scanned every entry
+ * per wake, thousands of times a second with thousands of instances. */
+#define SCHED_SLACK_MS 20
 
 static void watch(struct disc_topo *t, struct entry *e);
 
@@ -436,6 +440,7 @@ static void *scheduler_main(void *arg)
     while (!t->stopping) {
         int64_t now = orc_mono_ms();
         int64_t next = now + 1000;
+        int64_t due = now + SCHED_SLACK_MS;
         struct timespec ts;
 
         struct orc_key hung[8];
@@ -449,11 +454,13 @@ static void *scheduler_main(void *arg)
                 next = e->probe_start_mono + HANG_MS;
             if (e->queued || e->busy)
                 continue;
-            if (e->next_due_mono <= now)
+            if (e->next_due_mono <= due)
                 topo_enqueue(t, e, false);
             else if (e->next_due_mono < next)
                 next = e->next_due_mono;
         }
+        if (next < due)
+            next = due;
         if (nhung > 0 && t->o.on_change) { /* the recovery loop looks now */
             pthread_mutex_unlock(&t->lock);
             for (size_t i = 0; i < nhung; i++)

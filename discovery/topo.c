@@ -189,8 +189,30 @@ void topo_graveyard_drain(struct disc_topo *t)
     free(g);
 }
 
+/* Moves a queued entry to the head of the queue (lock held). */
+static void queue_promote(struct disc_topo *t, struct entry *e)
+{
+    struct entry *p = t->qhead;
+
+    if (p == e)
+        return;
+    while (p != NULL && p->qnext != e)
+        p = p->qnext;
+    if (p == NULL)
+        return;
+    p->qnext = e->qnext;
+    if (t->qtail == e)
+        t->qtail = p;
+    e->qnext = t->qhead;
+    t->qhead = e;
+}
+
 void topo_enqueue(struct disc_topo *t, struct entry *e, bool urgent)
 {
+    /* Behind a backlog (thousands of instances), an urgent probe of an
+     * entry already waiting must not wait its turn at the tail. */
+    if (e->queued && urgent && !e->busy)
+        queue_promote(t, e);
     if (e->queued || e->busy || e->forgotten)
         return;
     e->queued = true;
