@@ -134,6 +134,12 @@ void disc_conn_close(struct disc_conn *c)
     free(c);
 }
 
+void disc_conn_disconnect(struct disc_conn *c)
+{
+    if (c != NULL)
+        conn_drop(c);
+}
+
 bool disc_conn_connected(const struct disc_conn *c)
 {
     return c->mysql != NULL;

@@ -348,6 +348,8 @@ int disc_conn_connect(struct disc_conn *c, char *errmsg, size_t len);
 void disc_conn_close(struct disc_conn *c);
 /* True when a server connection is currently established. */
 bool disc_conn_connected(const struct disc_conn *c);
+/* Closes the server connection, keeping c (the next query connects again). */
+void disc_conn_disconnect(struct disc_conn *c);
 /* The socket of the established connection, or -1. For watching an idle
  * connection (the server closing it means it went away); never read it. */
 int disc_conn_fd(const struct disc_conn *c);

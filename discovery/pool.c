@@ -10,10 +10,12 @@
  *    next poll, which is what makes failure detection fast.
  * A failed probe re-probes the instance's master and replicas at once.
  */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -35,6 +37,8 @@
  * least as long: waking for each entry as it falls due scanned every entry
  * per wake, thousands of times a second with thousands of instances. */
 #define SCHED_SLACK_MS 20
+/* Descriptors kept out of the connection budget (see connection_budget). */
+#define FD_RESERVE 1000
 
 static void watch(struct disc_topo *t, struct entry *e);
 
@@ -187,6 +191,30 @@ static int64_t poll_interval(const struct disc_topo *t, const struct entry *e)
     return t->o.poll_ms;
 }
 
+/* Every instance keeps its connection (a closed one is how a dead master is
+ * noticed at once) while the descriptor limit allows; past that budget,
+ * instances without replicas connect for each probe. Called by the probing
+ * worker, entry busy, without the lock: nconns is read as a hint. */
+static void keep_connection(struct disc_topo *t, struct entry *e, const struct disc_instance *res)
+{
+    size_t open = __atomic_load_n(&t->nconns, __ATOMIC_RELAXED);
+
+    /* one already counted keeps its place in the budget */
+    if (e->conn != NULL && !e->conn_counted && res->replicas.len == 0 &&
+        open >= t->conn_budget && disc_conn_connected(e->conn))
+        disc_conn_disconnect(e->conn);
+}
+
+/* Keeps nconns in step with e's connection (lock held). */
+static void count_connection(struct disc_topo *t, struct entry *e)
+{
+    bool open = e->conn != NULL && disc_conn_connected(e->conn);
+
+    if (open != e->conn_counted)
+        __atomic_store_n(&t->nconns, open ? t->nconns + 1 : t->nconns - 1, __ATOMIC_RELAXED);
+    e->conn_counted = open;
+}
+
 int topo_probe_entry(struct disc_topo *t, struct entry *e, char *errmsg, size_t len)
 {
     struct disc_instance res;
@@ -203,7 +231,9 @@ int topo_probe_entry(struct disc_topo *t, struct entry *e, char *errmsg, size_t 
     if (rc == 0)
         rc = disc_probe_run(&disc_conn_mysql_ops, e->conn, t->o.probe, &e->key, &res, errmsg, len);
     latency = res.last_discovery_latency_us;
+    keep_connection(t, e, &res);
     pthread_mutex_lock(&t->lock);
+    count_connection(t, e);
     health_before = t->health_version;
     was_valid = e->last_seen_ms >= e->last_checked_ms && e->seen;
     e->last_attempted_ms = started;
@@ -583,6 +613,17 @@ static void *writer_main(void *arg)
     return NULL;
 }
 
+/* Descriptors for persistent connections: the limit minus a reserve for
+ * HTTP clients, the backend, recovery sessions and hooks. */
+static size_t connection_budget(void)
+{
+    struct rlimit r;
+
+    if (getrlimit(RLIMIT_NOFILE, &r) != 0 || r.rlim_cur == RLIM_INFINITY)
+        return SIZE_MAX;
+    return r.rlim_cur > 2 * FD_RESERVE ? (size_t)(r.rlim_cur - FD_RESERVE) : r.rlim_cur / 2;
+}
+
 int topo_threads_start(struct disc_topo *t, char *errmsg, size_t len)
 {
     pthread_attr_t attr;
@@ -591,6 +632,7 @@ int topo_threads_start(struct disc_topo *t, char *errmsg, size_t len)
     t->worker_ids = calloc((size_t)t->o.workers, sizeof(pthread_t));
     if (t->worker_ids == NULL)
         return ORC_ENOMEM;
+    t->conn_budget = connection_budget();
     pthread_attr_init(&attr);
     pthread_attr_setstacksize(&attr, WORKER_STACK);
     pthread_mutex_lock(&t->lock);

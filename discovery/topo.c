@@ -159,6 +159,9 @@ void topo_entry_free(struct entry *e)
 
 void topo_entry_bury(struct disc_topo *t, struct entry *e)
 {
+    if (e->conn_counted)
+        t->nconns--;
+    e->conn_counted = false;
     if (t->ngraves == t->capgraves) {
         size_t nc = t->capgraves ? t->capgraves * 2 : 8;
         struct entry **ng = realloc(t->graveyard, nc * sizeof(*ng));

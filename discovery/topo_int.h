@@ -32,6 +32,7 @@ struct entry {
     int pins;                 /* threads waiting on or probing it outside the lock */
     int64_t probe_start_mono; /* when the running probe started (busy) */
     bool hung;                /* the running probe overran HANG_MS: seen failed */
+    bool conn_counted;        /* its connection is counted in nconns */
 };
 
 /* Operator state for an instance not known yet, applied when it appears
@@ -102,6 +103,10 @@ struct disc_topo {
     /* cluster aliases set by operators (lock) */
     struct alias_entry *aliases;
     size_t naliases;
+
+    /* persistent connections open, and how many the descriptor limit leaves
+     * for them (lock; see keep_connection() in pool.c) */
+    size_t nconns, conn_budget;
 
     /* the cached snapshot (lock) */
     struct disc_snapshot *snap;
