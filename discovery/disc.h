@@ -647,7 +647,7 @@ struct disc_snapshot *disc_topo_snapshot(struct disc_topo *t);
  * that old (API reads, metrics, the writer, the recovery loop's idle
  * passes): with thousands of instances every probe changes the topology,
  * and a snapshot per read copies all of them under the topology lock. */
-#define DISC_SNAPSHOT_RECENT_MS 500
+#define DISC_SNAPSHOT_RECENT_MS 2000
 struct disc_snapshot *disc_topo_snapshot_recent(struct disc_topo *t, int64_t max_age_ms);
 void disc_snapshot_put(struct disc_snapshot *s);
 /* Index of key in the snapshot, or -1. */

@@ -21,6 +21,8 @@
 
 #define REPROBE_THROTTLE_MS 50
 #define FULL_PASS_MS 5000
+/* Idle passes may analyse a snapshot this old (same health inputs). */
+#define IDLE_SNAPSHOT_MS 500
 #define HOUSEKEEPING_MS 60000
 #define RESUME_MS 1000
 #define BLOCKED_RETRY_MS 1000
@@ -458,7 +460,7 @@ static bool run_once(struct rec_loop *l)
     /* Idle passes may reuse a recent snapshot (same health); a failure
      * waiting for confirmation is looked at in a fresh one. */
     s = l->pending ? disc_topo_snapshot(l->env->topo)
-                   : disc_topo_snapshot_recent(l->env->topo, DISC_SNAPSHOT_RECENT_MS);
+                   : disc_topo_snapshot_recent(l->env->topo, IDLE_SNAPSHOT_MS);
     if (s == NULL)
         return false;
     /* Analyse when an analysis input changed, while a failure waits for
@@ -545,7 +547,7 @@ static bool warmed_up(struct rec_loop *l, int64_t grace_ms)
         l->warm = true;
         return true;
     }
-    s = disc_topo_snapshot_recent(l->env->topo, DISC_SNAPSHOT_RECENT_MS);
+    s = disc_topo_snapshot_recent(l->env->topo, IDLE_SNAPSHOT_MS);
     if (s == NULL)
         return false;
     for (size_t i = 0; i < s->n && all; i++)
