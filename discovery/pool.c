@@ -200,8 +200,8 @@ static void keep_connection(struct disc_topo *t, struct entry *e, const struct d
     size_t open = __atomic_load_n(&t->nconns, __ATOMIC_RELAXED);
 
     /* one already counted keeps its place in the budget */
-    if (e->conn != NULL && !e->conn_counted && res->replicas.len == 0 &&
-        open >= t->conn_budget && disc_conn_connected(e->conn))
+    if (e->conn != NULL && !e->conn_counted && res->replicas.len == 0 && open >= t->conn_budget &&
+        disc_conn_connected(e->conn))
         disc_conn_disconnect(e->conn);
 }
 

@@ -475,8 +475,8 @@ static bool run_once(struct rec_loop *l)
     rec_analysis_list_init(&list);
     t1 = orc_mono_us();
     rec_analysis_run(s, &l->opts, &list);
-    ORC_LOG_D("+analysis-pass", "instances=%zu problems=%zu snapshot_us=%lld analysis_us=%lld", s->n,
-              list.n, (long long)(t1 - t0), (long long)(orc_mono_us() - t1));
+    ORC_LOG_D("+analysis-pass", "instances=%zu problems=%zu snapshot_us=%lld analysis_us=%lld",
+              s->n, list.n, (long long)(t1 - t0), (long long)(orc_mono_us() - t1));
     for (size_t i = 0; i < list.n && !l->stopping; i++) {
         const struct rec_analysis *a = &list.v[i];
         ORC_LOG_D("+analysis",

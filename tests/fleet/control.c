@@ -53,8 +53,8 @@ static void instances(struct fleet_loop *l, struct fleet_buf *out)
         int n = snprintf(row, sizeof(row),
                          "%s{\"port\":%d,\"server_id\":%ld,\"cluster\":%d,\"state\":\"%s\","
                          "\"master_port\":%d,\"io\":\"%s\",\"read_only\":%s}",
-                         i ? "," : "", in->port, in->server_id, in->cluster,
-                         state_name(in->state), in->has_master_cfg ? in->master_port : 0,
+                         i ? "," : "", in->port, in->server_id, in->cluster, state_name(in->state),
+                         in->has_master_cfg ? in->master_port : 0,
                          in->has_master_cfg ? fleet_model_io_state(m, in) : "",
                          in->read_only ? "true" : "false");
 

@@ -103,7 +103,10 @@ const char *fleet_flavor_version(enum fleet_flavor f);
 
 /* Answers one COM_QUERY payload (possibly several statements) into out,
  * packets numbered from seq 1. Returns false when the connection must close. */
-bool fleet_sql_answer(struct fleet_model *m, int idx, const char *sql, size_t n,
+bool fleet_sql_answer(struct fleet_model *m,
+                      int idx,
+                      const char *sql,
+                      size_t n,
                       struct fleet_buf *out);
 
 /* ---- wire.c ---- */
@@ -117,14 +120,25 @@ void fleet_wire_packet(struct fleet_wire *w, const void *payload, size_t n);
 void fleet_wire_ok(struct fleet_wire *w, uint64_t affected, bool more);
 void fleet_wire_err(struct fleet_wire *w, int code, const char *state, const char *msg);
 /* A text result set of ncols columns; rows: nrows * ncols values (NULL = SQL NULL). */
-void fleet_wire_rs(struct fleet_wire *w, const char *const *cols, int ncols,
-                   const char *const *vals, int nrows, bool more);
+void fleet_wire_rs(struct fleet_wire *w,
+                   const char *const *cols,
+                   int ncols,
+                   const char *const *vals,
+                   int nrows,
+                   bool more);
 /* Handshake v10 with a 20-byte scramble the caller keeps. */
-void fleet_wire_handshake(struct fleet_wire *w, const char *version, uint32_t conn_id,
+void fleet_wire_handshake(struct fleet_wire *w,
+                          const char *version,
+                          uint32_t conn_id,
                           const unsigned char scramble[20]);
 /* Checks a HandshakeResponse41: 0 when user/password match; <0 otherwise. */
-int fleet_wire_check_auth(const unsigned char *p, size_t n, const unsigned char scramble[20],
-                          const char *user, const char *password, char *who, size_t wholen);
+int fleet_wire_check_auth(const unsigned char *p,
+                          size_t n,
+                          const unsigned char scramble[20],
+                          const char *user,
+                          const char *password,
+                          char *who,
+                          size_t wholen);
 
 /* ---- loop.c ---- */
 

@@ -28,8 +28,8 @@ struct conn {
     struct fleet_buf in, out;
     unsigned char scramble[20];
     bool authed, closing;
-    int64_t send_at; /* earliest time to send out (0: now) */
-    int heap_pos;    /* -1: not in the timer heap */
+    int64_t send_at;          /* earliest time to send out (0: now) */
+    int heap_pos;             /* -1: not in the timer heap */
     struct conn *prev, *next; /* the instance's connections; next: dead list once K_DEAD */
 };
 
@@ -42,8 +42,8 @@ struct fleet_loop {
     struct fleet_model *m;
     int ep;
     int shard, nshards;
-    struct listener *lst;   /* per instance */
-    struct conn **conns;    /* per instance: list head */
+    struct listener *lst; /* per instance */
+    struct conn **conns;  /* per instance: list head */
     struct listener ctl;
     int ctl_fd;
     struct conn **heap;
@@ -270,7 +270,10 @@ static void on_accept(struct fleet_loop *l, int lfd, int idx, enum kind kind)
 }
 
 /* One client packet (seq = its sequence id). */
-static void on_packet(struct fleet_loop *l, struct conn *c, const unsigned char *p, size_t n,
+static void on_packet(struct fleet_loop *l,
+                      struct conn *c,
+                      const unsigned char *p,
+                      size_t n,
                       unsigned char seq)
 {
     struct fleet_model *m = l->m;

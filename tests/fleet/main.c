@@ -173,8 +173,12 @@ static int start_shards(struct fleet_model *m, const struct opts *o)
 
 int main(int argc, char **argv)
 {
-    struct opts o = {.layout = "star", .flavor = "mariadb-10.11", .user = "orc_topology",
-                     .password = "orc_topology_pw", .replicas = 3, .base_port = 20000,
+    struct opts o = {.layout = "star",
+                     .flavor = "mariadb-10.11",
+                     .user = "orc_topology",
+                     .password = "orc_topology_pw",
+                     .replicas = 3,
+                     .base_port = 20000,
                      .control_port = 19999};
     char errmsg[FLEET_ERRMSG];
     struct fleet_model m;
@@ -182,9 +186,10 @@ int main(int argc, char **argv)
     int status = 0, rc = 0;
 
     if (parse_args(argc, argv, &o) != 0) {
-        fprintf(stderr, "usage: orc-fleet --spec FILE | --clusters N [--replicas R] [--layout "
-                        "L] [--flavor F] [--base-port P] [--control-port C] [--shards K] "
-                        "[--user U] [--password P] [--out FILE]\n");
+        fprintf(stderr,
+                "usage: orc-fleet --spec FILE | --clusters N [--replicas R] [--layout "
+                "L] [--flavor F] [--base-port P] [--control-port C] [--shards K] "
+                "[--user U] [--password P] [--out FILE]\n");
         return 2;
     }
     raise_nofile();
@@ -207,8 +212,8 @@ int main(int argc, char **argv)
         forward_signal(SIGTERM);
         rc = 1;
     } else {
-        fprintf(stderr, "orc-fleet: %d instances on %d shard(s), control port %d\n", m.n,
-                o.shards, o.control_port);
+        fprintf(stderr, "orc-fleet: %d instances on %d shard(s), control port %d\n", m.n, o.shards,
+                o.control_port);
     }
     for (int i = 0; i < nchildren; i++)
         while (waitpid(children[i], &status, 0) < 0 && errno == EINTR)

@@ -220,7 +220,10 @@ static void init_inst(struct fleet_inst *in, int idx, int port, const struct clu
 }
 
 /* Wires cluster members first..first+size-1 by layout. */
-static void wire_cluster(struct fleet_model *m, int first, int size, const struct cluster_spec *cs,
+static void wire_cluster(struct fleet_model *m,
+                         int first,
+                         int size,
+                         const struct cluster_spec *cs,
                          int cluster)
 {
     struct fleet_inst *top = &m->inst[first];

@@ -357,7 +357,10 @@ static bool blank(const char *s, const char *end)
     return true;
 }
 
-bool fleet_sql_answer(struct fleet_model *m, int idx, const char *sql, size_t n,
+bool fleet_sql_answer(struct fleet_model *m,
+                      int idx,
+                      const char *sql,
+                      size_t n,
                       struct fleet_buf *out)
 {
     struct fleet_wire w = {.out = out, .seq = 1};

@@ -95,7 +95,7 @@ static const char *mariadb_var(const struct stmt *st, const char *v, char *buf, 
         return mariadb_gtid(in, buf, n), buf;
     if (strcasecmp(v, "gtid_slave_pos") == 0)
         return in->has_master_cfg || in->gtid_sid != in->server_id ? (mariadb_gtid(in, buf, n), buf)
-                                                                    : "";
+                                                                   : "";
     if (strcasecmp(v, "gtid_strict_mode") == 0)
         return "0";
     if (strcasecmp(v, "gtid_domain_id") == 0)
@@ -176,8 +176,8 @@ static bool item_value(struct stmt *st, const char *item, char *buf, size_t n, c
         if (isdigit((unsigned char)*item) || *item == '-')
             *out = snprintf(buf, n, "%ld", strtol(item, NULL, 10)) > 0 ? buf : NULL;
         else if (*item == '\'')
-            *out = snprintf(buf, n, "%.*s", (int)strcspn(item + 1, "'"), item + 1) >= 0 ? buf
-                                                                                       : NULL;
+            *out =
+                snprintf(buf, n, "%.*s", (int)strcspn(item + 1, "'"), item + 1) >= 0 ? buf : NULL;
         return true;
     }
     at += 2;

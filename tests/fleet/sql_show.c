@@ -14,38 +14,121 @@
 
 #define BINLOG_FILE "mysql-bin.000001"
 
-static const char *const mariadb_status_cols[] = {
-    "Slave_IO_State", "Master_Host", "Master_User", "Master_Port", "Connect_Retry",
-    "Master_Log_File", "Read_Master_Log_Pos", "Relay_Log_File", "Relay_Log_Pos",
-    "Relay_Master_Log_File", "Slave_IO_Running", "Slave_SQL_Running", "Replicate_Rewrite_DB",
-    "Replicate_Do_DB", "Replicate_Ignore_DB", "Replicate_Do_Table", "Replicate_Ignore_Table",
-    "Replicate_Wild_Do_Table", "Replicate_Wild_Ignore_Table", "Last_Errno", "Last_Error",
-    "Skip_Counter", "Exec_Master_Log_Pos", "Relay_Log_Space", "Until_Condition", "Until_Log_File",
-    "Until_Log_Pos", "Master_SSL_Allowed", "Master_SSL_CA_File", "Master_SSL_CA_Path",
-    "Master_SSL_Cert", "Master_SSL_Cipher", "Master_SSL_Key", "Seconds_Behind_Master",
-    "Master_SSL_Verify_Server_Cert", "Last_IO_Errno", "Last_IO_Error", "Last_SQL_Errno",
-    "Last_SQL_Error", "Replicate_Ignore_Server_Ids", "Master_Server_Id", "Master_SSL_Crl",
-    "Master_SSL_Crlpath", "Using_Gtid", "Gtid_IO_Pos", "Replicate_Do_Domain_Ids",
-    "Replicate_Ignore_Domain_Ids", "Parallel_Mode", "SQL_Delay", "SQL_Remaining_Delay",
-    "Slave_SQL_Running_State", "Slave_DDL_Groups", "Slave_Non_Transactional_Groups",
-    "Slave_Transactional_Groups"};
+static const char *const mariadb_status_cols[] = {"Slave_IO_State",
+                                                  "Master_Host",
+                                                  "Master_User",
+                                                  "Master_Port",
+                                                  "Connect_Retry",
+                                                  "Master_Log_File",
+                                                  "Read_Master_Log_Pos",
+                                                  "Relay_Log_File",
+                                                  "Relay_Log_Pos",
+                                                  "Relay_Master_Log_File",
+                                                  "Slave_IO_Running",
+                                                  "Slave_SQL_Running",
+                                                  "Replicate_Rewrite_DB",
+                                                  "Replicate_Do_DB",
+                                                  "Replicate_Ignore_DB",
+                                                  "Replicate_Do_Table",
+                                                  "Replicate_Ignore_Table",
+                                                  "Replicate_Wild_Do_Table",
+                                                  "Replicate_Wild_Ignore_Table",
+                                                  "Last_Errno",
+                                                  "Last_Error",
+                                                  "Skip_Counter",
+                                                  "Exec_Master_Log_Pos",
+                                                  "Relay_Log_Space",
+                                                  "Until_Condition",
+                                                  "Until_Log_File",
+                                                  "Until_Log_Pos",
+                                                  "Master_SSL_Allowed",
+                                                  "Master_SSL_CA_File",
+                                                  "Master_SSL_CA_Path",
+                                                  "Master_SSL_Cert",
+                                                  "Master_SSL_Cipher",
+                                                  "Master_SSL_Key",
+                                                  "Seconds_Behind_Master",
+                                                  "Master_SSL_Verify_Server_Cert",
+                                                  "Last_IO_Errno",
+                                                  "Last_IO_Error",
+                                                  "Last_SQL_Errno",
+                                                  "Last_SQL_Error",
+                                                  "Replicate_Ignore_Server_Ids",
+                                                  "Master_Server_Id",
+                                                  "Master_SSL_Crl",
+                                                  "Master_SSL_Crlpath",
+                                                  "Using_Gtid",
+                                                  "Gtid_IO_Pos",
+                                                  "Replicate_Do_Domain_Ids",
+                                                  "Replicate_Ignore_Domain_Ids",
+                                                  "Parallel_Mode",
+                                                  "SQL_Delay",
+                                                  "SQL_Remaining_Delay",
+                                                  "Slave_SQL_Running_State",
+                                                  "Slave_DDL_Groups",
+                                                  "Slave_Non_Transactional_Groups",
+                                                  "Slave_Transactional_Groups"};
 
-static const char *const mysql_status_cols[] = {
-    "Replica_IO_State", "Source_Host", "Source_User", "Source_Port", "Connect_Retry",
-    "Source_Log_File", "Read_Source_Log_Pos", "Relay_Log_File", "Relay_Log_Pos",
-    "Relay_Source_Log_File", "Replica_IO_Running", "Replica_SQL_Running", "Replicate_Do_DB",
-    "Replicate_Ignore_DB", "Replicate_Do_Table", "Replicate_Ignore_Table",
-    "Replicate_Wild_Do_Table", "Replicate_Wild_Ignore_Table", "Last_Errno", "Last_Error",
-    "Skip_Counter", "Exec_Source_Log_Pos", "Relay_Log_Space", "Until_Condition", "Until_Log_File",
-    "Until_Log_Pos", "Source_SSL_Allowed", "Source_SSL_CA_File", "Source_SSL_CA_Path",
-    "Source_SSL_Cert", "Source_SSL_Cipher", "Source_SSL_Key", "Seconds_Behind_Source",
-    "Source_SSL_Verify_Server_Cert", "Last_IO_Errno", "Last_IO_Error", "Last_SQL_Errno",
-    "Last_SQL_Error", "Replicate_Ignore_Server_Ids", "Source_Server_Id", "Source_UUID",
-    "Source_Info_File", "SQL_Delay", "SQL_Remaining_Delay", "Replica_SQL_Running_State",
-    "Source_Retry_Count", "Source_Bind", "Last_IO_Error_Timestamp", "Last_SQL_Error_Timestamp",
-    "Source_SSL_Crl", "Source_SSL_Crlpath", "Retrieved_Gtid_Set", "Executed_Gtid_Set",
-    "Auto_Position", "Replicate_Rewrite_DB", "Channel_Name", "Source_TLS_Version",
-    "Source_public_key_path", "Get_Source_public_key", "Network_Namespace"};
+static const char *const mysql_status_cols[] = {"Replica_IO_State",
+                                                "Source_Host",
+                                                "Source_User",
+                                                "Source_Port",
+                                                "Connect_Retry",
+                                                "Source_Log_File",
+                                                "Read_Source_Log_Pos",
+                                                "Relay_Log_File",
+                                                "Relay_Log_Pos",
+                                                "Relay_Source_Log_File",
+                                                "Replica_IO_Running",
+                                                "Replica_SQL_Running",
+                                                "Replicate_Do_DB",
+                                                "Replicate_Ignore_DB",
+                                                "Replicate_Do_Table",
+                                                "Replicate_Ignore_Table",
+                                                "Replicate_Wild_Do_Table",
+                                                "Replicate_Wild_Ignore_Table",
+                                                "Last_Errno",
+                                                "Last_Error",
+                                                "Skip_Counter",
+                                                "Exec_Source_Log_Pos",
+                                                "Relay_Log_Space",
+                                                "Until_Condition",
+                                                "Until_Log_File",
+                                                "Until_Log_Pos",
+                                                "Source_SSL_Allowed",
+                                                "Source_SSL_CA_File",
+                                                "Source_SSL_CA_Path",
+                                                "Source_SSL_Cert",
+                                                "Source_SSL_Cipher",
+                                                "Source_SSL_Key",
+                                                "Seconds_Behind_Source",
+                                                "Source_SSL_Verify_Server_Cert",
+                                                "Last_IO_Errno",
+                                                "Last_IO_Error",
+                                                "Last_SQL_Errno",
+                                                "Last_SQL_Error",
+                                                "Replicate_Ignore_Server_Ids",
+                                                "Source_Server_Id",
+                                                "Source_UUID",
+                                                "Source_Info_File",
+                                                "SQL_Delay",
+                                                "SQL_Remaining_Delay",
+                                                "Replica_SQL_Running_State",
+                                                "Source_Retry_Count",
+                                                "Source_Bind",
+                                                "Last_IO_Error_Timestamp",
+                                                "Last_SQL_Error_Timestamp",
+                                                "Source_SSL_Crl",
+                                                "Source_SSL_Crlpath",
+                                                "Retrieved_Gtid_Set",
+                                                "Executed_Gtid_Set",
+                                                "Auto_Position",
+                                                "Replicate_Rewrite_DB",
+                                                "Channel_Name",
+                                                "Source_TLS_Version",
+                                                "Source_public_key_path",
+                                                "Get_Source_public_key",
+                                                "Network_Namespace"};
 
 static bool is_mysql(const struct fleet_inst *in)
 {
@@ -152,7 +235,8 @@ static void status_value(const struct stmt *st, const char *col, const char *io,
         tab_val(t, "86400");
     else if (strcmp(c, "Until_Condition") == 0)
         tab_val(t, "None");
-    else if (strcmp(c, "Master_SSL_Allowed") == 0 || strcmp(c, "Master_SSL_Verify_Server_Cert") == 0)
+    else if (strcmp(c, "Master_SSL_Allowed") == 0 ||
+             strcmp(c, "Master_SSL_Verify_Server_Cert") == 0)
         tab_val(t, "No");
     else if (strstr(c, "Errno") || strcmp(c, "Skip_Counter") == 0 || strstr(c, "_Pos") ||
              strcmp(c, "SQL_Delay") == 0 || strstr(c, "_Groups") || strstr(c, "public_key") == c)
@@ -294,13 +378,26 @@ static bool name_matches(const char *name, const char *filter)
     return ifind(filter, quoted) != NULL;
 }
 
-static const char *const status_names[] = {
-    "Uptime", "Threads_connected", "Slaves_connected", "Rpl_semi_sync_master_status",
-    "Rpl_semi_sync_master_clients", "Rpl_semi_sync_slave_status"};
-static const char *const variable_names[] = {
-    "hostname", "port", "read_only", "server_id", "version", "log_bin", "binlog_format",
-    "gtid_strict_mode", "gtid_mode", "super_read_only", "rpl_semi_sync_master_enabled",
-    "rpl_semi_sync_slave_enabled", "rpl_semi_sync_master_timeout", "slave_net_timeout"};
+static const char *const status_names[] = {"Uptime",
+                                           "Threads_connected",
+                                           "Slaves_connected",
+                                           "Rpl_semi_sync_master_status",
+                                           "Rpl_semi_sync_master_clients",
+                                           "Rpl_semi_sync_slave_status"};
+static const char *const variable_names[] = {"hostname",
+                                             "port",
+                                             "read_only",
+                                             "server_id",
+                                             "version",
+                                             "log_bin",
+                                             "binlog_format",
+                                             "gtid_strict_mode",
+                                             "gtid_mode",
+                                             "super_read_only",
+                                             "rpl_semi_sync_master_enabled",
+                                             "rpl_semi_sync_slave_enabled",
+                                             "rpl_semi_sync_master_timeout",
+                                             "slave_net_timeout"};
 
 static void status_row(struct stmt *st, const char *name, struct tab *t)
 {
@@ -319,8 +416,8 @@ static bool status_or_variables(struct stmt *st, bool status, const char *filter
 {
     struct tab t = {.cols = {"Variable_name", "Value"}, .ncols = 2};
     const char *const *names = status ? status_names : variable_names;
-    size_t n = status ? sizeof(status_names) / sizeof(*names)
-                      : sizeof(variable_names) / sizeof(*names);
+    size_t n =
+        status ? sizeof(status_names) / sizeof(*names) : sizeof(variable_names) / sizeof(*names);
 
     for (size_t i = 0; i < n; i++) {
         char buf[256];

@@ -24,11 +24,10 @@
 #define CAP_PLUGIN_AUTH 0x80000u
 #define CAP_CONNECT_ATTRS 0x100000u
 #define CAP_LENENC_DATA 0x200000u
-#define SERVER_CAPS                                                                          \
-    (CAP_LONG_PASSWORD | CAP_FOUND_ROWS | CAP_LONG_FLAG | CAP_CONNECT_WITH_DB |             \
-     CAP_PROTOCOL_41 | CAP_TRANSACTIONS | CAP_SECURE_CONNECTION | CAP_MULTI_STATEMENTS |    \
-     CAP_MULTI_RESULTS | CAP_PS_MULTI_RESULTS | CAP_PLUGIN_AUTH | CAP_CONNECT_ATTRS |       \
-     CAP_LENENC_DATA)
+#define SERVER_CAPS                                                                               \
+    (CAP_LONG_PASSWORD | CAP_FOUND_ROWS | CAP_LONG_FLAG | CAP_CONNECT_WITH_DB | CAP_PROTOCOL_41 | \
+     CAP_TRANSACTIONS | CAP_SECURE_CONNECTION | CAP_MULTI_STATEMENTS | CAP_MULTI_RESULTS |        \
+     CAP_PS_MULTI_RESULTS | CAP_PLUGIN_AUTH | CAP_CONNECT_ATTRS | CAP_LENENC_DATA)
 #define STATUS_AUTOCOMMIT 0x2u
 #define STATUS_MORE_RESULTS 0x8u
 #define TYPE_VAR_STRING 0xfd
@@ -191,8 +190,12 @@ static void send_column(struct fleet_wire *w, struct fleet_buf *b, const char *n
     send_buf(w, b);
 }
 
-void fleet_wire_rs(struct fleet_wire *w, const char *const *cols, int ncols,
-                   const char *const *vals, int nrows, bool more)
+void fleet_wire_rs(struct fleet_wire *w,
+                   const char *const *cols,
+                   int ncols,
+                   const char *const *vals,
+                   int nrows,
+                   bool more)
 {
     struct fleet_buf b = {0};
 
@@ -216,7 +219,9 @@ void fleet_wire_rs(struct fleet_wire *w, const char *const *cols, int ncols,
     fleet_buf_release(&b);
 }
 
-void fleet_wire_handshake(struct fleet_wire *w, const char *version, uint32_t conn_id,
+void fleet_wire_handshake(struct fleet_wire *w,
+                          const char *version,
+                          uint32_t conn_id,
                           const unsigned char scramble[20])
 {
     struct fleet_buf b = {0};
@@ -241,7 +246,8 @@ void fleet_wire_handshake(struct fleet_wire *w, const char *version, uint32_t co
 }
 
 /* SHA1(password) XOR SHA1(scramble + SHA1(SHA1(password))) */
-static void native_token(const char *password, const unsigned char scramble[20],
+static void native_token(const char *password,
+                         const unsigned char scramble[20],
                          unsigned char out[20])
 {
     unsigned char h1[20], h2[20], h3[20], cat[40];
@@ -275,8 +281,13 @@ static size_t get_lenenc(const unsigned char *p, size_t n, uint64_t *v)
     return 0;
 }
 
-int fleet_wire_check_auth(const unsigned char *p, size_t n, const unsigned char scramble[20],
-                          const char *user, const char *password, char *who, size_t wholen)
+int fleet_wire_check_auth(const unsigned char *p,
+                          size_t n,
+                          const unsigned char scramble[20],
+                          const char *user,
+                          const char *password,
+                          char *who,
+                          size_t wholen)
 {
     uint32_t caps;
     size_t off = 32, ulen;
