@@ -189,7 +189,7 @@ int rec_fencer_start(struct rec_env *env, struct rec_fencer **out, char *errmsg,
         return ORC_ENOMEM;
     f->env = env;
     pthread_mutex_init(&f->lock, NULL);
-    pthread_cond_init(&f->cond, NULL);
+    orc_cond_init(&f->cond); /* orc_deadline() times are monotonic */
     if (pthread_create(&f->tid, NULL, fencer_main, f) != 0) {
         pthread_mutex_destroy(&f->lock);
         pthread_cond_destroy(&f->cond);

@@ -533,7 +533,7 @@ int rec_kv_start(struct rec_env *env, struct rec_kv **out, char *errmsg, size_t 
     kv->env = env;
     pthread_mutex_init(&kv->io, NULL);
     pthread_mutex_init(&kv->mu, NULL);
-    pthread_cond_init(&kv->cv, NULL);
+    orc_cond_init(&kv->cv); /* orc_deadline() times are monotonic */
     rc = rec_kv_settings_resolve(env->cfg, env_lookup, &kv->s, errmsg, len);
     if (rc == 0)
         rc = open_stores(kv, errmsg, len);
