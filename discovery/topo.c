@@ -159,8 +159,8 @@ void topo_entry_free(struct entry *e)
 
 void topo_entry_bury(struct disc_topo *t, struct entry *e)
 {
-    if (e->conn_counted)
-        t->nconns--;
+    if (e->conn_counted) /* atomic: workers read it unlocked (keep_connection) */
+        __atomic_store_n(&t->nconns, t->nconns - 1, __ATOMIC_RELAXED);
     e->conn_counted = false;
     if (t->ngraves == t->capgraves) {
         size_t nc = t->capgraves ? t->capgraves * 2 : 8;
