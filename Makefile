@@ -24,7 +24,7 @@ ifeq ($(GIT_COMMIT),unknown)
 GIT_DIRTY :=
 endif
 
-PKGS    := raft libuv libmicrohttpd gnutls jansson sqlite3 libmariadb libcurl
+PKGS    := raft libuv libmicrohttpd gnutls jansson sqlite3 libmariadb libcurl libcrypto
 WARN    := -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
            -Wformat=2 -Wvla -Wwrite-strings -Wimplicit-fallthrough -Werror
 CFLAGS_release := -O2 -g

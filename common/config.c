@@ -540,8 +540,49 @@ static void choices_allowed(const char *choices, char *out, size_t len)
     orc_buf_release(&b);
 }
 
+/* Whether v equals d's default (or a value the policy accepts as the same). */
+static bool val_is_default(const struct orc_config_def *d, const union cfg_val *v)
+{
+    char err[ORC_ERRMSG_SIZE];
+    union cfg_val dv;
+    bool same = false;
+
+    if (d->type == ORC_CFG_STR && orc_config_unsupported_accepts(d->name, v->s))
+        return true;
+    if (val_from_text(d, d->def, &dv, err, sizeof(err)) != 0)
+        return false;
+    switch (d->type) {
+        case ORC_CFG_BOOL:
+            same = dv.b == v->b;
+            break;
+        case ORC_CFG_INT:
+            same = dv.i == v->i;
+            break;
+        case ORC_CFG_STR:
+            same = strcasecmp(dv.s, v->s) == 0;
+            break;
+        case ORC_CFG_LIST:
+            same = dv.l.n == v->l.n;
+            for (size_t i = 0; same && i < v->l.n; i++)
+                same = strcmp(dv.l.v[i], v->l.v[i]) == 0;
+            break;
+        case ORC_CFG_MAP:
+            same = dv.m.n == 0 && v->m.n == 0;
+            break;
+    }
+    val_free(d->type, &dv);
+    return same;
+}
+
 static int val_check(const struct orc_config_def *d, union cfg_val *v, char *err, size_t len)
 {
+    if ((d->flags & ORC_CFG_UNSUPPORTED) && !val_is_default(d, v)) {
+        orc_errf(err, len,
+                 "not supported by this implementation (only its default \"%s\" is accepted; "
+                 "remove the key or set it to its default)",
+                 d->def);
+        return ORC_ECONFIG;
+    }
     if (d->type == ORC_CFG_INT && (v->i < d->min || v->i > d->max)) {
         orc_errf(err, len, "%lld is out of range [%lld, %lld]", (long long)v->i, (long long)d->min,
                  (long long)d->max);

@@ -42,8 +42,9 @@ enum orc_cfg_type {
     ORC_CFG_MAP,  /* struct orc_strmap */
 };
 
-#define ORC_CFG_SECRET 0x1u   /* masked in dumps, never echoed in messages */
-#define ORC_CFG_BIG INT32_MAX /* "no real upper bound" for INT keys */
+#define ORC_CFG_SECRET 0x1u      /* masked in dumps, never echoed in messages */
+#define ORC_CFG_UNSUPPORTED 0x2u /* accepted only at its default (config_keys.h) */
+#define ORC_CFG_BIG INT32_MAX    /* "no real upper bound" for INT keys */
 
 /* DiscoveryWorkerThreads = min(DiscoveryMaxConcurrency, this) when left at 0. */
 #define ORC_CONFIG_MAX_DERIVED_WORKERS 64
@@ -187,5 +188,14 @@ int orc_config_doc(struct orc_buf *out);
  * the 1-based line and column (in characters) of its opening quote.
  * Returns 0, ORC_ENOTFOUND, or ORC_EINVAL when the text is not an object. */
 int orc_config_key_pos(const char *text, size_t len, const char *key, int *line, int *col);
+
+/* ---- policy (config_policy.c) ---- */
+
+/* Whether value of the unsupported STR key is one that means what this
+ * implementation does anyway (so it is accepted like the default). */
+bool orc_config_unsupported_accepts(const char *key, const char *value);
+/* Reads RaftSecretFile into RaftSecret (the file must not be accessible to
+ * others) and checks the secret's length. Called by orc_config_finalize. */
+int orc_config_finalize_raft_secret(struct orc_config *c, char *errmsg, size_t len);
 
 #endif

@@ -397,7 +397,9 @@ int orc_config_finalize(struct orc_config *c, char *errmsg, size_t len)
         (rc = finalize_backend(c, errmsg, len)) != 0 || (rc = finalize_url_prefix(c)) != 0 ||
         (rc = finalize_kv_prefix(c, errmsg, len)) != 0 ||
         (rc = finalize_recovery(c, errmsg, len)) != 0 || (rc = finalize_discovery(c)) != 0 ||
-        (rc = finalize_raft(c, errmsg, len)) != 0 || (rc = finalize_http(c, errmsg, len)) != 0 ||
+        (rc = finalize_raft(c, errmsg, len)) != 0 ||
+        (rc = orc_config_finalize_raft_secret(c, errmsg, len)) != 0 ||
+        (rc = finalize_http(c, errmsg, len)) != 0 ||
         (rc = finalize_http_security(c, errmsg, len)) != 0 ||
         (rc = finalize_mysql_tls(c, errmsg, len)) != 0) {
         if (rc == ORC_ENOMEM)

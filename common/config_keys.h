@@ -10,6 +10,10 @@
  *          ("true", "5", "a,b" for lists, "" for an empty list or map).
  * min/max  bounds of INT keys (0, 0 for other types).
  * flags    ORC_CFG_SECRET: masked in dumps, never echoed in messages.
+ *          ORC_CFG_UNSUPPORTED: orchestrator has the key, we do not implement
+ *          it: accepted only at its default value (so old configs that carry
+ *          defaults still load), refused otherwise at load ("not supported").
+ *          Implementing a key = removing the flag from its row.
  * synonym  an older name of the same key (or NULL).
  * choices  for STR keys, the allowed values separated by '|' (or NULL for any);
  *          matched case-insensitively and stored in the spelling given here.
@@ -43,11 +47,11 @@ ORC_CFG_KEY(STR, HTTPAdvertise, "", 0, 0, 0, NULL, NULL,
             "URL (scheme://host:port, no path) this node advertises as leader URI under raft")
 ORC_CFG_KEY(STR, URLPrefix, "", 0, 0, 0, NULL, NULL,
             "path prefix of every route; normalized to \"/x\" or \"\"")
-ORC_CFG_KEY(STR, StatusEndpoint, "/api/status", 0, 0, 0, NULL, NULL, "health route path")
+ORC_CFG_KEY(STR, StatusEndpoint, "/api/status", 0, 0, ORC_CFG_UNSUPPORTED, NULL, NULL, "health route path")
 ORC_CFG_KEY(INT, HTTPRequestTimeoutSeconds, "10", 1, 3600, 0, NULL, NULL,
             "timeout of requests a follower forwards to the leader")
-ORC_CFG_KEY(STR, WebMessage, "", 0, 0, 0, NULL, NULL, "message shown on every page of the web UI")
-ORC_CFG_KEY(STR, RemoveTextFromHostnameDisplay, "", 0, 0, 0, NULL, NULL,
+ORC_CFG_KEY(STR, WebMessage, "", 0, 0, ORC_CFG_UNSUPPORTED, NULL, NULL, "message shown on every page of the web UI")
+ORC_CFG_KEY(STR, RemoveTextFromHostnameDisplay, "", 0, 0, ORC_CFG_UNSUPPORTED, NULL, NULL,
             "text removed from host names shown in the web UI")
 ORC_CFG_KEY(BOOL, UseSSL, "false", 0, 0, 0, NULL, NULL,
             "serve HTTPS (TLS 1.2+) with SSLCertFile and SSLPrivateKeyFile; followers reach an "
@@ -126,7 +130,7 @@ ORC_CFG_KEY(INT, MySQLDiscoveryReadTimeoutSeconds, "10", 1, 86400, 0, NULL, NULL
             "read timeout of discovery queries")
 ORC_CFG_KEY(INT, MySQLTopologyReadTimeoutSeconds, "600", 1, 86400, 0, NULL, NULL,
             "read timeout of operations (relocations, promotions)")
-ORC_CFG_KEY(INT, MySQLConnectionLifetimeSeconds, "0", 0, ORC_CFG_BIG, 0, NULL, NULL,
+ORC_CFG_KEY(INT, MySQLConnectionLifetimeSeconds, "0", 0, ORC_CFG_BIG, ORC_CFG_UNSUPPORTED, NULL, NULL,
             "close pooled connections older than this; 0: never")
 ORC_CFG_KEY(INT, DefaultInstancePort, "3306", 1, 65535, 0, NULL, NULL,
             "port assumed when an instance is given without one")
@@ -145,11 +149,11 @@ ORC_CFG_KEY(STR, MySQLOrchestratorPassword, "", 0, 0, ORC_CFG_SECRET, NULL, NULL
             "password of the mysql backend")
 ORC_CFG_KEY(STR, MySQLOrchestratorCredentialsConfigFile, "", 0, 0, 0, NULL, NULL,
             "my.cnf-style file whose [client] user/password override the two keys above")
-ORC_CFG_KEY(INT, MySQLOrchestratorMaxPoolConnections, "128", 1, 10000, 0, NULL, NULL,
+ORC_CFG_KEY(INT, MySQLOrchestratorMaxPoolConnections, "128", 1, 10000, ORC_CFG_UNSUPPORTED, NULL, NULL,
             "connection pool size to the mysql backend")
 ORC_CFG_KEY(INT, MySQLOrchestratorReadTimeoutSeconds, "30", 1, 86400, 0, NULL, NULL,
             "read timeout of backend queries")
-ORC_CFG_KEY(BOOL, MySQLOrchestratorRejectReadOnly, "false", 0, 0, 0, NULL, NULL,
+ORC_CFG_KEY(BOOL, MySQLOrchestratorRejectReadOnly, "false", 0, 0, ORC_CFG_UNSUPPORTED, NULL, NULL,
             "reconnect when the backend server turns read-only")
 ORC_CFG_KEY(BOOL, MySQLOrchestratorUseMutualTLS, "false", 0, 0, 0, NULL, NULL,
             "connect to the mysql backend with TLS only, presenting "
@@ -166,7 +170,7 @@ ORC_CFG_KEY(BOOL, MySQLOrchestratorSSLSkipVerify, "false", 0, 0, 0, NULL, NULL,
             "do not verify the backend server's certificate and host name (encryption only)")
 ORC_CFG_KEY(BOOL, SkipOrchestratorDatabaseUpdate, "false", 0, 0, 0, NULL, NULL,
             "do not deploy or migrate the backend schema")
-ORC_CFG_KEY(BOOL, PanicIfDifferentDatabaseDeploy, "false", 0, 0, 0, NULL, NULL,
+ORC_CFG_KEY(BOOL, PanicIfDifferentDatabaseDeploy, "false", 0, 0, ORC_CFG_UNSUPPORTED, NULL, NULL,
             "refuse to start when the schema was deployed by another version")
 
 ORC_CFG_SECTION("Discovery")
@@ -184,7 +188,7 @@ ORC_CFG_KEY(INT, DiscoveryMaxConcurrency, "300", 1, 10000, 0, NULL, NULL,
             "maximum number of probes running at once")
 ORC_CFG_KEY(INT, DiscoveryWorkerThreads, "0", 0, 1024, 0, NULL, NULL,
             "probe threads; 0: derived from DiscoveryMaxConcurrency, capped at 64")
-ORC_CFG_KEY(INT, DiscoveryQueueCapacity, "100000", 1, 100000000, 0, NULL, NULL,
+ORC_CFG_KEY(INT, DiscoveryQueueCapacity, "100000", 1, 100000000, ORC_CFG_UNSUPPORTED, NULL, NULL,
             "size of the discovery queue")
 ORC_CFG_KEY(LIST, DiscoveryIgnoreHostnameFilters, "", 0, 0, 0, NULL, NULL,
             "regexes (exact match for an IP) of host:port never discovered")
@@ -194,24 +198,24 @@ ORC_CFG_KEY(LIST, DiscoveryIgnoreMasterHostnameFilters, "", 0, 0, 0, NULL, NULL,
             "regexes of masters not followed from their replicas")
 ORC_CFG_KEY(INT, UnseenInstanceForgetHours, "240", 1, ORC_CFG_BIG, 0, NULL, NULL,
             "forget instances not seen for this long")
-ORC_CFG_KEY(INT, SnapshotTopologiesIntervalHours, "0", 0, ORC_CFG_BIG, 0, NULL, NULL,
+ORC_CFG_KEY(INT, SnapshotTopologiesIntervalHours, "0", 0, ORC_CFG_BIG, ORC_CFG_UNSUPPORTED, NULL, NULL,
             "keep a snapshot of the topologies this often; 0: never")
-ORC_CFG_KEY(BOOL, SkipMaxScaleCheck, "true", 0, 0, 0, NULL, NULL,
+ORC_CFG_KEY(BOOL, SkipMaxScaleCheck, "true", 0, 0, ORC_CFG_UNSUPPORTED, NULL, NULL,
             "do not check whether an instance is a MaxScale binlog server")
-ORC_CFG_KEY(BOOL, BufferInstanceWrites, "false", 0, 0, 0, NULL, NULL,
+ORC_CFG_KEY(BOOL, BufferInstanceWrites, "false", 0, 0, ORC_CFG_UNSUPPORTED, NULL, NULL,
             "write probe results to the backend in batches")
-ORC_CFG_KEY(INT, InstanceWriteBufferSize, "100", 1, 100000, 0, NULL, NULL,
+ORC_CFG_KEY(INT, InstanceWriteBufferSize, "100", 1, 100000, ORC_CFG_UNSUPPORTED, NULL, NULL,
             "maximum rows of one batched write")
 ORC_CFG_KEY(INT, InstanceFlushIntervalMilliseconds, "100", 1, 60000, 0, NULL, NULL,
             "maximum delay of a batched write")
-ORC_CFG_KEY(STR, HostnameResolveMethod, "default", 0, 0, 0, NULL, "none|default|cname|ip",
+ORC_CFG_KEY(STR, HostnameResolveMethod, "default", 0, 0, ORC_CFG_UNSUPPORTED, NULL, "none|default|cname|ip",
             "how host names are resolved: none/default (unchanged), cname, ip")
-ORC_CFG_KEY(STR, MySQLHostnameResolveMethod, "@@hostname", 0, 0, 0, NULL,
+ORC_CFG_KEY(STR, MySQLHostnameResolveMethod, "@@hostname", 0, 0, ORC_CFG_UNSUPPORTED, NULL,
             "|none|@@hostname|@@report_host",
             "what an instance calls itself: none, @@hostname or @@report_host")
-ORC_CFG_KEY(STR, RejectHostnameResolvePattern, "", 0, 0, 0, NULL, NULL,
+ORC_CFG_KEY(STR, RejectHostnameResolvePattern, "", 0, 0, ORC_CFG_UNSUPPORTED, NULL, NULL,
             "regex of resolved names that are rejected")
-ORC_CFG_KEY(INT, ExpiryHostnameResolvesMinutes, "60", 1, ORC_CFG_BIG, 0, NULL, NULL,
+ORC_CFG_KEY(INT, ExpiryHostnameResolvesMinutes, "60", 1, ORC_CFG_BIG, ORC_CFG_UNSUPPORTED, NULL, NULL,
             "how long a name resolution is cached")
 ORC_CFG_KEY(STR, ReplicationLagQuery, "", 0, 0, 0, "SlaveLagQuery", NULL,
             "custom lag query returning one row with one number (seconds)")
@@ -231,7 +235,7 @@ ORC_CFG_KEY(STR, DetectPhysicalEnvironmentQuery, "", 0, 0, 0, NULL, NULL,
             "query giving the environment; overrides PhysicalEnvironmentPattern")
 ORC_CFG_KEY(STR, DetectClusterAliasQuery, "", 0, 0, 0, NULL, NULL,
             "query run on masters giving the cluster alias")
-ORC_CFG_KEY(STR, DetectClusterDomainQuery, "", 0, 0, 0, NULL, NULL,
+ORC_CFG_KEY(STR, DetectClusterDomainQuery, "", 0, 0, ORC_CFG_UNSUPPORTED, NULL, NULL,
             "query run on masters giving the cluster domain name")
 ORC_CFG_KEY(STR, DetectInstanceAliasQuery, "", 0, 0, 0, NULL, NULL,
             "query giving the instance alias")
@@ -247,7 +251,7 @@ ORC_CFG_KEY(INT, ReasonableMaintenanceReplicationLagSeconds, "20", 0, ORC_CFG_BI
             "moves and graceful takeover refuse replicas lagging more than this")
 ORC_CFG_KEY(INT, CandidateInstanceExpireMinutes, "60", 1, ORC_CFG_BIG, 0, NULL, NULL,
             "registered candidates expire after this time")
-ORC_CFG_KEY(LIST, ProblemIgnoreHostnameFilters, "", 0, 0, 0, NULL, NULL,
+ORC_CFG_KEY(LIST, ProblemIgnoreHostnameFilters, "", 0, 0, ORC_CFG_UNSUPPORTED, NULL, NULL,
             "regexes of hosts never listed as problems")
 ORC_CFG_KEY(BOOL, UseSuperReadOnly, "false", 0, 0, 0, NULL, NULL,
             "set super_read_only along with read_only")
@@ -255,9 +259,9 @@ ORC_CFG_KEY(BOOL, VerifyReplicationFilters, "false", 0, 0, 0, NULL, NULL,
             "refuse moves between servers with different replication filters")
 
 ORC_CFG_SECTION("Audit")
-ORC_CFG_KEY(STR, AuditLogFile, "", 0, 0, 0, NULL, NULL, "file audit entries are appended to")
-ORC_CFG_KEY(BOOL, AuditToSyslog, "false", 0, 0, 0, NULL, NULL, "also send audit entries to syslog")
-ORC_CFG_KEY(BOOL, AuditToBackendDB, "false", 0, 0, 0, NULL, NULL,
+ORC_CFG_KEY(STR, AuditLogFile, "", 0, 0, ORC_CFG_UNSUPPORTED, NULL, NULL, "file audit entries are appended to")
+ORC_CFG_KEY(BOOL, AuditToSyslog, "false", 0, 0, ORC_CFG_UNSUPPORTED, NULL, NULL, "also send audit entries to syslog")
+ORC_CFG_KEY(BOOL, AuditToBackendDB, "false", 0, 0, ORC_CFG_UNSUPPORTED, NULL, NULL,
             "also write audit entries to the backend")
 ORC_CFG_KEY(INT, AuditPurgeDays, "7", 0, ORC_CFG_BIG, 0, NULL, NULL,
             "audit entries older than this are purged")
@@ -287,34 +291,34 @@ ORC_CFG_KEY(BOOL, PreventCrossDataCenterMasterFailover, "false", 0, 0, 0, NULL, 
             "cancel a promotion to another data center")
 ORC_CFG_KEY(BOOL, PreventCrossRegionMasterFailover, "false", 0, 0, 0, NULL, NULL,
             "cancel a promotion to another region")
-ORC_CFG_KEY(INT, FailMasterPromotionOnLagMinutes, "0", 0, ORC_CFG_BIG, 0, NULL, NULL,
+ORC_CFG_KEY(INT, FailMasterPromotionOnLagMinutes, "0", 0, ORC_CFG_BIG, ORC_CFG_UNSUPPORTED, NULL, NULL,
             "cancel a promotion when the candidate lags this much; 0: off")
 ORC_CFG_KEY(BOOL, FailMasterPromotionIfSQLThreadNotUpToDate, "false", 0, 0, 0, NULL, NULL,
             "cancel a promotion when the candidate has not applied its relay logs")
 ORC_CFG_KEY(BOOL, DelayMasterPromotionIfSQLThreadNotUpToDate, "false", 0, 0, 0, NULL, NULL,
             "wait for the candidate to apply its relay logs (excludes the key above)")
-ORC_CFG_KEY(BOOL, DetachLostReplicasAfterMasterFailover, "true", 0, 0, 0,
+ORC_CFG_KEY(BOOL, DetachLostReplicasAfterMasterFailover, "true", 0, 0, ORC_CFG_UNSUPPORTED,
             "DetachLostSlavesAfterMasterFailover", NULL,
             "detach the master host of replicas lost in a failover")
-ORC_CFG_KEY(BOOL, MasterFailoverDetachReplicaMasterHost, "false", 0, 0, 0,
+ORC_CFG_KEY(BOOL, MasterFailoverDetachReplicaMasterHost, "false", 0, 0, ORC_CFG_UNSUPPORTED,
             "MasterFailoverDetachSlaveMasterHost", NULL,
             "detach the promoted master's own master host")
 ORC_CFG_KEY(INT, MasterFailoverLostInstancesDowntimeMinutes, "0", 0, ORC_CFG_BIG, 0, NULL, NULL,
             "downtime of instances lost in a failover")
-ORC_CFG_KEY(BOOL, CoMasterRecoveryMustPromoteOtherCoMaster, "true", 0, 0, 0, NULL, NULL,
+ORC_CFG_KEY(BOOL, CoMasterRecoveryMustPromoteOtherCoMaster, "true", 0, 0, ORC_CFG_UNSUPPORTED, NULL, NULL,
             "a dead co-master is replaced by the other co-master only")
 ORC_CFG_KEY(BOOL, RecoverNonWriteableMaster, "false", 0, 0, 0, NULL, NULL,
             "treat a read-only master as a failure and make it writeable")
-ORC_CFG_KEY(INT, PostponeReplicaRecoveryOnLagMinutes, "0", 0, ORC_CFG_BIG, 0,
+ORC_CFG_KEY(INT, PostponeReplicaRecoveryOnLagMinutes, "0", 0, ORC_CFG_BIG, ORC_CFG_UNSUPPORTED,
             "PostponeSlaveRecoveryOnLagMinutes", NULL,
             "replicas delayed more than this are relocated after the failover")
-ORC_CFG_KEY(INT, MaxConcurrentReplicaOperations, "5", 1, 1000, 0, NULL, NULL,
+ORC_CFG_KEY(INT, MaxConcurrentReplicaOperations, "5", 1, 1000, ORC_CFG_UNSUPPORTED, NULL, NULL,
             "replicas moved in parallel")
-ORC_CFG_KEY(INT, InstanceBulkOperationsWaitTimeoutSeconds, "10", 1, 86400, 0, NULL, NULL,
+ORC_CFG_KEY(INT, InstanceBulkOperationsWaitTimeoutSeconds, "10", 1, 86400, ORC_CFG_UNSUPPORTED, NULL, NULL,
             "wait for one replica in a bulk operation")
 ORC_CFG_KEY(BOOL, EnforceExactSemiSyncReplicas, "false", 0, 0, 0, NULL, NULL,
             "enable or disable semi-sync on replicas to match the master's wait count")
-ORC_CFG_KEY(BOOL, RecoverLockedSemiSyncMaster, "false", 0, 0, 0, NULL, NULL,
+ORC_CFG_KEY(BOOL, RecoverLockedSemiSyncMaster, "false", 0, 0, ORC_CFG_UNSUPPORTED, NULL, NULL,
             "recover a master blocked on semi-sync acknowledgements")
 ORC_CFG_KEY(INT, ReasonableLockedSemiSyncMasterSeconds, "0", 0, ORC_CFG_BIG, 0, NULL, NULL,
             "a semi-sync master blocked this long is locked; 0: ReasonableReplicationLagSeconds")
@@ -336,7 +340,7 @@ ORC_CFG_KEY(LIST, PostIntermediateMasterFailoverProcesses, "", 0, 0, 0, NULL, NU
             "run after an intermediate master recovery")
 ORC_CFG_KEY(LIST, PostGracefulTakeoverProcesses, "", 0, 0, 0, NULL, NULL,
             "run after a graceful takeover")
-ORC_CFG_KEY(LIST, PostTakeMasterProcesses, "", 0, 0, 0, NULL, NULL, "run after take-master")
+ORC_CFG_KEY(LIST, PostTakeMasterProcesses, "", 0, 0, ORC_CFG_UNSUPPORTED, NULL, NULL, "run after take-master")
 
 ORC_CFG_SECTION("Raft")
 ORC_CFG_KEY(BOOL, RaftEnabled, "false", 0, 0, 0, NULL, NULL,
@@ -359,18 +363,25 @@ ORC_CFG_KEY(INT, RaftMinVoters, "3", 1, 99, 0, NULL, NULL,
             "automatic removal never leaves fewer voters than this")
 ORC_CFG_KEY(INT, RaftSnapshotThreshold, "1024", 1, ORC_CFG_BIG, 0, NULL, NULL,
             "raft log entries between two snapshots")
+ORC_CFG_KEY(STR, RaftSecret, "", 0, 0, ORC_CFG_SECRET, NULL, NULL,
+            "shared secret (16 bytes or more) every raft peer proves it knows before any raft "
+            "message (HMAC-SHA256 challenge-response); the same on every node")
+ORC_CFG_KEY(STR, RaftSecretFile, "", 0, 0, 0, NULL, NULL,
+            "file holding RaftSecret (first line); must not be readable by others")
+ORC_CFG_KEY(BOOL, RaftAllowUnauthenticatedPeers, "false", 0, 0, 0, NULL, NULL,
+            "allow raft on a non-loopback RaftBind without RaftSecret (peers unauthenticated)")
 
 ORC_CFG_SECTION("Key-value stores")
 ORC_CFG_KEY(STR, KVClusterMasterPrefix, "mysql/master", 0, 0, 0, NULL, NULL,
             "prefix of the published master keys; normalized to end in \"/\"")
-ORC_CFG_KEY(STR, ConsulAddress, "", 0, 0, 0, NULL, NULL, "Consul host:port; \"\": no Consul")
-ORC_CFG_KEY(STR, ConsulScheme, "http", 0, 0, 0, NULL, "http|https", "scheme of ConsulAddress")
-ORC_CFG_KEY(STR, ConsulAclToken, "", 0, 0, ORC_CFG_SECRET, NULL, NULL, "Consul ACL token")
-ORC_CFG_KEY(BOOL, ConsulCrossDataCenterDistribution, "false", 0, 0, 0, NULL, NULL,
+ORC_CFG_KEY(STR, ConsulAddress, "", 0, 0, ORC_CFG_UNSUPPORTED, NULL, NULL, "Consul host:port; \"\": no Consul")
+ORC_CFG_KEY(STR, ConsulScheme, "http", 0, 0, ORC_CFG_UNSUPPORTED, NULL, "http|https", "scheme of ConsulAddress")
+ORC_CFG_KEY(STR, ConsulAclToken, "", 0, 0, ORC_CFG_SECRET | ORC_CFG_UNSUPPORTED, NULL, NULL, "Consul ACL token")
+ORC_CFG_KEY(BOOL, ConsulCrossDataCenterDistribution, "false", 0, 0, ORC_CFG_UNSUPPORTED, NULL, NULL,
             "publish to every Consul data center")
-ORC_CFG_KEY(STR, ConsulKVStoreProvider, "consul", 0, 0, 0, NULL, "consul|consul-txn",
+ORC_CFG_KEY(STR, ConsulKVStoreProvider, "consul", 0, 0, ORC_CFG_UNSUPPORTED, NULL, "consul|consul-txn",
             "consul (one write per key) or consul-txn (transactions)")
-ORC_CFG_KEY(INT, ConsulMaxKVsPerTransaction, "5", 5, 64, 0, NULL, NULL,
+ORC_CFG_KEY(INT, ConsulMaxKVsPerTransaction, "5", 5, 64, ORC_CFG_UNSUPPORTED, NULL, NULL,
             "keys per Consul transaction with consul-txn")
 ORC_CFG_KEY(STR, ConsulCACert, "", 0, 0, 0, NULL, NULL,
             "CA bundle (PEM) verifying an https Consul; \"\": CONSUL_CACERT, else the system's")

@@ -601,7 +601,7 @@ static void loop_raft_closed(struct raft *raft)
     struct orc_raft *r = raft->data;
 
     raft_uv_close(&r->io);
-    raft_uv_tcp_close(&r->transport);
+    orc_raft_auth_close(&r->transport);
     if (r->stop != NULL) {
         orc_raft_req_complete(r->stop, 0, NULL, NULL);
         orc_raft_req_put(r->stop);

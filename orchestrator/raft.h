@@ -43,6 +43,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "common/config.h"
 #include "common/orc.h"
@@ -238,5 +239,26 @@ int orc_raft_http_uri(const struct orc_config *cfg, char *out, size_t len);
 bool orc_raft_may_promote(unsigned voters, unsigned waiting);
 /* 64-bit FNV-1a of a buffer. */
 uint64_t orc_raft_hash(const void *data, size_t n);
+
+/* ---- the join proof (raft_auth.c), any thread ---- */
+
+/* Longest proof text, with its terminator. */
+#define ORC_RAFT_PROOF_MAX 96
+/* The proof a joining node sends with /api/raft-add-peer when RaftSecret is
+ * set: "<unix time>.<hex HMAC-SHA256(secret, join addr role time)>"; "" when
+ * secret is empty. */
+int orc_raft_auth_join_proof(const char *secret,
+                             const char *addr,
+                             const char *role,
+                             time_t now,
+                             char *out,
+                             size_t len);
+/* 0 when secret is empty, or proof is valid for addr and role and at most
+ * 5 minutes away from now; ORC_EPERM otherwise. */
+int orc_raft_auth_join_check(const char *secret,
+                             const char *addr,
+                             const char *role,
+                             const char *proof,
+                             time_t now);
 
 #endif

@@ -255,4 +255,22 @@ void orc_raft_members_abort(struct orc_raft *r);
 int orc_raft_joiner_start(struct orc_raft *r, char *errmsg, size_t len);
 void orc_raft_joiner_stop(struct orc_raft *r);
 
+/* ---- raft_auth.c ---- */
+/* Longest RaftSecret accepted (bytes). */
+#define ORC_RAFT_SECRET_MAX 1024
+/* Whether this node may run raft with its secret (or without one) on bind:
+ * no secret is fine on loopback; elsewhere only with
+ * RaftAllowUnauthenticatedPeers (logged as a warning). */
+int orc_raft_auth_check(const struct orc_config *c, const char *bind, char *errmsg, size_t len);
+/* Initializes t as raft_uv_tcp bound to bind, wrapped in the peer
+ * handshake when secret is not empty (loop thread). Release with
+ * orc_raft_auth_close once raft_uv_close ran. */
+int orc_raft_auth_init(struct raft_uv_transport *t,
+                       uv_loop_t *loop,
+                       const char *bind,
+                       const char *secret,
+                       char *errmsg,
+                       size_t len);
+void orc_raft_auth_close(struct raft_uv_transport *t);
+
 #endif

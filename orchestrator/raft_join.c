@@ -61,11 +61,14 @@ static bool join_via(struct orc_raft *r, CURL *curl, const char *base, bool loud
 {
     const struct orc_config *c = r->cfg;
     const char *role = c->RaftNonVoter ? "nonvoter" : "voter";
-    char url[ORC_RAFT_URI_MAX + 512];
+    char url[ORC_RAFT_URI_MAX + 512], proof[ORC_RAFT_PROOF_MAX] = "";
     long status = 0;
 
-    snprintf(url, sizeof(url), "%s%s/api/raft-add-peer/%s?role=%s&rejoin=%lld", base, c->URLPrefix,
-             r->advertise, role, (long long)(orc_mono_ms() - r->start_ms));
+    /* with RaftSecret: the proof that this node holds it (raft_auth.c) */
+    orc_raft_auth_join_proof(c->RaftSecret, r->advertise, role, time(NULL), proof, sizeof(proof));
+    snprintf(url, sizeof(url), "%s%s/api/raft-add-peer/%s?role=%s&rejoin=%lld%s%s", base,
+             c->URLPrefix, r->advertise, role, (long long)(orc_mono_ms() - r->start_ms),
+             proof[0] ? "&proof=" : "", proof);
     curl_easy_reset(curl);
     curl_easy_setopt(curl, CURLOPT_URL, url);
     curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);

@@ -29,7 +29,7 @@ static void abort_close_cb(struct raft *raft)
     struct orc_raft *r = raft->data;
 
     raft_uv_close(&r->io);
-    raft_uv_tcp_close(&r->transport);
+    orc_raft_auth_close(&r->transport);
 }
 
 static void tune(struct orc_raft *r)
@@ -51,18 +51,14 @@ static int loop_init(struct orc_raft *r, char *err, size_t len)
 {
     int rv;
 
-    rv = raft_uv_tcp_init(&r->transport, &r->loop);
-    if (rv != 0) {
-        orc_errf(err, len, "raft tcp transport: %s", raft_strerror(rv));
-        return ORC_EIO;
-    }
-    rv = raft_uv_tcp_set_bind_address(&r->transport, r->bind);
-    if (rv == 0)
-        rv = raft_uv_init(&r->io, &r->loop, r->dir, &r->transport);
+    rv = orc_raft_auth_init(&r->transport, &r->loop, r->bind, r->cfg->RaftSecret, err, len);
+    if (rv != 0)
+        return rv;
+    rv = raft_uv_init(&r->io, &r->loop, r->dir, &r->transport);
     if (rv != 0) {
         orc_errf(err, len, "raft I/O in '%s' bound to %s: %s", r->dir, r->bind,
                  r->io.errmsg[0] ? r->io.errmsg : raft_strerror(rv));
-        raft_uv_tcp_close(&r->transport);
+        orc_raft_auth_close(&r->transport);
         return ORC_EIO;
     }
     /* raft_uv 0.15 implements async_work (the io version 2 method) but still
@@ -75,7 +71,7 @@ static int loop_init(struct orc_raft *r, char *err, size_t len)
     if (rv != 0) {
         orc_errf(err, len, "raft_init: %s", raft_errmsg(&r->raft));
         raft_uv_close(&r->io);
-        raft_uv_tcp_close(&r->transport);
+        orc_raft_auth_close(&r->transport);
         return ORC_EIO;
     }
     r->raft.data = r;
@@ -371,6 +367,8 @@ int orc_raft_start(const struct orc_config *cfg,
     if (r == NULL)
         return ORC_ENOMEM;
     rc = resolve_self(r, errmsg, len);
+    if (rc == 0)
+        rc = orc_raft_auth_check(cfg, r->bind, errmsg, len);
     if (rc == 0)
         rc = boot_config(r, errmsg, len);
     if (rc == 0)

@@ -99,27 +99,58 @@ static int op_snapshot(void *ctx, char *errmsg, size_t len)
     return orc_raft_snapshot(ctx, errmsg, len);
 }
 
+/* With RaftSecret, a membership request must carry the joiner's proof
+ * (orc_raft_auth_join_proof) for this address and role. */
+static int join_allowed(struct orc_raft *r,
+                        const char *addr,
+                        const char *role,
+                        const char *proof,
+                        char *errmsg,
+                        size_t len)
+{
+    bool plain;
+
+    if (orc_raft_auth_join_check(r->cfg->RaftSecret, addr, role, proof, time(NULL)) == 0)
+        return 0;
+    plain = addr != NULL && addr[0] != '\0' && strlen(addr) < ORC_RAFT_ADDR_MAX &&
+            strspn(addr,
+                   "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                   "0123456789.:-_[]") == strlen(addr);
+    ORC_LOG_W("+raft-peer-refused", "join=%s role=%s reason=\"%s\"",
+              plain ? addr : "(not an address)", role,
+              proof != NULL && proof[0] != '\0' ? "bad join proof" : "no join proof");
+    orc_errf(errmsg, len, "'%s': RaftSecret is set: a join needs a valid proof", addr);
+    return ORC_EPERM;
+}
+
 static int op_add_peer(void *ctx,
                        const char *addr,
                        bool voter,
+                       const char *proof,
                        char *norm,
                        size_t normlen,
                        char *errmsg,
                        size_t len)
 {
-    return orc_raft_add_peer(ctx, addr, voter, norm, normlen, errmsg, len);
+    int rc = join_allowed(ctx, addr, voter ? "voter" : "nonvoter", proof, errmsg, len);
+
+    return rc != 0 ? rc : orc_raft_add_peer(ctx, addr, voter, norm, normlen, errmsg, len);
 }
 
 static int op_rejoin(void *ctx,
                      const char *addr,
                      bool wants_vote,
                      int64_t uptime_ms,
+                     const char *proof,
                      char *norm,
                      size_t normlen,
                      char *errmsg,
                      size_t len)
 {
-    return orc_raft_rejoin(ctx, addr, wants_vote, uptime_ms, norm, normlen, errmsg, len);
+    int rc = join_allowed(ctx, addr, wants_vote ? "voter" : "nonvoter", proof, errmsg, len);
+
+    return rc != 0 ? rc
+                   : orc_raft_rejoin(ctx, addr, wants_vote, uptime_ms, norm, normlen, errmsg, len);
 }
 
 static int op_remove_peer(void *ctx,

@@ -10,7 +10,7 @@ set -euo pipefail
 PKGS=(
   gcc make pkg-config clang-format
   libraft-dev libuv1-dev libmicrohttpd-dev libgnutls28-dev libjansson-dev libsqlite3-dev
-  libmariadb-dev libcurl4-openssl-dev libcmocka-dev
+  libmariadb-dev libcurl4-openssl-dev libcmocka-dev libssl-dev
   mariadb-server mariadb-client
   python3-pytest python3-pymysql python3-requests
   chromium chromium-driver python3-selenium

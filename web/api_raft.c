@@ -168,11 +168,11 @@ static void h_add_peer(struct web_req *r)
                             rejoin);
             return;
         }
-        rc = ops->rejoin(r->deps->raft_ctx, web_param(r, 0), voter, (int64_t)uptime, norm,
-                         sizeof(norm), err, sizeof(err));
+        rc = ops->rejoin(r->deps->raft_ctx, web_param(r, 0), voter, (int64_t)uptime,
+                         web_query(r, "proof"), norm, sizeof(norm), err, sizeof(err));
     } else {
-        rc = ops->add_peer(r->deps->raft_ctx, web_param(r, 0), voter, norm, sizeof(norm), err,
-                           sizeof(err));
+        rc = ops->add_peer(r->deps->raft_ctx, web_param(r, 0), voter, web_query(r, "proof"), norm,
+                           sizeof(norm), err, sizeof(err));
     }
     if (rc != 0)
         web_reply_error(r, http_status(rc), "raft-add-peer: %s", err);

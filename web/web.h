@@ -87,10 +87,12 @@ struct web_raft_ops {
     int (*yield_hint)(void *ctx, const char *hint, char *errmsg, size_t len);
     /* Snapshot of every node's FSM (leader only). */
     int (*snapshot)(void *ctx, char *errmsg, size_t len);
-    /* Membership (leader only); norm receives the normalized address. */
+    /* Membership (leader only); norm receives the normalized address.
+     * proof: the joiner's ?proof= (RaftSecret join proof), or NULL. */
     int (*add_peer)(void *ctx,
                     const char *addr,
                     bool voter,
+                    const char *proof,
                     char *norm,
                     size_t normlen,
                     char *errmsg,
@@ -102,6 +104,7 @@ struct web_raft_ops {
                   const char *addr,
                   bool wants_vote,
                   int64_t uptime_ms,
+                  const char *proof,
                   char *norm,
                   size_t normlen,
                   char *errmsg,
