@@ -183,6 +183,10 @@ static const char doc_intro[] =
     "\n"
     "- A value of the wrong JSON type or out of its bounds stops the service with\n"
     "  `FILE:LINE:COLUMN: key 'K': message`. `null` leaves a key unchanged.\n"
+    "- Keys marked **Not supported** are orchestrator's but have no effect here:\n"
+    "  they load only at their default value (so configs that carry the default\n"
+    "  still work); any other value stops the service with `FILE:LINE:COLUMN:\n"
+    "  key 'K': not supported ...`.\n"
     "- Unknown keys are logged as warnings (`+config-unknown-key`) and ignored.\n"
     "  Keys starting with `#` are comments.\n"
     "- A string value of exactly the form `\"${NAME}\"` is read from the environment\n"
@@ -285,6 +289,8 @@ static int doc_row(struct orc_buf *out, const struct orc_config_def *d)
         rc = orc_buf_printf(out, ". Synonym: `%s`", d->synonym);
     if (rc == 0 && (d->flags & ORC_CFG_SECRET))
         rc = orc_buf_puts(out, ". Secret");
+    if (rc == 0 && (d->flags & ORC_CFG_UNSUPPORTED))
+        rc = orc_buf_puts(out, ". **Not supported**: only the default is accepted");
     return rc == 0 ? orc_buf_puts(out, " |\n") : rc;
 }
 

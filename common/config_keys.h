@@ -209,10 +209,12 @@ ORC_CFG_KEY(INT, InstanceWriteBufferSize, "100", 1, 100000, ORC_CFG_UNSUPPORTED,
 ORC_CFG_KEY(INT, InstanceFlushIntervalMilliseconds, "100", 1, 60000, 0, NULL, NULL,
             "maximum delay of a batched write")
 ORC_CFG_KEY(STR, HostnameResolveMethod, "default", 0, 0, ORC_CFG_UNSUPPORTED, NULL, "none|default|cname|ip",
-            "how host names are resolved: none/default (unchanged), cname, ip")
+            "how host names are resolved: none/default (unchanged) are accepted; cname and ip "
+            "are not supported")
 ORC_CFG_KEY(STR, MySQLHostnameResolveMethod, "@@hostname", 0, 0, ORC_CFG_UNSUPPORTED, NULL,
             "|none|@@hostname|@@report_host",
-            "what an instance calls itself: none, @@hostname or @@report_host")
+            "what an instance calls itself; instances are known by the address they were found "
+            "at (none); @@report_host is not supported")
 ORC_CFG_KEY(STR, RejectHostnameResolvePattern, "", 0, 0, ORC_CFG_UNSUPPORTED, NULL, NULL,
             "regex of resolved names that are rejected")
 ORC_CFG_KEY(INT, ExpiryHostnameResolvesMinutes, "60", 1, ORC_CFG_BIG, ORC_CFG_UNSUPPORTED, NULL, NULL,
@@ -261,8 +263,8 @@ ORC_CFG_KEY(BOOL, VerifyReplicationFilters, "false", 0, 0, 0, NULL, NULL,
 ORC_CFG_SECTION("Audit")
 ORC_CFG_KEY(STR, AuditLogFile, "", 0, 0, ORC_CFG_UNSUPPORTED, NULL, NULL, "file audit entries are appended to")
 ORC_CFG_KEY(BOOL, AuditToSyslog, "false", 0, 0, ORC_CFG_UNSUPPORTED, NULL, NULL, "also send audit entries to syslog")
-ORC_CFG_KEY(BOOL, AuditToBackendDB, "false", 0, 0, ORC_CFG_UNSUPPORTED, NULL, NULL,
-            "also write audit entries to the backend")
+ORC_CFG_KEY(BOOL, AuditToBackendDB, "true", 0, 0, ORC_CFG_UNSUPPORTED, NULL, NULL,
+            "audit entries are always written to the backend (replicated); false is refused")
 ORC_CFG_KEY(INT, AuditPurgeDays, "7", 0, ORC_CFG_BIG, 0, NULL, NULL,
             "audit entries older than this are purged")
 
