@@ -31,9 +31,14 @@ CFLAGS_release := -O2 -g
 CFLAGS_debug   := -O0 -g
 CFLAGS_asan    := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -Wno-stringop-overread
 CFLAGS_tsan    := -O1 -g -fsanitize=thread -Wno-stringop-overread
-BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -I. $(WARN) $(CFLAGS_$(VARIANT)) -MMD -MP
+# libFuzzer (make fuzz: CC=clang); the library is instrumented, the targets link libFuzzer.
+CFLAGS_fuzz    := -O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer \
+                  -fno-sanitize-recover=undefined
+WARN_fuzz := -Wno-format-nonliteral -Wno-error
+BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -I. $(WARN) $(WARN_$(VARIANT)) $(CFLAGS_$(VARIANT)) -MMD -MP
 LDFLAGS_asan := -fsanitize=address,undefined
 LDFLAGS_tsan := -fsanitize=thread
+LDFLAGS_fuzz := -fsanitize=fuzzer,address,undefined
 
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) $(EXTRA_LIBS)
@@ -53,7 +58,13 @@ FLEET_SRCS := $(wildcard tests/fleet/*.c)
 FLEET_OBJS := $(FLEET_SRCS:%.c=$(BUILD)/%.o)
 FLEET_BIN  := $(BUILD)/bin/orc-fleet
 
-.PHONY: all deps test unit integration demo demo-down asan tsan format format-check install deb clean
+FUZZ_TARGETS ?= config http probe raft_fsm snapshot hooks
+FUZZ_SECONDS ?= 60
+FUZZ_BINS    := $(FUZZ_TARGETS:%=$(BUILD)/fuzz/fuzz_%)
+REPLAY_BINS  := $(FUZZ_TARGETS:%=$(BUILD)/fuzz-replay/fuzz_%)
+
+.PHONY: all deps test unit integration demo demo-down asan tsan format format-check install deb clean \
+        fuzz fuzz-build fuzz-regress
 
 all: $(BIN) $(TEST_BINS) $(FLEET_BIN)
 	@ln -sfn $(VARIANT)/bin/orchestrator build/orchestrator
@@ -101,7 +112,7 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/liborc.a
 
 test: deps
 	@$(MAKE) --no-print-directory all
-	@$(MAKE) --no-print-directory unit integration
+	@$(MAKE) --no-print-directory unit fuzz-regress integration
 
 unit: all
 	@bash scripts/run-unit.sh $(TEST_BINS)
@@ -115,6 +126,41 @@ demo: deps
 
 demo-down:
 	@bash scripts/demo.sh down
+
+# ---- fuzzing (tests/fuzz/) ----
+# make fuzz: builds every target with clang -fsanitize=fuzzer,address,undefined and runs each
+# for FUZZ_SECONDS over a work copy of its seed corpus (tests/fuzz/corpus/<target>/); crashes
+# land in build/fuzz/artifacts/. make fuzz-regress: replays the seed corpora and the
+# regression inputs (tests/fuzz/regress/<target>/) through the same targets built with the
+# normal compiler and a small driver (no clang needed); part of make test.
+fuzz:
+	@$(MAKE) --no-print-directory VARIANT=fuzz CC=clang fuzz-build
+	@mkdir -p build/fuzz/artifacts
+	@set -e; for t in $(FUZZ_TARGETS); do \
+	    mkdir -p build/fuzz/corpus/$$t; \
+	    echo "fuzz: $$t for $(FUZZ_SECONDS) s"; \
+	    build/fuzz/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	        -rss_limit_mb=2048 -timeout=10 -artifact_prefix=build/fuzz/artifacts/$$t- \
+	        build/fuzz/corpus/$$t tests/fuzz/corpus/$$t 2>&1 | grep -E 'DONE|ERROR|SUMMARY|stat::' ; \
+	done
+
+fuzz-build: $(FUZZ_BINS)
+
+.PRECIOUS: $(BUILD)/tests/fuzz/%.o
+
+$(BUILD)/fuzz/fuzz_%: $(BUILD)/tests/fuzz/fuzz_%.o $(BUILD)/liborc.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS_$(VARIANT)) -o $@ $^ $(PKG_LIBS) -lpthread -lm
+
+$(BUILD)/fuzz-replay/fuzz_%: $(BUILD)/tests/fuzz/fuzz_%.o $(BUILD)/tests/fuzz/replay_main.o \
+                              $(BUILD)/liborc.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS_$(VARIANT)) -o $@ $^ $(PKG_LIBS) -lpthread -lm
+
+fuzz-regress: $(REPLAY_BINS)
+	@set -e; for t in $(FUZZ_TARGETS); do \
+	    $(BUILD)/fuzz-replay/fuzz_$$t tests/fuzz/corpus/$$t tests/fuzz/regress/$$t; \
+	done
 
 asan:
 	@$(MAKE) --no-print-directory VARIANT=asan all unit
@@ -164,4 +210,4 @@ deb:
 clean:
 	rm -rf build
 
--include $(LIB_OBJS:.o=.d) $(BUILD)/orchestrator/main.d
+-include $(LIB_OBJS:.o=.d) $(BUILD)/orchestrator/main.d $(wildcard $(BUILD)/tests/fuzz/*.d)
