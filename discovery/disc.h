@@ -45,6 +45,12 @@ enum disc_flavor {
 #define DISC_NAME_MAX 128    /* data center, region, environment */
 #define DISC_SHORT_MAX 32    /* "ROW", "FULL", "ON_PERMISSIVE", "Connecting" */
 
+/* Limits on what one server can make us hold or do (docs/security.md). */
+#define DISC_MAX_REPLICAS 1000       /* replicas kept per instance; the rest are ignored */
+#define DISC_RS_MAX_ROWS 100000      /* rows of one result set; more is an error */
+#define DISC_PROBE_DEADLINE_MS 30000 /* all statements of one probe; then it fails */
+#define DISC_MAX_DEPTH 128           /* replication depth walked when drawing a topology */
+
 /* A server version as the statements need it. */
 struct disc_version {
     enum disc_flavor flavor;
@@ -417,6 +423,15 @@ int disc_flavor_change_master_sql(const struct disc_version *v,
 /* ------------------------------------------------------------------------
  * Pure parsers (parse.c): result set -> instance fields
  * ------------------------------------------------------------------------ */
+
+/* Values read from a server are checked at the door: a host name (report
+ * host, master host, replica host) is 1..255 bytes of [A-Za-z0-9._:%[]/-]
+ * (no comma, space or quote: it cannot forge a list entry or a shell word);
+ * a label (cluster or instance alias, data center, region, environment,
+ * promotion rule, cluster domain) is 1..max-1 bytes of [A-Za-z0-9._:@+=/-].
+ * Refused values are dropped (+probe-value-refused). */
+bool disc_valid_host(const char *s);
+bool disc_valid_label(const char *s, size_t max);
 
 /* "Yes" -> RUNNING, "No" -> STOPPED, anything else -> OTHER (NULL -> OTHER). */
 int disc_parse_thread_state(const char *s);

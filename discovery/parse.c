@@ -30,6 +30,48 @@ static int64_t text_int(const char *s, int64_t dflt)
     return v;
 }
 
+/* ---- values at the door ---- */
+
+static bool chars_in(const char *s, size_t max, const char *extra)
+{
+    size_t n = 0;
+
+    if (s == NULL)
+        return false;
+    for (; s[n] != '\0'; n++) {
+        char c = s[n];
+        if (n + 1 >= max)
+            return false;
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              strchr(extra, c) != NULL))
+            return false;
+    }
+    return n > 0;
+}
+
+bool disc_valid_host(const char *s)
+{
+    return chars_in(s, ORC_HOST_MAX, "._:%[]/-"); /* "//h": a detached master */
+}
+
+bool disc_valid_label(const char *s, size_t max)
+{
+    return chars_in(s, max, "._:@+=/-");
+}
+
+/* A host name from the server into a fixed field: "" (and a warning) when
+ * it is not a valid host name. */
+static void set_host(char *dst, size_t n, const char *s, const char *what)
+{
+    if (s == NULL || s[0] == '\0' || disc_valid_host(s)) {
+        (void)orc_strlcpy(dst, s != NULL ? s : "", n);
+        return;
+    }
+    dst[0] = '\0';
+    ORC_LOG_W("+probe-value-refused", "field=%s len=%zu reason=\"not a host name\"", what,
+              strlen(s));
+}
+
 /* Copies s (NULL -> "") into a fixed array, cutting if it must. */
 static void set_fixed(char *dst, size_t n, const char *s)
 {
@@ -135,8 +177,9 @@ int disc_parse_variables(const struct disc_rs *rs,
     set_fixed(in->version_comment, sizeof(in->version_comment),
               disc_rs_value(rs, 0, "version_comment"));
     (void)disc_version_parse(in->version, in->version_comment, &in->ver);
-    set_fixed(in->hostname, sizeof(in->hostname), disc_rs_value(rs, 0, "hostname"));
-    set_fixed(in->report_host, sizeof(in->report_host), disc_rs_value(rs, 0, "report_host"));
+    set_host(in->hostname, sizeof(in->hostname), disc_rs_value(rs, 0, "hostname"), "hostname");
+    set_host(in->report_host, sizeof(in->report_host), disc_rs_value(rs, 0, "report_host"),
+             "report_host");
     in->read_only = text_bool(disc_rs_value(rs, 0, "read_only"));
     in->super_read_only = text_bool(disc_rs_value(rs, 0, "super_read_only"));
     in->log_bin = text_bool(disc_rs_value(rs, 0, "log_bin"));
@@ -239,7 +282,7 @@ static void parse_replica_master(const struct disc_rs *rs, struct disc_instance 
         "Replicate_Ignore_Table", "Replicate_Wild_Do_Table", "Replicate_Wild_Ignore_Table",
     };
 
-    set_fixed(in->master_key.host, sizeof(in->master_key.host), host);
+    set_host(in->master_key.host, sizeof(in->master_key.host), host, "Master_Host");
     in->master_key.port = (int)text_int(either(rs, "Source_Port", "Master_Port"), 0);
     in->is_detached_master = strncmp(in->master_key.host, "//", 2) == 0;
     set_fixed(in->master_uuid, sizeof(in->master_uuid), either(rs, "Source_UUID", "Master_UUID"));
@@ -389,13 +432,20 @@ int disc_parse_replica_hosts(const struct disc_rs *rs,
         orc_errf(errmsg, len, "replica hosts: no Host/Port columns");
         return ORC_EINVAL;
     }
-    for (size_t r = 0; r < rs->nrows; r++) {
+    for (size_t r = 0; r < rs->nrows && out->len < DISC_MAX_REPLICAS; r++) {
         struct orc_key k;
         const char *host = disc_rs_get(rs, r, ch);
         const char *port = disc_rs_get(rs, r, cp);
 
         if (!nonempty(host) || orc_key_from(host, port, &k) != 0)
             continue; /* a replica without report_host, or a bad port */
+        if (!disc_valid_host(host)) {
+            ORC_LOG_W("+probe-value-refused",
+                      "field=replica_host len=%zu reason=\"not a host "
+                      "name\"",
+                      strlen(host));
+            continue;
+        }
         if (disc_keylist_add(out, &k) != 0) {
             orc_errf(errmsg, len, "replica hosts: out of memory");
             return ORC_ENOMEM;
@@ -410,11 +460,12 @@ int disc_parse_processlist_hosts(const struct disc_rs *rs,
                                  char *errmsg,
                                  size_t len)
 {
-    for (size_t r = 0; r < rs->nrows && rs->ncols > 0; r++) {
+    for (size_t r = 0; r < rs->nrows && rs->ncols > 0 && out->len < DISC_MAX_REPLICAS; r++) {
         struct orc_key k;
         const char *host = disc_rs_get(rs, r, 0);
 
-        if (!nonempty(host) || orc_strlcpy(k.host, host, sizeof(k.host)) != 0)
+        if (!nonempty(host) || !disc_valid_host(host) ||
+            orc_strlcpy(k.host, host, sizeof(k.host)) != 0)
             continue;
         k.port = port;
         if (disc_keylist_add(out, &k) != 0) {

@@ -37,6 +37,7 @@ struct probe {
     struct orc_buf vars_sql; /* the variables SELECT sent in the batch */
     struct prefetched pre[PROBE_BATCH_MAX];
     size_t npre;
+    int64_t t0; /* start (orc_mono_us), for DISC_PROBE_DEADLINE_MS */
 };
 
 /* Hands over the batch's answer to sql, if it has one (each answer once). */
@@ -63,6 +64,12 @@ static int probe_query(struct probe *p, const char *what, const char *sql, struc
 {
     int rc;
 
+    if (orc_mono_us() - p->t0 > (int64_t)DISC_PROBE_DEADLINE_MS * 1000) {
+        *rs = NULL;
+        orc_errf(p->errmsg, p->len, "%s: probe deadline (%d ms) passed", what,
+                 DISC_PROBE_DEADLINE_MS);
+        return ORC_ETIMEDOUT;
+    }
     if (!probe_take(p, sql, rs, &rc))
         rc = p->ops->query(p->conn, sql, rs, p->errmsg, p->len);
     if (rc != 0) {
@@ -316,6 +323,13 @@ static int probe_detect(struct probe *p, const char *what, const char *sql, char
     if (sql == NULL || sql[0] == '\0')
         return 0;
     rc = probe_scalar(p, what, sql, &rs, &v);
+    if (rc == 0 && v != NULL && v[0] != '\0' && !disc_valid_label(v, n)) {
+        ORC_LOG_W("+probe-value-refused",
+                  "key=%s field=%s len=%zu reason=\"not a label "
+                  "([A-Za-z0-9._:@+=/-], at most %zu bytes)\"",
+                  p->keystr, what, strlen(v), n - 1);
+        v = NULL;
+    }
     if (rc == 0 && v != NULL)
         (void)orc_strlcpy(field, v, n);
     disc_rs_free(rs);
@@ -415,8 +429,9 @@ int disc_probe_run(const struct disc_conn_ops *ops,
                       .o = o != NULL ? o : &no_options,
                       .in = out,
                       .errmsg = errmsg,
-                      .len = len};
-    int64_t t0 = orc_mono_us();
+                      .len = len,
+                      .t0 = orc_mono_us()};
+    int64_t t0 = p.t0;
     int rc;
 
     if (errmsg == NULL || len == 0) {

@@ -36,8 +36,8 @@ int disc_rs_add_row(struct disc_rs *rs, const char *const *values)
 {
     size_t base;
 
-    if (rs->ncols == 0)
-        return ORC_EINVAL;
+    if (rs->ncols == 0 || rs->nrows >= DISC_RS_MAX_ROWS)
+        return ORC_EINVAL; /* more rows than any statement of ours can need */
     if (rs->nrows == rs->cap_rows) {
         size_t cap = rs->cap_rows ? rs->cap_rows * 2 : 4;
         char **p = realloc(rs->cells, cap * rs->ncols * sizeof(*p));

@@ -426,12 +426,6 @@ static int start_recovery(struct orc_node *n, char *err, size_t len)
     struct rec_loop *loop = NULL;
     int rc;
 
-    rc = rec_hooks_validate((const char *const *)n->cfg->PreFailoverProcesses.v,
-                            n->cfg->PreFailoverProcesses.n, err, len);
-    if (rc != 0) {
-        orc_errprefix(err, len, "PreFailoverProcesses");
-        return rc;
-    }
     rc = rec_hooks_tracker_init(&n->hooks, err, len);
     if (rc != 0)
         return rc;
@@ -604,7 +598,9 @@ int orc_node_run(const struct orc_config *cfg,
     curl_global_init(CURL_GLOBAL_DEFAULT); /* raft proxy and joiner, before threads */
     ORC_LOG_N("+service-starting", "version=%s config=%s", ORC_VERSION,
               config_file ? config_file : "(default paths)");
-    rc = open_backend(&n, err, sizeof(err));
+    rc = rec_hooks_validate_config(cfg, err, sizeof(err));
+    if (rc == 0)
+        rc = open_backend(&n, err, sizeof(err));
     if (rc == 0)
         rc = start_discovery(&n, err, sizeof(err));
     if (rc == 0)

@@ -45,8 +45,8 @@
  * value. docs/hooks.md says so to operators.
  *
  * Running: each hook is `<shell> -c <rewritten line>` (shell =
- * ProcessesShellCommand, "bash" by default, looked up in PATH), with the
- * service's environment plus the ORC_* variables, stdin from /dev/null,
+ * ProcessesShellCommand, "bash" by default, looked up in PATH), with a
+ * minimal environment (rec_hooks_env_build) plus the ORC_* variables, stdin from /dev/null,
  * stdout and stderr logged line by line (+hook-output, truncated), in its
  * own process group, killed (TERM, then KILL) when it runs past the
  * timeout. A line ending in '&' runs asynchronously: started at once, not
@@ -81,6 +81,9 @@
 #define REC_HOOKS_DEFAULT_TIMEOUT_MS 120000
 /* +hook-output lines logged per hook when the options say 0; the rest are counted. */
 #define REC_HOOKS_DEFAULT_MAX_OUTPUT_LINES 100
+/* Bytes of one value in a hook's environment; longer ones are cut (a list
+ * at its last whole entry) so that no value can keep a hook from starting. */
+#define REC_HOOKS_VALUE_MAX 16384
 /* Bytes of one output line that are logged; the rest is cut ("..."). */
 #define REC_HOOKS_OUTPUT_LINE_MAX 400
 /* After SIGTERM on timeout, how long the process group gets before SIGKILL. */
@@ -169,9 +172,10 @@ int rec_hooks_rewrite(const char *line,
                       char *errmsg,
                       size_t len);
 
-/* The environment a hook runs with: environ without any variable this module
- * sets, plus the ORC_* variables of ctx. NULL-terminated; the caller frees
- * it with rec_hooks_env_free. */
+/* The environment a hook runs with: from environ only PATH, HOME, LANG,
+ * LANGUAGE, LC_*, TZ, TMPDIR, USER and LOGNAME (never the service's secrets
+ * or ORC_* config overrides), plus the ORC_* variables of ctx, each cut to
+ * REC_HOOKS_VALUE_MAX. NULL-terminated; free with rec_hooks_env_free. */
 int rec_hooks_env_build(const struct rec_hook_ctx *ctx, char ***out);
 void rec_hooks_env_free(char **env);
 

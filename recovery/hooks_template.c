@@ -248,17 +248,38 @@ static int var_value(const struct rec_hook_ctx *c, enum hook_var v, struct orc_b
     return ORC_EINVAL;
 }
 
-/* True when the environment entry "NAME=..." is one of ours. */
-static bool env_is_managed(const char *entry)
+/* The service's variables a hook inherits; nothing else (no ORC_* config
+ * overrides such as ORC_MySQLTopologyPassword, no MYSQL_PWD, no tokens). */
+static bool env_is_inherited(const char *entry)
 {
-    if (strncmp(entry, "ORC_", 4) != 0)
-        return false;
-    for (size_t v = 0; v < HV_COUNT; v++) {
-        size_t n = strlen(hook_vars[v].env);
-        if (strncmp(entry, hook_vars[v].env, n) == 0 && entry[n] == '=')
+    static const char *const keep[] = {"PATH", "HOME",   "LANG", "LANGUAGE",
+                                       "TZ",   "TMPDIR", "USER", "LOGNAME"};
+
+    if (strncmp(entry, "LC_", 3) == 0)
+        return true;
+    for (size_t i = 0; i < ORC_ARRAY_LEN(keep); i++) {
+        size_t n = strlen(keep[i]);
+        if (strncmp(entry, keep[i], n) == 0 && entry[n] == '=')
             return true;
     }
     return false;
+}
+
+/* Cuts a value to REC_HOOKS_VALUE_MAX bytes (a list at its last whole
+ * entry), so no value can make the exec fail (E2BIG). */
+static void value_cap(struct orc_buf *b, size_t name_len, bool list)
+{
+    size_t max = name_len + REC_HOOKS_VALUE_MAX, n = b->len;
+
+    if (n <= max)
+        return;
+    n = max;
+    if (list) {
+        while (n > name_len && b->data[n] != ',')
+            n--;
+    }
+    b->len = n;
+    b->data[n] = '\0';
 }
 
 void rec_hooks_env_free(char **env)
@@ -282,8 +303,11 @@ static int env_add_vars(const struct rec_hook_ctx *ctx, char **env, size_t *n)
         rc = orc_buf_printf(&b, "%s=", hook_vars[v].env);
         if (rc == 0)
             rc = var_value(ctx, (enum hook_var)v, &b);
-        if (rc == 0)
+        if (rc == 0) {
+            value_cap(&b, strlen(hook_vars[v].env) + 1,
+                      v == HV_REPLICA_HOSTS || v == HV_LOST_REPLICAS);
             env[(*n)++] = orc_buf_detach(&b);
+        }
     }
     orc_buf_release(&b);
     return rc;
@@ -302,7 +326,7 @@ int rec_hooks_env_build(const struct rec_hook_ctx *ctx, char ***out)
     if (env == NULL)
         return ORC_ENOMEM;
     for (size_t i = 0; i < nenv && rc == 0; i++) {
-        if (env_is_managed(environ[i]))
+        if (!env_is_inherited(environ[i]))
             continue;
         env[n] = orc_strdup(environ[i]);
         rc = env[n] != NULL ? 0 : ORC_ENOMEM;
@@ -346,10 +370,29 @@ static const char *const lex_kind_names[] = {
 
 #define LEX_MAX_DEPTH 64
 
+/* What the simple command being read does with its arguments. */
+#define CTX_SHELL 0x1u   /* a shell or su: an argument "-c" makes the rest code */
+#define CTX_REPARSE 0x2u /* the arguments are parsed again as code */
+#define CTX_ARITH 0x4u   /* let: the arguments are arithmetic */
+#define CTX_DBL 0x8u     /* inside [[ ... ]] (arithmetic operands) */
+#define CTX_PREFIX 0x10u /* after sudo, env, nohup, ...: the command is still to come */
+
+#define LEX_WORD_MAX 16
+
 struct lex_frame {
     enum lex_kind kind;
-    bool in_dq; /* LK_PARAM: inside a double-quoted string */
-    int depth;  /* LK_PARAM: open '{'; LK_ARITH: open '(' */
+    bool in_dq;   /* LK_PARAM: inside a double-quoted string */
+    int depth;    /* LK_PARAM: open '{'; LK_ARITH: open '(' */
+    bool bracket; /* LK_ARITH: opened by $[ (closed by ']') */
+    bool arith;   /* LK_PARAM: a substring offset or a subscript was seen */
+    /* command frames: the simple command being read (words unquoted only) */
+    char word[LEX_WORD_MAX]; /* the current word, cut */
+    size_t wlen;
+    bool in_word;
+    int nwords; /* words of the simple command so far (its name included) */
+    char cmd[LEX_WORD_MAX];
+    unsigned ctx;  /* CTX_* */
+    int subscript; /* open name[ */
 };
 
 struct lex {
@@ -391,7 +434,7 @@ static int lex_push(struct lex *lx, enum lex_kind kind, size_t k)
         return ORC_EINVAL;
     }
     lx->top++;
-    lx->st[lx->top] = (struct lex_frame){kind, in_dq, 0};
+    lx->st[lx->top] = (struct lex_frame){.kind = kind, .in_dq = in_dq};
     lx->prev = 0;
     if (k > lx->n - lx->i)
         k = lx->n - lx->i;
@@ -463,6 +506,153 @@ static bool lex_is_command(enum lex_kind k)
     return k == LK_TOP || k == LK_CMD || k == LK_SUB || k == LK_BQ;
 }
 
+/* ---- the simple command: which words are names, which are code again ---- */
+
+static bool word_in(const char *w, const char *const *list, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(w, list[i]) == 0)
+            return true;
+    return false;
+}
+
+static bool word_is_ident(const char *w, size_t n)
+{
+    if (n == 0 || (w[0] >= '0' && w[0] <= '9'))
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!(w[i] == '_' || (w[i] >= 'a' && w[i] <= 'z') || (w[i] >= 'A' && w[i] <= 'Z') ||
+              (w[i] >= '0' && w[i] <= '9')))
+            return false;
+    return true;
+}
+
+static void cmd_classify(struct lex_frame *f, const char *w);
+
+/* The command name of a simple command (after keywords and prefixes). */
+static void cmd_name(struct lex_frame *f, const char *w)
+{
+    static const char *const keywords[] = {"if",    "then",  "else", "elif", "do",
+                                           "while", "until", "!",    "{",    "time"};
+    static const char *const prefixes[] = {"sudo",  "env",     "nohup",  "exec",   "command",
+                                           "nice",  "timeout", "setsid", "stdbuf", "ionice",
+                                           "xargs", "builtin", "chroot", "runuser"};
+    bool assign = strchr(w, '=') != NULL && word_is_ident(w, (size_t)(strchr(w, '=') - w));
+
+    if (word_in(w, keywords, ORC_ARRAY_LEN(keywords)) || assign)
+        return; /* still at the command position */
+    if (word_in(w, prefixes, ORC_ARRAY_LEN(prefixes))) {
+        f->ctx |= CTX_PREFIX;
+        return;
+    }
+    if ((f->ctx & CTX_PREFIX) && (w[0] == '-' || (w[0] >= '0' && w[0] <= '9')))
+        return; /* an option or a number (timeout 10) of the prefix */
+    orc_strlcpy(f->cmd, w, sizeof(f->cmd));
+    f->nwords++;
+    cmd_classify(f, w);
+}
+
+/* Sets what command w does with its arguments. After a prefix (sudo -u x
+ * sh -c) every word is checked, since the prefix's options are unknown. */
+static void cmd_classify(struct lex_frame *f, const char *w)
+{
+    static const char *const reparse[] = {"eval", "ssh", "source", ".", "trap", "watch"};
+    static const char *const shells[] = {"bash",      "sh",      "dash",          "zsh",
+                                         "ksh",       "su",      "mksh",          "ash",
+                                         "/bin/bash", "/bin/sh", "/usr/bin/bash", "/bin/su"};
+
+    if (word_in(w, reparse, ORC_ARRAY_LEN(reparse)))
+        f->ctx |= CTX_REPARSE;
+    else if (word_in(w, shells, ORC_ARRAY_LEN(shells)))
+        f->ctx |= CTX_SHELL;
+    else if (strcmp(w, "let") == 0)
+        f->ctx |= CTX_ARITH;
+    else if (strcmp(w, "[[") == 0)
+        f->ctx |= CTX_DBL;
+}
+
+static void word_end(struct lex_frame *f)
+{
+    if (!f->in_word)
+        return;
+    f->in_word = false;
+    f->word[f->wlen < LEX_WORD_MAX ? f->wlen : LEX_WORD_MAX - 1] = '\0';
+    if (f->nwords == 0) {
+        cmd_name(f, f->word);
+        return;
+    }
+    f->nwords++;
+    if (f->ctx & CTX_PREFIX)
+        cmd_classify(f, f->word);
+    if ((f->ctx & CTX_SHELL) && f->word[0] == '-' && strchr(f->word, 'c') != NULL)
+        f->ctx |= CTX_REPARSE; /* bash -c, sh -ec, su -c */
+    if ((f->ctx & CTX_DBL) && strcmp(f->word, "]]") == 0)
+        f->ctx &= ~CTX_DBL;
+}
+
+static void command_reset(struct lex_frame *f)
+{
+    word_end(f);
+    f->nwords = 0;
+    f->ctx = 0;
+    f->cmd[0] = '\0';
+    f->subscript = 0;
+}
+
+/* Follows words and command boundaries in a command frame (before c is
+ * handled by the lexer proper). */
+static void lex_track(struct lex_frame *f, char c)
+{
+    if (c == ' ' || c == '\t') {
+        word_end(f);
+        return;
+    }
+    if (c == ';' || c == '&' || c == '|' || c == '\n') {
+        command_reset(f);
+        return;
+    }
+    if (c == '[' && f->in_word && word_is_ident(f->word, f->wlen))
+        f->subscript++;
+    else if (c == ']' && f->subscript > 0)
+        f->subscript--;
+    if (!f->in_word) {
+        f->in_word = true;
+        f->wlen = 0;
+    }
+    if (f->wlen < LEX_WORD_MAX - 1)
+        f->word[f->wlen] = c;
+    f->wlen++;
+}
+
+/* Why placeholder v cannot stand where the lexer is, or NULL. */
+static const char *lex_unsafe(struct lex *lx, enum hook_var v)
+{
+    const struct lex_frame *f = lex_cur(lx);
+    bool numeric = hook_vars[v].numeric;
+
+    if (f->kind == LK_SQ || f->kind == LK_DSQ)
+        return "inside single quotes (such text is often parsed again: ssh, awk, sed, "
+               "bash -c); put it in double quotes instead";
+    if (f->kind == LK_PARAM && f->arith && !numeric)
+        return "in a ${...} substring offset or subscript (arithmetic)";
+    for (int i = lx->top; i >= 0; i--) {
+        const struct lex_frame *g = &lx->st[i];
+        if (!lex_is_command(g->kind))
+            continue;
+        if (g->ctx & CTX_REPARSE)
+            return "in an argument that is parsed again as code (eval, ssh, bash -c, su -c, "
+                   "source)";
+        if (!numeric && (g->ctx & (CTX_ARITH | CTX_DBL)))
+            return "in arithmetic ('let' or '[[ ]]' operands are evaluated)";
+        if (!numeric && g->subscript > 0)
+            return "in an array subscript (arithmetic)";
+    }
+    if (lex_is_command(f->kind) && f->nwords == 0 &&
+        !(f->in_word && memchr(f->word, '=', f->wlen < LEX_WORD_MAX ? f->wlen : LEX_WORD_MAX)))
+        return "as the command name";
+    return NULL;
+}
+
 static int lex_dollar(struct lex *lx)
 {
     const char *p = lx->s + lx->i;
@@ -472,6 +662,11 @@ static int lex_dollar(struct lex *lx)
 
     if (left >= 3 && p[1] == '(' && p[2] == '(')
         return lex_push(lx, LK_ARITH, 3);
+    if (left >= 2 && p[1] == '[') {
+        int rc = lex_push(lx, LK_ARITH, 2);
+        lex_cur(lx)->bracket = true;
+        return rc;
+    }
     if (left >= 2 && p[1] == '(')
         return lex_push(lx, LK_CMD, 2);
     if (left >= 2 && p[1] == '{')
@@ -516,7 +711,21 @@ static int lex_step_code(struct lex *lx)
     const char *p = lx->s + lx->i;
     size_t left = lx->n - lx->i;
 
+    if (lex_is_command(f->kind))
+        lex_track(f, p[0]);
     switch (p[0]) {
+        case ']':
+            if (f->kind == LK_ARITH && f->bracket)
+                return lex_pop(lx, 1);
+            break;
+        case '[':
+            if (f->kind == LK_PARAM)
+                f->arith = true;
+            break;
+        case ':':
+            if (f->kind == LK_PARAM && (left < 2 || strchr("-=?+", p[1]) == NULL))
+                f->arith = true;
+            break;
         case '\\':
             return lex_escape(lx);
         case '\'':
@@ -593,12 +802,29 @@ static int lex_placeholder(struct lex *lx, enum hook_var v, size_t m)
     const char *name = hook_vars[v].env;
     int rc;
 
+    const char *why = lex_unsafe(lx, v);
+
     if (f->kind == LK_ARITH && !hook_vars[v].numeric) {
         orc_errf(lx->errmsg, lx->len,
-                 "placeholder '%.*s' in arithmetic: its value is text that the shell would "
-                 "evaluate",
-                 (int)m, lx->s + lx->i);
+                 "placeholder '%.*s' at column %zu in arithmetic: its value is text that the "
+                 "shell would evaluate",
+                 (int)m, lx->s + lx->i, lx->i + 1);
         return ORC_EINVAL;
+    }
+    if (why != NULL) {
+        orc_errf(lx->errmsg, lx->len, "placeholder '%.*s' at column %zu %s", (int)m, lx->s + lx->i,
+                 lx->i + 1, why);
+        return ORC_EINVAL;
+    }
+    if (lex_is_command(f->kind)) { /* part of the current word */
+        struct lex_frame *w = lex_cur(lx);
+        if (!w->in_word) {
+            w->in_word = true;
+            w->wlen = 0;
+        }
+        for (size_t k = 0; k < m; k++, w->wlen++) /* not a name */
+            if (w->wlen < LEX_WORD_MAX - 1)
+                w->word[w->wlen] = '\001';
     }
     if (!var_exists(lx->ctx, v))
         return lex_take(lx, m); /* orchestrator leaves it as it is */
@@ -670,6 +896,33 @@ int rec_hooks_rewrite(const char *line,
     if (rc == ORC_ENOMEM)
         orc_errf(errmsg, len, "out of memory");
     return rc;
+}
+
+int rec_hooks_validate_config(const struct orc_config *c, char *errmsg, size_t len)
+{
+    const struct {
+        const char *name;
+        const struct orc_strlist *l;
+    } lists[] = {
+        {"OnFailureDetectionProcesses", &c->OnFailureDetectionProcesses},
+        {"PreGracefulTakeoverProcesses", &c->PreGracefulTakeoverProcesses},
+        {"PreFailoverProcesses", &c->PreFailoverProcesses},
+        {"PostFailoverProcesses", &c->PostFailoverProcesses},
+        {"PostUnsuccessfulFailoverProcesses", &c->PostUnsuccessfulFailoverProcesses},
+        {"PostMasterFailoverProcesses", &c->PostMasterFailoverProcesses},
+        {"PostIntermediateMasterFailoverProcesses", &c->PostIntermediateMasterFailoverProcesses},
+        {"PostGracefulTakeoverProcesses", &c->PostGracefulTakeoverProcesses},
+        {"PostTakeMasterProcesses", &c->PostTakeMasterProcesses},
+    };
+
+    for (size_t i = 0; i < ORC_ARRAY_LEN(lists); i++) {
+        int rc = rec_hooks_validate((const char *const *)lists[i].l->v, lists[i].l->n, errmsg, len);
+        if (rc != 0) {
+            orc_errprefix(errmsg, len, "key '%s'", lists[i].name);
+            return ORC_ECONFIG;
+        }
+    }
+    return 0;
 }
 
 int rec_hooks_validate(const char *const *lines, size_t n, char *errmsg, size_t len)

@@ -605,5 +605,8 @@ void rec_hooks_tracker_release(struct rec_hooks_tracker *t);
 /* Checks every line against the quoting rule without running anything (for
  * config validation at start). 0 or ORC_EINVAL naming the line: "[2]: ...". */
 int rec_hooks_validate(const char *const *lines, size_t n, char *errmsg, size_t len);
+/* Checks every hook list of the config (at start): ORC_ECONFIG with
+ * "key 'PreFailoverProcesses': [2]: placeholder '{failedHost}' at column 9 ...". */
+int rec_hooks_validate_config(const struct orc_config *c, char *errmsg, size_t len);
 
 #endif

@@ -129,7 +129,8 @@ static void visit(struct walk *w, size_t i, int depth)
 {
     const struct disc_cluster *cl = w->cl;
 
-    if (w->seen[i - cl->first] || (w->s->instances[i].is_co_master && depth > 1))
+    if (w->seen[i - cl->first] || (w->s->instances[i].is_co_master && depth > 1) ||
+        depth > DISC_MAX_DEPTH) /* the depth is the databases' to choose: bounded */
         return;
     w->seen[i - cl->first] = true;
     add_line(w, i, depth);

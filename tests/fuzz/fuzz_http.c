@@ -3,7 +3,8 @@
  * matched against every route table (web/http.c's routing, included here
  * for its static functions), and each captured parameter goes through the
  * argument parsers the handlers use (instance keys, durations, matching
- * against the configured cluster filters). The input is "path[?query]"; the query's values are parsed too.
+ * against the configured cluster filters). The input is "path[?query]"; the query's values are
+ * parsed too.
  */
 #include "web/http.c"
 

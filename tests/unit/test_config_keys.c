@@ -86,8 +86,7 @@ static void load_tree(void)
 
 static bool ident_char(char c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '_';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
 }
 
 /* Whether prefix+name occurs in the tree as a whole identifier. */
@@ -119,9 +118,10 @@ static void test_supported_keys_are_read_by_code(void **state)
         if (d->flags & ORC_CFG_UNSUPPORTED)
             continue;
         if (!referenced(d->name)) {
-            print_error("key '%s' is accepted but no code reads it: implement it or flag it "
-                        "ORC_CFG_UNSUPPORTED in common/config_keys.h\n",
-                        d->name);
+            print_error(
+                "key '%s' is accepted but no code reads it: implement it or flag it "
+                "ORC_CFG_UNSUPPORTED in common/config_keys.h\n",
+                d->name);
             missing++;
         }
     }
@@ -236,8 +236,7 @@ static void test_unsupported_equivalents(void **state)
     (void)state;
     orc_config_init(&c);
     assert_int_equal(orc_config_set(&c, "HostnameResolveMethod", "none", err, sizeof(err)), 0);
-    assert_int_equal(orc_config_set(&c, "MySQLHostnameResolveMethod", "none", err, sizeof(err)),
-                     0);
+    assert_int_equal(orc_config_set(&c, "MySQLHostnameResolveMethod", "none", err, sizeof(err)), 0);
     assert_int_equal(orc_config_set(&c, "HostnameResolveMethod", "cname", err, sizeof(err)),
                      ORC_ECONFIG);
     assert_non_null(strstr(err, "key 'HostnameResolveMethod': not supported"));

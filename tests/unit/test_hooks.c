@@ -77,6 +77,13 @@ static void fill(const char *tpl, const char *a, const char *b, char *out, size_
     orc_buf_release(&r);
 }
 
+static char *read_text(const char *path)
+{
+    size_t n = 0;
+
+    return slurp(path, &n);
+}
+
 static bool exists(const char *path)
 {
     struct stat st;
@@ -189,8 +196,6 @@ static void test_rewrite_quotes_each_context(void **state)
         {"echo {failedHost}", "echo \"${ORC_FAILED_HOST}\""},
         {"echo a{failedHost}b", "echo a\"${ORC_FAILED_HOST}\"b"},
         {"echo \"h={failedHost}\"", "echo \"h=${ORC_FAILED_HOST}\""},
-        {"echo 'h={failedHost}'", "echo 'h='\"${ORC_FAILED_HOST}\"''"},
-        {"echo $'h={failedHost}\\n'", "echo $'h='\"${ORC_FAILED_HOST}\"$'\\n'"},
         {"echo $(echo {failedHost})", "echo $(echo \"${ORC_FAILED_HOST}\")"},
         {"echo \"$(echo {failedHost})\"", "echo \"$(echo \"${ORC_FAILED_HOST}\")\""},
         {"echo `echo {failedHost}`", "echo `echo \"${ORC_FAILED_HOST}\"`"},
@@ -201,19 +206,20 @@ static void test_rewrite_quotes_each_context(void **state)
         {"(cd / && echo {failedHost})", "(cd / && echo \"${ORC_FAILED_HOST}\")"},
         {"cat <<< {failedHost}", "cat <<< \"${ORC_FAILED_HOST}\""},
         {"echo \"it's {failedHost}\"", "echo \"it's ${ORC_FAILED_HOST}\""},
-        {"echo 'say \"{failedHost}\"'", "echo 'say \"'\"${ORC_FAILED_HOST}\"'\"'"},
-        {"echo '\\{failedHost}'", "echo '\\'\"${ORC_FAILED_HOST}\"''"},
         {"echo hi # don't {failedHost}", "echo hi # don't {failedHost}"},
         {"echo a#{failedHost}", "echo a#\"${ORC_FAILED_HOST}\""},
         {"echo {unknown} {failedHostX} {failedHost}",
          "echo {unknown} {failedHostX} \"${ORC_FAILED_HOST}\""},
+        {"[[ {failedPort} -eq 3306 ]] && echo yes",
+         "[[ \"${ORC_FAILED_PORT}\" -eq 3306 ]] && echo yes"},
+        {"echo {failedHost} | ssh h cat", "echo \"${ORC_FAILED_HOST}\" | ssh h cat"},
+        {"echo x; ssh h ls; echo {failedHost}", "echo x; ssh h ls; echo \"${ORC_FAILED_HOST}\""},
+        {"v={failedHost} printenv v", "v=\"${ORC_FAILED_HOST}\" printenv v"},
+        {"if true; then echo {failedHost}; fi", "if true; then echo \"${ORC_FAILED_HOST}\"; fi"},
+        {"ssh_helper {failedHost}", "ssh_helper \"${ORC_FAILED_HOST}\""},
+        {"bash /x.sh {failedHost}", "bash /x.sh \"${ORC_FAILED_HOST}\""},
         {"echo {failureCluster} {failureClusterAlias}",
          "echo \"${ORC_FAILURE_CLUSTER}\" \"${ORC_FAILURE_CLUSTER_ALIAS}\""},
-        /* orchestrator's sample config line */
-        {"echo 'Detected {failureType} on {failureCluster}. Affected replicas: {countSlaves}' >> "
-         "/tmp/recovery.log",
-         "echo 'Detected '\"${ORC_FAILURE_TYPE}\"' on '\"${ORC_FAILURE_CLUSTER}\"'. Affected "
-         "replicas: '\"${ORC_COUNT_REPLICAS}\"'' >> /tmp/recovery.log"},
     };
     char err[ORC_ERRMSG_SIZE];
 
@@ -270,7 +276,26 @@ static void test_rewrite_refuses_what_it_cannot_quote(void **state)
         {"cat <<'EOF'\nhost {failedHost}\nEOF", "here-document"},
         {"echo $(( {failedHost} + 1 ))", "arithmetic"},
         {"(( {failureClusterAlias} ))", "arithmetic"},
-        {"echo 'abc {failedHost}", "unterminated single quote"},
+        {"echo 'abc", "unterminated single quote"},
+        {"echo 'h={failedHost}'", "column 9 inside single quotes"},
+        {"echo $'h={failedHost}\\n'", "single quotes"},
+        {"echo 'Detected {failureType} on {failureCluster}' >> /tmp/recovery.log", "single quotes"},
+        {"ssh db1 \"echo {failedHost}\"", "parsed again"},
+        {"ssh -p 22 db1 echo {failedHost}", "parsed again"},
+        {"bash -c \"echo {failedHost}\"", "parsed again"},
+        {"sudo -u x sh -ec \"echo {failedHost}\"", "parsed again"},
+        {"timeout 10 bash -c \"echo {failedHost}\"", "parsed again"},
+        {"eval echo {failedHost}", "parsed again"},
+        {"su -c \"echo {failedHost}\" root", "parsed again"},
+        {"x=$(ssh h \"ls {failedHost}\")", "parsed again"},
+        {"[[ {failedHost} -eq 1 ]]", "arithmetic"},
+        {"let x={failedHost}+1", "arithmetic"},
+        {"echo $[ {failedHost} + 1 ]", "arithmetic"},
+        {"a[{failedHost}]=1", "subscript"},
+        {"echo ${a[{failedHost}]}", "subscript"},
+        {"echo ${X:{failedHost}}", "substring"},
+        {"{failedHost} --version", "command name"},
+        {"sudo {failedHost}", "command name"},
         {"echo \"abc", "unterminated double quote"},
         {"echo $(abc", "unterminated $(...)"},
         {"echo ${abc", "unterminated ${...}"},
@@ -379,27 +404,111 @@ static void test_placeholders_and_env_reach_the_hook(void **state)
         free(lines[i]);
 }
 
-static void test_env_drops_stale_values_keeps_the_rest(void **state)
+/* A hook's environment is minimal: PATH, HOME, LANG and a few more; never
+ * the service's secrets or ORC_* config overrides, nor stale values. */
+static void test_env_is_minimal(void **state)
 {
     struct rec_hook_ctx c = base_ctx();
     struct rec_hooks_options o = opts(10000);
-    char l1[256], l2[256], l3[256];
-    const char *lines[] = {l1, l2, l3};
+    char l1[256], l2[256], l3[256], l4[256], l5[256];
+    const char *lines[] = {l1, l2, l3, l4, l5};
     char err[ORC_ERRMSG_SIZE] = "";
+    const char *home = getenv("HOME");
 
     (void)state;
     c.successor = NULL;
     setenv("ORC_SUCCESSOR_HOST", "stale-from-the-service-env", 1);
+    setenv("ORC_MySQLTopologyPassword", "hunter2-topology", 1);
+    setenv("MYSQL_PWD", "hunter2-pwd", 1);
     setenv("HOOK_TEST_INHERITED", "inherited", 1);
+    setenv("LANG", "C.UTF-8", 1);
     snprintf(l1, sizeof(l1), "printf '%%s' \"${ORC_SUCCESSOR_HOST-unset}\" > %s", path_in("succ"));
-    snprintf(l2, sizeof(l2), "printf '%%s' \"$HOOK_TEST_INHERITED\" > %s", path_in("inh"));
+    snprintf(l2, sizeof(l2), "printf '%%s' \"${HOOK_TEST_INHERITED-unset}\" > %s", path_in("inh"));
     snprintf(l3, sizeof(l3), "printf '%%s' {isSuccessful} > %s", path_in("ok"));
-    assert_int_equal(rec_hooks_run(&o, lines, 3, &c, true, err, sizeof(err)), 0);
+    snprintf(l4, sizeof(l4), "env > %s", path_in("env"));
+    snprintf(l5, sizeof(l5), "printf '%%s' \"$LANG:$HOME\" > %s", path_in("lang"));
+    assert_int_equal(rec_hooks_run(&o, lines, 5, &c, true, err, sizeof(err)), 0);
     unsetenv("ORC_SUCCESSOR_HOST");
+    unsetenv("ORC_MySQLTopologyPassword");
+    unsetenv("MYSQL_PWD");
     unsetenv("HOOK_TEST_INHERITED");
     assert_file_bytes(path_in("succ"), "unset");
-    assert_file_bytes(path_in("inh"), "inherited");
+    assert_file_bytes(path_in("inh"), "unset");
     assert_file_bytes(path_in("ok"), "false");
+    {
+        char *env = read_text(path_in("env"));
+        char want[512];
+        assert_non_null(env);
+        assert_null(strstr(env, "hunter2"));
+        assert_null(strstr(env, "ORC_MySQLTopologyPassword"));
+        assert_non_null(strstr(env, "PATH="));
+        assert_non_null(strstr(env, "ORC_FAILED_HOST=db1.example"));
+        free(env);
+        snprintf(want, sizeof(want), "C.UTF-8:%s", home != NULL ? home : "");
+        assert_file_bytes(path_in("lang"), want);
+    }
+}
+
+/* A 1 MB alias or replica list cannot keep a hook from starting (E2BIG):
+ * each value is cut to REC_HOOKS_VALUE_MAX, a list at a whole entry. */
+static void test_huge_values_are_capped(void **state)
+{
+    struct rec_hook_ctx c = base_ctx();
+    struct rec_hooks_options o = opts(10000);
+    size_t big = 1 << 20, nrep = 40000;
+    char *alias = malloc(big + 1), l1[256], l2[256];
+    struct orc_key *reps = calloc(nrep, sizeof(*reps));
+    const char *lines[] = {l1, l2};
+    char err[ORC_ERRMSG_SIZE] = "";
+    char *got;
+
+    (void)state;
+    assert_non_null(alias);
+    assert_non_null(reps);
+    memset(alias, 'a', big);
+    alias[big] = '\0';
+    for (size_t i = 0; i < nrep; i++) {
+        snprintf(reps[i].host, sizeof(reps[i].host), "replica%zu.example", i);
+        reps[i].port = 3306;
+    }
+    c.cluster_alias = alias;
+    c.replicas = reps;
+    c.n_replicas = nrep;
+    snprintf(l1, sizeof(l1), "printf '%%s' {failureClusterAlias} > %s", path_in("alias"));
+    snprintf(l2, sizeof(l2), "printf '%%s' \"$ORC_REPLICA_HOSTS\" > %s", path_in("reps"));
+    assert_int_equal(rec_hooks_run(&o, lines, 2, &c, true, err, sizeof(err)), 0);
+    got = read_text(path_in("alias"));
+    assert_non_null(got);
+    assert_int_equal(strlen(got), REC_HOOKS_VALUE_MAX);
+    free(got);
+    got = read_text(path_in("reps"));
+    assert_non_null(got);
+    assert_true(strlen(got) <= REC_HOOKS_VALUE_MAX && strlen(got) > REC_HOOKS_VALUE_MAX / 2);
+    assert_true(got[strlen(got) - 1] == '6'); /* ends with a whole "host:3306" */
+    free(got);
+    free(alias);
+    free(reps);
+}
+
+/* Every hook list is checked when the service starts, naming the list, the
+ * line and the column. */
+static void test_validate_config_names_list_index_column(void **state)
+{
+    struct orc_config cfg;
+    char err[ORC_ERRMSG_SIZE] = "";
+
+    (void)state;
+    orc_config_init(&cfg);
+    assert_int_equal(rec_hooks_validate_config(&cfg, err, sizeof(err)), 0);
+    assert_int_equal(
+        orc_config_set(&cfg, "PostMasterFailoverProcesses",
+                       "[\"echo ok\", \"ssh db1 \\\"echo {failedHost}\\\"\"]", err, sizeof(err)),
+        0);
+    assert_int_equal(rec_hooks_validate_config(&cfg, err, sizeof(err)), ORC_ECONFIG);
+    assert_non_null(strstr(err,
+                           "key 'PostMasterFailoverProcesses': [1]: placeholder "
+                           "'{failedHost}' at column 15"));
+    orc_config_release(&cfg);
 }
 
 /* ---- order, failures, timeouts, asynchronous hooks ---------------------------- */
@@ -666,8 +775,6 @@ static const char *const evil_values[] = {
 static const char *const contexts[] = {
     "printf '%s' @1 > @2",
     "printf '%s' \"@1\" > @2",
-    "printf '%s' '@1' > @2",
-    "printf '%s' $'@1' > @2",
     "printf '%s' \"$(printf '%s' @1)\" > @2",
     "printf '%s' \"`printf '%s' @1`\" > @2",
     "printf '%s' \"${HOOK_UNSET_VAR:-@1}\" > @2",
@@ -675,7 +782,7 @@ static const char *const contexts[] = {
     "printf '%s' ${HOOK_UNSET_VAR:-@1} > @2",
     "(cd / && printf '%s' @1) > @2",
     "# it's a comment, {failedHost}\nprintf '%s' @1 > @2",
-    "printf '%s' \"$(printf '%s' \"$(printf '%s' '@1')\")\" > @2",
+    "printf '%s' \"$(printf '%s' \"$(printf '%s' \"@1\")\")\" > @2",
 };
 
 static void check_injection(const char *shell, const char *placeholder, int field)
@@ -799,7 +906,9 @@ int main(void)
         cmocka_unit_test_setup(test_rewrite_async_and_missing_values, setup),
         cmocka_unit_test_setup(test_rewrite_refuses_what_it_cannot_quote, setup),
         cmocka_unit_test_setup(test_placeholders_and_env_reach_the_hook, setup),
-        cmocka_unit_test_setup(test_env_drops_stale_values_keeps_the_rest, setup),
+        cmocka_unit_test_setup(test_env_is_minimal, setup),
+        cmocka_unit_test_setup(test_huge_values_are_capped, setup),
+        cmocka_unit_test_setup(test_validate_config_names_list_index_column, setup),
         cmocka_unit_test_setup(test_hooks_run_in_order, setup),
         cmocka_unit_test_setup(test_fail_fast_stops_post_hooks_continue, setup),
         cmocka_unit_test_setup(test_refused_template_and_missing_shell, setup),

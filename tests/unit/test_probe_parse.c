@@ -365,6 +365,68 @@ static void test_replica_hosts(void **state)
     disc_keylist_release(&l);
 }
 
+/* Values from a server are checked at the door: odd host names (a comma
+ * that would forge a list entry, shell syntax, too long) are dropped, and
+ * no server makes us keep more than DISC_MAX_REPLICAS replicas or
+ * DISC_RS_MAX_ROWS rows. */
+static void test_values_at_the_door(void **state)
+{
+    static const char *const bad_hosts[] = {
+        "db1,db2:3306", "$(touch x)", "a b", "a;b", "'x'", "a\"b", "`x`", "a\tb", "",
+    };
+    struct disc_rs *rs = rs_text(
+        "***\nServer_id: 2\nHost: db2,evil:1\nPort: 3306\n"
+        "***\nServer_id: 3\nHost: $(touch /tmp/x)\nPort: 3306\n"
+        "***\nServer_id: 4\nHost: db4.example\nPort: 3306\n");
+    struct disc_keylist l = {0};
+    char err[ORC_ERRMSG_SIZE] = "", buf[256], longname[300];
+    const char *cols[] = {"Host", "Port"};
+    struct disc_rs *big;
+
+    (void)state;
+    assert_int_equal(disc_parse_replica_hosts(rs, &l, err, sizeof(err)), 0);
+    key_list_str(&l, buf, sizeof(buf));
+    assert_string_equal(buf, "db4.example:3306");
+    disc_rs_free(rs);
+    disc_keylist_release(&l);
+    for (size_t i = 0; i < ORC_ARRAY_LEN(bad_hosts); i++) {
+        assert_false(disc_valid_host(bad_hosts[i]));
+        assert_false(disc_valid_label(bad_hosts[i], DISC_TEXT_MAX));
+    }
+    assert_true(disc_valid_host("db-1.example_x:3306"));
+    assert_true(disc_valid_host("//db1")); /* a detached master */
+    assert_true(disc_valid_host("[fe80::1%eth0]"));
+    assert_true(disc_valid_label("prod-eu/main@x+1=2", DISC_TEXT_MAX));
+    memset(longname, 'a', sizeof(longname) - 1);
+    longname[sizeof(longname) - 1] = '\0';
+    assert_false(disc_valid_host(longname));
+    longname[DISC_NAME_MAX] = '\0'; /* one byte more than a field holds */
+    assert_true(disc_valid_label(longname, DISC_NAME_MAX + 1));
+    assert_false(disc_valid_label(longname, DISC_NAME_MAX));
+
+    /* caps: replicas per instance, rows per result set */
+    big = disc_rs_new(2, cols);
+    for (int i = 0; i < DISC_MAX_REPLICAS + 50; i++) {
+        char host[32], port[8];
+        const char *row[] = {host, port};
+        snprintf(host, sizeof(host), "r%d", i);
+        snprintf(port, sizeof(port), "3306");
+        assert_int_equal(disc_rs_add_row(big, row), 0);
+    }
+    assert_int_equal(disc_parse_replica_hosts(big, &l, err, sizeof(err)), 0);
+    assert_int_equal(l.len, DISC_MAX_REPLICAS);
+    disc_keylist_release(&l);
+    for (size_t i = big->nrows; i < DISC_RS_MAX_ROWS; i++) {
+        const char *row[] = {"h", "1"};
+        assert_int_equal(disc_rs_add_row(big, row), 0);
+    }
+    {
+        const char *row[] = {"h", "1"};
+        assert_int_equal(disc_rs_add_row(big, row), ORC_EINVAL);
+    }
+    disc_rs_free(big);
+}
+
 static void test_semi_sync_and_status(void **state)
 {
     struct disc_rs *v = rs_text(
@@ -504,6 +566,7 @@ int main(void)
         cmocka_unit_test(test_rs_text_roundtrip),
         cmocka_unit_test(test_rs_text_errors),
         cmocka_unit_test(test_instance_copy_is_deep),
+        cmocka_unit_test(test_values_at_the_door),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
