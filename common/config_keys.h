@@ -168,7 +168,7 @@ ORC_CFG_KEY(STR, MySQLOrchestratorSSLCAFile, "", 0, 0, 0, NULL, NULL,
             "backend TLS on")
 ORC_CFG_KEY(BOOL, MySQLOrchestratorSSLSkipVerify, "false", 0, 0, 0, NULL, NULL,
             "do not verify the backend server's certificate and host name (encryption only)")
-ORC_CFG_KEY(BOOL, SkipOrchestratorDatabaseUpdate, "false", 0, 0, 0, NULL, NULL,
+ORC_CFG_KEY(BOOL, SkipOrchestratorDatabaseUpdate, "false", 0, 0, ORC_CFG_UNSUPPORTED, NULL, NULL,
             "do not deploy or migrate the backend schema")
 ORC_CFG_KEY(BOOL, PanicIfDifferentDatabaseDeploy, "false", 0, 0, ORC_CFG_UNSUPPORTED, NULL, NULL,
             "refuse to start when the schema was deployed by another version")
