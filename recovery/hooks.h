@@ -16,9 +16,7 @@
  *        unquoted, in $(...), `...`, (...):  {failedHost} -> "${ORC_FAILED_HOST}"
  *        inside "...", or ${...} within "...": {failedHost} -> ${ORC_FAILED_HOST}
  *        inside ${...} not within "...":      {failedHost} -> "${ORC_FAILED_HOST}"
- *        inside '...':                       {failedHost} -> '"${ORC_FAILED_HOST}"'
- *                                            (close, quoted reference, reopen)
- *        inside $'...':                      {failedHost} -> '"${ORC_FAILED_HOST}"$'
+ *        inside '...' or $'...':             refused (see 3.)
  *        inside $((...)) or ((...)):         numeric placeholders only
  *                                            ({failedPort}, {successorPort},
  *                                            {countReplicas}, {countSlaves},
@@ -30,19 +28,22 @@
  *      newlines in a value are never parsed, and in the quoted forms above
  *      the value reaches the command byte for byte (no word splitting, no
  *      globbing).
- *   3. A template is refused (ORC_EINVAL, with the reason) when a placeholder
- *      stands right after a backslash, after a here-document ("<<"), in an
- *      arithmetic context (non-numeric placeholders), or when a quote or
- *      bracket is left open.
+ *   3. A template is refused (ORC_EINVAL, with the reason and the column)
+ *      when a placeholder stands right after a backslash, after a
+ *      here-document ("<<"), inside single quotes, in an argument of a
+ *      command that parses it again (eval, ssh, source, bash/sh/su -c, also
+ *      behind sudo/env/timeout...), as the command name, in an arithmetic
+ *      context (non-numeric placeholders: $(( )), (( )), $[ ], let, [[ ]],
+ *      subscripts, ${v:offset}), or when a quote or bracket is left open.
+ *      rec_hooks_validate_config checks every hook list at start.
  *   4. A placeholder inside a shell comment is left as it is. A placeholder
  *      whose value does not exist (the successor ones when there is no
  *      successor) is left as literal text, as orchestrator leaves it.
  *
- * What the rewrite cannot protect: a template that hands a value to
- * something that parses it as code again: eval, bash -c "$ORC_X", ssh host
- * "cmd {failedHost}", arithmetic on a string value ([[ {failedHost} -eq 1 ]],
- * let, declare -i), sed/awk programs built from a value, SQL built from a
- * value. docs/hooks.md says so to operators.
+ * What the rewrite cannot protect: a script or variable that hands a value
+ * to something that parses it as code again without a placeholder in sight
+ * (bash -c "$ORC_X", declare -i, sed/awk programs or SQL built from a
+ * value). docs/hooks.md says so to operators.
  *
  * Running: each hook is `<shell> -c <rewritten line>` (shell =
  * ProcessesShellCommand, "bash" by default, looked up in PATH), with a
