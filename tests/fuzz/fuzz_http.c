@@ -24,7 +24,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 /* Filters come from the config (the operator); names and aliases from
  * requests and databases: only the latter are fuzzed. */
-static char *const filters[] = {"alias=main", "alias~=^prod-[0-9]+$", "^db[0-9]+:3306$"};
+static char f_alias[] = "alias=main", f_alias_re[] = "alias~=^prod-[0-9]+$",
+            f_name_re[] = "^db[0-9]+:3306$";
+static char *const filters[] = {f_alias, f_alias_re, f_name_re};
 
 static void parse_arg(const char *s)
 {

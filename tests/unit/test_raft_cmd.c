@@ -172,6 +172,48 @@ static void test_promotion_keeps_voters_odd(void **state)
     assert_false(orc_raft_may_promote(1, 1)); /* 1 -> 2 would need both */
 }
 
+/* The join proof a node sends with raft-add-peer when RaftSecret is set. */
+static void test_join_proof(void **state)
+{
+    const char *secret = "0123456789abcdef-secret";
+    char proof[ORC_RAFT_PROOF_MAX], bad[ORC_RAFT_PROOF_MAX];
+    time_t now = 1800000000;
+
+    (void)state;
+    assert_int_equal(
+        orc_raft_auth_join_proof(secret, "10.0.0.4:10008", "voter", now, proof, sizeof(proof)), 0);
+    assert_int_equal(strlen(proof), 10 + 1 + 64);
+    assert_int_equal(orc_raft_auth_join_check(secret, "10.0.0.4:10008", "voter", proof, now), 0);
+    assert_int_equal(orc_raft_auth_join_check(secret, "10.0.0.4:10008", "voter", proof, now + 299),
+                     0);
+    /* stale, or another address, role or secret */
+    assert_int_equal(orc_raft_auth_join_check(secret, "10.0.0.4:10008", "voter", proof, now + 301),
+                     ORC_EPERM);
+    assert_int_equal(orc_raft_auth_join_check(secret, "10.0.0.5:10008", "voter", proof, now),
+                     ORC_EPERM);
+    assert_int_equal(orc_raft_auth_join_check(secret, "10.0.0.4:10008", "nonvoter", proof, now),
+                     ORC_EPERM);
+    assert_int_equal(
+        orc_raft_auth_join_check("another-secret-0123456", "10.0.0.4:10008", "voter", proof, now),
+        ORC_EPERM);
+    /* malformed */
+    assert_int_equal(orc_raft_auth_join_check(secret, "10.0.0.4:10008", "voter", NULL, now),
+                     ORC_EPERM);
+    assert_int_equal(orc_raft_auth_join_check(secret, "10.0.0.4:10008", "voter", "", now),
+                     ORC_EPERM);
+    assert_int_equal(
+        orc_raft_auth_join_check(secret, "10.0.0.4:10008", "voter", "1800000000.ab", now),
+        ORC_EPERM);
+    memcpy(bad, proof, sizeof(bad));
+    bad[20] = bad[20] == 'a' ? 'b' : 'a';
+    assert_int_equal(orc_raft_auth_join_check(secret, "10.0.0.4:10008", "voter", bad, now),
+                     ORC_EPERM);
+    /* no secret: no proof made, none needed */
+    assert_int_equal(orc_raft_auth_join_proof("", "a:1", "voter", now, proof, sizeof(proof)), 0);
+    assert_string_equal(proof, "");
+    assert_int_equal(orc_raft_auth_join_check("", "a:1", "voter", NULL, now), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -184,6 +226,7 @@ int main(void)
         cmocka_unit_test(test_id_is_stable_and_distinct),
         cmocka_unit_test(test_http_uri),
         cmocka_unit_test(test_promotion_keeps_voters_odd),
+        cmocka_unit_test(test_join_proof),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
