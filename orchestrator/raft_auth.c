@@ -82,6 +82,8 @@ struct auth_tr {
     struct auth_hs *hs; /* in progress */
     raft_uv_transport_close_cb close_cb;
     bool closing, inner_closed;
+    int64_t refused_log_ms; /* the last +raft-peer-refused line */
+    unsigned refused_quiet; /* refusals not logged since */
 };
 
 /* ---- MACs ---- */
@@ -185,22 +187,37 @@ static void peer_name(uv_stream_t *s, char *out, size_t len)
     snprintf(out, len, "%s:%d", ip, port);
 }
 
+/* +raft-peer-refused, at most one line a second (raft retries a refused
+ * connection every 50 ms); the lines not written are counted. */
+static void log_refused(struct auth_hs *h, const char *why)
+{
+    struct auth_tr *tr = h->tr;
+    char remote[INET6_ADDRSTRLEN + 8];
+    int64_t now = orc_mono_ms();
+
+    if (now - tr->refused_log_ms < 1000) {
+        tr->refused_quiet++;
+        return;
+    }
+    peer_name(h->stream, remote, sizeof(remote));
+    ORC_LOG_W("+raft-peer-refused",
+              "remote=%s direction=%s claimed_id=%" PRIu64
+              " claimed_addr=%s reason=\"%s\" not_logged=%u",
+              remote, h->client ? "outbound" : "inbound", (uint64_t)h->peer_id,
+              h->client ? "(self)" : h->peer_addr, why, tr->refused_quiet);
+    tr->refused_log_ms = now;
+    tr->refused_quiet = 0;
+}
+
 /* Ends a handshake that failed: logs (unless the transport is closing),
  * closes the stream, tells raft a connect failed. */
 static void hs_fail(struct auth_hs *h, const char *why)
 {
-    char remote[INET6_ADDRSTRLEN + 8];
-
     if (h->ended)
         return;
     h->ended = true;
-    if (!h->tr->closing) {
-        peer_name(h->stream, remote, sizeof(remote));
-        ORC_LOG_W("+raft-peer-refused",
-                  "remote=%s direction=%s claimed_id=%" PRIu64 " claimed_addr=%s reason=\"%s\"",
-                  remote, h->client ? "outbound" : "inbound", (uint64_t)h->peer_id,
-                  h->client ? "(self)" : h->peer_addr, why);
-    }
+    if (!h->tr->closing)
+        log_refused(h, why);
     hs_stop_timer(h);
     if (h->stream != NULL) {
         uv_read_stop(h->stream);
@@ -563,6 +580,7 @@ int orc_raft_auth_init(struct raft_uv_transport *t,
     }
     memcpy(tr->key, secret != NULL ? secret : "", n);
     tr->keylen = n;
+    tr->refused_log_ms = INT64_MIN / 2;
     rv = raft_uv_tcp_init(&tr->inner, loop);
     if (rv == 0)
         rv = raft_uv_tcp_set_bind_address(&tr->inner, bind);
