@@ -432,6 +432,9 @@ int disc_flavor_change_master_sql(const struct disc_version *v,
  * Refused values are dropped (+probe-value-refused). */
 bool disc_valid_host(const char *s);
 bool disc_valid_label(const char *s, size_t max);
+/* Logs +probe-value-refused (field, length and reason, never the value): at
+ * most one line every 10 s per process, the others counted. Any thread. */
+void disc_log_refused(const char *field, size_t len, const char *why);
 
 /* "Yes" -> RUNNING, "No" -> STOPPED, anything else -> OTHER (NULL -> OTHER). */
 int disc_parse_thread_state(const char *s);

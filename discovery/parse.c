@@ -7,6 +7,7 @@
  */
 #include "discovery/disc.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -59,6 +60,24 @@ bool disc_valid_label(const char *s, size_t max)
     return chars_in(s, max, "._:@+=/-");
 }
 
+/* +probe-value-refused, at most one line every 10 s for the whole process
+ * (a bad value is refused again at every probe); the others are counted.
+ * The only static state of this file: a log rate limit, not data. */
+void disc_log_refused(const char *what, size_t len, const char *why)
+{
+    static int64_t last_ms = INT64_MIN / 2;
+    static unsigned quiet;
+    int64_t now = orc_mono_ms(), last = __atomic_load_n(&last_ms, __ATOMIC_RELAXED);
+
+    if (now - last < 10000 || !__atomic_compare_exchange_n(&last_ms, &last, now, false,
+                                                           __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
+        __atomic_add_fetch(&quiet, 1, __ATOMIC_RELAXED);
+        return;
+    }
+    ORC_LOG_W("+probe-value-refused", "field=%s len=%zu reason=\"%s\" not_logged=%u", what, len,
+              why, __atomic_exchange_n(&quiet, 0, __ATOMIC_RELAXED));
+}
+
 /* A host name from the server into a fixed field: "" (and a warning) when
  * it is not a valid host name. */
 static void set_host(char *dst, size_t n, const char *s, const char *what)
@@ -68,8 +87,7 @@ static void set_host(char *dst, size_t n, const char *s, const char *what)
         return;
     }
     dst[0] = '\0';
-    ORC_LOG_W("+probe-value-refused", "field=%s len=%zu reason=\"not a host name\"", what,
-              strlen(s));
+    disc_log_refused(what, strlen(s), "not a host name");
 }
 
 /* Copies s (NULL -> "") into a fixed array, cutting if it must. */
@@ -440,10 +458,7 @@ int disc_parse_replica_hosts(const struct disc_rs *rs,
         if (!nonempty(host) || orc_key_from(host, port, &k) != 0)
             continue; /* a replica without report_host, or a bad port */
         if (!disc_valid_host(host)) {
-            ORC_LOG_W("+probe-value-refused",
-                      "field=replica_host len=%zu reason=\"not a host "
-                      "name\"",
-                      strlen(host));
+            disc_log_refused("replica_host", strlen(host), "not a host name");
             continue;
         }
         if (disc_keylist_add(out, &k) != 0) {

@@ -324,10 +324,7 @@ static int probe_detect(struct probe *p, const char *what, const char *sql, char
         return 0;
     rc = probe_scalar(p, what, sql, &rs, &v);
     if (rc == 0 && v != NULL && v[0] != '\0' && !disc_valid_label(v, n)) {
-        ORC_LOG_W("+probe-value-refused",
-                  "key=%s field=%s len=%zu reason=\"not a label "
-                  "([A-Za-z0-9._:@+=/-], at most %zu bytes)\"",
-                  p->keystr, what, strlen(v), n - 1);
+        disc_log_refused(what, strlen(v), "not a label ([A-Za-z0-9._:@+=/-], fits its field)");
         v = NULL;
     }
     if (rc == 0 && v != NULL)
