@@ -237,7 +237,7 @@ ORC_CFG_KEY(STR, DetectPhysicalEnvironmentQuery, "", 0, 0, 0, NULL, NULL,
             "query giving the environment; overrides PhysicalEnvironmentPattern")
 ORC_CFG_KEY(STR, DetectClusterAliasQuery, "", 0, 0, 0, NULL, NULL,
             "query run on masters giving the cluster alias")
-ORC_CFG_KEY(STR, DetectClusterDomainQuery, "", 0, 0, ORC_CFG_UNSUPPORTED, NULL, NULL,
+ORC_CFG_KEY(STR, DetectClusterDomainQuery, "", 0, 0, 0, NULL, NULL,
             "query run on masters giving the cluster domain name")
 ORC_CFG_KEY(STR, DetectInstanceAliasQuery, "", 0, 0, 0, NULL, NULL,
             "query giving the instance alias")
@@ -376,14 +376,14 @@ ORC_CFG_KEY(BOOL, RaftAllowUnauthenticatedPeers, "false", 0, 0, 0, NULL, NULL,
 ORC_CFG_SECTION("Key-value stores")
 ORC_CFG_KEY(STR, KVClusterMasterPrefix, "mysql/master", 0, 0, 0, NULL, NULL,
             "prefix of the published master keys; normalized to end in \"/\"")
-ORC_CFG_KEY(STR, ConsulAddress, "", 0, 0, ORC_CFG_UNSUPPORTED, NULL, NULL, "Consul host:port; \"\": no Consul")
-ORC_CFG_KEY(STR, ConsulScheme, "http", 0, 0, ORC_CFG_UNSUPPORTED, NULL, "http|https", "scheme of ConsulAddress")
-ORC_CFG_KEY(STR, ConsulAclToken, "", 0, 0, ORC_CFG_SECRET | ORC_CFG_UNSUPPORTED, NULL, NULL, "Consul ACL token")
-ORC_CFG_KEY(BOOL, ConsulCrossDataCenterDistribution, "false", 0, 0, ORC_CFG_UNSUPPORTED, NULL, NULL,
+ORC_CFG_KEY(STR, ConsulAddress, "", 0, 0, 0, NULL, NULL, "Consul host:port; \"\": no Consul")
+ORC_CFG_KEY(STR, ConsulScheme, "http", 0, 0, 0, NULL, "http|https", "scheme of ConsulAddress")
+ORC_CFG_KEY(STR, ConsulAclToken, "", 0, 0, ORC_CFG_SECRET, NULL, NULL, "Consul ACL token")
+ORC_CFG_KEY(BOOL, ConsulCrossDataCenterDistribution, "false", 0, 0, 0, NULL, NULL,
             "publish to every Consul data center")
-ORC_CFG_KEY(STR, ConsulKVStoreProvider, "consul", 0, 0, ORC_CFG_UNSUPPORTED, NULL, "consul|consul-txn",
+ORC_CFG_KEY(STR, ConsulKVStoreProvider, "consul", 0, 0, 0, NULL, "consul|consul-txn",
             "consul (one write per key) or consul-txn (transactions)")
-ORC_CFG_KEY(INT, ConsulMaxKVsPerTransaction, "5", 5, 64, ORC_CFG_UNSUPPORTED, NULL, NULL,
+ORC_CFG_KEY(INT, ConsulMaxKVsPerTransaction, "5", 5, 64, 0, NULL, NULL,
             "keys per Consul transaction with consul-txn")
 ORC_CFG_KEY(STR, ConsulCACert, "", 0, 0, 0, NULL, NULL,
             "CA bundle (PEM) verifying an https Consul; \"\": CONSUL_CACERT, else the system's")
