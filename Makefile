@@ -132,7 +132,8 @@ demo-down:
 # for FUZZ_SECONDS over a work copy of its seed corpus (tests/fuzz/corpus/<target>/); crashes
 # land in build/fuzz/artifacts/. make fuzz-regress: replays the seed corpora and the
 # regression inputs (tests/fuzz/regress/<target>/) through the same targets built with the
-# normal compiler and a small driver (no clang needed); part of make test.
+# normal compiler and a small driver (no clang needed); part of make test, and of make asan
+# (where the sanitizers catch what a plain replay cannot, e.g. undefined behaviour).
 fuzz:
 	@$(MAKE) --no-print-directory VARIANT=fuzz CC=clang fuzz-build
 	@mkdir -p build/fuzz/artifacts
@@ -159,11 +160,12 @@ $(BUILD)/fuzz-replay/fuzz_%: $(BUILD)/tests/fuzz/fuzz_%.o $(BUILD)/tests/fuzz/re
 
 fuzz-regress: $(REPLAY_BINS)
 	@set -e; for t in $(FUZZ_TARGETS); do \
-	    $(BUILD)/fuzz-replay/fuzz_$$t tests/fuzz/corpus/$$t tests/fuzz/regress/$$t; \
+	    UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	        $(BUILD)/fuzz-replay/fuzz_$$t tests/fuzz/corpus/$$t tests/fuzz/regress/$$t; \
 	done
 
 asan:
-	@$(MAKE) --no-print-directory VARIANT=asan all unit
+	@$(MAKE) --no-print-directory VARIANT=asan all unit fuzz-regress
 
 tsan:
 	@$(MAKE) --no-print-directory VARIANT=tsan all unit
