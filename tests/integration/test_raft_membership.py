@@ -51,6 +51,12 @@ def test_frozen_node_removed_automatically_rejoins_when_it_thaws(raft_factory):
 def test_nodes_removed_by_hand_rejoin_after_restart_keeping_voters_odd(raft_factory):
     cluster = raft_factory(5)
     leader = cluster.wait_leader()
+    # Every node has learnt the leader's HTTP address (from the log) before two are removed.
+    # A node removed before that learns nothing more from the log; on one loopback address
+    # with a port per node it then has no address to ask (on separate machines it also asks
+    # its RaftNodes hosts on its own HTTP port).
+    cluster.wait_all(lambda n: n.raft_status().get("LeaderURI") == f"http://127.0.0.1:{leader.port}",
+                     timeout=10, what="every node knows the leader's URI")
     first, second = cluster.followers(leader)[:2]
     for node in (first, second):
         r = leader.get(f"/api/raft-remove-peer/{node.raft_addr}", timeout=15)
