@@ -135,6 +135,7 @@ demo-down:
 # normal compiler and a small driver (no clang needed); part of make test, and of make asan
 # (where the sanitizers catch what a plain replay cannot, e.g. undefined behaviour).
 fuzz:
+	@DEPS_PKGS="clang libclang-rt-14-dev" bash scripts/deps.sh
 	@$(MAKE) --no-print-directory VARIANT=fuzz CC=clang fuzz-build
 	@mkdir -p build/fuzz/artifacts
 	@set -e; for t in $(FUZZ_TARGETS); do \

@@ -2,7 +2,7 @@
 # Installs every build, run and test dependency from Debian's packages.
 # Idempotent: when everything is present it only runs dpkg-query and exits 0.
 #
-# Seams for tests/integration/test_deps.py (never needed in normal use):
+# Seams (tests/integration/test_deps.py; `make fuzz` installs clang with DEPS_PKGS):
 #   DEPS_POLICY_RC  the policy-rc.d path (default /usr/sbin/policy-rc.d)
 #   DEPS_PKGS       a space-separated package list replacing the built-in one
 set -euo pipefail
