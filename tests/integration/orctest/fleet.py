@@ -69,8 +69,15 @@ class Fleet:
         return fleet
 
     def _control_base(self, nshards):
+        """Control ports that are free now and outside the instances' own port range (a free
+        port inside it would be taken by an instance a moment later)."""
+        first = self.spec["base_port"]
+        total = sum(c.get("count", 1) * (c.get("replicas", 3) + 1)
+                    for c in self.spec["clusters"])
         for _ in range(200):
             c = random.randrange(EPHEMERAL_LOW - 3000, EPHEMERAL_LOW - 100)
+            if c + nshards > first and c < first + total + 500:  # ports in use are skipped
+                continue
             if _ports_free(c, nshards):
                 return c
         raise FleetError("no free control ports")
