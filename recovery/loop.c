@@ -210,27 +210,40 @@ static int64_t detect(struct rec_loop *l, const struct rec_analysis *a)
     return id;
 }
 
+/* The entry of k in a per-instance list of times (added with at_ms 0), or
+ * NULL when out of memory. The skips, blocks and kicks are such lists. */
+static struct reprobe *stamp_of(struct reprobe **v, size_t *n, const struct orc_key *k)
+{
+    struct reprobe *nv;
+
+    for (size_t i = 0; i < *n; i++)
+        if (orc_key_eq(&(*v)[i].key, k))
+            return &(*v)[i];
+    nv = realloc(*v, (*n + 1) * sizeof(*nv));
+    if (nv == NULL)
+        return NULL;
+    *v = nv;
+    memset(&nv[*n], 0, sizeof(*nv));
+    nv[*n].key = *k;
+    return &nv[(*n)++];
+}
+
+/* True (and noted) at most once per window_ms for k. */
+static bool once_per(struct reprobe **v, size_t *n, const struct orc_key *k, int64_t window_ms)
+{
+    struct reprobe *e = stamp_of(v, n, k);
+    int64_t now = orc_mono_ms();
+
+    if (e == NULL || (e->at_ms != 0 && now - e->at_ms < window_ms))
+        return false;
+    e->at_ms = now;
+    return true;
+}
+
 /* True once a minute per instance: skipped recoveries are logged, not spammed. */
 static bool note_skip(struct rec_loop *l, const struct orc_key *k)
 {
-    int64_t now = orc_mono_ms();
-    struct reprobe *n;
-
-    for (size_t i = 0; i < l->nskips; i++) {
-        if (orc_key_eq(&l->skips[i].key, k)) {
-            if (now - l->skips[i].at_ms < 60000)
-                return false;
-            l->skips[i].at_ms = now;
-            return true;
-        }
-    }
-    n = realloc(l->skips, (l->nskips + 1) * sizeof(*n));
-    if (n == NULL)
-        return false;
-    l->skips = n;
-    l->skips[l->nskips].key = *k;
-    l->skips[l->nskips++].at_ms = now;
-    return true;
+    return once_per(&l->skips, &l->nskips, k, 60000);
 }
 
 static bool allowed(struct rec_loop *l, const struct rec_analysis *a)
@@ -276,21 +289,10 @@ static bool recently_blocked(struct rec_loop *l, const struct orc_key *k)
 
 static void note_blocked(struct rec_loop *l, const struct orc_key *k)
 {
-    struct reprobe *n;
+    struct reprobe *e = stamp_of(&l->blocked, &l->nblocked, k);
 
-    for (size_t i = 0; i < l->nblocked; i++) {
-        if (orc_key_eq(&l->blocked[i].key, k)) {
-            l->blocked[i].at_ms = orc_mono_ms();
-            return;
-        }
-    }
-    n = realloc(l->blocked, (l->nblocked + 1) * sizeof(*n));
-    if (n == NULL)
-        return;
-    l->blocked = n;
-    memset(&l->blocked[l->nblocked], 0, sizeof(*n));
-    l->blocked[l->nblocked].key = *k;
-    l->blocked[l->nblocked++].at_ms = orc_mono_ms();
+    if (e != NULL)
+        e->at_ms = orc_mono_ms();
 }
 
 /* Quorum-confirmed detection: true when the recovery may go on. */
@@ -383,25 +385,7 @@ static void resume(struct rec_loop *l)
 /* True (and noted) when the replicas of master k were not kicked lately. */
 static bool may_kick(struct rec_loop *l, const struct orc_key *k)
 {
-    int64_t now = orc_mono_ms();
-    struct reprobe *n;
-
-    for (size_t i = 0; i < l->nkicked; i++) {
-        if (orc_key_eq(&l->kicked[i].key, k)) {
-            if (now - l->kicked[i].at_ms < KICK_AGAIN_MS)
-                return false;
-            l->kicked[i].at_ms = now;
-            return true;
-        }
-    }
-    n = realloc(l->kicked, (l->nkicked + 1) * sizeof(*n));
-    if (n == NULL)
-        return false;
-    l->kicked = n;
-    memset(&l->kicked[l->nkicked], 0, sizeof(*n));
-    l->kicked[l->nkicked].key = *k;
-    l->kicked[l->nkicked++].at_ms = now;
-    return true;
+    return once_per(&l->kicked, &l->nkicked, k, KICK_AGAIN_MS);
 }
 
 /* The master of an UnreachableMaster entry has not answered for
