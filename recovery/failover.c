@@ -191,8 +191,6 @@ static void list_keys(const struct rec_replica *r, size_t n, struct orc_buf *out
         orc_buf_printf(out, "%s%s", i ? "," : "", orc_key_str(&r[i].in.key, ks, sizeof(ks)));
 }
 
-static json_t *key_json(const struct orc_key *k);
-
 /* Taking over: the adopted recovery goes on under its own uid and id. */
 static int st_adopt(struct run *x)
 {
@@ -214,7 +212,7 @@ static int st_register(struct run *x, char *errmsg, size_t len)
     snprintf(token, sizeof(token), "%llu", (unsigned long long)x->epoch);
     list_keys(x->r, x->n, &hosts);
     p = json_pack("{s:s, s:o, s:s, s:s, s:s, s:i, s:s, s:s, s:s, s:I, s:I, s:I, s:b}", "UID",
-                  x->out->uid, "Key", key_json(&x->req->failed), "Analysis", x->req->analysis,
+                  x->out->uid, "Key", rec_key_json(&x->req->failed), "Analysis", x->req->analysis,
                   "ClusterName", x->cluster, "ClusterAlias", x->alias, "CountAffectedReplicas",
                   (int)x->n, "ReplicaHosts", orc_buf_str(&hosts), "ProcessingNodeHostname", host,
                   "ProcessingNodeToken", token, "LastDetectionId", (json_int_t)x->req->detection_id,
@@ -423,7 +421,7 @@ static int st_promote(struct run *x, char *errmsg, size_t len)
     /* Written ahead: a leader that takes this recovery over promotes the
      * same instance, never a second one. */
     submit(x, "set-recovery-successor",
-           json_pack("{s:s, s:o}", "UID", x->out->uid, "SuccessorKey", key_json(&c->in.key)));
+           json_pack("{s:s, s:o}", "UID", x->out->uid, "SuccessorKey", rec_key_json(&c->in.key)));
     if (lost_leadership(x, errmsg, len))
         return ORC_EPERM;
     if (cfg->ApplyMySQLPromotionAfterMasterFailover ||
@@ -492,8 +490,9 @@ static void st_fence(struct run *x)
     so.conn.write_timeout_s = 2;
     /* The leader keeps it read-only from now on (fence.c), also when it is
      * unreachable now and comes back later, and after a leader change. */
-    submit(x, "fence-instance",
-           json_pack("{s:o, s:s}", "Key", key_json(&x->failed.key), "RecoveryUID", x->out->uid));
+    submit(
+        x, "fence-instance",
+        json_pack("{s:o, s:s}", "Key", rec_key_json(&x->failed.key), "RecoveryUID", x->out->uid));
     if (rec_session_new(&so, &s) != 0)
         return;
     if (rec_set_read_only(s, &x->failed, true, true, err, sizeof(err)) == 0)
@@ -516,19 +515,14 @@ static void submit(struct run *x, const char *op, json_t *payload)
         add_error(x, err);
 }
 
-static json_t *key_json(const struct orc_key *k)
-{
-    return json_pack("{s:s, s:i}", "Hostname", k->host, "Port", k->port);
-}
-
 static void downtime_lost(struct run *x, const struct orc_key *k)
 {
     int64_t minutes = x->env->cfg->MasterFailoverLostInstancesDowntimeMinutes;
     int64_t until = orc_wall_s() + (minutes > 0 ? minutes * 60 : 365LL * 24 * 3600);
 
     submit(x, "begin-downtime",
-           json_pack("{s:o, s:s, s:s, s:I}", "Key", key_json(k), "Owner", "orchestrator", "Reason",
-                     "lost-in-recovery", "EndTimestamp", (json_int_t)until));
+           json_pack("{s:o, s:s, s:s, s:I}", "Key", rec_key_json(k), "Owner", "orchestrator",
+                     "Reason", "lost-in-recovery", "EndTimestamp", (json_int_t)until));
 }
 
 static void st_publish(struct run *x)
@@ -738,8 +732,8 @@ static void resolve(struct run *x)
                        orc_key_str(&x->out->participants.keys[i], ks, sizeof(ks)));
     submit(x, "resolve-recovery",
            json_pack("{s:s, s:o, s:o, s:s, s:b, s:s, s:s, s:s, s:I}", "UID", x->out->uid, "Key",
-                     key_json(&x->req->failed), "SuccessorKey",
-                     x->out->successful ? key_json(&x->out->successor) : json_null(),
+                     rec_key_json(&x->req->failed), "SuccessorKey",
+                     x->out->successful ? rec_key_json(&x->out->successor) : json_null(),
                      "SuccessorAlias", "", "IsSuccessful", x->out->successful, "LostReplicas",
                      orc_buf_str(&lost), "ParticipatingInstances", orc_buf_str(&part), "AllErrors",
                      orc_buf_str(&x->out->errors), "EndRecovery", (json_int_t)orc_wall_s()));

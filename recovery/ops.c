@@ -32,6 +32,11 @@ int rec_session_new(const struct rec_session_options *o, struct rec_session **ou
     return 0;
 }
 
+json_t *rec_key_json(const struct orc_key *k)
+{
+    return json_pack("{s:s, s:i}", "Hostname", k->host, "Port", k->port);
+}
+
 void rec_session_free(struct rec_session *s)
 {
     if (s == NULL)

@@ -12,6 +12,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "discovery/disc.h"
 
 struct rec_session;
@@ -22,6 +24,9 @@ struct rec_session_options {
 };
 
 int rec_session_new(const struct rec_session_options *o, struct rec_session **out);
+/* {"Hostname": .., "Port": ..}, the key as replicated commands carry it
+ * (a new reference: the caller owns it). */
+json_t *rec_key_json(const struct orc_key *k);
 /* Closes every connection. NULL is fine. */
 void rec_session_free(struct rec_session *s);
 

@@ -150,11 +150,6 @@ struct takeover {
     uint64_t epoch;
 };
 
-static json_t *key_json(const struct orc_key *k)
-{
-    return json_pack("{s:s, s:i}", "Hostname", k->host, "Port", k->port);
-}
-
 /* Submits adopt-recovery; true when this leadership now owns the run. */
 static bool adopt(struct takeover *t)
 {
@@ -293,8 +288,8 @@ static void finish_graceful(struct takeover *t)
     note(t, msg);
     submit(t, "resolve-recovery",
            json_pack("{s:s, s:o, s:o, s:s, s:b, s:s, s:s, s:s, s:I}", "UID", t->rec->uid, "Key",
-                     key_json(&t->rec->key), "SuccessorKey",
-                     ok ? key_json(&t->successor) : json_null(), "SuccessorAlias", "",
+                     rec_key_json(&t->rec->key), "SuccessorKey",
+                     ok ? rec_key_json(&t->successor) : json_null(), "SuccessorAlias", "",
                      "IsSuccessful", ok, "LostReplicas", "", "ParticipatingInstances", "",
                      "AllErrors", ok ? "" : msg, "EndRecovery", (json_int_t)orc_wall_s()));
     disc_instance_release(&s);

@@ -162,11 +162,6 @@ struct tk {
     uint64_t epoch; /* the leadership epoch the takeover acts in */
 };
 
-static json_t *key_json(const struct orc_key *k)
-{
-    return json_pack("{s:s, s:i}", "Hostname", k->host, "Port", k->port);
-}
-
 static void add_error(struct tk *x, const char *msg)
 {
     orc_buf_printf(&x->out->errors, "%s\n", msg);
@@ -486,7 +481,7 @@ static int do_register(struct tk *x, char *errmsg, size_t len)
         orc_buf_printf(&hosts, "%s%s", i ? "," : "",
                        orc_key_str(&x->out->replicas.keys[i], ks, sizeof(ks)));
     p = json_pack("{s:s, s:o, s:s, s:s, s:s, s:i, s:s, s:s, s:s, s:I, s:I, s:I, s:b}", "UID",
-                  x->out->uid, "Key", key_json(&x->out->old_master), "Analysis", "DeadMaster",
+                  x->out->uid, "Key", rec_key_json(&x->out->old_master), "Analysis", "DeadMaster",
                   "ClusterName", x->out->cluster, "ClusterAlias", x->out->alias,
                   "CountAffectedReplicas", (int)x->nrep, "ReplicaHosts", orc_buf_str(&hosts),
                   "ProcessingNodeHostname", host, "ProcessingNodeToken", token, "LastDetectionId",
@@ -666,7 +661,7 @@ static int promote(struct tk *x, bool *reset, char *errmsg, size_t len)
         char err[ORC_ERRMSG_SIZE] = "";
         if (x->env->submit(x->env->node, "set-recovery-successor",
                            json_pack("{s:s, s:o}", "UID", x->out->uid, "SuccessorKey",
-                                     key_json(&succ(x)->key)),
+                                     rec_key_json(&succ(x)->key)),
                            err, sizeof(err)) != 0)
             add_error(x, err);
     }
@@ -753,9 +748,9 @@ static void resolve(struct tk *x)
                        orc_key_str(&x->out->participants.keys[i], ks, sizeof(ks)));
     submit(x, "resolve-recovery",
            json_pack("{s:s, s:o, s:o, s:s, s:b, s:s, s:s, s:s, s:I}", "UID", x->out->uid, "Key",
-                     key_json(&x->out->old_master), "SuccessorKey",
-                     x->writable ? key_json(&x->out->successor) : json_null(), "SuccessorAlias", "",
-                     "IsSuccessful", x->writable, "LostReplicas", "", "ParticipatingInstances",
+                     rec_key_json(&x->out->old_master), "SuccessorKey",
+                     x->writable ? rec_key_json(&x->out->successor) : json_null(), "SuccessorAlias",
+                     "", "IsSuccessful", x->writable, "LostReplicas", "", "ParticipatingInstances",
                      orc_buf_str(&part), "AllErrors", orc_buf_str(&x->out->errors), "EndRecovery",
                      (json_int_t)orc_wall_s()));
     orc_buf_release(&part);
