@@ -59,8 +59,18 @@ def test_nodes_removed_by_hand_rejoin_after_restart_keeping_voters_odd(raft_fact
                      timeout=10, what="every node knows the leader's URI")
     first, second = cluster.followers(leader)[:2]
     for node in (first, second):
-        r = leader.get(f"/api/raft-remove-peer/{node.raft_addr}", timeout=15)
-        assert r.status_code == 200, r.text
+        # a 503 "lost leadership" is a retryable answer (seen once in ~5 runs: the leader
+        # stepped down during the change); the request is retried on the leader then
+        retried = False
+        for _ in range(3):
+            r = leader.get(f"/api/raft-remove-peer/{node.raft_addr}", timeout=15)
+            if r.status_code != 503:
+                break
+            leader = cluster.wait_leader(timeout=10)
+            retried = True
+        # after a lost leadership the change may have been committed all the same
+        assert r.status_code == 200 or (retried and "is not a member" in r.text), r.text
+    leader = cluster.wait_leader(timeout=10)
     assert len(voters(leader)) == 3
     # removed by hand while running: they stay out (their requests are refused)
     wait_until(lambda: first.has_event("+raft-rejoining"), 10, what="the removed node asks")
