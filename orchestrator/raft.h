@@ -70,6 +70,8 @@ struct web_raft_ops;
  * median 0.58 s instead of 0.88 s) brought elections and tilts at load 12-16
  * on 2 cores, so the timing stays here. A lone voter never tilts. */
 #define ORC_RAFT_STALL_MS 250
+/* The raft listener's accept backlog (libraft 0.15 asks for 1; raft_auth.c). */
+#define ORC_RAFT_LISTEN_BACKLOG 128
 /* A command's longest wait for commit and local apply (orchestrator: 10 s). */
 #define ORC_RAFT_APPLY_TIMEOUT_MS 10000
 /* A membership change's longest wait (catch-up included). */

@@ -25,6 +25,7 @@
  * Threads: everything but the join proof functions runs on the loop thread.
  */
 #include <arpa/inet.h>
+#include <sys/socket.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -74,6 +75,7 @@ struct auth_hs {
 struct auth_tr {
     struct raft_uv_transport inner; /* raft_uv_tcp */
     struct raft_uv_transport *outer;
+    uv_loop_t *loop;
     unsigned char key[ORC_RAFT_SECRET_MAX];
     size_t keylen; /* 0: pass-through */
     raft_id id;
@@ -474,16 +476,42 @@ static void inner_accept_cb(struct raft_uv_transport *inner,
     hs_begin(h, stream);
 }
 
+/* libraft 0.15 listens with a backlog of 1. When several peers connect at
+ * once (every voter answering a new candidate, all nodes starting together)
+ * the kernel drops the SYNs beyond it and the peers retry only after TCP's
+ * initial 1 s retransmission timeout: the new leader then cannot reach a
+ * majority, steps down, and an election takes a second more. listen(2) on a
+ * listening socket only changes its backlog; the raft loop holds no other
+ * listening TCP handle. */
+static void widen_backlog_cb(uv_handle_t *h, void *arg)
+{
+    int *widened = arg, fd = -1, on = 0;
+    socklen_t olen = sizeof(on);
+
+    if (h->type != UV_TCP || uv_fileno(h, &fd) != 0 || fd < 0)
+        return;
+    if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &on, &olen) != 0 || !on)
+        return;
+    if (listen(fd, ORC_RAFT_LISTEN_BACKLOG) == 0)
+        (*widened)++;
+}
+
 static int auth_listen(struct raft_uv_transport *t, raft_uv_accept_cb cb)
 {
     struct auth_tr *tr = t->impl;
-    int rv;
+    int rv, widened = 0;
 
     tr->accept_cb = cb;
     rv = tr->inner.listen(&tr->inner, inner_accept_cb);
-    if (rv != 0)
+    if (rv != 0) {
         memcpy(t->errmsg, tr->inner.errmsg, sizeof(t->errmsg));
-    return rv;
+        return rv;
+    }
+    uv_walk(tr->loop, widen_backlog_cb, &widened);
+    if (widened == 0)
+        ORC_LOG_W("+raft-listen-backlog", "widened=0 backlog=%d (peers connecting together may wait 1 s)",
+                  ORC_RAFT_LISTEN_BACKLOG);
+    return 0;
 }
 
 static void inner_connect_cb(struct raft_uv_connect *req, struct uv_stream_s *stream, int status)
@@ -581,6 +609,7 @@ int orc_raft_auth_init(struct raft_uv_transport *t,
     memcpy(tr->key, secret != NULL ? secret : "", n);
     tr->keylen = n;
     tr->refused_log_ms = INT64_MIN / 2;
+    tr->loop = loop;
     rv = raft_uv_tcp_init(&tr->inner, loop);
     if (rv == 0)
         rv = raft_uv_tcp_set_bind_address(&tr->inner, bind);
