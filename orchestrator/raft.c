@@ -591,6 +591,7 @@ void orc_raft_tick_cb(uv_timer_t *t)
     if (raft_state(&r->raft) == RAFT_LEADER)
         leader_duties(r, now);
     orc_raft_members_tick(r, now);
+    orc_raft_watch_tick(r, now);
     update_state(r, now);
 }
 

@@ -84,9 +84,13 @@ struct auth_tr {
     struct auth_hs *hs; /* in progress */
     raft_uv_transport_close_cb close_cb;
     bool closing, inner_closed;
-    int64_t refused_log_ms; /* the last +raft-peer-refused line */
+    int64_t refused_log_ms;              /* the last +raft-peer-refused line */
+    raft_id peer_id[ORC_RAFT_MAX_PEERS]; /* the address each peer connected from */
+    struct sockaddr_storage peer_ip[ORC_RAFT_MAX_PEERS];
     unsigned refused_quiet; /* refusals not logged since */
 };
+
+static void note_peer(struct auth_tr *tr, raft_id id, struct uv_stream_s *stream);
 
 /* ---- MACs ---- */
 
@@ -246,8 +250,10 @@ static void hs_maybe_done(struct auth_hs *h)
     s->data = NULL;
     if (h->client)
         h->outer_cb(h->outer_req, s, 0);
-    else
+    else {
+        note_peer(tr, h->peer_id, s);
         tr->accept_cb(tr->outer, h->peer_id, h->peer_addr, s);
+    }
     hs_release(h);
 }
 
@@ -449,6 +455,43 @@ static int auth_init(struct raft_uv_transport *t, raft_id id, const char *addres
     return rv;
 }
 
+/* Remembers the IP a peer's connection came from (its advertised address
+ * may be a name): raft_watch.c finds our connection to the leader by it. */
+static void note_peer(struct auth_tr *tr, raft_id id, struct uv_stream_s *stream)
+{
+    struct sockaddr_storage ss;
+    int n = sizeof(ss), slot = -1;
+
+    if (uv_tcp_getpeername((uv_tcp_t *)stream, (struct sockaddr *)&ss, &n) != 0)
+        return;
+    for (int k = 0; k < ORC_RAFT_MAX_PEERS; k++) {
+        if (tr->peer_id[k] == id) {
+            slot = k;
+            break;
+        }
+        if (slot < 0 && tr->peer_id[k] == 0)
+            slot = k;
+    }
+    if (slot < 0)
+        slot = (int)(id % ORC_RAFT_MAX_PEERS);
+    tr->peer_id[slot] = id;
+    tr->peer_ip[slot] = ss;
+}
+
+bool orc_raft_auth_peer_ip(const struct raft_uv_transport *t,
+                           raft_id id,
+                           struct sockaddr_storage *out)
+{
+    const struct auth_tr *tr = t->impl;
+
+    for (int k = 0; k < ORC_RAFT_MAX_PEERS; k++)
+        if (tr->peer_id[k] == id && id != 0) {
+            *out = tr->peer_ip[k];
+            return true;
+        }
+    return false;
+}
+
 static void free_stream(uv_handle_t *handle)
 {
     raft_free(handle);
@@ -463,6 +506,7 @@ static void inner_accept_cb(struct raft_uv_transport *inner,
     struct auth_hs *h;
 
     if (tr->keylen == 0) {
+        note_peer(tr, id, stream);
         tr->accept_cb(tr->outer, id, address, stream);
         return;
     }
@@ -509,7 +553,8 @@ static int auth_listen(struct raft_uv_transport *t, raft_uv_accept_cb cb)
     }
     uv_walk(tr->loop, widen_backlog_cb, &widened);
     if (widened == 0)
-        ORC_LOG_W("+raft-listen-backlog", "widened=0 backlog=%d (peers connecting together may wait 1 s)",
+        ORC_LOG_W("+raft-listen-backlog",
+                  "widened=0 backlog=%d (peers connecting together may wait 1 s)",
                   ORC_RAFT_LISTEN_BACKLOG);
     return 0;
 }

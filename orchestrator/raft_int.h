@@ -9,6 +9,7 @@
 #define ORC_RAFT_INT_H
 
 #include <pthread.h>
+#include <sys/socket.h>
 #include <raft.h>
 #include <raft/uv.h>
 
@@ -128,7 +129,9 @@ struct orc_raft {
     raft_term contact_term;
     unsigned threshold; /* RaftSnapshotThreshold */
     int64_t last_tick_ms;
-    int64_t tilt_until_ms; /* no acting as leader before this (a stall) */
+    int64_t tilt_until_ms;      /* no acting as leader before this (a stall) */
+    raft_term watch_fired_term; /* raft_watch.c: the term it last cut short */
+    int64_t watch_next_ms;
     bool closing;
 
     pthread_t loop_thread;
@@ -272,5 +275,15 @@ int orc_raft_auth_init(struct raft_uv_transport *t,
                        char *errmsg,
                        size_t len);
 void orc_raft_auth_close(struct raft_uv_transport *t);
+/* The IP address peer id last connected to us from (loop thread). */
+bool orc_raft_auth_peer_ip(const struct raft_uv_transport *t,
+                           raft_id id,
+                           struct sockaddr_storage *out);
+
+/* ---- raft_watch.c ---- */
+/* A follower that sees its connection to the leader closed by the leader's
+ * side campaigns at raft's next tick instead of after a whole election
+ * timeout (loop thread, every poll). */
+void orc_raft_watch_tick(struct orc_raft *r, int64_t now_ms);
 
 #endif

@@ -15,11 +15,13 @@ GET /api/leader-check with 200, lets the cluster settle (--settle, default 1.5 s
 Each time is measured from the signal to the first 200. The new leader answers 200 once it has
 applied a barrier of its own term (raft.c: readiness), so the figure includes that commit.
 Timing constants in orchestrator/raft.h: heartbeat 100 ms, election timeout 500 ms (a follower
-campaigns after 1x..2x that without hearing from the leader).
+campaigns after 1x..2x that without hearing from the leader). A follower that sees the killed
+leader's connection closed campaigns at raft's next tick instead (orchestrator/raft_watch.c), so
+kill -9 is mostly one heartbeat interval plus the vote and the barrier.
 
 Usage: /usr/bin/python3 tests/bench/raft_failover.py [--runs 10] [--handovers 10]
        [--settle 1.5] [--interval-ms 2] [--keep]
-Targets (issue): kill -9, median <= 1.0 s; planned hand-over <= 50 ms.
+Targets (issue): kill -9, median <= 0.5 s; planned hand-over <= 50 ms.
 """
 import argparse
 import signal
@@ -31,7 +33,7 @@ import requests
 import common
 from orctest.raft import RaftCluster, RaftNode
 
-TARGET_KILL_MEDIAN_S = 1.0
+TARGET_KILL_MEDIAN_S = 0.5
 TARGET_HANDOVER_S = 0.050
 
 

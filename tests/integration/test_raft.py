@@ -119,6 +119,9 @@ def test_leader_kill_elects_new_leader_that_serves_writes(raft3):
     elapsed = time.monotonic() - t0
     assert new is not leader
     assert elapsed < 5, elapsed
+    # the survivors saw the dead leader's connection closed and campaigned at once
+    # (raft_watch.c) instead of waiting out an election timeout
+    assert any(n.has_event("+raft-leader-gone") for n in raft3.running), new.tail()
     other = next(n for n in raft3.running if n is not new)
     assert other.leader_check() == 404
     assert ok(other, "disable-global-recoveries")["Code"] == "OK"  # forwarded to the new leader
@@ -297,3 +300,5 @@ def test_stopped_then_resumed_leader_never_claims_leadership(raft3):
     assert answers and 200 not in answers, answers
     assert raft3.wait_leader() is new
     assert leader.has_event("+raft-tilt")
+    # a frozen leader closes no connection: the followers waited for the election timeout
+    assert not any(n.has_event("+raft-leader-gone") for n in others)
