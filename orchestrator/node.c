@@ -301,12 +301,25 @@ static void node_manager_info(void *arg, struct rec_manager_info *out)
     free(info);
 }
 
+/* This node just became a leader ready to act (raft loop thread). */
+static void node_on_leader(void *arg)
+{
+    struct orc_node *n = arg;
+
+    rec_loop_notify(__atomic_load_n(&n->loop, __ATOMIC_ACQUIRE));
+}
+
 /* After the backend, topology and FSM exist, before recovery and HTTP. */
 static int start_raft(struct orc_node *n, char *err, size_t len)
 {
+    int rc;
+
     if (!n->cfg->RaftEnabled)
         return 0;
-    return orc_raft_start(n->cfg, &n->fsm, &n->raft, err, len);
+    rc = orc_raft_start(n->cfg, &n->fsm, &n->raft, err, len);
+    if (rc == 0)
+        orc_raft_on_ready(n->raft, node_on_leader, n);
+    return rc;
 }
 
 static int open_backend(struct orc_node *n, char *err, size_t len)
@@ -491,6 +504,8 @@ static void stop_all(struct orc_node *n)
      * while this node still leads; only then a leader hands leadership over. */
     web_server_stop(n->http);
     n->http = NULL;
+    if (n->raft != NULL)
+        orc_raft_on_ready(n->raft, NULL, NULL);
     rec_loop_stop(loop);
     rec_registry_free(n->rec.running); /* no recovery runs any more */
     n->rec.running = NULL;

@@ -456,6 +456,42 @@ static bool refuse_leadership(struct orc_raft *r, int64_t now)
     return true;
 }
 
+/* A leader that stalled tilts: it does not act until it knows no other node
+ * was elected meanwhile. A barrier appended after the stall and committed in
+ * the same term proves it: a majority accepted an entry of this term after the
+ * stall, and a majority that had elected someone else would have answered with
+ * the newer term (and this node would have stepped down). So the tilt ends at
+ * that commit, typically a few ms after the stall, or at the latest after an
+ * election timeout as before. */
+static void tilt_barrier_cb(struct raft_barrier *req, int status)
+{
+    struct orc_raft *r = req->data;
+
+    r->tilt_barrier_pending = false;
+    if (status != 0 || raft_state(&r->raft) != RAFT_LEADER ||
+        r->raft.current_term != r->tilt_barrier_term || r->tilt_barrier_seq != r->tilt_seq)
+        return;
+    if (r->tilt_until_ms > orc_mono_ms()) {
+        r->tilt_until_ms = 0;
+        ORC_LOG_N("+raft-tilt-confirmed", "term=%llu after_ms=%lld",
+                  (unsigned long long)r->raft.current_term,
+                  (long long)(orc_mono_ms() - r->tilt_barrier_ms));
+    }
+}
+
+static void confirm_tilt(struct orc_raft *r, int64_t now)
+{
+    if (r->tilt_until_ms <= now || r->tilt_barrier_pending || r->tilt_barrier_seq == r->tilt_seq)
+        return;
+    r->tilt_barrier.data = r;
+    if (raft_barrier(&r->raft, &r->tilt_barrier, tilt_barrier_cb) == 0) {
+        r->tilt_barrier_pending = true;
+        r->tilt_barrier_seq = r->tilt_seq;
+        r->tilt_barrier_term = r->raft.current_term;
+        r->tilt_barrier_ms = now;
+    }
+}
+
 static void leader_duties(struct orc_raft *r, int64_t now)
 {
     raft_term term = r->raft.current_term;
@@ -475,6 +511,7 @@ static void leader_duties(struct orc_raft *r, int64_t now)
     }
     if (r->barrier_term == term && r->uri_term != term && !r->uri_pending)
         publish_uri(r);
+    confirm_tilt(r, now);
 }
 
 /* ---- loop thread: the state copy ---- */
@@ -516,7 +553,7 @@ static void update_state(struct orc_raft *r, int64_t now)
     int s = raft_state(&r->raft);
     raft_id lid = 0;
     const char *laddr = NULL;
-    bool ready;
+    bool ready, was_ready;
     struct orc_raft_info *st = &r->st;
     char prev_state[16], prev_leader[ORC_RAFT_ADDR_MAX];
 
@@ -525,6 +562,7 @@ static void update_state(struct orc_raft *r, int64_t now)
             orc_raft_applier_done(r) >= r->barrier_seq && now >= r->tilt_until_ms &&
             orc_raft_applier_healthy(r, NULL, 0);
     pthread_mutex_lock(&r->slock);
+    was_ready = st->is_leader;
     orc_strlcpy(prev_state, st->state ? st->state : "", sizeof(prev_state));
     orc_strlcpy(prev_leader, st->leader, sizeof(prev_leader));
     st->state = orc_raft_state_name(s);
@@ -543,6 +581,13 @@ static void update_state(struct orc_raft *r, int64_t now)
         orc_raft_uri_lookup(r, laddr, st->leader_uri, sizeof(st->leader_uri));
     copy_peers(r, st, now);
     pthread_mutex_unlock(&r->slock);
+    /* the recovery loop looks at once (a failure may be waiting for a leader) */
+    if (ready && !was_ready) {
+        pthread_mutex_lock(&r->ready_lock);
+        if (r->on_ready != NULL)
+            r->on_ready(r->on_ready_arg);
+        pthread_mutex_unlock(&r->ready_lock);
+    }
     if (strcmp(prev_state, st->state) != 0)
         ORC_LOG_N("+raft-state", "state=%s previous=%s term=%llu", st->state,
                   prev_state[0] ? prev_state : "-", (unsigned long long)r->raft.current_term);
@@ -577,6 +622,13 @@ void orc_raft_tick_cb(uv_timer_t *t)
     }
     if (r->last_tick_ms != 0 && now - r->last_tick_ms > ORC_RAFT_STALL_MS && !sole_voter(r)) {
         r->tilt_until_ms = now + ORC_RAFT_ELECTION_MS;
+        r->tilt_seq++;
+        /* A follower's election timer ran out only because this process was
+         * stalled: it waits a whole timeout for the leader's next heartbeat
+         * before campaigning, instead of deposing a leader that resumed with
+         * it (a frozen pair: their elections split the vote and cost ~0.5 s). */
+        if (raft_state(&r->raft) == RAFT_FOLLOWER)
+            r->raft.election_timer_start = r->raft.io->time(r->raft.io);
         ORC_LOG_W("+raft-tilt", "stalled_ms=%lld state=%s", (long long)(now - r->last_tick_ms),
                   orc_raft_state_name(raft_state(&r->raft)));
     }
@@ -736,6 +788,14 @@ void orc_raft_async_cb(uv_async_t *a)
 }
 
 /* ---- public calls (any thread) ---- */
+
+void orc_raft_on_ready(struct orc_raft *r, void (*cb)(void *arg), void *arg)
+{
+    pthread_mutex_lock(&r->ready_lock);
+    r->on_ready = cb;
+    r->on_ready_arg = arg;
+    pthread_mutex_unlock(&r->ready_lock);
+}
 
 bool orc_raft_is_leader(struct orc_raft *r)
 {

@@ -114,6 +114,10 @@ void orc_raft_free(struct orc_raft *r);
  * (younger than ORC_RAFT_STALL_MS): only then may it act on the replicated
  * state. */
 bool orc_raft_is_leader(struct orc_raft *r);
+/* cb(arg) runs on the raft loop thread each time orc_raft_is_leader turns
+ * true (it must be quick and must not call into raft). NULL clears it; once
+ * that call returned, no callback runs any more. */
+void orc_raft_on_ready(struct orc_raft *r, void (*cb)(void *arg), void *arg);
 /* The term this node leads in, under the same conditions as
  * orc_raft_is_leader; 0 when it is not the leader. Recoveries are pinned to
  * it: a new term means another leadership, even on the same node. */

@@ -129,7 +129,13 @@ struct orc_raft {
     raft_term contact_term;
     unsigned threshold; /* RaftSnapshotThreshold */
     int64_t last_tick_ms;
-    int64_t tilt_until_ms;      /* no acting as leader before this (a stall) */
+    int64_t tilt_until_ms; /* no acting as leader before this (a stall) */
+    uint64_t tilt_seq;     /* stalls seen; a confirmation ends only its own */
+    struct raft_barrier tilt_barrier;
+    bool tilt_barrier_pending;
+    uint64_t tilt_barrier_seq; /* the stall the pending barrier confirms */
+    raft_term tilt_barrier_term;
+    int64_t tilt_barrier_ms;
     raft_term watch_fired_term; /* raft_watch.c: the term it last cut short */
     int64_t watch_next_ms;
     bool closing;
@@ -187,7 +193,10 @@ struct orc_raft {
     struct raft_transfer sick_transfer;
     bool sick_transfer_pending;
     int64_t sick_transfer_ms;
-    int64_t max_stall_ms; /* longest gap between two ticks (loop thread; slock to read) */
+    int64_t max_stall_ms;       /* longest gap between two ticks (loop thread; slock to read) */
+    pthread_mutex_t ready_lock; /* on_ready: set, cleared and called under it */
+    void (*on_ready)(void *arg);
+    void *on_ready_arg;
 
     /* the joiner */
     pthread_t joiner;

@@ -319,6 +319,7 @@ static struct orc_raft *raft_new(const struct orc_config *cfg, struct orc_fsm *f
     orc_cond_init(&r->start_cv);
     pthread_mutex_init(&r->qlock, NULL);
     pthread_mutex_init(&r->slock, NULL);
+    pthread_mutex_init(&r->ready_lock, NULL);
     pthread_mutex_init(&r->alock, NULL);
     orc_cond_init(&r->acv);
     orc_cond_init(&r->adone);
@@ -434,6 +435,7 @@ void orc_raft_free(struct orc_raft *r)
     pthread_cond_destroy(&r->start_cv);
     pthread_mutex_destroy(&r->qlock);
     pthread_mutex_destroy(&r->slock);
+    pthread_mutex_destroy(&r->ready_lock);
     pthread_mutex_destroy(&r->alock);
     pthread_cond_destroy(&r->acv);
     pthread_cond_destroy(&r->adone);

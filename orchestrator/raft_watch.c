@@ -52,7 +52,9 @@ static bool same_addr(const struct sockaddr_storage *a, const struct sockaddr_st
 
 /* The leader's raft address as a socket address; false when it cannot be
  * told without a name lookup and the leader never connected to us. */
-static bool leader_sockaddr(struct orc_raft *r, raft_id id, const char *address,
+static bool leader_sockaddr(struct orc_raft *r,
+                            raft_id id,
+                            const char *address,
                             struct sockaddr_storage *out)
 {
     char host[ORC_RAFT_ADDR_MAX];

@@ -442,6 +442,7 @@ def main():
                     help="acknowledged writes younger than this at the fault may be lost")
     ap.add_argument("--bin", default=str(REPO / "build" / "orchestrator"))
     ap.add_argument("--keep", action="store_true", help="keep the work dirs of failed trials")
+    ap.add_argument("--keep-all", action="store_true", help="keep the work dirs of every trial")
     ap.add_argument("--list", action="store_true")
     args = ap.parse_args()
     if args.list:
@@ -486,7 +487,7 @@ def main():
                       f"acked writes {len(t.writer.acked) if t.writer else 0:5d}  "
                       f"{'OK' if not t.violations else 'VIOLATION: ' + '; '.join(t.violations)}",
                       flush=True)
-                if t.violations and args.keep:
+                if (t.violations and args.keep) or args.keep_all:
                     print(f"    kept {wd}")
                 else:
                     shutil.rmtree(wd, ignore_errors=True)

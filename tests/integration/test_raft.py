@@ -302,3 +302,24 @@ def test_stopped_then_resumed_leader_never_claims_leadership(raft3):
     assert leader.has_event("+raft-tilt")
     # a frozen leader closes no connection: the followers waited for the election timeout
     assert not any(n.has_event("+raft-leader-gone") for n in others)
+
+
+def test_frozen_majority_resumes_with_the_same_leader_at_once(raft3):
+    """The leader and a follower frozen together (the third cannot be elected alone): on resume
+    the leader tilts, proves it still leads with a barrier of its term (raft.c confirm_tilt),
+    and the follower does not campaign although its election timer ran out while frozen."""
+    leader = raft3.wait_leader()
+    term = leader.raft_status()["Term"]
+    follower = raft3.followers(leader)[0]
+    for n in (leader, follower):
+        n.signal(signal.SIGSTOP)
+    try:
+        time.sleep(2.5)
+    finally:
+        for n in (follower, leader):
+            n.signal(signal.SIGCONT)
+    wait_until(lambda: leader.leader_check() == 200, 5, interval=0.02, what="the leader acts again")
+    assert leader.has_event("+raft-tilt-confirmed"), leader.tail()
+    assert raft3.wait_leader() is leader
+    # no election happened: the term is the one before the freeze, on every node
+    raft3.wait_all(lambda n: n.raft_status()["Term"] == term, timeout=5, what="the same term")
