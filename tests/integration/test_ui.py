@@ -225,7 +225,7 @@ def test_ui_draws_tree_from_stub_api(browser, stub_factory, tmp_path):
         got = load(browser, stub.base + path + "?refresh=1")
         assert len(got) == 13 and got[STAR[1]]["parent"] == STAR[0], path
     log = stub.get("/_stub/log").json()
-    assert "/orc/api/clusters-info" in log and "/orc/api/cluster/127.0.0.1:3306" in log
+    assert "/orc/api/clusters-info" in log and "/orc/api/all-instances" in log
 
     # API unreachable: a visible error banner, the last data kept on screen.
     banner = browser.find_element("id", "error")
