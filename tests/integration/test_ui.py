@@ -1,11 +1,16 @@
 """Browser tests of the web UI (web/ui/), in Debian's headless Chromium via chromedriver.
 
-test_ui_draws_tree_from_stub_api and test_ui_tolerates_missing_analysis_route run the UI
-against uidev/stub_server.py (canned orchestrator-shaped JSON), so they check the UI alone:
-tree nesting, problem marking, live refresh, URL prefixes and the error banner.
-test_ui_shows_every_instance_of_a_live_topology runs it against the real orchestrator
-service watching a real 4-node MariaDB star.
+The stub tests run the UI against uidev/stub_server.py (canned orchestrator-shaped JSON), so
+they check the UI alone: tree nesting, problem marking, live refresh, URL prefixes, the error
+banner, deep links and back/forward, and the dashboard's speed with 100 generated clusters of
+10 instances. test_ui_operates_a_live_topology_from_a_follower runs it against three real
+orchestrator nodes (raft, basic auth) watching a real 4-node MariaDB star, with the browser on
+a follower: drag-and-drop relocation, stop/start replication from the instance panel, a
+graceful takeover and its recovery acknowledged, the read-only user, and forged requests.
+Screenshots of every page are kept under the pytest basetemp (their paths are printed).
 """
+import base64
+import json
 import os
 import shutil
 import subprocess
@@ -19,6 +24,8 @@ import requests
 from selenium import webdriver
 from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.action_chains import ActionChains
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -54,6 +61,7 @@ def browser():
     profile = tempfile.mkdtemp(prefix="orc-ui-chromium-")
     opts = webdriver.ChromeOptions()
     opts.binary_location = CHROMIUM
+    opts.set_capability("goog:loggingPrefs", {"performance": "ALL", "browser": "ALL"})
     for arg in CHROME_ARGS + ["--user-data-dir=" + profile]:
         opts.add_argument(arg)
     drv = None
@@ -247,77 +255,125 @@ def test_ui_tolerates_missing_analysis_route(browser, stub_factory):
     assert browser.execute_script("return document.body.dataset.api") == "ok"
 
 
-# ---- test against the real service -------------------------------------------------------------
 
-def wait_cluster(orc, master_key, count, timeout=30):
-    """Waits until /api/cluster/<master_key> lists `count` instances; returns them."""
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        try:
-            r = orc.get("/api/cluster/" + master_key, timeout=5)
-            last = f"HTTP {r.status_code}: {r.text[:300]}"
-            if r.status_code == 200:
-                insts = r.json()
-                if isinstance(insts, list) and len(insts) == count:
-                    return insts
-        except (requests.RequestException, ValueError) as exc:
-            last = repr(exc)
-        time.sleep(0.25)
-    pytest.fail(f"/api/cluster/{master_key} never listed {count} instances in {timeout}s: "
-                f"{last}\nlog:\n{orc.tail()}")
-
-
-def test_ui_shows_every_instance_of_a_live_topology(star4, orc_factory, browser, tmp_path):
-    star4.wait_replicating(timeout=20)
-    master = star4.key(star4.master)
-    replicas = {star4.key(n): n for n in star4.replicas}
-    orc = orc_factory(sandbox=star4, DiscoverySeeds=[master])
-    try:  # also ask for it explicitly: discovery may start sooner than the seeds are read
-        orc.get(f"/api/discover/127.0.0.1/{star4.port(star4.master)}", timeout=5)
-    except requests.RequestException:
-        pass
-    insts = wait_cluster(orc, master, 4)
-    assert {f"{i['Key']['Hostname']}:{i['Key']['Port']}" for i in insts} == {master, *replicas}
-
-    # The UI's files are served with types the browser accepts, at / and at /web/.
-    for path, ctype in (("/", "text/html"), ("/web/", "text/html"), ("/app.js", "javascript"),
-                        ("/web/app.js", "javascript"), ("/style.css", "text/css"),
-                        ("/web/style.css", "text/css")):
-        r = orc.get(path, timeout=5)
-        assert r.status_code == 200 and ctype in r.headers.get("Content-Type", ""), (path, r)
-
-    load(browser, orc.url("/?refresh=1"))
-    wait_for(browser, lambda d: len(cards(d)) == 4 and
-             all(c["state"] == "ok" for c in cards(d).values()),
-             "the 4 instances of the star, all healthy", 20)
-    got = cards(browser)
-    assert got[master]["parent"] is None and got[master]["master"] == ""
-    for k in replicas:
-        assert got[k]["parent"] == master and got[k]["master"] == master, got[k]
-        assert "SQL running" in got[k]["text"].replace("\n", " ")
-    assert "writable" in got[master]["text"]
-
-    # Stop one replica's SQL thread: marked as a problem within a few polls and refreshes.
-    broken = sorted(replicas)[1]
-    star4.sql(replicas[broken], "STOP SLAVE SQL_THREAD")
-    wait_for(browser, lambda d: state_of(d, broken) == "problem",
-             f"{broken} marked as a problem after STOP SLAVE SQL_THREAD", 15)
-    got = cards(browser)
-    assert "SQL stopped" in got[broken]["text"].replace("\n", " ")
-    assert got[broken]["parent"] == master
-    assert all(got[k]["state"] == "ok" for k in replicas if k != broken)
-    shot = tmp_path / "ui-live.png"
-    browser.save_screenshot(str(shot))
-    assert shot.stat().st_size > 10000
+def shoot(drv, tmp_path, name):
+    """Screenshot of the whole page (window grown to its height) under the test's tmp_path."""
+    height = drv.execute_script("return Math.max(document.documentElement.scrollHeight, 900)")
+    drv.set_window_size(1366, min(int(height), 4000))
+    shot = tmp_path / f"ui-{name}.png"
+    drv.save_screenshot(str(shot))
+    drv.set_window_size(1366, 900)
+    assert shot.stat().st_size > 5000, shot
     print("screenshot:", shot)
+    return shot
 
-    star4.sql(replicas[broken], "START SLAVE SQL_THREAD")
-    wait_for(browser, lambda d: state_of(d, broken) == "ok", f"{broken} healthy again", 15)
 
-    # The same UI at /web/.
-    got = load(browser, orc.url("/web/?refresh=1"))
-    wait_for(browser, lambda d: len(cards(d)) == 4, "the 4 instances at /web/")
+def test_ui_deep_links_and_back_forward(browser, stub_factory, tmp_path):
+    stub = stub_factory()
+    # A deep link straight to an instance: its cluster alone, the panel open on it.
+    browser.get(stub.base + "/?refresh=0#/cluster/127.0.0.1%3A3306/127.0.0.1%3A3309")
+    wait_for(browser, lambda d: refreshes(d) >= 1, "a first refresh")
+    panel = browser.find_element("id", "panel")
+    wait_for(browser, lambda d: panel.is_displayed() and "127.0.0.1:3309" in panel.text, "the panel")
+    assert "Duplicate entry" in panel.text and "SQL stopped" in panel.text
+    assert set(cards(browser)) == set(STAR)
+    assert browser.execute_script(
+        "return document.querySelector('[data-instance=\"127.0.0.1:3309\"]').classList"
+        ".contains('selected')")
+    # A writer is offered the actions that fit a replica, each naming what it changes.
+    acts = browser.execute_script(
+        "return Array.from(document.querySelectorAll('#panel [data-action]'))"
+        ".map((b) => b.dataset.action)")
+    for a in ("stop-replica", "start-replica", "skip-query", "set-writeable", "begin-downtime",
+              "register-candidate", "relocate", "graceful-master-takeover", "forget"):
+        assert a in acts, (a, acts)
+    assert "set-read-only" not in acts and "end-downtime" not in acts
+
+    # Navigate by clicks: a card of another cluster from the dashboard, then a page.
+    browser.find_element("css selector", '[data-nav="dashboard"]').click()
+    wait_for(browser, lambda d: len(cards(d)) == 13, "the dashboard with every cluster")
+    assert not panel.is_displayed()
+    browser.find_element("css selector", '[data-instance="db-c.example:3306"] .key').click()
+    wait_for(browser, lambda d: "db-c.example:3306" in panel.text, "the panel of db-c")
+    assert browser.current_url.endswith("#/cluster/db-a.example%3A3306/db-c.example%3A3306")
+    browser.find_element("css selector", '[data-nav="audit"]').click()
+    wait_for(browser, lambda d: d.execute_script("return document.body.dataset.page") == "audit",
+             "the audit page")
+    # Back: the instance again; back: the dashboard; forward twice: the audit page.
+    browser.back()
+    wait_for(browser, lambda d: panel.is_displayed() and "db-c.example:3306" in panel.text,
+             "the panel of db-c after Back")
+    browser.back()
+    wait_for(browser, lambda d: d.execute_script("return document.body.dataset.page") ==
+             "dashboard" and not panel.is_displayed(), "the dashboard after Back")
+    browser.forward()
+    browser.forward()
+    wait_for(browser, lambda d: d.execute_script("return document.body.dataset.page") == "audit",
+             "the audit page after Forward")
+
+    # Keyboard: Tab reaches a card, Enter opens it, Escape closes the panel.
+    browser.get(stub.base + "/?refresh=0#/cluster/db-a.example%3A3306")
+    wait_for(browser, lambda d: len(cards(d)) == 4, "the chain cluster")
+    body = browser.find_element("css selector", "body")
+    for _ in range(40):
+        body = browser.switch_to.active_element
+        if body.get_attribute("data-instance"):
+            break
+        body.send_keys(Keys.TAB)
+    first = browser.switch_to.active_element.get_attribute("data-instance")
+    assert first == "db-a.example:3306", first
+    browser.switch_to.active_element.send_keys(Keys.ENTER)
+    wait_for(browser, lambda d: "db-a.example:3306" in panel.text, "the panel opened by Enter")
+    browser.switch_to.active_element.send_keys(Keys.ESCAPE)
+    wait_for(browser, lambda d: not panel.is_displayed(), "the panel closed by Escape")
+
+    # An action the server does not have: its error is shown, nothing else breaks.
+    browser.get(stub.base + "/?refresh=0#/cluster/127.0.0.1%3A3306/127.0.0.1%3A3307")
+    wait_for(browser, lambda d: "127.0.0.1:3307" in panel.text, "the panel of 3307")
+    browser.find_element("css selector", '#panel [data-action="restart-replica"]').click()
+    dialog = browser.find_element("id", "confirm")
+    assert dialog.is_displayed() and "127.0.0.1:3307" in dialog.text
+    browser.find_element("id", "confirm-ok").click()
+    wait_for(browser, lambda d: "unknown route" in d.find_element("id", "notices").text,
+             "the API's error for a missing route")
+    assert "/api/restart-replica/127.0.0.1/3307" in stub.get("/_stub/log").json()
+
+
+def test_ui_dashboard_with_100_clusters_and_1000_instances(browser, stub_factory, tmp_path):
+    stub = stub_factory("--fleet", "100:10")
+    browser.get(stub.base + "/?refresh=0")
+    wait_for(browser, lambda d: refreshes(d) >= 1, "a first refresh of the big fleet", 20)
+    first_ms = float(browser.execute_script("return document.body.dataset.firstRender"))
+    render_ms = float(browser.execute_script("return document.body.dataset.renderMs"))
+    summary = browser.find_element("id", "summary").text
+    assert "103 clusters" in summary and "1013 instances" in summary, summary
+    n = browser.execute_script("return document.querySelectorAll('section.cluster').length")
+    assert n == 103
+    # Collapsed: headers only, no instance card drawn yet.
+    assert len(cards(browser)) == 0
+    print(f"100 clusters / 1,000 instances: first render {first_ms:.0f} ms after navigation "
+          f"start (fetch + parse + draw), drawing {render_ms:.1f} ms")
+    assert first_ms < 1000, first_ms
+    head = browser.execute_script(
+        "return document.querySelector('[data-cluster=\"gen-003-0.example:3306\"]').innerText")
+    for part in ("app003", "10 instances", "1 with problems", "no auto-recovery"):
+        assert part in head, (part, head)
+    shoot(browser, tmp_path, "dashboard-1000")
+
+    # Filter, then expand one cluster with the keyboard.
+    f = browser.find_element("id", "filter")
+    f.send_keys("app042")
+    wait_for(browser, lambda d: d.execute_script(
+        "return document.querySelectorAll('section.cluster').length") == 1, "one cluster left")
+    toggle = browser.find_element("css selector", '[data-toggle="gen-042-0.example:3306"]')
+    toggle.send_keys(Keys.ENTER)
+    wait_for(browser, lambda d: len(cards(d)) == 10, "the 10 cards of app042")
     got = cards(browser)
-    assert all(got[k]["parent"] == master for k in replicas)
-    assert browser.execute_script("return document.body.dataset.api") == "ok"
+    assert got["gen-042-5.example:3306"]["parent"] == "gen-042-2.example:3306"
+    # Everything expanded: 1,013 cards, still drawn fast.
+    f.send_keys(Keys.CONTROL, "a")
+    f.send_keys(Keys.BACKSPACE)
+    browser.find_element("id", "expand-all").click()
+    wait_for(browser, lambda d: len(cards(d)) == 1013, "every card", 20)
+    expand_ms = float(browser.execute_script("return document.body.dataset.renderMs"))
+    print(f"expand all (1,013 cards): {expand_ms:.0f} ms")

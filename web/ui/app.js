@@ -356,6 +356,12 @@
   }
 
   function renderClusters() {
+    const t0 = performance.now();
+    drawClusters();
+    document.body.dataset.renderMs = (performance.now() - t0).toFixed(1);
+  }
+
+  function drawClusters() {
     const main = $('clusters');
     const onPage = S.route.page === 'cluster';
     const tb = toolbarEl();
