@@ -377,3 +377,252 @@ def test_ui_dashboard_with_100_clusters_and_1000_instances(browser, stub_factory
     wait_for(browser, lambda d: len(cards(d)) == 1013, "every card", 20)
     expand_ms = float(browser.execute_script("return document.body.dataset.renderMs"))
     print(f"expand all (1,013 cards): {expand_ms:.0f} ms")
+
+
+# ---- test against the real service -------------------------------------------------------------
+
+ADMIN = ("admin", "ui-test-pw")
+
+
+def wait_cluster(orc, master_key, count, timeout=30):
+    """Waits until /api/cluster/<master_key> lists `count` instances; returns them."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        try:
+            r = orc.get("/api/cluster/" + master_key, timeout=5)
+            last = f"HTTP {r.status_code}: {r.text[:300]}"
+            if r.status_code == 200:
+                insts = r.json()
+                if isinstance(insts, list) and len(insts) == count:
+                    return insts
+        except (requests.RequestException, ValueError) as exc:
+            last = repr(exc)
+        time.sleep(0.25)
+    pytest.fail(f"/api/cluster/{master_key} never listed {count} instances in {timeout}s: "
+                f"{last}\nlog:\n{orc.tail()}")
+
+
+def login(drv, user, password):
+    """Every request of the page carries HTTP basic credentials (as a browser that was asked
+    for them once does)."""
+    token = base64.b64encode(f"{user}:{password}".encode()).decode()
+    drv.execute_cdp_cmd("Network.enable", {})
+    drv.execute_cdp_cmd("Network.setExtraHTTPHeaders",
+                        {"headers": {"Authorization": "Basic " + token}})
+
+
+def confirm(drv, *expect):
+    """Checks the confirmation names what changes, then confirms."""
+    dialog = drv.find_element("id", "confirm")
+    wait_for(drv, lambda d: dialog.is_displayed(), "the confirmation dialog")
+    for part in expect:
+        assert part in dialog.text, (part, dialog.text)
+    drv.find_element("id", "confirm-ok").click()
+
+
+def wait_notice(drv, action, timeout=WAIT_TIMEOUT):
+    """The result the API gave for action (newest notice): returns (result, text)."""
+    got = wait_for(drv, lambda d: d.execute_script(
+        "const n = document.querySelector(`#notices [data-action=\"${arguments[0]}\"]`);"
+        "return n ? [n.dataset.result, n.innerText] : null;", action),
+        f"the answer to {action}", timeout)
+    drv.execute_script("document.getElementById('notices').replaceChildren()")
+    return got
+
+
+def master_port(sb, name):
+    st = sb.slave_status(name)
+    return int(st["Master_Port"]) if st else None
+
+
+def threads(sb, name):
+    st = sb.slave_status(name)
+    return st["Slave_IO_Running"], st["Slave_SQL_Running"]
+
+
+def drag(drv, src_css, dst_css):
+    """Presses on src, moves onto dst (without releasing); returns dst's verdict once known."""
+    src = drv.find_element("css selector", src_css)
+    dst = drv.find_element("css selector", dst_css)
+    ActionChains(drv).move_to_element(src).click_and_hold().move_by_offset(12, 12) \
+        .move_to_element(dst).move_by_offset(2, 2).perform()
+    return wait_for(drv, lambda d: d.execute_script(
+        "const v = arguments[0].dataset.drop; return v && v !== 'checking' ? v : null;", dst),
+        "the drop target's verdict")
+
+
+def network_statuses(drv, fragment):
+    """HTTP statuses Chromium received for URLs containing fragment (performance log)."""
+    out = []
+    for entry in drv.get_log("performance"):
+        msg = json.loads(entry["message"])["message"]
+        if msg.get("method") == "Network.responseReceived":
+            resp = msg["params"]["response"]
+            if fragment in resp["url"]:
+                out.append(resp["status"])
+    return out
+
+
+def test_ui_operates_a_live_topology_from_a_follower(star4, raft_factory, stub_factory, browser,
+                                                    tmp_path):
+    star4.wait_replicating(timeout=20)
+    master = star4.key(star4.master)
+    names = {star4.key(n): n for n in star4.names}
+    r1, r2, r3 = sorted(star4.replicas)
+    k1, k2, k3 = (star4.key(n) for n in (r1, r2, r3))
+    user, password = star4.credentials("repl")
+    cluster = raft_factory(3, sandbox=star4, DiscoverySeeds=[master],
+                           ReplicationCredentialsQuery=f"SELECT '{user}', '{password}', '', '', ''",
+                           AuthenticationMethod="multi", HTTPAuthUser=ADMIN[0],
+                           HTTPAuthPassword=ADMIN[1])
+    for node in cluster.nodes:
+        node.http_kw["auth"] = ADMIN
+    leader = cluster.wait_leader(timeout=20)
+    follower = cluster.followers(leader)[0]
+    insts = wait_cluster(follower, master, 4)
+    assert {f"{i['Key']['Hostname']}:{i['Key']['Port']}" for i in insts} == set(names)
+
+    # The UI's files are served with types the browser accepts, at / and at /web/.
+    for path, ctype in (("/", "text/html"), ("/web/", "text/html"), ("/app.js", "javascript"),
+                        ("/web/style.css", "text/css")):
+        r = follower.get(path, timeout=5)
+        assert r.status_code == 200 and ctype in r.headers.get("Content-Type", ""), (path, r)
+
+    # The page comes from a follower; its writes are proxied to the leader.
+    login(browser, *ADMIN)
+    load(browser, follower.url("/?refresh=1"))
+    wait_for(browser, lambda d: len(cards(d)) == 4 and
+             all(c["state"] == "ok" for c in cards(d).values()),
+             "the 4 instances of the star, all healthy", 20)
+    assert browser.execute_script("return document.body.dataset.canWrite") == "true"
+    got = cards(browser)
+    assert got[master]["parent"] is None and got[master]["master"] == ""
+    for k in (k1, k2, k3):
+        assert got[k]["parent"] == master and "SQL running" in got[k]["text"].replace("\n", " ")
+    shoot(browser, tmp_path, "dashboard")
+
+    # Drag and drop: master onto one of its replicas is refused before release...
+    cl = "#/cluster/" + requests.utils.quote(master, safe="")
+    browser.get(follower.url("/?refresh=1" + cl))
+    wait_for(browser, lambda d: len(cards(d)) == 4, "the cluster page")
+    verdict = drag(browser, f'[data-instance="{master}"] .key', f'[data-instance="{k1}"]')
+    assert verdict == "bad"
+    ActionChains(browser).release().perform()
+    result, text = wait_notice(browser, "relocate")
+    assert result == "error" and "Cannot move" in text
+    assert not browser.find_element("id", "confirm").is_displayed()
+    # ...and r3 onto r2 is allowed: after confirming, r3 replicates from r2 (SQL) and the
+    # tree shows it there.
+    verdict = drag(browser, f'[data-instance="{k3}"] .key', f'[data-instance="{k2}"]')
+    assert verdict == "ok"
+    ActionChains(browser).release().perform()
+    confirm(browser, k3, f"below {k2}")
+    result, text = wait_notice(browser, "relocate", 60)
+    assert result == "ok", text
+    assert master_port(star4, r3) == star4.port(r2)
+    assert threads(star4, r3) == ("Yes", "Yes")
+    wait_for(browser, lambda d: cards(d)[k3]["parent"] == k2, f"{k3} drawn below {k2}", 15)
+
+    # Stop and start replication from the instance panel.
+    browser.find_element("css selector", f'[data-instance="{k1}"] .key').click()
+    panel = browser.find_element("id", "panel")
+    wait_for(browser, lambda d: k1 in panel.text, "the panel of r1")
+    shoot(browser, tmp_path, "instance")
+    panel.find_element("css selector", '[data-action="stop-replica"]').click()
+    confirm(browser, "Stop replication", k1, master)
+    result, text = wait_notice(browser, "stop-replica", 30)
+    assert result == "ok", text
+    assert threads(star4, r1) == ("No", "No")
+    wait_for(browser, lambda d: state_of(d, k1) == "problem", "r1 marked as a problem", 15)
+    panel.find_element("css selector", '[data-action="start-replica"]').click()
+    confirm(browser, "Start replication", k1)
+    result, text = wait_notice(browser, "start-replica", 30)
+    assert result == "ok", text
+    assert threads(star4, r1) == ("Yes", "Yes")
+    wait_for(browser, lambda d: state_of(d, k1) == "ok", "r1 healthy again", 15)
+
+    # A graceful takeover to r1 from its panel; then its recovery is acknowledged from the
+    # recoveries page.
+    panel.find_element("css selector", '[data-action="graceful-master-takeover"]').click()
+    confirm(browser, k1, "becomes the master")
+    result, text = wait_notice(browser, "graceful-master-takeover", 90)
+    assert result == "ok", text
+    assert star4.sql_value(r1, "SELECT @@read_only") == 0
+    browser.get(follower.url("/?refresh=1#/recoveries"))
+    row = f'[data-recovery][data-acknowledged="false"]'
+    wait_for(browser, lambda d: d.find_elements("css selector", row), "an unacknowledged recovery")
+    uid = browser.find_element("css selector", row).get_attribute("data-recovery")
+    shoot(browser, tmp_path, "recoveries")
+    browser.find_element("css selector", f'[data-uid="{uid}"]').click()
+    confirm(browser, "Acknowledge")
+    result, text = wait_notice(browser, "ack-recovery", 30)
+    assert result == "ok", text
+    recs = leader.api(f"audit-recovery/uid/{uid}")
+    assert recs and recs[0]["Acknowledged"] is True, recs
+    assert recs[0]["AcknowledgedComment"] == "acknowledged from the web UI"
+    wait_for(browser, lambda d: d.find_element(
+        "css selector", f'[data-recovery="{uid}"]').get_attribute("data-acknowledged") == "true",
+        "the row shown acknowledged")
+
+    # The other pages, each drawn from the live service.
+    for page, text in (("detections", "Failure detections"), ("audit", "Audit"),
+                       ("manager", "Raft members"), ("discover", "Discover an instance"),
+                       ("search/" + str(star4.port(r2)), k2)):
+        browser.get(follower.url("/?refresh=1#/" + page))
+        wait_for(browser, lambda d: text in d.find_element("id", "page").text, f"the {page} page")
+        shoot(browser, tmp_path, page.split("/")[0])
+    browser.get(follower.url("/?refresh=1#/manager"))
+    wait_for(browser, lambda d: len(d.find_elements("css selector", "[data-member]")) == 3,
+             "three raft members")
+    roles = [e.text for e in browser.find_elements("css selector", "[data-member]")]
+    assert sum("leader" in t for t in roles) == 1 and sum("this node" in t for t in roles) == 1
+
+    # A read-only user sees no action controls anywhere.
+    login(browser, "readonly", "anything")
+    # (after the takeover the cluster is named for its new master: link to the instance)
+    browser.get(follower.url("/?refresh=1&as=readonly#/instance/" + k2))
+    wait_for(browser, lambda d: d.execute_script("return document.body.dataset.canWrite")
+             == "false" and refreshes(d) >= 1, "the read-only session")
+    panel = browser.find_element("id", "panel")
+    wait_for(browser, lambda d: len(cards(d)) == 4 and k2 in panel.text, "the read-only panel")
+    assert "Read-only access" in panel.text
+    controls = ("return Array.from(document.querySelectorAll('[data-action], [data-drag], "
+                "#confirm[open], #discover-form')).map((e) => e.outerHTML.slice(0, 120))")
+    assert browser.execute_script(controls) == []
+    shoot(browser, tmp_path, "readonly")
+    browser.get(follower.url("/?refresh=1&as=readonly#/recoveries"))
+    wait_for(browser, lambda d: d.find_elements("css selector", "[data-recovery]"), "recoveries")
+    assert browser.execute_script(controls) == []
+    browser.get(follower.url("/?refresh=1&as=readonly#/discover"))
+    wait_for(browser, lambda d: "needs write rights" in d.find_element("id", "page").text,
+             "the discover page without its form")
+    assert browser.execute_script(controls) == []
+    # The server refuses it a write anyway.
+    stop = f"/api/stop-replica/127.0.0.1/{star4.port(r2)}"
+    assert follower.get(stop, auth=("readonly", "x")).status_code == 403
+
+    # Forged: a page of another origin (the stub, another port) makes the admin's browser
+    # send a write. The server refuses it; the replica keeps replicating.
+    login(browser, *ADMIN)
+    evil = stub_factory()
+    browser.get(evil.base + "/?refresh=0")
+    browser.get_log("performance")
+    out = browser.execute_async_script("""
+      const done = arguments[arguments.length - 1];
+      fetch(arguments[0], {method: 'POST', mode: 'no-cors', credentials: 'include'})
+        .then(() => done('sent'), (e) => done('error ' + e));""", follower.url(stop))
+    assert out == "sent"
+    assert wait_for(browser, lambda d: network_statuses(d, "/api/stop-replica/") or None,
+                    "the forged request's answer") == [403]
+    time.sleep(1)
+    assert threads(star4, r2) == ("Yes", "Yes")
+    # Without what the server requires of browsers (same origin), a write is refused; the
+    # same write without any browser marker (orchestrator-client, curl) is served.
+    for headers in ({"Origin": "http://evil.example"}, {"Sec-Fetch-Site": "cross-site"},
+                    {"Sec-Fetch-Site": "same-site"}, {"Referer": "http://evil.example/x"}):
+        r = follower.post(stop, headers=headers)
+        assert r.status_code == 403 and "cross-site" in r.text, (headers, r.text)
+    assert threads(star4, r2) == ("Yes", "Yes")
+    r = follower.get(f"/api/start-replica/127.0.0.1/{star4.port(r2)}")
+    assert r.status_code == 200, r.text

@@ -571,7 +571,7 @@
     panelSig = sig;
     const focused = p.contains(document.activeElement) ? document.activeElement.dataset.action || 'close' : null;
     p.hidden = false;
-    const close = h('button', {type: 'button', class: 'x', data: {action: 'close'}, 'aria-label': 'Close instance panel', text: '\u00d7',
+    const close = h('button', {type: 'button', class: 'x', data: {close: 'panel'}, 'aria-label': 'Close instance panel', text: '\u00d7',
       onclick: () => { location.hash = '#/cluster/' + encodeURIComponent(S.route.cluster); }});
     if (!i) {
       p.replaceChildren(h('header', null, h('h2', {text: k}), close), h('p', {class: 'muted', text: 'This instance is not known (any more).'}));
@@ -983,9 +983,10 @@
     busy = true;
     clearTimeout(timer);
     try {
-      if (!S.me) S.me = await getJSON('api/whoami').catch(() => ({User: '', CanWrite: false, unknown: true}));
-      /* Go encodes an empty list as null: read null as []. */
-      const [clusters, insts, analysis, rec] = await Promise.all([
+      /* whoami each time: rights follow a config reload or new credentials. */
+      const [me, clusters, insts, analysis, rec] = await Promise.all([
+        getJSON('api/whoami').catch(() => ({User: '', CanWrite: false, unknown: true})),
+        /* Go encodes an empty list as null: read null as []. */
         getJSON('api/clusters-info').then((c) => c || []),
         getJSON('api/all-instances').then((c) => c || []),
         getJSON('api/replication-analysis').catch(() => null),
@@ -994,6 +995,7 @@
       if (!Array.isArray(clusters)) throw new Error('api/clusters-info did not return a list');
       if (!Array.isArray(insts)) throw new Error('api/all-instances did not return a list');
       clusters.sort((a, b) => cmpText(a.ClusterAlias || a.ClusterName, b.ClusterAlias || b.ClusterName));
+      S.me = me;
       S.findings = indexFindings(analysis);
       S.recoveries = rec && typeof rec.Details === 'string' ? rec.Details : null;
       index(clusters, insts);
