@@ -516,6 +516,8 @@ def test_ui_operates_a_live_topology_from_a_follower(star4, raft_factory, stub_f
     # tree shows it there.
     verdict = drag(browser, f'[data-instance="{k3}"] .key', f'[data-instance="{k2}"]')
     assert verdict == "ok"
+    browser.save_screenshot(str(tmp_path / "ui-drag.png"))
+    print("screenshot:", tmp_path / "ui-drag.png")
     ActionChains(browser).release().perform()
     confirm(browser, k3, f"below {k2}")
     result, text = wait_notice(browser, "relocate", 60)
@@ -575,8 +577,19 @@ def test_ui_operates_a_live_topology_from_a_follower(star4, raft_factory, stub_f
     browser.get(follower.url("/?refresh=1#/manager"))
     wait_for(browser, lambda d: len(d.find_elements("css selector", "[data-member]")) == 3,
              "three raft members")
-    roles = [e.text for e in browser.find_elements("css selector", "[data-member]")]
-    assert sum("leader" in t for t in roles) == 1 and sum("this node" in t for t in roles) == 1
+    roles = [e.find_elements("css selector", "td")[1].text
+             for e in browser.find_elements("css selector", "[data-member]")]
+    assert sorted(roles) == ["follower", "follower (this node)", "leader"], roles
+    # The leader's view says which members it reaches.
+    browser.get(leader.url("/?refresh=1#/manager"))
+    wait_for(browser, lambda d: sum(e.text.endswith("yes") for e in d.find_elements(
+        "css selector", "[data-member]")) == 3, "three members reached by the leader")
+    shoot(browser, tmp_path, "manager-leader")
+
+    # whoami: what the UI asks before offering actions (answered by the node itself).
+    assert follower.api("whoami")["CanWrite"] is True
+    assert follower.api("whoami", auth=("readonly", "x"))["CanWrite"] is False
+    assert follower.get("/api/whoami", auth=None).status_code == 401
 
     # A read-only user sees no action controls anywhere.
     login(browser, "readonly", "anything")

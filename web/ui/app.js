@@ -762,7 +762,7 @@
               fields: [{name: 'comment', label: 'Comment', value: 'acknowledged from the web UI', required: true}]})}) : null;
           return {attrs: {data: {recovery: r.UID || String(r.Id), acknowledged: String(!!r.Acknowledged)}},
             cells: [String(r.Id), clusterLink(cd.ClusterName), ae.Analysis || '', instLink(fk), instLink(sk), when(r.RecoveryStartTimestamp),
-              when(r.RecoveryEndTimestamp), r.IsActive ? 'running' : r.IsSuccessful ? 'successful' : 'failed' +
+              when(r.RecoveryEndTimestamp), !r.RecoveryEndTimestamp ? 'running' : r.IsSuccessful ? 'successful' : 'failed' +
               (r.AllErrors && r.AllErrors.length ? ': ' + r.AllErrors.join('; ') : ''), ack, btn]};
         }), 'No recoveries recorded.')];
   }
@@ -791,21 +791,29 @@
     const [health, raft] = await Promise.all([getJSON('api/status').catch((e) => ({err: e.message})),
       getJSON('api/raft-status').catch((e) => ({err: e.message}))]);
     const d = health.Details || health || {};
-    const healthy = new Set(d.RaftHealthyMembers || []);
+    const mismatch = Array.isArray(d.ConfigMismatch) && d.ConfigMismatch.length ? d.ConfigMismatch.join(', ') : '';
     const out = [h('h2', {text: 'Manager cluster'}),
       h('dl', {class: 'facts'},
         h('dt', {text: 'This node'}), h('dd', {text: d.Hostname || '?'}),
         h('dt', {text: 'Healthy'}), h('dd', {class: d.Healthy === false ? 't-bad' : 't-ok', text: health.err ? health.err : d.Healthy === false ? 'no' + (d.Error ? ': ' + d.Error : '') : 'yes'}),
         h('dt', {text: 'Leader'}), h('dd', {text: d.RaftLeader || (d.IsActiveNode ? 'this node' : '?')}),
         h('dt', {text: 'Leader URI'}), h('dd', {text: d.RaftLeaderURI || ''}),
-        h('dt', {text: 'Config'}), h('dd', {text: d.ConfigMismatch ? 'differs between members: ' + JSON.stringify(d.ConfigMismatch) : d.ConfigFingerprint ? 'same on every member' : ''}))];
+        h('dt', {text: 'Config'}), h('dd', {class: mismatch ? 't-bad' : null,
+          text: mismatch ? 'recovery settings differ on ' + mismatch : d.ConfigFingerprint ? 'fingerprint ' + d.ConfigFingerprint : ''}))];
     if (raft.err) out.push(h('p', {class: 'muted', text: 'Raft: ' + raft.err + ' (a single manager node).'}));
     else {
-      out.push(h('h3', {text: 'Raft members'}), table(['Member', 'Role', 'Healthy'], (raft.Peers || []).map((p) => ({
-        attrs: {data: {member: p}},
-        cells: [p, (p === raft.Leader ? 'leader' : 'follower') + (p === raft.RaftAdvertise ? ' (this node)' : ''),
-          healthy.size ? (healthy.has(p) ? 'yes' : 'no') : '?']})), 'No members.'),
-      h('p', {class: 'muted', text: `This node: ${raft.State || '?'}, ${raft.IsPartOfQuorum ? 'part of the quorum' : 'not in the quorum'}.`}));
+      /* Only the leader knows which members it reaches; a follower links to it. */
+      const lead = raft.State === 'Leader';
+      const healthy = new Set(raft.HealthyMembers || d.RaftHealthyMembers || []);
+      const kind = new Map((raft.Members || []).map((m) => [m.Address, m.Role]));
+      out.push(h('h3', {text: 'Raft members'}), table(['Member', 'Role', 'Raft role', lead ? 'Reached by the leader' : 'Health'],
+        (raft.Peers || []).map((p) => ({
+          attrs: {data: {member: p}},
+          cells: [p, (p === raft.Leader ? 'leader' : 'follower') + (p === raft.RaftAdvertise ? ' (this node)' : ''), kind.get(p) || '',
+            lead ? (healthy.has(p) ? 'yes' : 'no') : 'known to the leader']})), 'No members.'),
+      h('p', {class: 'muted'}, `This node: ${raft.State || '?'}, ${raft.IsPartOfQuorum ? 'part of the quorum' : 'not in the quorum'}, term ${raft.Term}, ` +
+        `commit index ${raft.CommitIndex}, applied ${raft.LastApplied}. `,
+      !lead && /^https?:\/\//.test(raft.LeaderURI || '') ? h('a', {href: raft.LeaderURI + '/#/manager', text: 'The leader\u2019s view'}) : null));
     }
     const kv = d.KVStores || [];
     out.push(h('h3', {text: 'KV publishing'}), table(['Store', 'Healthy', 'Last success', 'Error'], kv.map((s) => ({
