@@ -338,6 +338,24 @@ def test_ui_deep_links_and_back_forward(browser, stub_factory, tmp_path):
              "the API's error for a missing route")
     assert "/api/restart-replica/127.0.0.1/3307" in stub.get("/_stub/log").json()
 
+    # The replicas handle: onto one of those replicas is refused at once; onto another
+    # instance it asks can-replicate-from (absent here: allowed, the relocation decides), and
+    # the confirmed move calls relocate-replicas (absent here too: its error is shown).
+    browser.get(stub.base + "/?refresh=0")
+    wait_for(browser, lambda d: len(cards(d)) == 13, "the dashboard")
+    handle = '[data-instance="db-b.example:3306"] [data-drag="replicas"]'
+    assert drag(browser, handle, '[data-instance="db-d.example:3306"]') == "bad"
+    ActionChains(browser).release().perform()
+    wait_notice(browser, "relocate")
+    assert drag(browser, handle, '[data-instance="db-a.example:3306"]') == "ok"
+    ActionChains(browser).release().perform()
+    confirm(browser, "db-c.example:3306", "below db-a.example:3306")
+    result, text = wait_notice(browser, "relocate-replicas")
+    assert result == "error" and "unknown route" in text, text
+    log = stub.get("/_stub/log").json()
+    assert "/api/can-replicate-from/db-c.example/3306/db-a.example/3306" in log
+    assert "/api/relocate-replicas/db-b.example/3306/db-a.example/3306" in log
+
 
 def test_ui_dashboard_with_100_clusters_and_1000_instances(browser, stub_factory, tmp_path):
     stub = stub_factory("--fleet", "100:10")
