@@ -555,6 +555,18 @@ def test_ui_operates_a_live_topology_from_a_follower(star4, raft_factory, stub_f
     assert threads(star4, r3) == ("Yes", "Yes")
     wait_for(browser, lambda d: cards(d)[k3]["parent"] == k2, f"{k3} drawn below {k2}", 15)
 
+    # A cluster action with a value: the alias, shown in the header at once.
+    browser.find_element("css selector", '[data-action="set-cluster-alias"]').click()
+    field = browser.find_element("css selector", '#confirm-fields input[name="alias"]')
+    field.clear()
+    field.send_keys("ui-main")
+    confirm(browser, f"alias of cluster {master}")
+    result, text = wait_notice(browser, "set-cluster-alias", 30)
+    assert result == "ok", text
+    wait_for(browser, lambda d: "ui-main" in d.find_element(
+        "css selector", f'[data-cluster="{master}"] > header').text, "the new alias")
+    assert leader.api(f"cluster-info/{master}")["ClusterAlias"] == "ui-main"
+
     # Stop and start replication from the instance panel.
     browser.find_element("css selector", f'[data-instance="{k1}"] .key').click()
     panel = browser.find_element("id", "panel")
@@ -603,6 +615,14 @@ def test_ui_operates_a_live_topology_from_a_follower(star4, raft_factory, stub_f
         browser.get(follower.url("/?refresh=1#/" + page))
         wait_for(browser, lambda d: text in d.find_element("id", "page").text, f"the {page} page")
         shoot(browser, tmp_path, page.split("/")[0])
+        if page == "discover":  # the form: an instance the service knows already
+            browser.find_element("id", "discover-host").send_keys("127.0.0.1")
+            port = browser.find_element("id", "discover-port")
+            port.clear()
+            port.send_keys(str(star4.port(r2)) + Keys.ENTER)
+            confirm(browser, f"Probe {k2}")
+            result, text = wait_notice(browser, "discover", 30)
+            assert result == "ok", text
     browser.get(follower.url("/?refresh=1#/manager"))
     wait_for(browser, lambda d: len(d.find_elements("css selector", "[data-member]")) == 3,
              "three raft members")
