@@ -1,4 +1,4 @@
-/* Meta routes: load-balancer and leader checks, health and status. */
+/* Meta routes: load-balancer and leader checks, health and status, whoami. */
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -116,6 +116,24 @@ static void h_health(struct web_req *r)
     }
 }
 
+/* whoami (an extension, for the web UI): who the server takes the caller
+ * for and whether it may change state, so the UI offers actions only to
+ * those allowed to use them. Answered by the node itself: every node applies
+ * the same authentication. */
+static void h_whoami(struct web_req *r)
+{
+    const struct orc_config *cfg = r->deps->cfg;
+    json_t *j = json_pack("{s:s?, s:b, s:b, s:s, s:b}", "User", r->user, "Authenticated",
+                          r->authenticated, "CanWrite", r->can_write, "AuthenticationMethod",
+                          cfg->AuthenticationMethod, "ReadOnly", cfg->ReadOnly);
+
+    if (j == NULL) {
+        web_reply_error(r, 500, "whoami: out of memory");
+        return;
+    }
+    web_reply_json(r, 200, j);
+}
+
 const struct web_route web_routes_meta[] = {
     {"lb-check", h_lb_check, WEB_NOPROXY | WEB_NOAUTH},
     {"_ping", h_lb_check, WEB_NOPROXY | WEB_NOAUTH},
@@ -124,5 +142,6 @@ const struct web_route web_routes_meta[] = {
     {"routed-leader-check", h_leader_check, WEB_NOAUTH},
     {"health", h_health, WEB_NOPROXY | WEB_NOAUTH},
     {"status", h_health, WEB_NOPROXY | WEB_NOAUTH},
+    {"whoami", h_whoami, WEB_NOPROXY},
 };
 const size_t web_routes_meta_len = ORC_ARRAY_LEN(web_routes_meta);

@@ -1,11 +1,16 @@
 """Browser tests of the web UI (web/ui/), in Debian's headless Chromium via chromedriver.
 
-test_ui_draws_tree_from_stub_api and test_ui_tolerates_missing_analysis_route run the UI
-against uidev/stub_server.py (canned orchestrator-shaped JSON), so they check the UI alone:
-tree nesting, problem marking, live refresh, URL prefixes and the error banner.
-test_ui_shows_every_instance_of_a_live_topology runs it against the real orchestrator
-service watching a real 4-node MariaDB star.
+The stub tests run the UI against uidev/stub_server.py (canned orchestrator-shaped JSON), so
+they check the UI alone: tree nesting, problem marking, live refresh, URL prefixes, the error
+banner, deep links and back/forward, and the dashboard's speed with 100 generated clusters of
+10 instances. test_ui_operates_a_live_topology_from_a_follower runs it against three real
+orchestrator nodes (raft, basic auth) watching a real 4-node MariaDB star, with the browser on
+a follower: drag-and-drop relocation, stop/start replication from the instance panel, a
+graceful takeover and its recovery acknowledged, the read-only user, and forged requests.
+Screenshots of every page are kept under the pytest basetemp (their paths are printed).
 """
+import base64
+import json
 import os
 import shutil
 import subprocess
@@ -19,6 +24,8 @@ import requests
 from selenium import webdriver
 from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.action_chains import ActionChains
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -54,6 +61,7 @@ def browser():
     profile = tempfile.mkdtemp(prefix="orc-ui-chromium-")
     opts = webdriver.ChromeOptions()
     opts.binary_location = CHROMIUM
+    opts.set_capability("goog:loggingPrefs", {"performance": "ALL", "browser": "ALL"})
     for arg in CHROME_ARGS + ["--user-data-dir=" + profile]:
         opts.add_argument(arg)
     drv = None
@@ -225,7 +233,7 @@ def test_ui_draws_tree_from_stub_api(browser, stub_factory, tmp_path):
         got = load(browser, stub.base + path + "?refresh=1")
         assert len(got) == 13 and got[STAR[1]]["parent"] == STAR[0], path
     log = stub.get("/_stub/log").json()
-    assert "/orc/api/clusters-info" in log and "/orc/api/cluster/127.0.0.1:3306" in log
+    assert "/orc/api/clusters-info" in log and "/orc/api/all-instances" in log
 
     # API unreachable: a visible error banner, the last data kept on screen.
     banner = browser.find_element("id", "error")
@@ -247,7 +255,163 @@ def test_ui_tolerates_missing_analysis_route(browser, stub_factory):
     assert browser.execute_script("return document.body.dataset.api") == "ok"
 
 
+
+def shoot(drv, tmp_path, name):
+    """Screenshot of the whole page (window grown to its height) under the test's tmp_path."""
+    height = drv.execute_script("return Math.max(document.documentElement.scrollHeight, 900)")
+    drv.set_window_size(1366, min(int(height), 4000))
+    shot = tmp_path / f"ui-{name}.png"
+    drv.save_screenshot(str(shot))
+    drv.set_window_size(1366, 900)
+    assert shot.stat().st_size > 5000, shot
+    print("screenshot:", shot)
+    return shot
+
+
+def test_ui_deep_links_and_back_forward(browser, stub_factory, tmp_path):
+    stub = stub_factory()
+    # A deep link straight to an instance: its cluster alone, the panel open on it.
+    browser.get(stub.base + "/?refresh=0#/cluster/127.0.0.1%3A3306/127.0.0.1%3A3309")
+    wait_for(browser, lambda d: refreshes(d) >= 1, "a first refresh")
+    panel = browser.find_element("id", "panel")
+    wait_for(browser, lambda d: panel.is_displayed() and "127.0.0.1:3309" in panel.text, "the panel")
+    assert "Duplicate entry" in panel.text and "SQL stopped" in panel.text
+    assert set(cards(browser)) == set(STAR)
+    assert browser.execute_script(
+        "return document.querySelector('[data-instance=\"127.0.0.1:3309\"]').classList"
+        ".contains('selected')")
+    # A writer is offered the actions that fit a replica, each naming what it changes.
+    acts = browser.execute_script(
+        "return Array.from(document.querySelectorAll('#panel [data-action]'))"
+        ".map((b) => b.dataset.action)")
+    for a in ("stop-replica", "start-replica", "skip-query", "set-writeable", "begin-downtime",
+              "register-candidate", "relocate", "graceful-master-takeover", "forget"):
+        assert a in acts, (a, acts)
+    assert "set-read-only" not in acts and "end-downtime" not in acts
+
+    # Navigate by clicks: a card of another cluster from the dashboard, then a page.
+    browser.find_element("css selector", '[data-nav="dashboard"]').click()
+    wait_for(browser, lambda d: len(cards(d)) == 13, "the dashboard with every cluster")
+    assert not panel.is_displayed()
+    browser.find_element("css selector", '[data-instance="db-c.example:3306"] .key').click()
+    wait_for(browser, lambda d: "db-c.example:3306" in panel.text, "the panel of db-c")
+    assert browser.current_url.endswith("#/cluster/db-a.example%3A3306/db-c.example%3A3306")
+    browser.find_element("css selector", '[data-nav="audit"]').click()
+    wait_for(browser, lambda d: d.execute_script("return document.body.dataset.page") == "audit",
+             "the audit page")
+    # Back: the instance again; back: the dashboard; forward twice: the audit page.
+    browser.back()
+    wait_for(browser, lambda d: panel.is_displayed() and "db-c.example:3306" in panel.text,
+             "the panel of db-c after Back")
+    browser.back()
+    wait_for(browser, lambda d: d.execute_script("return document.body.dataset.page") ==
+             "dashboard" and not panel.is_displayed(), "the dashboard after Back")
+    browser.forward()
+    browser.forward()
+    wait_for(browser, lambda d: d.execute_script("return document.body.dataset.page") == "audit",
+             "the audit page after Forward")
+
+    # Keyboard: Tab reaches a card, Enter opens it, Escape closes the panel.
+    browser.get(stub.base + "/?refresh=0#/cluster/db-a.example%3A3306")
+    wait_for(browser, lambda d: len(cards(d)) == 4, "the chain cluster")
+    body = browser.find_element("css selector", "body")
+    for _ in range(40):
+        body = browser.switch_to.active_element
+        if body.get_attribute("data-instance"):
+            break
+        body.send_keys(Keys.TAB)
+    first = browser.switch_to.active_element.get_attribute("data-instance")
+    assert first == "db-a.example:3306", first
+    browser.switch_to.active_element.send_keys(Keys.ENTER)
+    wait_for(browser, lambda d: "db-a.example:3306" in panel.text, "the panel opened by Enter")
+    browser.switch_to.active_element.send_keys(Keys.ESCAPE)
+    wait_for(browser, lambda d: not panel.is_displayed(), "the panel closed by Escape")
+
+    # An action the server does not have: its error is shown, nothing else breaks.
+    browser.get(stub.base + "/?refresh=0#/cluster/127.0.0.1%3A3306/127.0.0.1%3A3307")
+    wait_for(browser, lambda d: "127.0.0.1:3307" in panel.text, "the panel of 3307")
+    browser.find_element("css selector", '#panel [data-action="restart-replica"]').click()
+    dialog = browser.find_element("id", "confirm")
+    assert dialog.is_displayed() and "127.0.0.1:3307" in dialog.text
+    browser.find_element("id", "confirm-ok").click()
+    wait_for(browser, lambda d: "unknown route" in d.find_element("id", "notices").text,
+             "the API's error for a missing route")
+    assert "/api/restart-replica/127.0.0.1/3307" in stub.get("/_stub/log").json()
+
+    # The replicas handle: onto one of those replicas is refused at once; onto another
+    # instance it asks can-replicate-from (absent here: allowed, the relocation decides), and
+    # the confirmed move calls relocate-replicas (absent here too: its error is shown).
+    browser.get(stub.base + "/?refresh=0")
+    wait_for(browser, lambda d: len(cards(d)) == 13, "the dashboard")
+    handle = '[data-instance="db-b.example:3306"] [data-drag="replicas"]'
+    assert drag(browser, handle, '[data-instance="db-d.example:3306"]') == "bad"
+    ActionChains(browser).release().perform()
+    wait_notice(browser, "relocate")
+    assert drag(browser, handle, '[data-instance="db-a.example:3306"]') == "ok"
+    ActionChains(browser).release().perform()
+    confirm(browser, "db-c.example:3306", "below db-a.example:3306")
+    result, text = wait_notice(browser, "relocate-replicas")
+    assert result == "error" and "unknown route" in text, text
+    log = stub.get("/_stub/log").json()
+    assert "/api/can-replicate-from/db-c.example/3306/db-a.example/3306" in log
+    assert "/api/relocate-replicas/db-b.example/3306/db-a.example/3306" in log
+
+
+def test_ui_dashboard_with_100_clusters_and_1000_instances(browser, stub_factory, tmp_path):
+    stub = stub_factory("--fleet", "100:10")
+    browser.get(stub.base + "/?refresh=0")
+    wait_for(browser, lambda d: refreshes(d) >= 1, "a first refresh of the big fleet", 20)
+    first_ms = float(browser.execute_script("return document.body.dataset.firstRender"))
+    render_ms = float(browser.execute_script("return document.body.dataset.renderMs"))
+    summary = browser.find_element("id", "summary").text
+    assert "103 clusters" in summary and "1013 instances" in summary, summary
+    n = browser.execute_script("return document.querySelectorAll('section.cluster').length")
+    assert n == 103
+    # Collapsed: headers only, no instance card drawn yet.
+    assert len(cards(browser)) == 0
+    print(f"100 clusters / 1,000 instances: first render {first_ms:.0f} ms after navigation "
+          f"start (fetch + parse + draw), drawing {render_ms:.1f} ms")
+    assert first_ms < 1000, first_ms
+    head = browser.execute_script(
+        "return document.querySelector('[data-cluster=\"gen-003-0.example:3306\"]').innerText")
+    for part in ("app003", "10 instances", "1 with problems", "no auto-recovery"):
+        assert part in head, (part, head)
+    shoot(browser, tmp_path, "dashboard-1000")
+
+    # Filter, then expand one cluster with the keyboard.
+    f = browser.find_element("id", "filter")
+    f.send_keys("app042")
+    wait_for(browser, lambda d: d.execute_script(
+        "return document.querySelectorAll('section.cluster').length") == 1, "one cluster left")
+    toggle = browser.find_element("css selector", '[data-toggle="gen-042-0.example:3306"]')
+    toggle.send_keys(Keys.ENTER)
+    wait_for(browser, lambda d: len(cards(d)) == 10, "the 10 cards of app042")
+    got = cards(browser)
+    assert got["gen-042-5.example:3306"]["parent"] == "gen-042-2.example:3306"
+    # Everything expanded: 1,013 cards, still drawn fast.
+    f.send_keys(Keys.CONTROL, "a")
+    f.send_keys(Keys.BACKSPACE)
+    browser.find_element("id", "expand-all").click()
+    wait_for(browser, lambda d: len(cards(d)) == 1013, "every card", 20)
+    expand_ms = float(browser.execute_script("return document.body.dataset.renderMs"))
+    # The page answers input while every tree is drawn: the next frame comes quickly.
+    frame_ms = browser.execute_async_script("""
+      const done = arguments[arguments.length - 1], t0 = performance.now();
+      document.documentElement.scrollTop = document.documentElement.scrollHeight / 2;
+      requestAnimationFrame(() => requestAnimationFrame(() => done(performance.now() - t0)));""")
+    print(f"expand all (1,013 cards): drawn in {expand_ms:.0f} ms; a scroll to the middle is "
+          f"painted in {frame_ms:.0f} ms")
+    assert frame_ms < 500, frame_ms
+    # Far below, not painted yet, but in the page (find-in-page, screen readers).
+    far = browser.execute_script(
+        "return document.querySelector('[data-instance=\"gen-094-9.example:3306\"]').textContent")
+    assert "SQLstopped" in far.replace(" ", ""), far
+
+
 # ---- test against the real service -------------------------------------------------------------
+
+ADMIN = ("admin", "ui-test-pw")
+
 
 def wait_cluster(orc, master_key, count, timeout=30):
     """Waits until /api/cluster/<master_key> lists `count` instances; returns them."""
@@ -268,56 +432,259 @@ def wait_cluster(orc, master_key, count, timeout=30):
                 f"{last}\nlog:\n{orc.tail()}")
 
 
-def test_ui_shows_every_instance_of_a_live_topology(star4, orc_factory, browser, tmp_path):
+def login(drv, user, password):
+    """Every request of the page carries HTTP basic credentials (as a browser that was asked
+    for them once does)."""
+    token = base64.b64encode(f"{user}:{password}".encode()).decode()
+    drv.execute_cdp_cmd("Network.enable", {})
+    drv.execute_cdp_cmd("Network.setExtraHTTPHeaders",
+                        {"headers": {"Authorization": "Basic " + token}})
+
+
+def confirm(drv, *expect):
+    """Checks the confirmation names what changes, then confirms."""
+    dialog = drv.find_element("id", "confirm")
+    wait_for(drv, lambda d: dialog.is_displayed(), "the confirmation dialog")
+    for part in expect:
+        assert part in dialog.text, (part, dialog.text)
+    drv.find_element("id", "confirm-ok").click()
+
+
+def wait_notice(drv, action, timeout=WAIT_TIMEOUT):
+    """The result the API gave for action (newest notice): returns (result, text)."""
+    got = wait_for(drv, lambda d: d.execute_script(
+        "const n = document.querySelector(`#notices [data-action=\"${arguments[0]}\"]`);"
+        "return n ? [n.dataset.result, n.innerText] : null;", action),
+        f"the answer to {action}", timeout)
+    drv.execute_script("document.getElementById('notices').replaceChildren()")
+    return got
+
+
+def master_port(sb, name):
+    st = sb.slave_status(name)
+    return int(st["Master_Port"]) if st else None
+
+
+def threads(sb, name):
+    st = sb.slave_status(name)
+    return st["Slave_IO_Running"], st["Slave_SQL_Running"]
+
+
+def drag(drv, src_css, dst_css):
+    """Presses on src, moves onto dst (without releasing); returns dst's verdict once known."""
+    src = drv.find_element("css selector", src_css)
+    dst = drv.find_element("css selector", dst_css)
+    ActionChains(drv).move_to_element(src).click_and_hold().move_by_offset(12, 12) \
+        .move_to_element(dst).move_by_offset(2, 2).perform()
+    return wait_for(drv, lambda d: d.execute_script(
+        "const v = arguments[0].dataset.drop; return v && v !== 'checking' ? v : null;", dst),
+        "the drop target's verdict")
+
+
+def network_statuses(drv, fragment):
+    """HTTP statuses Chromium received for URLs containing fragment (performance log)."""
+    out = []
+    for entry in drv.get_log("performance"):
+        msg = json.loads(entry["message"])["message"]
+        if msg.get("method") == "Network.responseReceived":
+            resp = msg["params"]["response"]
+            if fragment in resp["url"]:
+                out.append(resp["status"])
+    return out
+
+
+def test_ui_operates_a_live_topology_from_a_follower(star4, raft_factory, stub_factory, browser,
+                                                    tmp_path):
     star4.wait_replicating(timeout=20)
     master = star4.key(star4.master)
-    replicas = {star4.key(n): n for n in star4.replicas}
-    orc = orc_factory(sandbox=star4, DiscoverySeeds=[master])
-    try:  # also ask for it explicitly: discovery may start sooner than the seeds are read
-        orc.get(f"/api/discover/127.0.0.1/{star4.port(star4.master)}", timeout=5)
-    except requests.RequestException:
-        pass
-    insts = wait_cluster(orc, master, 4)
-    assert {f"{i['Key']['Hostname']}:{i['Key']['Port']}" for i in insts} == {master, *replicas}
+    names = {star4.key(n): n for n in star4.names}
+    r1, r2, r3 = sorted(star4.replicas)
+    k1, k2, k3 = (star4.key(n) for n in (r1, r2, r3))
+    user, password = star4.credentials("repl")
+    cluster = raft_factory(3, sandbox=star4, DiscoverySeeds=[master],
+                           ReplicationCredentialsQuery=f"SELECT '{user}', '{password}', '', '', ''",
+                           AuthenticationMethod="multi", HTTPAuthUser=ADMIN[0],
+                           HTTPAuthPassword=ADMIN[1])
+    for node in cluster.nodes:
+        node.http_kw["auth"] = ADMIN
+    leader = cluster.wait_leader(timeout=20)
+    follower = cluster.followers(leader)[0]
+    insts = wait_cluster(follower, master, 4)
+    assert {f"{i['Key']['Hostname']}:{i['Key']['Port']}" for i in insts} == set(names)
 
     # The UI's files are served with types the browser accepts, at / and at /web/.
     for path, ctype in (("/", "text/html"), ("/web/", "text/html"), ("/app.js", "javascript"),
-                        ("/web/app.js", "javascript"), ("/style.css", "text/css"),
                         ("/web/style.css", "text/css")):
-        r = orc.get(path, timeout=5)
+        r = follower.get(path, timeout=5)
         assert r.status_code == 200 and ctype in r.headers.get("Content-Type", ""), (path, r)
 
-    load(browser, orc.url("/?refresh=1"))
+    # The page comes from a follower; its writes are proxied to the leader.
+    login(browser, *ADMIN)
+    load(browser, follower.url("/?refresh=1"))
     wait_for(browser, lambda d: len(cards(d)) == 4 and
              all(c["state"] == "ok" for c in cards(d).values()),
              "the 4 instances of the star, all healthy", 20)
+    assert browser.execute_script("return document.body.dataset.canWrite") == "true"
     got = cards(browser)
     assert got[master]["parent"] is None and got[master]["master"] == ""
-    for k in replicas:
-        assert got[k]["parent"] == master and got[k]["master"] == master, got[k]
-        assert "SQL running" in got[k]["text"].replace("\n", " ")
-    assert "writable" in got[master]["text"]
+    for k in (k1, k2, k3):
+        assert got[k]["parent"] == master and "SQL running" in got[k]["text"].replace("\n", " ")
+    shoot(browser, tmp_path, "dashboard")
 
-    # Stop one replica's SQL thread: marked as a problem within a few polls and refreshes.
-    broken = sorted(replicas)[1]
-    star4.sql(replicas[broken], "STOP SLAVE SQL_THREAD")
-    wait_for(browser, lambda d: state_of(d, broken) == "problem",
-             f"{broken} marked as a problem after STOP SLAVE SQL_THREAD", 15)
-    got = cards(browser)
-    assert "SQL stopped" in got[broken]["text"].replace("\n", " ")
-    assert got[broken]["parent"] == master
-    assert all(got[k]["state"] == "ok" for k in replicas if k != broken)
-    shot = tmp_path / "ui-live.png"
-    browser.save_screenshot(str(shot))
-    assert shot.stat().st_size > 10000
-    print("screenshot:", shot)
+    # Drag and drop: master onto one of its replicas is refused before release...
+    cl = "#/cluster/" + requests.utils.quote(master, safe="")
+    browser.get(follower.url("/?refresh=1" + cl))
+    wait_for(browser, lambda d: len(cards(d)) == 4, "the cluster page")
+    verdict = drag(browser, f'[data-instance="{master}"] .key', f'[data-instance="{k1}"]')
+    assert verdict == "bad"
+    ActionChains(browser).release().perform()
+    result, text = wait_notice(browser, "relocate")
+    assert result == "error" and "Cannot move" in text
+    assert not browser.find_element("id", "confirm").is_displayed()
+    # ...and r3 onto r2 is allowed: after confirming, r3 replicates from r2 (SQL) and the
+    # tree shows it there.
+    verdict = drag(browser, f'[data-instance="{k3}"] .key', f'[data-instance="{k2}"]')
+    assert verdict == "ok"
+    browser.save_screenshot(str(tmp_path / "ui-drag.png"))
+    print("screenshot:", tmp_path / "ui-drag.png")
+    ActionChains(browser).release().perform()
+    confirm(browser, k3, f"below {k2}")
+    result, text = wait_notice(browser, "relocate", 60)
+    assert result == "ok", text
+    assert master_port(star4, r3) == star4.port(r2)
+    assert threads(star4, r3) == ("Yes", "Yes")
+    wait_for(browser, lambda d: cards(d)[k3]["parent"] == k2, f"{k3} drawn below {k2}", 15)
 
-    star4.sql(replicas[broken], "START SLAVE SQL_THREAD")
-    wait_for(browser, lambda d: state_of(d, broken) == "ok", f"{broken} healthy again", 15)
+    # A cluster action with a value: the alias, shown in the header at once.
+    browser.find_element("css selector", '[data-action="set-cluster-alias"]').click()
+    field = browser.find_element("css selector", '#confirm-fields input[name="alias"]')
+    field.clear()
+    field.send_keys("ui-main")
+    confirm(browser, f"alias of cluster {master}")
+    result, text = wait_notice(browser, "set-cluster-alias", 30)
+    assert result == "ok", text
+    wait_for(browser, lambda d: "ui-main" in d.find_element(
+        "css selector", f'[data-cluster="{master}"] > header').text, "the new alias")
+    assert leader.api(f"cluster-info/{master}")["ClusterAlias"] == "ui-main"
 
-    # The same UI at /web/.
-    got = load(browser, orc.url("/web/?refresh=1"))
-    wait_for(browser, lambda d: len(cards(d)) == 4, "the 4 instances at /web/")
-    got = cards(browser)
-    assert all(got[k]["parent"] == master for k in replicas)
-    assert browser.execute_script("return document.body.dataset.api") == "ok"
+    # Stop and start replication from the instance panel.
+    browser.find_element("css selector", f'[data-instance="{k1}"] .key').click()
+    panel = browser.find_element("id", "panel")
+    wait_for(browser, lambda d: k1 in panel.text, "the panel of r1")
+    shoot(browser, tmp_path, "instance")
+    panel.find_element("css selector", '[data-action="stop-replica"]').click()
+    confirm(browser, "Stop replication", k1, master)
+    result, text = wait_notice(browser, "stop-replica", 30)
+    assert result == "ok", text
+    assert threads(star4, r1) == ("No", "No")
+    wait_for(browser, lambda d: state_of(d, k1) == "problem", "r1 marked as a problem", 15)
+    panel.find_element("css selector", '[data-action="start-replica"]').click()
+    confirm(browser, "Start replication", k1)
+    result, text = wait_notice(browser, "start-replica", 30)
+    assert result == "ok", text
+    assert threads(star4, r1) == ("Yes", "Yes")
+    wait_for(browser, lambda d: state_of(d, k1) == "ok", "r1 healthy again", 15)
+
+    # A graceful takeover to r1 from its panel; then its recovery is acknowledged from the
+    # recoveries page.
+    panel.find_element("css selector", '[data-action="graceful-master-takeover"]').click()
+    confirm(browser, k1, "becomes the master")
+    result, text = wait_notice(browser, "graceful-master-takeover", 90)
+    assert result == "ok", text
+    assert star4.sql_value(r1, "SELECT @@read_only") == 0
+    browser.get(follower.url("/?refresh=1#/recoveries"))
+    row = f'[data-recovery][data-acknowledged="false"]'
+    wait_for(browser, lambda d: d.find_elements("css selector", row), "an unacknowledged recovery")
+    uid = browser.find_element("css selector", row).get_attribute("data-recovery")
+    shoot(browser, tmp_path, "recoveries")
+    browser.find_element("css selector", f'[data-uid="{uid}"]').click()
+    confirm(browser, "Acknowledge")
+    result, text = wait_notice(browser, "ack-recovery", 30)
+    assert result == "ok", text
+    recs = leader.api(f"audit-recovery/uid/{uid}")
+    assert recs and recs[0]["Acknowledged"] is True, recs
+    assert recs[0]["AcknowledgedComment"] == "acknowledged from the web UI"
+    wait_for(browser, lambda d: d.find_element(
+        "css selector", f'[data-recovery="{uid}"]').get_attribute("data-acknowledged") == "true",
+        "the row shown acknowledged")
+
+    # The other pages, each drawn from the live service.
+    for page, text in (("detections", "Failure detections"), ("audit", "Audit"),
+                       ("manager", "Raft members"), ("discover", "Discover an instance"),
+                       ("search/" + str(star4.port(r2)), k2)):
+        browser.get(follower.url("/?refresh=1#/" + page))
+        wait_for(browser, lambda d: text in d.find_element("id", "page").text, f"the {page} page")
+        shoot(browser, tmp_path, page.split("/")[0])
+        if page == "discover":  # the form: an instance the service knows already
+            browser.find_element("id", "discover-host").send_keys("127.0.0.1")
+            port = browser.find_element("id", "discover-port")
+            port.clear()
+            port.send_keys(str(star4.port(r2)) + Keys.ENTER)
+            confirm(browser, f"Probe {k2}")
+            result, text = wait_notice(browser, "discover", 30)
+            assert result == "ok", text
+    browser.get(follower.url("/?refresh=1#/manager"))
+    wait_for(browser, lambda d: len(d.find_elements("css selector", "[data-member]")) == 3,
+             "three raft members")
+    roles = [e.find_elements("css selector", "td")[1].text
+             for e in browser.find_elements("css selector", "[data-member]")]
+    assert sorted(roles) == ["follower", "follower (this node)", "leader"], roles
+    # The leader's view says which members it reaches.
+    browser.get(leader.url("/?refresh=1#/manager"))
+    wait_for(browser, lambda d: sum(e.text.endswith("yes") for e in d.find_elements(
+        "css selector", "[data-member]")) == 3, "three members reached by the leader")
+    shoot(browser, tmp_path, "manager-leader")
+
+    # whoami: what the UI asks before offering actions (answered by the node itself).
+    assert follower.api("whoami")["CanWrite"] is True
+    assert follower.api("whoami", auth=("readonly", "x"))["CanWrite"] is False
+    assert follower.get("/api/whoami", auth=None).status_code == 401
+
+    # A read-only user sees no action controls anywhere.
+    login(browser, "readonly", "anything")
+    # (after the takeover the cluster is named for its new master: link to the instance)
+    browser.get(follower.url("/?refresh=1&as=readonly#/instance/" + k2))
+    wait_for(browser, lambda d: d.execute_script("return document.body.dataset.canWrite")
+             == "false" and refreshes(d) >= 1, "the read-only session")
+    panel = browser.find_element("id", "panel")
+    wait_for(browser, lambda d: len(cards(d)) == 4 and k2 in panel.text, "the read-only panel")
+    assert "Read-only access" in panel.text
+    controls = ("return Array.from(document.querySelectorAll('[data-action], [data-drag], "
+                "#confirm[open], #discover-form')).map((e) => e.outerHTML.slice(0, 120))")
+    assert browser.execute_script(controls) == []
+    shoot(browser, tmp_path, "readonly")
+    browser.get(follower.url("/?refresh=1&as=readonly#/recoveries"))
+    wait_for(browser, lambda d: d.find_elements("css selector", "[data-recovery]"), "recoveries")
+    assert browser.execute_script(controls) == []
+    browser.get(follower.url("/?refresh=1&as=readonly#/discover"))
+    wait_for(browser, lambda d: "needs write rights" in d.find_element("id", "page").text,
+             "the discover page without its form")
+    assert browser.execute_script(controls) == []
+    # The server refuses it a write anyway.
+    stop = f"/api/stop-replica/127.0.0.1/{star4.port(r2)}"
+    assert follower.get(stop, auth=("readonly", "x")).status_code == 403
+
+    # Forged: a page of another origin (the stub, another port) makes the admin's browser
+    # send a write. The server refuses it; the replica keeps replicating.
+    login(browser, *ADMIN)
+    evil = stub_factory()
+    browser.get(evil.base + "/?refresh=0")
+    browser.get_log("performance")
+    out = browser.execute_async_script("""
+      const done = arguments[arguments.length - 1];
+      fetch(arguments[0], {method: 'POST', mode: 'no-cors', credentials: 'include'})
+        .then(() => done('sent'), (e) => done('error ' + e));""", follower.url(stop))
+    assert out == "sent"
+    assert wait_for(browser, lambda d: network_statuses(d, "/api/stop-replica/") or None,
+                    "the forged request's answer") == [403]
+    time.sleep(1)
+    assert threads(star4, r2) == ("Yes", "Yes")
+    # Without what the server requires of browsers (same origin), a write is refused; the
+    # same write without any browser marker (orchestrator-client, curl) is served.
+    for headers in ({"Origin": "http://evil.example"}, {"Sec-Fetch-Site": "cross-site"},
+                    {"Sec-Fetch-Site": "same-site"}, {"Referer": "http://evil.example/x"}):
+        r = follower.post(stop, headers=headers)
+        assert r.status_code == 403 and "cross-site" in r.text, (headers, r.text)
+    assert threads(star4, r2) == ("Yes", "Yes")
+    r = follower.get(f"/api/start-replica/127.0.0.1/{star4.port(r2)}")
+    assert r.status_code == 200, r.text

@@ -1,12 +1,15 @@
 #!/usr/bin/python3
 """Dev stub for the web UI: serves web/ui/ and canned orchestrator-shaped JSON.
 
-Usage: stub_server.py [--port N] [--analysis ok|404|500]
+Usage: stub_server.py [--port N] [--analysis ok|404|500] [--fleet CLUSTERS:PER_CLUSTER]
 Listens on 127.0.0.1 (port 0 = a free port) and prints "PORT <n>" on stdout once
 ready. The UI is served at /, /web/ and under the URL prefix /orc/ (so /orc/web/
 with its API at /orc/api/...). Canned clusters: a 4-node star with one broken
 replica, a 4-node chain with a lagging and a downtimed replica, and a co-master
-pair with an orphan and a dead instance.
+pair with an orphan and a dead instance. --fleet N:M adds N generated clusters of M
+instances each (a master, replicas, some intermediate masters; one in 7 clusters with a
+stopped replica), for the UI's scale test. The caller is a writer (/api/whoami); the stub
+has no write routes (404 "unknown route", as a server that lacks one).
 
 Control routes for tests:
   /_stub/stop-sql/<host>/<port>   mark that instance's SQL thread stopped (state 0 only)
@@ -112,10 +115,37 @@ def canned():
     return clusters, insts
 
 
+def fleet(nclusters, per):
+    """Generated clusters: gen-NNN with `per` instances each, some chained."""
+    clusters, insts = [], {}
+    for c in range(nclusters):
+        host = f"gen-{c:03d}"
+        name = f"{host}-0.example:3306"
+        lst = [instance(f"{host}-0.example", 3306, name, ro=False)]
+        for n in range(1, per):
+            up = 0 if n < 4 else 1 + (n - 4) % 3  # three intermediate masters below the master
+            extra = {}
+            if c % 7 == 3 and n == per - 1:
+                extra = dict(ReplicationSQLThreadState=0, ReplicationSQLThreadRuning=False,
+                             Slave_SQL_Running=False, Problems=["not_replicating"])
+            lst.append(instance(f"{host}-{n}.example", 3306, name, (f"{host}-{up}.example", 3306),
+                                1 if up == 0 else 2, **extra))
+        insts[name] = lst
+        clusters.append({"ClusterName": name, "ClusterAlias": f"app{c:03d}", "ClusterDomain": "",
+                         "CountInstances": per, "HeuristicLag": 0,
+                         "HasAutomatedMasterRecovery": c % 2 == 0,
+                         "HasAutomatedIntermediateMasterRecovery": False})
+    return clusters, insts
+
+
 class State:
-    def __init__(self, analysis):
+    def __init__(self, analysis, gen=None):
         self.lock = threading.Lock()
         self.clusters, self.insts = canned()
+        if gen:
+            gc, gi = fleet(*gen)
+            self.clusters += gc
+            self.insts.update(gi)
         self.analysis = analysis
         self.log = []
 
@@ -156,6 +186,9 @@ class Handler(BaseHTTPRequestHandler):
     def do_HEAD(self):
         self.do_GET()
 
+    def do_POST(self):
+        self.do_GET()
+
     def do_GET(self):
         path = urlsplit(self.path).path
         st = self.state
@@ -192,6 +225,14 @@ class Handler(BaseHTTPRequestHandler):
         with st.lock:
             if route == "clusters-info":
                 return self.send(200, st.clusters)
+            if route == "all-instances":
+                return self.send(200, [i for c in st.clusters for i in st.insts[c["ClusterName"]]])
+            if route == "whoami":
+                return self.send(200, {"User": "", "Authenticated": True, "CanWrite": True,
+                                       "AuthenticationMethod": "", "ReadOnly": False})
+            if route == "check-global-recoveries":
+                return self.send(200, {"Code": "OK", "Message": "Global recoveries enabled",
+                                       "Details": "enabled"})
             if route.startswith("cluster/"):
                 name = unquote(route[len("cluster/"):])
                 if name in st.insts:
@@ -203,7 +244,8 @@ class Handler(BaseHTTPRequestHandler):
                     code = int(st.analysis)
                     return self.send(code, {"Code": "ERROR", "Message": "not available", "Details": None})
                 return self.send(200, {"Code": "OK", "Message": "Analysis", "Details": st.analysis_list()})
-        return self.send(404, b"404 page not found", "text/plain")
+        return self.send(404, {"Code": "ERROR", "Message": f"unknown route: '/api/{route}'",
+                               "Details": None})
 
     def static(self, path):
         if path in ("/", "/web", "/web/"):
@@ -224,8 +266,10 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--analysis", choices=["ok", "404", "500"], default="ok")
+    ap.add_argument("--fleet", default="", help="CLUSTERS:PER_CLUSTER generated clusters")
     args = ap.parse_args()
-    Handler.state = State(args.analysis)
+    gen = tuple(int(x) for x in args.fleet.split(":")) if args.fleet else None
+    Handler.state = State(args.analysis, gen)
     srv = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
     srv.daemon_threads = True
     print("PORT %d" % srv.server_address[1], flush=True)
