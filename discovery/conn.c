@@ -175,14 +175,21 @@ static int conn_setup_tls(const struct disc_conn *c, MYSQL *m)
     return 0;
 }
 
+/* libmariadb's packet buffer starts at 8 KB and grows to the largest packet
+ * it met (it never shrinks); a probe's packets are mostly far smaller, and a
+ * connection is kept per instance: it starts small and grows where needed. */
+#define CONN_NET_BUFFER 2048
+
 static int conn_setup(struct disc_conn *c, MYSQL *m)
 {
     unsigned int proto = MYSQL_PROTOCOL_TCP;
+    unsigned long nbl = CONN_NET_BUFFER;
 
     if (mysql_options(m, MYSQL_OPT_CONNECT_TIMEOUT, &c->connect_timeout_s) != 0 ||
         mysql_options(m, MYSQL_OPT_READ_TIMEOUT, &c->read_timeout_s) != 0 ||
         mysql_options(m, MYSQL_OPT_WRITE_TIMEOUT, &c->write_timeout_s) != 0 ||
-        mysql_options(m, MYSQL_OPT_PROTOCOL, &proto) != 0)
+        mysql_options(m, MYSQL_OPT_PROTOCOL, &proto) != 0 ||
+        mysql_optionsv(m, MYSQL_OPT_NET_BUFFER_LENGTH, &nbl) != 0)
         return ORC_EINVAL;
     return c->tls_on ? conn_setup_tls(c, m) : 0;
 }
@@ -250,6 +257,9 @@ int disc_conn_connect(struct disc_conn *c, char *errmsg, size_t len)
         return rc;
     }
     (void)orc_strlcpy(c->version, mysql_get_server_info(m), sizeof(c->version));
+    /* the connection attributes went out with the handshake; their table
+     * (8 KB per connection) is not needed any more */
+    (void)mysql_optionsv(m, MYSQL_OPT_CONNECT_ATTR_RESET, NULL);
     c->mysql = m;
     return 0;
 }
