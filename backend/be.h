@@ -721,4 +721,33 @@ int be_tag_find(struct be *b,
                 char *errmsg,
                 size_t len);
 
+/* Instance pools (database_instance_pool). */
+struct be_pool_instance {
+    struct orc_key key;
+    const char *pool;
+    int64_t registered_at;
+};
+struct be_pool_list {
+    struct be_pool_instance *v;
+    size_t n;
+    size_t cap;
+};
+void be_pool_list_free(struct be_pool_list *l);
+/* Replaces the members of pool with keys[0..n), registered at now. */
+int be_pool_apply(struct be *b,
+                  const char *pool,
+                  const struct orc_key *keys,
+                  size_t n,
+                  int64_t now,
+                  char *errmsg,
+                  size_t len);
+/* Members registered at or after since, of pool (NULL or "": every pool),
+ * ordered by pool, host, port. */
+int be_pool_list(struct be *b,
+                 const char *pool,
+                 int64_t since,
+                 struct be_pool_list *out,
+                 char *errmsg,
+                 size_t len);
+
 #endif

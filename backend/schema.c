@@ -248,11 +248,21 @@ static const char *const m4_raft_identity[] = {
 
 static const char *const *const m4_parts[] = {m4_raft_identity, NULL};
 
+/* 5: instance pools (submit-pool-instances), replicated. */
+static const char *const m5_pool[] = {
+    "CREATE TABLE IF NOT EXISTS database_instance_pool ("
+    " hostname " HOST ", port INT NOT NULL, pool " STR(128) ","
+    " registered_at " TS ", PRIMARY KEY (hostname, port, pool)){ENGINE}",
+    "{INDEX} database_instance_pool_pool_idx ON database_instance_pool (pool)",
+    NULL,
+};
+
+static const char *const *const m5_parts[] = {m5_pool, NULL};
+
 static const struct migration migrations[] = {
-    {1, "initial schema", m1_parts},
-    {2, "raft applied index", m2_parts},
-    {3, "fenced old masters", m3_parts},
-    {4, "raft log identity", m4_parts},
+    {1, "initial schema", m1_parts},     {2, "raft applied index", m2_parts},
+    {3, "fenced old masters", m3_parts}, {4, "raft log identity", m4_parts},
+    {5, "instance pools", m5_parts},
 };
 
 static const char *const bookkeeping[] = {
