@@ -388,9 +388,10 @@ int be_detection_register(struct be *b,
                           char *errmsg,
                           size_t len);
 struct be_detection_filter {
-    int64_t id;               /* > 0: only this detection */
-    const char *cluster_name; /* non-NULL: only this cluster */
-    int page;                 /* from 0, BE_PAGE_SIZE per page, newest first */
+    int64_t id;                /* > 0: only this detection */
+    const char *cluster_name;  /* non-NULL: only this cluster */
+    const char *cluster_alias; /* non-NULL: only those recorded with this alias */
+    int page;                  /* from 0, BE_PAGE_SIZE per page, newest first */
 };
 int be_detection_list(struct be *b,
                       const struct be_detection_filter *f,
@@ -487,9 +488,10 @@ int be_recovery_ack(struct be *b,
                     size_t len);
 
 struct be_recovery_filter {
-    int64_t id;               /* > 0: only this recovery */
-    const char *uid;          /* non-NULL: only this uid */
-    const char *cluster_name; /* non-NULL: only this cluster */
+    int64_t id;                /* > 0: only this recovery */
+    const char *uid;           /* non-NULL: only this uid */
+    const char *cluster_name;  /* non-NULL: only this cluster */
+    const char *cluster_alias; /* non-NULL: only those recorded with this alias */
     bool unacknowledged_only;
     bool unresolved_only; /* end_recovery = 0: still running, or its leader died */
     int page;             /* from 0, BE_PAGE_SIZE per page, newest first */

@@ -185,6 +185,22 @@ static void h_audit_recovery_cluster(struct web_req *r)
     disc_snapshot_put(s);
 }
 
+/* audit-recovery/alias/:clusterAlias[/:page]: the recoveries recorded with
+ * this alias (the cluster's name changes with its master; the alias stays). */
+static void h_audit_recovery_alias(struct web_req *r)
+{
+    struct be_recovery_filter f;
+
+    memset(&f, 0, sizeof(f));
+    f.cluster_alias = web_param(r, 0);
+    f.page = page_param(r, 1);
+    if (f.page < 0) {
+        web_reply_error(r, 400, "invalid page: '%s'", web_param(r, 1));
+        return;
+    }
+    list_recoveries(r, &f);
+}
+
 static void h_audit_recovery_steps(struct web_req *r)
 {
     struct be_recovery_step_list l = {0};
@@ -272,21 +288,16 @@ static void h_audit_detection_id(struct web_req *r)
     list_detections(r, &f);
 }
 
-/* audit-failure-detection/alias/:clusterAlias[/:page]: a name works too. */
+/* audit-failure-detection/alias/:clusterAlias[/:page]: the detections
+ * recorded with this alias (as orchestrator, by the alias at the time). */
 static void h_audit_detection_alias(struct web_req *r)
 {
     struct be_detection_filter f;
-    struct disc_snapshot *s = NULL;
-    int c;
 
     memset(&f, 0, sizeof(f));
-    f.cluster_name = web_param(r, 0);
+    f.cluster_alias = web_param(r, 0);
     f.page = page_param(r, 1);
-    if (r->deps->topo != NULL && (s = disc_topo_snapshot(r->deps->topo)) != NULL &&
-        (c = disc_snapshot_cluster(s, f.cluster_name)) >= 0)
-        f.cluster_name = s->clusters[c].name;
     list_detections(r, &f);
-    disc_snapshot_put(s);
 }
 
 /* ---- active-cluster-recovery, recently-active-*-recovery ---- */
@@ -307,6 +318,8 @@ static bool recent_match(const struct be_recovery *v, const struct recent_sel *s
     return sel->successor == NULL || orc_key_eq(&v->successor, sel->successor);
 }
 
+/* By the exact cluster name, as orchestrator (a recovery keeps the name the
+ * cluster had; the cluster takes its new master's name after it). */
 static void list_recent(struct web_req *r, const char *cluster, const struct recent_sel *sel)
 {
     struct be_recovery_filter f;
@@ -314,20 +327,13 @@ static void list_recent(struct web_req *r, const char *cluster, const struct rec
     struct orc_buf b = ORC_BUF_INIT;
     struct web_jw w;
     char err[ORC_ERRMSG_SIZE] = "";
-    struct disc_snapshot *s = NULL;
     int64_t now = orc_wall_s();
-    int c;
 
     memset(&f, 0, sizeof(f));
     f.cluster_name = cluster;
     f.unresolved_only = sel->active_only;
-    if (cluster != NULL && r->deps->topo != NULL &&
-        (s = disc_topo_snapshot(r->deps->topo)) != NULL &&
-        (c = disc_snapshot_cluster(s, cluster)) >= 0)
-        f.cluster_name = s->clusters[c].name;
     if (be_recovery_list(r->deps->be, &f, &l, err, sizeof(err)) != 0) {
         web_reply_error(r, 500, "read recoveries: %s", err);
-        disc_snapshot_put(s);
         return;
     }
     web_jw_init(&w, &b);
@@ -337,7 +343,6 @@ static void list_recent(struct web_req *r, const char *cluster, const struct rec
             json_recovery(&w, &l.v[i]);
     web_jw_arr_end(&w);
     be_recovery_list_free(&l);
-    disc_snapshot_put(s);
     reply_buf(r, &b, w.err);
 }
 
@@ -690,8 +695,8 @@ const struct web_route web_routes_recovery[] = {
     {"audit-recovery/uid/:uid", h_audit_recovery_uid, WEB_READ},
     {"audit-recovery/cluster/:cluster", h_audit_recovery_cluster, WEB_READ},
     {"audit-recovery/cluster/:cluster/:page", h_audit_recovery_cluster, WEB_READ},
-    {"audit-recovery/alias/:cluster", h_audit_recovery_cluster, WEB_READ},
-    {"audit-recovery/alias/:cluster/:page", h_audit_recovery_cluster, WEB_READ},
+    {"audit-recovery/alias/:clusterAlias", h_audit_recovery_alias, WEB_READ},
+    {"audit-recovery/alias/:clusterAlias/:page", h_audit_recovery_alias, WEB_READ},
     {"audit-recovery-steps/:uid", h_audit_recovery_steps, WEB_READ},
     {"audit-failure-detection", h_audit_detection, WEB_READ},
     {"audit-failure-detection/:page", h_audit_detection, WEB_READ},
