@@ -609,6 +609,9 @@ static void h_reload_configuration(struct web_req *r)
     }
     rc = r->deps->reload(r->deps->node, &changed, err, sizeof(err));
     if (rc == 0)
+        web_audit(r, "reload-configuration", NULL, NULL, "Triggered via API; changed: %s",
+                  changed.len > 0 ? orc_buf_str(&changed) : "nothing");
+    if (rc == 0)
         web_reply_ok(r, changed.len > 0 ? "Config reloaded" : "Config reloaded, nothing changed",
                      json_pack("{s:s}", "Changed", orc_buf_str(&changed)));
     else

@@ -313,3 +313,15 @@ def test_read_only_users_cannot_use_the_new_mutating_routes(sandbox_factory, orc
         assert resp.status_code in (401, 403) and resp.json()["Code"] == "ERROR", path
     assert ok(orc, "bulk-instances", auth=readonly)
     assert ok(orc, f"cluster-pool-instances/{sb.key(sb.master)}", auth=readonly)["Details"] == {}
+
+
+def test_reload_configuration_uses_the_sighup_path_and_is_audited(orc_factory):
+    orc = orc_factory(LogLevel="info")
+    cfg = dict(orc.config, LogLevel="debug")
+    orc.config = cfg
+    orc.write_config()
+    body = ok(orc, "reload-configuration")
+    assert body["Details"]["Changed"] == "LogLevel"
+    orc.wait_log(r'\+config-reloaded by=api changed="LogLevel"', timeout=5)
+    audit = [a for a in ok(orc, "audit") if a["AuditType"] == "reload-configuration"]
+    assert [a["Message"] for a in audit] == ["Triggered via API; changed: LogLevel"]
