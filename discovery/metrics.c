@@ -128,23 +128,31 @@ static int64_t since(int64_t seconds)
     return orc_wall_ms() - seconds * 1000;
 }
 
-#define METRICS_COPY(ring, type)                                         \
-    do {                                                                 \
-        void *v;                                                         \
-        int rc_;                                                         \
-        pthread_mutex_lock(&t->metrics_lock);                            \
-        rc_ = ring_since(&t->ring, sizeof(type), since(seconds), &v, n); \
-        pthread_mutex_unlock(&t->metrics_lock);                          \
-        *out = v;                                                        \
-        return rc_;                                                      \
-    } while (0)
+static int copy_ring(struct disc_topo *t,
+                     struct disc_metric_ring *ring,
+                     size_t size,
+                     int64_t seconds,
+                     void **out,
+                     size_t *n)
+{
+    int rc;
+
+    pthread_mutex_lock(&t->metrics_lock);
+    rc = ring_since(ring, size, since(seconds), out, n);
+    pthread_mutex_unlock(&t->metrics_lock);
+    return rc;
+}
 
 int disc_topo_probe_metrics(struct disc_topo *t,
                             int64_t seconds,
                             struct disc_probe_metric **out,
                             size_t *n)
 {
-    METRICS_COPY(probe_ring, struct disc_probe_metric);
+    void *v;
+    int rc = copy_ring(t, &t->probe_ring, sizeof(**out), seconds, &v, n);
+
+    *out = v;
+    return rc;
 }
 
 int disc_topo_queue_metrics(struct disc_topo *t,
@@ -152,7 +160,11 @@ int disc_topo_queue_metrics(struct disc_topo *t,
                             struct disc_queue_metric **out,
                             size_t *n)
 {
-    METRICS_COPY(queue_ring, struct disc_queue_metric);
+    void *v;
+    int rc = copy_ring(t, &t->queue_ring, sizeof(**out), seconds, &v, n);
+
+    *out = v;
+    return rc;
 }
 
 int disc_topo_write_metrics(struct disc_topo *t,
@@ -160,7 +172,11 @@ int disc_topo_write_metrics(struct disc_topo *t,
                             struct disc_write_metric **out,
                             size_t *n)
 {
-    METRICS_COPY(write_ring, struct disc_write_metric);
+    void *v;
+    int rc = copy_ring(t, &t->write_ring, sizeof(**out), seconds, &v, n);
+
+    *out = v;
+    return rc;
 }
 
 void topo_metrics_release(struct disc_topo *t)

@@ -50,14 +50,16 @@ static void reply_buf(struct web_req *r, struct orc_buf *b, int err)
 
 /* ---- topology-tags ---- */
 
-/* "a,b=c" for every instance of the snapshot that has tags (NULL otherwise). */
-static int instance_tags(struct web_req *r, const struct disc_snapshot *s, char ***out)
+/* "a,b=c" for every instance of cluster c that has tags (NULL otherwise),
+ * parallel to s->instances. */
+static int instance_tags(struct web_req *r, const struct disc_snapshot *s, int c, char ***out)
 {
+    const struct disc_cluster *cl = &s->clusters[c];
     char **tags = calloc(s->n ? s->n : 1, sizeof(char *));
     char err[ORC_ERRMSG_SIZE] = "";
     int rc = tags ? 0 : ORC_ENOMEM;
 
-    for (size_t i = 0; rc == 0 && i < s->n; i++) {
+    for (size_t i = cl->first; rc == 0 && i < cl->first + cl->count; i++) {
         struct be_tag_list l = {0};
         struct orc_buf b = ORC_BUF_INIT;
         rc = be_tag_list(r->deps->be, &s->instances[i].key, &l, err, sizeof(err));
@@ -99,7 +101,7 @@ static void topology_tags(struct web_req *r, bool by_instance)
     } else {
         c = web_find_cluster(r, s, web_param(r, 0));
     }
-    if (c >= 0 && instance_tags(r, s, &tags) != 0) {
+    if (c >= 0 && instance_tags(r, s, c, &tags) != 0) {
         web_reply_error(r, 500, "read tags failed");
     } else if (c >= 0) {
         if (web_topology_text_tags(s, (size_t)c, false, (const char *const *)tags, &text) != 0) {
