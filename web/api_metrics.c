@@ -140,18 +140,29 @@ static void h_discovery_raw(struct web_req *r)
     reply_buf(r, &b, w.err);
 }
 
-static size_t count_distinct(const struct disc_probe_metric *v, size_t n, int want_ok)
+static int cmp_key(const void *a, const void *b)
 {
-    size_t count = 0;
+    const struct orc_key *x = a, *y = b;
+    int c = strcmp(x->host, y->host);
 
-    for (size_t i = 0; i < n; i++) {
-        bool ok = v[i].err[0] == '\0', seen = false;
-        if (want_ok >= 0 && ok != (want_ok == 1))
-            continue;
-        for (size_t j = 0; j < i && !seen; j++)
-            seen = orc_key_eq(&v[j].key, &v[i].key) && (want_ok < 0 || (v[j].err[0] == '\0') == ok);
-        count += !seen;
-    }
+    return c != 0 ? c : (x->port > y->port) - (x->port < y->port);
+}
+
+/* Distinct instance keys among the samples that succeeded (want_ok 1),
+ * failed (0) or all (-1); keys is scratch room for n keys. */
+static size_t count_distinct(const struct disc_probe_metric *v,
+                             size_t n,
+                             int want_ok,
+                             struct orc_key *keys)
+{
+    size_t k = 0, count = 0;
+
+    for (size_t i = 0; i < n; i++)
+        if (want_ok < 0 || (v[i].err[0] == '\0') == (want_ok == 1))
+            keys[k++] = v[i].key;
+    qsort(keys, k, sizeof(*keys), cmp_key);
+    for (size_t i = 0; i < k; i++)
+        count += i == 0 || cmp_key(&keys[i - 1], &keys[i]) != 0;
     return count;
 }
 
@@ -196,28 +207,33 @@ static void h_discovery_aggregated(struct web_req *r)
     struct web_jw w;
     size_t n, failed = 0;
     double *t1, *t2, *t3;
+    struct orc_key *keys;
 
     if (!probe_samples(r, &v, &n))
         return;
+    keys = calloc(n + 1, sizeof(*keys));
     t1 = calloc(n + 1, sizeof(double));
     t2 = calloc(n + 1, sizeof(double));
     t3 = calloc(n + 1, sizeof(double));
     for (size_t i = 0; i < n; i++)
         failed += v[i].err[0] != '\0';
     web_jw_init(&w, &b);
-    if (t1 == NULL || t2 == NULL || t3 == NULL)
+    if (t1 == NULL || t2 == NULL || t3 == NULL || keys == NULL) {
         w.err = ORC_ENOMEM;
+        n = 0;
+    }
     web_jw_obj(&w, NULL);
     jw_ts_ms(&w, "FirstSeen", n ? v[0].ts_ms : 0);
     jw_ts_ms(&w, "LastSeen", n ? v[n - 1].ts_ms : 0);
-    web_jw_int(&w, "CountDistinctInstanceKeys", (int64_t)count_distinct(v, n, -1));
-    web_jw_int(&w, "CountDistinctOkInstanceKeys", (int64_t)count_distinct(v, n, 1));
-    web_jw_int(&w, "CountDistinctFailedInstanceKeys", (int64_t)count_distinct(v, n, 0));
+    web_jw_int(&w, "CountDistinctInstanceKeys", (int64_t)count_distinct(v, n, -1, keys));
+    web_jw_int(&w, "CountDistinctOkInstanceKeys", (int64_t)count_distinct(v, n, 1, keys));
+    web_jw_int(&w, "CountDistinctFailedInstanceKeys", (int64_t)count_distinct(v, n, 0, keys));
     web_jw_int(&w, "FailedDiscoveries", (int64_t)failed);
     web_jw_int(&w, "SuccessfulDiscoveries", (int64_t)(n - failed));
     if (w.err == 0)
         jw_discovery_aggregates(&w, v, n, t1, t2, t3);
     web_jw_obj_end(&w);
+    free(keys);
     free(t1);
     free(t2);
     free(t3);
