@@ -723,6 +723,16 @@ int be_tag_find(struct be *b,
                 char *errmsg,
                 size_t len);
 
+/* Topology history (database_instance_topology_history): records every
+ * stored instance's master, cluster and version at now, and deletes the
+ * snapshots older than purge_before; *count (may be NULL): rows recorded. */
+int be_topology_snapshot(struct be *b,
+                         int64_t now,
+                         int64_t purge_before,
+                         int64_t *count,
+                         char *errmsg,
+                         size_t len);
+
 /* Instance pools (database_instance_pool). */
 struct be_pool_instance {
     struct orc_key key;

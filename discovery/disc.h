@@ -594,6 +594,15 @@ void disc_topo_probe_soon(struct disc_topo *t, const struct orc_key *key);
 /* Forgets an instance (memory and backend); it returns only if discovered
  * again (a replica's master link or a seed). ORC_ENOTFOUND if unknown. */
 int disc_topo_forget(struct disc_topo *t, const struct orc_key *key);
+/* snapshot-topologies: records in the backend's topology history every
+ * stored instance's master, cluster and version now, and drops snapshots
+ * older than purge_before (wall seconds). *count: instances recorded. Any
+ * thread (a backend write). */
+int disc_topo_snapshot_topologies(struct disc_topo *t,
+                                  int64_t purge_before,
+                                  int64_t *count,
+                                  char *errmsg,
+                                  size_t len);
 /* Forgets every instance of a cluster; returns how many, or ORC_ENOTFOUND. */
 int disc_topo_forget_cluster(struct disc_topo *t, const char *cluster);
 

@@ -2,8 +2,8 @@
  * api_more: the rest of orchestrator's read and operation routes:
  * topology-tags, untag-all, refresh, reelect, grab-election, bulk-instances,
  * bulk-promotion-rules, cluster-osc-slaves, headers, resolve, the hostname
- * resolve cache routes, and the routes whose feature is not kept here
- * (snapshot-topologies, replication-analysis-changelog, hostname unresolve,
+ * resolve cache routes, snapshot-topologies, and the routes whose feature is
+ * not kept here (replication-analysis-changelog, hostname unresolve,
  * raft-follower-health-report, reload-cluster-alias), which answer a clear
  * error saying why.
  *
@@ -493,11 +493,26 @@ static void h_hostname_unresolve(struct web_req *r)
 
 /* ---- features not kept here ---- */
 
+/* snapshot-topologies: this node's view of every instance's master, kept
+ * AuditPurgeDays days (reading it back, orchestrator's history pattern of
+ * topology, is not offered). */
 static void h_snapshot_topologies(struct web_req *r)
 {
-    web_reply_error(r, 501,
-                    "snapshot-topologies: topology history is not kept here "
-                    "(SnapshotTopologiesIntervalHours is not supported)");
+    int64_t t0 = orc_mono_ms(), count = 0;
+    int64_t purge = orc_wall_s() - r->deps->cfg->AuditPurgeDays * 86400;
+    char err[ORC_ERRMSG_SIZE] = "", took[64];
+
+    if (r->deps->topo == NULL) {
+        web_reply_error(r, 503, "discovery is not running");
+        return;
+    }
+    if (disc_topo_snapshot_topologies(r->deps->topo, purge, &count, err, sizeof(err)) != 0) {
+        web_reply_error(r, 500, "%s", err);
+        return;
+    }
+    web_audit(r, "snapshot-topologies", NULL, NULL, "%lld instances recorded", (long long)count);
+    snprintf(took, sizeof(took), "Took %lldms", (long long)(orc_mono_ms() - t0));
+    web_reply_ok(r, "Topology Snapshot completed", json_string(took));
 }
 
 static void h_analysis_changelog(struct web_req *r)

@@ -7,6 +7,7 @@ resolve, elections; features not kept here answer 501 with the reason; read-only
 refused every new mutating route. CLI output of the new commands is checked the way
 orchestrator-client's jq filters print it.
 """
+import sqlite3
 import time
 
 import requests
@@ -281,8 +282,7 @@ def test_headers_resolve_elections_and_features_not_kept(sandbox_factory, orc_fa
     assert ok(orc, "leader-check") == "OK"  # a single node stays the leader
     assert ok(orc, "hostname-resolve-cache")["Details"] == {}
     assert ok(orc, "reset-hostname-resolve-cache")["Message"] == "Hostname cache cleared"
-    for path, words in [("snapshot-topologies", "topology history is not kept"),
-                        ("replication-analysis-changelog", "not recorded"),
+    for path, words in [("replication-analysis-changelog", "not recorded"),
                         (f"register-hostname-unresolve/{hp(sb, sb.master)}/virt", "never resolved"),
                         ("agents", "Agents not served"),
                         (f"match-up/{hp(sb, sb.replicas[0])}", "Pseudo-GTID"),
@@ -325,3 +325,27 @@ def test_reload_configuration_uses_the_sighup_path_and_is_audited(orc_factory):
     orc.wait_log(r'\+config-reloaded by=api changed="LogLevel"', timeout=5)
     audit = [a for a in ok(orc, "audit") if a["AuditType"] == "reload-configuration"]
     assert [a["Message"] for a in audit] == ["Triggered via API; changed: LogLevel"]
+
+
+def test_snapshot_topologies_records_every_instance_master(sandbox_factory, orc_factory):
+    sb = sandbox_factory("chain", 3)
+    orc = started(orc_factory, sb)
+    time.sleep(1.5)  # the writer persists the probe results (batched, 100 ms)
+    body = ok(orc, "snapshot-topologies")
+    assert body["Message"] == "Topology Snapshot completed"
+    assert body["Details"].startswith("Took ") and body["Details"].endswith("ms")
+    db = sqlite3.connect(orc.config["SQLite3DataFile"])
+    try:
+        rows = db.execute("SELECT snapshot_unix_timestamp, port, master_port, cluster_name"
+                          " FROM database_instance_topology_history").fetchall()
+    finally:
+        db.close()
+    assert len({r[0] for r in rows}) == 1
+    masters = {r[1]: r[2] for r in rows}
+    want = {sb.port(n): (sb.port(sb.initial_master(n)) if sb.initial_master(n) else 0)
+            for n in sb.names}
+    assert masters == want
+    assert {r[3] for r in rows} == {sb.key(sb.master)}
+    out = cli_out(orc, "snapshot-topologies")
+    assert len(out) == 1 and out[0].startswith("Took ")
+    assert [a for a in ok(orc, "audit") if a["AuditType"] == "snapshot-topologies"]
