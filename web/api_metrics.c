@@ -52,15 +52,9 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* max, mean, median and p95 (nearest rank) of v[0..n), sorted in place;
- * all 0 for n == 0. */
-struct agg {
-    double max, mean, median, p95;
-};
-
-static struct agg aggregate(double *v, size_t n)
+struct web_metrics_agg web_metrics_aggregate(double *v, size_t n)
 {
-    struct agg a = {0, 0, 0, 0};
+    struct web_metrics_agg a = {0, 0, 0, 0};
     double sum = 0;
 
     if (n == 0)
@@ -75,7 +69,10 @@ static struct agg aggregate(double *v, size_t n)
     return a;
 }
 
-static void jw_agg(struct web_jw *w, const char *prefix, const char *suffix, struct agg a)
+static void jw_agg(struct web_jw *w,
+                   const char *prefix,
+                   const char *suffix,
+                   struct web_metrics_agg a)
 {
     static const char *const names[] = {"Max", "Mean", "Median", "P95"};
     double vals[] = {a.max, a.mean, a.median, a.p95};
@@ -166,38 +163,55 @@ static size_t count_distinct(const struct disc_probe_metric *v,
     return count;
 }
 
+/* The aggregates of the ok (failed 0) or failed samples: [Total, Backend,
+ * Instance] seconds; scratch has room for 3 * n doubles. */
+static void probe_aggregates(const struct disc_probe_metric *v,
+                             size_t n,
+                             int failed,
+                             double *scratch,
+                             struct web_metrics_agg out[3])
+{
+    double *total = scratch, *backend = scratch + n, *inst = scratch + 2 * n;
+    size_t k = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        if ((v[i].err[0] != '\0') != failed)
+            continue;
+        total[k] = (double)v[i].total_us / 1e6;
+        backend[k] = 0; /* probes do not read the backend here */
+        inst[k++] = (double)v[i].instance_us / 1e6;
+    }
+    out[0] = web_metrics_aggregate(total, k);
+    out[1] = web_metrics_aggregate(backend, k);
+    out[2] = web_metrics_aggregate(inst, k);
+}
+
+static double agg_stat(const struct web_metrics_agg *a, int stat)
+{
+    return stat == 0 ? a->mean : stat == 1 ? a->max : stat == 2 ? a->median : a->p95;
+}
+
+/* In orchestrator's field order: MeanTotalSeconds, MeanBackendSeconds,
+ * MeanInstanceSeconds, FailedMean..., then Max, Median and P95 alike. */
 static void jw_discovery_aggregates(struct web_jw *w,
                                     const struct disc_probe_metric *v,
                                     size_t n,
-                                    double *total,
-                                    double *inst,
-                                    double *backend)
+                                    double *scratch)
 {
-    for (int failed = 0; failed < 2; failed++) {
-        size_t k = 0;
-        for (size_t i = 0; i < n; i++) {
-            if ((v[i].err[0] != '\0') != failed)
-                continue;
-            total[k] = (double)v[i].total_us / 1e6;
-            inst[k] = (double)v[i].instance_us / 1e6;
-            backend[k++] = 0;
-        }
-        struct agg at = aggregate(total, k), ai = aggregate(inst, k), ab = aggregate(backend, k);
-        const char *p = failed ? "Failed" : "";
-        char pre[32];
-        /* orchestrator's order: Mean*, then Max*, Median*, P95*, each Total, Backend, Instance */
-        for (int stat = 0; stat < 4; stat++) {
-            static const char *const names[] = {"Mean", "Max", "Median", "P95"};
-            double vals[3][4] = {{at.mean, at.max, at.median, at.p95},
-                                 {ab.mean, ab.max, ab.median, ab.p95},
-                                 {ai.mean, ai.max, ai.median, ai.p95}};
-            static const char *const what[] = {"Total", "Backend", "Instance"};
+    static const char *const stats[] = {"Mean", "Max", "Median", "P95"};
+    static const char *const what[] = {"Total", "Backend", "Instance"};
+    struct web_metrics_agg a[2][3];
+    char key[64];
+
+    probe_aggregates(v, n, 0, scratch, a[0]);
+    probe_aggregates(v, n, 1, scratch, a[1]);
+    for (int stat = 0; stat < 4; stat++)
+        for (int failed = 0; failed < 2; failed++)
             for (int x = 0; x < 3; x++) {
-                snprintf(pre, sizeof(pre), "%s%s%sSeconds", p, names[stat], what[x]);
-                jw_double(w, pre, vals[x][stat]);
+                snprintf(key, sizeof(key), "%s%s%sSeconds", failed ? "Failed" : "", stats[stat],
+                         what[x]);
+                jw_double(w, key, agg_stat(&a[failed][x], stat));
             }
-        }
-    }
 }
 
 static void h_discovery_aggregated(struct web_req *r)
@@ -206,22 +220,20 @@ static void h_discovery_aggregated(struct web_req *r)
     struct orc_buf b = ORC_BUF_INIT;
     struct web_jw w;
     size_t n, failed = 0;
-    double *t1, *t2, *t3;
+    double *scratch;
     struct orc_key *keys;
 
     if (!probe_samples(r, &v, &n))
         return;
     keys = calloc(n + 1, sizeof(*keys));
-    t1 = calloc(n + 1, sizeof(double));
-    t2 = calloc(n + 1, sizeof(double));
-    t3 = calloc(n + 1, sizeof(double));
-    for (size_t i = 0; i < n; i++)
-        failed += v[i].err[0] != '\0';
+    scratch = calloc(3 * n + 1, sizeof(double));
     web_jw_init(&w, &b);
-    if (t1 == NULL || t2 == NULL || t3 == NULL || keys == NULL) {
+    if (scratch == NULL || keys == NULL) {
         w.err = ORC_ENOMEM;
         n = 0;
     }
+    for (size_t i = 0; i < n; i++)
+        failed += v[i].err[0] != '\0';
     web_jw_obj(&w, NULL);
     jw_ts_ms(&w, "FirstSeen", n ? v[0].ts_ms : 0);
     jw_ts_ms(&w, "LastSeen", n ? v[n - 1].ts_ms : 0);
@@ -230,13 +242,11 @@ static void h_discovery_aggregated(struct web_req *r)
     web_jw_int(&w, "CountDistinctFailedInstanceKeys", (int64_t)count_distinct(v, n, 0, keys));
     web_jw_int(&w, "FailedDiscoveries", (int64_t)failed);
     web_jw_int(&w, "SuccessfulDiscoveries", (int64_t)(n - failed));
-    if (w.err == 0)
-        jw_discovery_aggregates(&w, v, n, t1, t2, t3);
+    if (scratch != NULL)
+        jw_discovery_aggregates(&w, v, n, scratch);
     web_jw_obj_end(&w);
     free(keys);
-    free(t1);
-    free(t2);
-    free(t3);
+    free(scratch);
     free(v);
     reply_buf(r, &b, w.err);
 }
@@ -280,13 +290,13 @@ static void h_queue_raw(struct web_req *r)
 
 static void jw_min_agg(struct web_jw *w, const char *what, double *x, size_t n)
 {
-    struct agg a;
+    struct web_metrics_agg a;
     double min = n ? x[0] : 0;
     char key[64];
 
     for (size_t i = 1; i < n; i++)
         min = x[i] < min ? x[i] : min;
-    a = aggregate(x, n);
+    a = web_metrics_aggregate(x, n);
     snprintf(key, sizeof(key), "%sMinEntries", what);
     jw_double(w, key, min);
     snprintf(key, sizeof(key), "%sMeanEntries", what);
@@ -396,23 +406,23 @@ static void write_aggregated(struct web_req *r, bool buffer)
         for (size_t i = 0; x && i < n; i++)
             x[i] = (double)v[i].instances;
         if (x)
-            jw_agg(&w, "", "Instances", aggregate(x, n));
+            jw_agg(&w, "", "Instances", web_metrics_aggregate(x, n));
     } else {
         web_jw_int(&w, "Count", (int64_t)n);
         for (size_t i = 0; x && i < n; i++)
             x[i] = (double)v[i].write_us / 1e6;
         if (x)
-            jw_agg(&w, "", "LatencySeconds", aggregate(x, n));
+            jw_agg(&w, "", "LatencySeconds", web_metrics_aggregate(x, n));
     }
     for (size_t i = 0; x && i < n; i++)
         x[i] = (double)v[i].wait_us / 1e6;
     if (x)
-        jw_agg(&w, "", "WaitSeconds", aggregate(x, n));
+        jw_agg(&w, "", "WaitSeconds", web_metrics_aggregate(x, n));
     if (buffer) {
         for (size_t i = 0; x && i < n; i++)
             x[i] = (double)v[i].write_us / 1e6;
         if (x)
-            jw_agg(&w, "", "WriteSeconds", aggregate(x, n));
+            jw_agg(&w, "", "WriteSeconds", web_metrics_aggregate(x, n));
     }
     web_jw_obj_end(&w);
     free(x);

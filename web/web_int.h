@@ -303,6 +303,12 @@ extern const struct web_route web_routes_more[];
 extern const size_t web_routes_more_len;
 extern const struct web_route web_routes_metrics[];
 extern const size_t web_routes_metrics_len;
+/* Max, mean, median and p95 (nearest rank) of v[0..n), which is sorted in
+ * place; all 0 when n is 0. */
+struct web_metrics_agg {
+    double max, mean, median, p95;
+};
+struct web_metrics_agg web_metrics_aggregate(double *v, size_t n);
 extern const struct web_route web_routes_pools[];
 extern const size_t web_routes_pools_len;
 extern const struct web_route web_routes_unsupported[];
