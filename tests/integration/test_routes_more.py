@@ -141,7 +141,7 @@ def test_pools_submit_read_and_heuristics(sandbox_factory, orc_factory):
     lag = ok(orc, f"heuristic-cluster-pool-lag/{master}/web")
     assert isinstance(lag["Details"], int) and lag["Details"] >= 0
     # a new submission replaces the pool
-    cli_out(orc, "submit-pool-instances", "-i", sb.key(i2), "--pool", "web")
+    assert cli_out(orc, "submit-pool-instances", "-i", sb.key(i2), "--pool", "web") == ["web"]
     assert ok(orc, f"cluster-pool-instances/{master}/web")["Details"] == {
         "web": [keyof(sb, i2)]}
     assert cli_out(orc, "which-heuristic-cluster-pool-instances", "-i", master, "--pool",
@@ -296,6 +296,8 @@ def test_headers_resolve_elections_and_features_not_kept(sandbox_factory, orc_fa
     osc = ok(orc, f"cluster-osc-slaves/{sb.key(sb.master)}")
     assert [i["Key"] for i in osc] == [keyof(sb, sb.replicas[0])]
     assert cli_out(orc, "which-cluster-osc-replicas", "-i", sb.key(sb.master)) == [
+        sb.key(sb.replicas[0])]
+    assert cli_out(orc, "which-cluster-osc-running-replicas", "-i", sb.key(sb.master)) == [
         sb.key(sb.replicas[0])]
     # dominant-dc: the sandbox sets no data center, so the most common one is ""
     assert cli_out(orc, "dominant-dc") == [""]

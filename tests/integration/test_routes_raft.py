@@ -2,6 +2,8 @@
 are replicated commands applied on every node (pools, untag-all) with their audit entries, and
 reelect hands leadership to another voter. Reads of a node's own state use the
 X-Orchestrator-Forwarded header, which makes a follower answer itself."""
+import socket
+
 from orctest import wait_until
 
 LOCAL = {"X-Orchestrator-Forwarded": "1"}
@@ -45,3 +47,19 @@ def test_pools_and_untag_all_are_replicated_and_reelect_moves_the_leader(sandbox
     # grab-election is refused under raft (leadership comes from votes)
     r = new.get("/api/grab-election", timeout=10)
     assert r.status_code == 409 and "raft" in r.json()["Message"]
+
+
+def test_raft_cli_commands_find_the_leader_and_elect_by_hint(raft3):
+    rc = raft3
+    leader = rc.wait_leader(timeout=15)
+    env = {"ORCHESTRATOR_API": rc.orchestrator_api()}
+    follower = rc.followers(leader)[0]
+    proc = follower.cli("raft-leader-hostname", env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines() == [socket.gethostname()]
+    # the hint names the follower (its raft address): leadership moves there
+    hint = follower.raft_addr
+    proc = follower.cli("raft-elect-leader", "--hostname", hint, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines() == [hint]
+    wait_until(lambda: rc.wait_leader() is follower, 10, what="the hinted node leading")
