@@ -268,6 +268,18 @@ def test_recovery_history_by_alias_and_force_failover_by_instance(sandbox_factor
     error(orc, "force-master-failover/127.0.0.1/1", 404)
 
 
+def test_force_master_takeover_by_instance_of_the_cluster(sandbox_factory, orc_factory):
+    sb = sandbox_factory("star", 3)
+    orc = started(orc_factory, sb, **RECOVER_ALL)
+    i2, i3 = sb.replicas
+    time.sleep(2.5)  # the recovery loop waits a few polls after start
+    # the cluster named by one of its replicas, the designated one another replica
+    r = ok(orc, f"force-master-takeover/{hp(sb, i2)}/{hp(sb, i3)}")
+    assert r["Details"]["SuccessorKey"] == keyof(sb, i3)
+    assert sb.slave_status(i3) is None and sb.sql_value(i3, "SELECT @@read_only") == 0
+    error(orc, f"force-master-takeover/127.0.0.1/1/{hp(sb, i3)}", 404)
+
+
 # ---- the rest ---------------------------------------------------------------------------------
 
 
