@@ -388,9 +388,10 @@ int be_detection_register(struct be *b,
                           char *errmsg,
                           size_t len);
 struct be_detection_filter {
-    int64_t id;               /* > 0: only this detection */
-    const char *cluster_name; /* non-NULL: only this cluster */
-    int page;                 /* from 0, BE_PAGE_SIZE per page, newest first */
+    int64_t id;                /* > 0: only this detection */
+    const char *cluster_name;  /* non-NULL: only this cluster */
+    const char *cluster_alias; /* non-NULL: only those recorded with this alias */
+    int page;                  /* from 0, BE_PAGE_SIZE per page, newest first */
 };
 int be_detection_list(struct be *b,
                       const struct be_detection_filter *f,
@@ -487,9 +488,10 @@ int be_recovery_ack(struct be *b,
                     size_t len);
 
 struct be_recovery_filter {
-    int64_t id;               /* > 0: only this recovery */
-    const char *uid;          /* non-NULL: only this uid */
-    const char *cluster_name; /* non-NULL: only this cluster */
+    int64_t id;                /* > 0: only this recovery */
+    const char *uid;           /* non-NULL: only this uid */
+    const char *cluster_name;  /* non-NULL: only this cluster */
+    const char *cluster_alias; /* non-NULL: only those recorded with this alias */
     bool unacknowledged_only;
     bool unresolved_only; /* end_recovery = 0: still running, or its leader died */
     int page;             /* from 0, BE_PAGE_SIZE per page, newest first */
@@ -720,5 +722,44 @@ int be_tag_find(struct be *b,
                 struct be_tag_list *out,
                 char *errmsg,
                 size_t len);
+
+/* Topology history (database_instance_topology_history): records every
+ * stored instance's master, cluster and version at now, and deletes the
+ * snapshots older than purge_before; *count (may be NULL): rows recorded. */
+int be_topology_snapshot(struct be *b,
+                         int64_t now,
+                         int64_t purge_before,
+                         int64_t *count,
+                         char *errmsg,
+                         size_t len);
+
+/* Instance pools (database_instance_pool). */
+struct be_pool_instance {
+    struct orc_key key;
+    const char *pool;
+    int64_t registered_at;
+};
+struct be_pool_list {
+    struct be_pool_instance *v;
+    size_t n;
+    size_t cap;
+};
+void be_pool_list_free(struct be_pool_list *l);
+/* Replaces the members of pool with keys[0..n), registered at now. */
+int be_pool_apply(struct be *b,
+                  const char *pool,
+                  const struct orc_key *keys,
+                  size_t n,
+                  int64_t now,
+                  char *errmsg,
+                  size_t len);
+/* Members registered at or after since, of pool (NULL or "": every pool),
+ * ordered by pool, host, port. */
+int be_pool_list(struct be *b,
+                 const char *pool,
+                 int64_t since,
+                 struct be_pool_list *out,
+                 char *errmsg,
+                 size_t len);
 
 #endif

@@ -106,7 +106,7 @@ int be_detection_list(struct be *b,
                       size_t len)
 {
     struct orc_buf sql = ORC_BUF_INIT;
-    struct be_val v[4];
+    struct be_val v[5];
     struct be_vec vec = {NULL, 0, 0};
     size_t n = 0;
     int rc;
@@ -119,6 +119,10 @@ int be_detection_list(struct be *b,
     if (rc == 0 && f->cluster_name != NULL) {
         rc = orc_buf_puts(&sql, " AND cluster_name = ?");
         v[n++] = BE_VTEXT(f->cluster_name);
+    }
+    if (rc == 0 && f->cluster_alias != NULL) {
+        rc = orc_buf_puts(&sql, " AND cluster_alias = ?");
+        v[n++] = BE_VTEXT(f->cluster_alias);
     }
     rc = rc ? rc : orc_buf_puts(&sql, " ORDER BY detection_id DESC LIMIT ? OFFSET ?");
     v[n++] = BE_VINT(BE_PAGE_SIZE);
@@ -597,7 +601,7 @@ int be_recovery_list(struct be *b,
                      size_t len)
 {
     struct orc_buf sql = ORC_BUF_INIT;
-    struct be_val v[5];
+    struct be_val v[6];
     struct be_vec vec = {NULL, 0, 0};
     size_t n = 0;
     int rc = orc_buf_puts(&sql, "SELECT " RECOVERY_COLS " FROM topology_recovery WHERE 1=1");
@@ -613,6 +617,10 @@ int be_recovery_list(struct be *b,
     if (rc == 0 && f->cluster_name != NULL) {
         rc = orc_buf_puts(&sql, " AND cluster_name = ?");
         v[n++] = BE_VTEXT(f->cluster_name);
+    }
+    if (rc == 0 && f->cluster_alias != NULL) {
+        rc = orc_buf_puts(&sql, " AND cluster_alias = ?");
+        v[n++] = BE_VTEXT(f->cluster_alias);
     }
     if (rc == 0 && f->unacknowledged_only)
         rc = orc_buf_puts(&sql, " AND acknowledged = 0");

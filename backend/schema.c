@@ -248,11 +248,36 @@ static const char *const m4_raft_identity[] = {
 
 static const char *const *const m4_parts[] = {m4_raft_identity, NULL};
 
+/* 5: instance pools (submit-pool-instances), replicated; topology history
+ * (snapshot-topologies), this node's own. */
+static const char *const m5_pool[] = {
+    "CREATE TABLE IF NOT EXISTS database_instance_pool ("
+    " hostname " HOST ", port INT NOT NULL, pool " STR(128) ","
+    " registered_at " TS ", PRIMARY KEY (hostname, port, pool)){ENGINE}",
+    "{INDEX} database_instance_pool_pool_idx ON database_instance_pool (pool)",
+    NULL,
+};
+
+static const char *const m5_history[] = {
+    "CREATE TABLE IF NOT EXISTS database_instance_topology_history ("
+    " snapshot_unix_timestamp BIGINT NOT NULL, hostname " HOST
+    ", port INT NOT NULL,"
+    " master_host " HOST_D ", master_port INT NOT NULL DEFAULT 0, cluster_name " CLUSTER
+    ","
+    " version " STR(128) ", PRIMARY KEY (snapshot_unix_timestamp, hostname, port)){ENGINE}",
+    "{INDEX} database_instance_topology_history_cluster_idx ON"
+    " database_instance_topology_history (snapshot_unix_timestamp, cluster_name)",
+    NULL,
+};
+
+static const char *const *const m5_parts[] = {m5_pool, m5_history, NULL};
+
 static const struct migration migrations[] = {
     {1, "initial schema", m1_parts},
     {2, "raft applied index", m2_parts},
     {3, "fenced old masters", m3_parts},
     {4, "raft log identity", m4_parts},
+    {5, "instance pools and topology history", m5_parts},
 };
 
 static const char *const bookkeeping[] = {

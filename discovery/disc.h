@@ -594,6 +594,15 @@ void disc_topo_probe_soon(struct disc_topo *t, const struct orc_key *key);
 /* Forgets an instance (memory and backend); it returns only if discovered
  * again (a replica's master link or a seed). ORC_ENOTFOUND if unknown. */
 int disc_topo_forget(struct disc_topo *t, const struct orc_key *key);
+/* snapshot-topologies: records in the backend's topology history every
+ * stored instance's master, cluster and version now, and drops snapshots
+ * older than purge_before (wall seconds). *count: instances recorded. Any
+ * thread (a backend write). */
+int disc_topo_snapshot_topologies(struct disc_topo *t,
+                                  int64_t purge_before,
+                                  int64_t *count,
+                                  char *errmsg,
+                                  size_t len);
 /* Forgets every instance of a cluster; returns how many, or ORC_ENOTFOUND. */
 int disc_topo_forget_cluster(struct disc_topo *t, const char *cluster);
 
@@ -688,5 +697,44 @@ struct disc_topo_stats {
     uint64_t backend_rows;                         /* instance rows written */
 };
 void disc_topo_stats(struct disc_topo *t, struct disc_topo_stats *out);
+
+/* Recent samples (the last DISC_METRICS_RETENTION_S seconds at most, and
+ * at most a ring's worth) for orchestrator's *-metrics routes. Every sample
+ * starts with its wall-clock ms. */
+#define DISC_METRICS_RETENTION_S 120 /* orchestrator's DiscoveryCollectionRetentionSeconds */
+struct disc_probe_metric {
+    int64_t ts_ms; /* probe start */
+    struct orc_key key;
+    int64_t instance_us; /* talking to the instance */
+    int64_t total_us;    /* the whole probe, applying the result included */
+    char err[128];       /* "" on success */
+};
+struct disc_queue_metric {
+    int64_t ts_ms;
+    int active; /* workers probing */
+    int queued; /* entries waiting in the queue */
+};
+/* One batched write of probe results to the backend. */
+struct disc_write_metric {
+    int64_t ts_ms;    /* flush start */
+    int64_t wait_us;  /* from the flush start to the write (gathering the rows) */
+    int64_t write_us; /* the backend write */
+    size_t instances;
+    bool ok;
+};
+/* Copies of the samples of the last `seconds` (oldest first) into *out
+ * (caller frees; NULL when none). 0 or ORC_ENOMEM. Thread-safe. */
+int disc_topo_probe_metrics(struct disc_topo *t,
+                            int64_t seconds,
+                            struct disc_probe_metric **out,
+                            size_t *n);
+int disc_topo_queue_metrics(struct disc_topo *t,
+                            int64_t seconds,
+                            struct disc_queue_metric **out,
+                            size_t *n);
+int disc_topo_write_metrics(struct disc_topo *t,
+                            int64_t seconds,
+                            struct disc_write_metric **out,
+                            size_t *n);
 
 #endif

@@ -223,7 +223,7 @@ int topo_probe_entry(struct disc_topo *t, struct entry *e, char *errmsg, size_t 
     bool was_valid, notify;
     uint64_t health_before;
     int64_t latency;
-    int rc = 0;
+    int rc = 0, active, queued;
 
     disc_instance_init(&res);
     if (e->conn == NULL)
@@ -264,8 +264,12 @@ int topo_probe_entry(struct disc_topo *t, struct entry *e, char *errmsg, size_t 
     key = e->key; /* e may be freed once the lock is released */
     if (e->forgotten && e->pins == 0)
         topo_entry_bury(t, e);
+    active = t->nworkers - t->idle_workers;
+    queued = (int)t->qlen;
     pthread_mutex_unlock(&t->lock);
     disc_instance_release(&res);
+    topo_metrics_probe(t, &key, started, latency, rc == 0 ? NULL : errmsg);
+    topo_metrics_queue(t, active, queued);
     if (notify && t->o.on_change)
         t->o.on_change(t->o.on_change_arg, &key, rc == 0);
     return rc;
@@ -547,6 +551,7 @@ static void flush_once(struct disc_topo *t)
     struct disc_snapshot *s;
     size_t n = 0, nd, nrows = 0;
     char err[ORC_ERRMSG_SIZE] = "";
+    int64_t started = orc_wall_ms();
     int rc = 0;
 
     pthread_mutex_unlock(&t->lock);
@@ -567,8 +572,12 @@ static void flush_once(struct disc_topo *t)
             if (k >= 0)
                 rows[nrows++] = &s->instances[k];
         }
-        if (nrows > 0)
+        if (nrows > 0) {
+            int64_t w0 = orc_wall_ms();
             rc = topo_store_save(t->o.be, rows, nrows, err, sizeof(err));
+            topo_metrics_write(t, started, (w0 - started) * 1000, (orc_wall_ms() - w0) * 1000,
+                               nrows, rc == 0);
+        }
         if (rc != 0)
             ORC_LOG_E("+backend-write-failed", "instances=%zu error=\"%s\"", nrows, err);
     }

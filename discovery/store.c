@@ -175,6 +175,19 @@ int topo_store_save(struct be *be,
     return rc;
 }
 
+int disc_topo_snapshot_topologies(struct disc_topo *t,
+                                  int64_t purge_before,
+                                  int64_t *count,
+                                  char *errmsg,
+                                  size_t len)
+{
+    if (t->o.be == NULL) {
+        orc_errf(errmsg, len, "no backend");
+        return ORC_ESTATE;
+    }
+    return be_topology_snapshot(t->o.be, orc_wall_s(), purge_before, count, errmsg, len);
+}
+
 int topo_store_delete(struct be *be, const struct orc_key *k, char *errmsg, size_t len)
 {
     struct be_val p[2] = {BE_VTEXT(k->host), BE_VINT(k->port)};

@@ -298,6 +298,7 @@ int disc_topo_new(const struct disc_topo_options *o,
     t->epfd = -1;
     t->stopfd = -1;
     pthread_mutex_init(&t->lock, NULL);
+    pthread_mutex_init(&t->metrics_lock, NULL);
     orc_cond_init(&t->work_cond);
     orc_cond_init(&t->sched_cond);
     orc_cond_init(&t->done_cond);
@@ -369,6 +370,8 @@ void disc_topo_free(struct disc_topo *t)
     free(t->aliases);
     free(t->pending);
     free(t->worker_ids);
+    topo_metrics_release(t);
+    pthread_mutex_destroy(&t->metrics_lock);
     pthread_mutex_destroy(&t->lock);
     pthread_cond_destroy(&t->work_cond);
     pthread_cond_destroy(&t->sched_cond);

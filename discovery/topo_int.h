@@ -45,6 +45,12 @@ struct pending_annot {
 };
 #define TOPO_PENDING_MAX 4096
 
+#define DISC_METRICS_RING 8192
+struct disc_metric_ring {
+    void *v; /* DISC_METRICS_RING samples, allocated on first use */
+    size_t head, n;
+};
+
 struct alias_entry {
     char cluster[ORC_KEY_STRLEN];
     char alias[DISC_TEXT_MAX];
@@ -113,7 +119,28 @@ struct disc_topo {
 
     /* counters (lock) */
     struct disc_topo_stats stats;
+
+    /* recent samples for the metrics routes (metrics_lock; see metrics.c) */
+    pthread_mutex_t metrics_lock;
+    struct disc_metric_ring probe_ring, queue_ring, write_ring;
+    int64_t last_queue_sample_ms;
 };
+
+/* metrics.c: recording (any thread; takes metrics_lock only) */
+void topo_metrics_probe(struct disc_topo *t,
+                        const struct orc_key *key,
+                        int64_t started_ms,
+                        int64_t instance_us,
+                        const char *err);
+/* At most one sample a second is kept. */
+void topo_metrics_queue(struct disc_topo *t, int active, int queued);
+void topo_metrics_write(struct disc_topo *t,
+                        int64_t started_ms,
+                        int64_t wait_us,
+                        int64_t write_us,
+                        size_t instances,
+                        bool ok);
+void topo_metrics_release(struct disc_topo *t);
 
 /* topo.c */
 struct entry *topo_find(struct disc_topo *t, const struct orc_key *k);

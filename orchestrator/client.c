@@ -17,47 +17,27 @@
 #include <unistd.h>
 
 #include "common/orc.h"
+#include "orchestrator/client_int.h"
 #include "orchestrator/node.h"
 #include "web/web.h"
-
-/* How the answer is printed. */
-enum out_kind {
-    OUT_KEY,            /* raw Instance -> Key */
-    OUT_MASTER_KEY,     /* raw Instance -> MasterKey (nothing for a master) */
-    OUT_KEYS,           /* raw []Instance -> Key per line */
-    OUT_KEY_LIST,       /* raw []InstanceKey -> one per line */
-    OUT_STRINGS,        /* raw []string -> one per line */
-    OUT_CLUSTERS,       /* raw []ClusterInfo -> ClusterName per line */
-    OUT_CLUSTERS_ALIAS, /* raw []ClusterInfo -> ClusterName,ClusterAlias */
-    OUT_CLUSTER_NAME,   /* raw ClusterInfo -> ClusterName */
-    OUT_CLUSTER_ALIAS,  /* raw ClusterInfo -> ClusterAlias */
-    OUT_ENV_KEY,        /* envelope -> Details key(s) (Details.Key, a key, []key) */
-    OUT_ENV_TEXT,       /* envelope -> Details as text */
-    OUT_ENV_MESSAGE,    /* envelope -> Message */
-    OUT_ENV_IF_TRUE,    /* envelope -> Details key when Message is "true" */
-    OUT_ENV_RELOCATE,   /* envelope -> Details Instance as "Key<MasterKey" */
-    OUT_ENV_SUCCESSOR,  /* envelope -> Details.SuccessorKey */
-    OUT_GTID_ERRANT,    /* raw Instance -> GtidErrant */
-    OUT_IS_REPLICATING, /* raw Instance -> Key when both threads run */
-    OUT_IS_STOPPED,     /* raw Instance -> Key when both threads stopped */
-    OUT_BROKEN,         /* raw []Instance -> broken replicas' keys */
-    OUT_ANALYSIS,       /* envelope -> "key (cluster c): code" lines */
-    OUT_ENV_KV,         /* envelope -> Details []KVPair as Key:Value lines */
-    OUT_RAW,            /* raw value (or envelope Details) as text */
-    OUT_BODY,           /* the body exactly as received */
-    OUT_WHICH_API,      /* no request: the API address picked */
-};
 
 /* Route templates: {H} {P} from -i, {DH} {DP} from -d, {/DH/DP} optional -d,
  * {C} cluster hint (-a alias, else -i raw), {C?} optional hint, {CI} cluster
  * by -i first, {S} search text, {X} API path, {owner} {reason} {duration}
- * {rule} {tag} {alias} from their flags. */
+ * {rule} {tag} {alias} from their flags, {I} -i as typed (a list), {seconds}
+ * {hostname} {binlog} {query} {pool} from theirs, {pool?} optional. */
 struct command {
     const char *name;
     const char *route;
     enum out_kind out;
     const char *help;
 };
+
+/* Commands that orchestrator-client runs only after raft-state names a Leader. */
+static bool raft_checked(const char *name)
+{
+    return strcmp(name, "raft-leader-hostname") == 0 || strcmp(name, "raft-elect-leader") == 0;
+}
 
 static const struct command commands[] = {
     {"discover", "discover/{H}/{P}", OUT_ENV_KEY, "discover an instance and its topology"},
@@ -154,6 +134,85 @@ static const struct command commands[] = {
     {"raft-add-peer", "raft-add-peer/{X}", OUT_RAW, "add a raft peer (-P ip:port)"},
     {"raft-remove-peer", "raft-remove-peer/{X}", OUT_RAW, "remove a raft peer (-P ip:port)"},
     {"leader-check", "leader-check", OUT_RAW, "\"OK\" when the node is the leader"},
+    {"topology-tags", "topology-tags/{C}", OUT_ENV_TEXT, "the tree, with each instance's tags"},
+    {"snapshot-topologies", "snapshot-topologies", OUT_ENV_TEXT,
+     "record every instance's master (topology history)"},
+    {"which-cluster-osc-replicas", "cluster-osc-replicas/{C}", OUT_KEYS,
+     "replicas fit to control a pt-online-schema-change"},
+    {"which-cluster-osc-running-replicas", "cluster-osc-replicas/{C}", OUT_RUNNING,
+     "the same, only those replicating"},
+    {"dominant-dc", "masters", OUT_DOMINANT_DC, "the data center where most masters are"},
+    {"untag-all", "untag-all?tag={tag}", OUT_ENV_KEY, "remove a tag from every instance"},
+    {"submit-pool-instances", "submit-pool-instances/{pool}?instances={I}", OUT_ENV_TEXT,
+     "set a pool's instances (-i h1:p1,h2:p2 --pool name)"},
+    {"which-heuristic-cluster-pool-instances", "heuristic-cluster-pool-instances/{C}/{pool?}",
+     OUT_ENV_KEY, "a cluster's healthy instances in any pool, or in --pool"},
+    {"register-hostname-unresolve", "register-hostname-unresolve/{H}/{P}/{hostname}", OUT_ENV_KEY,
+     "give an instance a virtual (unresolved) name"},
+    {"deregister-hostname-unresolve", "deregister-hostname-unresolve/{H}/{P}", OUT_ENV_KEY,
+     "remove an instance's virtual name"},
+    {"force-master-takeover", "force-master-takeover/{C}/{DH}/{DP}", OUT_ENV_SUCCESSOR,
+     "discard the master and promote the given direct replica"},
+    {"relocate-replicas", "relocate-replicas/{H}/{P}/{DH}/{DP}", OUT_ENV_KEY,
+     "move the instance's replicas below another instance"},
+    {"move-replicas-gtid", "move-replicas-gtid/{H}/{P}/{DH}/{DP}", OUT_ENV_KEY,
+     "move the instance's replicas below another instance via GTID"},
+    {"move-up-replicas", "move-up-replicas/{H}/{P}{/DH/DP}", OUT_ENV_KEY,
+     "move the instance's replicas one level up"},
+    {"repoint-replicas", "repoint-replicas/{H}/{P}{/DH/DP}", OUT_ENV_KEY,
+     "repoint the instance's replicas back to it"},
+    {"take-siblings", "take-siblings/{H}/{P}", OUT_ENV_RELOCATE,
+     "turn the instance's siblings into its replicas"},
+    {"make-co-master", "make-co-master/{H}/{P}", OUT_ENV_RELOCATE,
+     "make the instance and its master co-masters"},
+    {"move-equivalent", "move-equivalent/{H}/{P}/{DH}/{DP}", OUT_ENV_RELOCATE,
+     "move below another instance by equivalent coordinates"},
+    {"match", "match/{H}/{P}/{DH}/{DP}", OUT_ENV_RELOCATE, "move below another (Pseudo-GTID)"},
+    {"match-up", "match-up/{H}/{P}", OUT_ENV_RELOCATE, "move one level up (Pseudo-GTID)"},
+    {"match-up-replicas", "match-up-replicas/{H}/{P}{/DH/DP}", OUT_ENV_KEY,
+     "move the replicas one level up (Pseudo-GTID)"},
+    {"last-pseudo-gtid", "last-pseudo-gtid/{H}/{P}", OUT_ENV_TEXT,
+     "the last Pseudo-GTID entry of an instance"},
+    {"stop-replica-nice", "stop-replica-nice/{H}/{P}", OUT_ENV_KEY,
+     "stop replication with the SQL thread caught up"},
+    {"restart-replica", "restart-replica/{H}/{P}", OUT_ENV_KEY, "stop and start replication"},
+    {"reset-replica", "reset-replica/{H}/{P}", OUT_ENV_KEY, "RESET SLAVE (use with care)"},
+    {"detach-replica", "detach-replica/{H}/{P}", OUT_ENV_KEY,
+     "stop replication and make the master coordinates reversibly invalid"},
+    {"reattach-replica", "reattach-replica/{H}/{P}", OUT_ENV_KEY, "undo detach-replica"},
+    {"detach-replica-master-host", "detach-replica-master-host/{H}/{P}", OUT_ENV_KEY,
+     "stop replication and make the master host reversibly invalid"},
+    {"reattach-replica-master-host", "reattach-replica-master-host/{H}/{P}", OUT_ENV_KEY,
+     "undo detach-replica-master-host"},
+    {"skip-query", "skip-query/{H}/{P}", OUT_ENV_KEY, "skip one statement on a replica"},
+    {"restart-replica-statements", "restart-replica-statements/{H}/{P}?q={query}", OUT_ENV_ECHO,
+     "wrap a query (-q) with the statements restoring the replication state"},
+    {"delay-replication", "delay-replication/{H}/{P}/{seconds}", OUT_ENV_ECHO,
+     "set the replication delay (--seconds n)"},
+    {"can-replicate-from", "can-replicate-from/{H}/{P}/{DH}/{DP}", OUT_ENV_IF_TRUE,
+     "whether the instance could replicate from the destination"},
+    {"can-replicate-from-gtid", "can-replicate-from-gtid/{H}/{P}/{DH}/{DP}", OUT_ENV_IF_TRUE,
+     "the same, assuming GTID"},
+    {"flush-binary-logs", "flush-binary-logs/{H}/{P}", OUT_ENV_KEY, "FLUSH BINARY LOGS"},
+    {"purge-binary-logs", "purge-binary-logs/{H}/{P}/{binlog}", OUT_ENV_KEY,
+     "purge binary logs up to --binlog"},
+    {"locate-gtid-errant", "locate-gtid-errant/{H}/{P}", OUT_ENV_STRINGS,
+     "binary logs holding the instance's errant GTID"},
+    {"gtid-errant-reset-master", "gtid-errant-reset-master/{H}/{P}", OUT_ENV_KEY,
+     "remove errant GTID by RESET MASTER"},
+    {"gtid-errant-inject-empty", "gtid-errant-inject-empty/{H}/{P}", OUT_ENV_KEY,
+     "apply errant GTID as empty transactions on the master"},
+    {"enable-semi-sync-master", "enable-semi-sync-master/{H}/{P}", OUT_ENV_KEY,
+     "enable semi-sync (master side)"},
+    {"disable-semi-sync-master", "disable-semi-sync-master/{H}/{P}", OUT_ENV_KEY,
+     "disable semi-sync (master side)"},
+    {"enable-semi-sync-replica", "enable-semi-sync-replica/{H}/{P}", OUT_ENV_KEY,
+     "enable semi-sync (replica side)"},
+    {"disable-semi-sync-replica", "disable-semi-sync-replica/{H}/{P}", OUT_ENV_KEY,
+     "disable semi-sync (replica side)"},
+    {"raft-leader-hostname", "status", OUT_ENV_HOSTNAME, "the raft leader's host name"},
+    {"raft-elect-leader", "raft-yield-hint/{hostname}", OUT_ENV_TEXT,
+     "hand raft leadership to the node whose name contains --hostname"},
     {"which-api", "", OUT_WHICH_API, "the API address the client uses (the leader's)"},
     {"api", "{X}", OUT_BODY, "GET any API path and print the body"},
 };
@@ -183,11 +242,18 @@ static const struct placeholder placeholders[] = {
     {"rule", "[--promotion-rule prefer]", "RULE"},
     {"tag", "--tag name[=value]", "TAG"},
     {"alias", "-a|--alias-name alias", "ALIAS"},
+    {"I", "-i host:port[,host:port...]", "INSTANCES"},
+    {"seconds", "--seconds n", "SECONDS"},
+    {"hostname", "--hostname name", "HOSTNAME"},
+    {"binlog", "--binlog file", "BINLOG"},
+    {"query", "-q query", "QUERY"},
+    {"pool", "--pool name", "POOL"},
+    {"pool?", "[--pool name]", "[POOL]"},
 };
 
 struct opts {
     const char *instance, *dest, *alias, *alias_name, *owner, *reason, *duration, *rule, *tag,
-        *path, *pattern, *api, *auth;
+        *path, *pattern, *api, *auth, *seconds, *hostname, *binlog, *query, *pool;
 };
 
 /* Flags as orchestrator-client and orchestrator take them: "-x v",
@@ -210,6 +276,11 @@ static const struct option {
     {NULL, "pattern", offsetof(struct opts, pattern)},
     {"U", "api", offsetof(struct opts, api)},
     {"b", "auth", offsetof(struct opts, auth)},
+    {"S", "seconds", offsetof(struct opts, seconds)},
+    {"H", "hostname", offsetof(struct opts, hostname)},
+    {"n", "binlog", offsetof(struct opts, binlog)},
+    {"q", "query", offsetof(struct opts, query)},
+    {"l", "pool", offsetof(struct opts, pool)},
 };
 
 /* One client run: options, the curl handle and the API address picked. */
@@ -437,6 +508,18 @@ static const char *text_value(const struct client *cl, const char *ph)
         return o->path ? o->path : o->instance;
     if (!strcmp(ph, "reason"))
         return o->reason;
+    if (!strcmp(ph, "I"))
+        return o->instance;
+    if (!strcmp(ph, "seconds"))
+        return o->seconds;
+    if (!strcmp(ph, "hostname"))
+        return o->hostname;
+    if (!strcmp(ph, "binlog"))
+        return o->binlog;
+    if (!strcmp(ph, "query"))
+        return o->query;
+    if (!strcmp(ph, "pool") || !strcmp(ph, "pool?"))
+        return o->pool;
     if (!strcmp(ph, "tag"))
         return o->tag;
     if (!strcmp(ph, "duration"))
@@ -460,7 +543,7 @@ static int expand_one(struct client *cl, const char *ph, struct orc_buf *b)
     if (find_placeholder(ph, strlen(ph)) == NULL)
         return ORC_EINVAL; /* a bad template: a programmer error */
     v = text_value(cl, ph);
-    if (strcmp(ph, "C?") != 0 && need(v, ph, cl->cmd->name))
+    if (strcmp(ph, "C?") != 0 && strcmp(ph, "pool?") != 0 && need(v, ph, cl->cmd->name))
         return ORC_EINVAL;
     if (v == NULL)
         return 0;
@@ -667,230 +750,6 @@ static int find_api(const struct orc_config *cfg, struct client *cl)
     return 0;
 }
 
-/* ---- output ---- */
-
-static const char *str(const json_t *o, const char *f)
-{
-    const char *s = json_string_value(json_object_get(o, f));
-    return s ? s : "";
-}
-
-/* "host:port", or nothing for an empty key (a master's MasterKey). */
-static void print_key(const json_t *k)
-{
-    if (*str(k, "Hostname") == '\0')
-        return;
-    printf("%s:%lld\n", str(k, "Hostname"),
-           (long long)json_integer_value(json_object_get(k, "Port")));
-}
-
-static int state(const json_t *o, const char *f)
-{
-    return (int)json_integer_value(json_object_get(o, f));
-}
-
-static void print_text(const json_t *v)
-{
-    if (json_is_string(v)) {
-        const char *s = json_string_value(v);
-        size_t l = strlen(s);
-        fputs(s, stdout);
-        if (l == 0 || s[l - 1] != '\n')
-            putchar('\n');
-    } else if (!json_is_null(v) && v != NULL) {
-        char *s = json_dumps(v, JSON_INDENT(2) | JSON_ENCODE_ANY);
-        if (s)
-            puts(s);
-        free(s);
-    }
-}
-
-/* Details as orchestrator's handlers give them: an Instance, a key or keys. */
-static void print_env_key(const json_t *d)
-{
-    size_t i;
-    json_t *e;
-
-    if (json_is_array(d)) {
-        json_array_foreach(d, i, e) print_env_key(e);
-    } else if (json_object_get(d, "Key") != NULL) {
-        print_key(json_object_get(d, "Key"));
-    } else if (json_object_get(d, "Hostname") != NULL) {
-        print_key(d);
-    } else {
-        print_text(d);
-    }
-}
-
-static void print_analysis(const json_t *d)
-{
-    size_t i;
-    json_t *a;
-
-    json_array_foreach(d, i, a)
-    {
-        const json_t *k = json_object_get(a, "AnalyzedInstanceKey");
-        const char *code = str(a, "Analysis");
-
-        if (strcmp(code, "NoProblem") == 0)
-            code = json_string_value(json_array_get(json_object_get(a, "StructureAnalysis"), 0));
-        if (code == NULL)
-            continue;
-        printf("%s:%lld (cluster %s): %s\n", str(k, "Hostname"),
-               (long long)json_integer_value(json_object_get(k, "Port")),
-               str(json_object_get(a, "ClusterDetails"), "ClusterName"), code);
-    }
-}
-
-static void print_relocated(const json_t *d)
-{
-    const json_t *k = json_object_get(d, "Key"), *m = json_object_get(d, "MasterKey");
-
-    printf("%s:%lld<%s:%lld\n", str(k, "Hostname"),
-           (long long)json_integer_value(json_object_get(k, "Port")), str(m, "Hostname"),
-           (long long)json_integer_value(json_object_get(m, "Port")));
-}
-
-static void print_broken(const json_t *list)
-{
-    size_t i;
-    json_t *e;
-
-    json_array_foreach(list, i, e)
-    {
-        bool stopped = !json_is_true(json_object_get(e, "ReplicationSQLThreadRuning")) ||
-                       !json_is_true(json_object_get(e, "ReplicationIOThreadRuning"));
-        if (stopped && (*str(e, "LastSQLError") != '\0' || *str(e, "LastIOError") != '\0'))
-            print_key(json_object_get(e, "Key"));
-    }
-}
-
-static void print_threads(const json_t *j, int want)
-{
-    if (state(j, "ReplicationSQLThreadState") == want &&
-        state(j, "ReplicationIOThreadState") == want)
-        print_key(json_object_get(j, "Key"));
-}
-
-static void print_raw_kind(enum out_kind out, const json_t *j)
-{
-    size_t i;
-    json_t *e;
-
-    switch (out) {
-        case OUT_KEY:
-            print_key(json_object_get(j, "Key"));
-            break;
-        case OUT_MASTER_KEY:
-            print_key(json_object_get(j, "MasterKey"));
-            break;
-        case OUT_KEYS:
-            json_array_foreach(j, i, e) print_key(json_object_get(e, "Key"));
-            break;
-        case OUT_KEY_LIST:
-            json_array_foreach(j, i, e) print_key(e);
-            break;
-        case OUT_STRINGS:
-            json_array_foreach(j, i, e) print_text(e);
-            break;
-        case OUT_CLUSTERS:
-            json_array_foreach(j, i, e) puts(str(e, "ClusterName"));
-            break;
-        case OUT_CLUSTERS_ALIAS:
-            json_array_foreach(j, i, e)
-                printf("%s,%s\n", str(e, "ClusterName"), str(e, "ClusterAlias"));
-            break;
-        case OUT_CLUSTER_NAME:
-            puts(str(j, "ClusterName"));
-            break;
-        case OUT_CLUSTER_ALIAS:
-            puts(str(j, "ClusterAlias"));
-            break;
-        case OUT_GTID_ERRANT:
-            puts(str(j, "GtidErrant"));
-            break;
-        case OUT_IS_REPLICATING:
-            print_threads(j, 1);
-            break;
-        case OUT_IS_STOPPED:
-            print_threads(j, 0);
-            break;
-        case OUT_BROKEN:
-            print_broken(j);
-            break;
-        default:
-            print_text(j);
-            break;
-    }
-}
-
-static void print_env_kind(enum out_kind out, const json_t *env)
-{
-    const json_t *d = json_object_get(env, "Details");
-    size_t i;
-    json_t *e;
-
-    switch (out) {
-        case OUT_ENV_KEY:
-            print_env_key(d);
-            break;
-        case OUT_ENV_MESSAGE:
-            print_text(json_object_get(env, "Message"));
-            break;
-        case OUT_ENV_IF_TRUE:
-            if (strcmp(str(env, "Message"), "true") == 0)
-                print_env_key(d);
-            break;
-        case OUT_ENV_RELOCATE:
-            print_relocated(d);
-            break;
-        case OUT_ENV_SUCCESSOR:
-            print_key(json_object_get(d, "SuccessorKey"));
-            break;
-        case OUT_ANALYSIS:
-            print_analysis(d);
-            break;
-        case OUT_ENV_KV:
-            json_array_foreach(d, i, e) printf("%s:%s\n", str(e, "Key"), str(e, "Value"));
-            break;
-        default:
-            print_text(d);
-            break;
-    }
-}
-
-/* Prints the answer; returns the exit code. An envelope with Code ERROR
- * fails with its Message on stderr, whatever the HTTP status. */
-static int print_answer(const struct client *cl, const char *body, long status)
-{
-    json_error_t jerr;
-    json_t *j = json_loads(body, JSON_DECODE_ANY, &jerr);
-    bool env = json_is_object(j) && json_object_get(j, "Code") != NULL;
-    int rc = 0;
-
-    if (j == NULL) {
-        fprintf(stderr, "orchestrator: cannot access orchestrator at '%s': HTTP %ld, %s%.200s\n",
-                cl->api, status, *body ? "not JSON: " : "empty answer", body);
-        return 1;
-    }
-    if (env && strstr(str(j, "Code"), "ERROR") != NULL) {
-        fprintf(stderr, "%s\n", str(j, "Message"));
-        rc = 1;
-    } else if (cl->cmd->out == OUT_BODY) {
-        printf("%s\n", body);
-        rc = status >= 400;
-    } else if (status >= 400) {
-        fprintf(stderr, "orchestrator: HTTP %ld: %s\n", status, body);
-        rc = 1;
-    } else if (env) {
-        print_env_kind(cl->cmd->out, j);
-    } else {
-        print_raw_kind(cl->cmd->out, j);
-    }
-    json_decref(j);
-    return rc;
-}
-
 /* GETs the route from the API picked and prints the answer. */
 static int call(struct client *cl, const char *route)
 {
@@ -908,10 +767,28 @@ static int call(struct client *cl, const char *route)
                 "ORCHESTRATOR_AUTH_PASSWORD)\n",
                 cl->api);
     else
-        rc = print_answer(cl, orc_buf_str(&body), status);
+        rc = orc_client_print(cl->cmd->out, cl->api, orc_buf_str(&body), status);
     orc_buf_release(&url);
     orc_buf_release(&body);
     return rc;
+}
+
+/* orchestrator-client's check before a raft command: raft-state answers
+ * and names a Leader. */
+static bool raft_running(struct client *cl)
+{
+    struct orc_buf url = ORC_BUF_INIT, body = ORC_BUF_INIT;
+    long status = 0;
+    bool ok;
+
+    orc_buf_printf(&url, "%s/raft-state", cl->api);
+    ok = http_get(cl, orc_buf_str(&url), CHECK_TIMEOUT_S * 5, &body, &status) == 0 &&
+         status == 200 && strstr(orc_buf_str(&body), "Leader") != NULL;
+    orc_buf_release(&url);
+    orc_buf_release(&body);
+    if (!ok)
+        fprintf(stderr, "Cannot determine raft state\n");
+    return ok;
 }
 
 int orc_client_post(const struct orc_config *cfg,
@@ -983,6 +860,8 @@ int orc_client_run(const struct orc_config *cfg, const char *command, int argc, 
     if (cl.cmd->out == OUT_WHICH_API) {
         puts(cl.api);
         rc = 0;
+    } else if (raft_checked(cl.cmd->name) && !raft_running(&cl)) {
+        rc = 1;
     } else {
         rc = call(&cl, orc_buf_str(&route));
     }

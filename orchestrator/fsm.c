@@ -3,6 +3,7 @@
  * applied to the backend (durable) and to the live topology (what reads and
  * analysis see). Payloads are orchestrator-shaped JSON objects.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "backend/be.h"
@@ -206,6 +207,31 @@ static int op_delete_tag(struct orc_fsm *f, const json_t *p, json_t **res, char 
     return be_tag_delete(f->be, &k, str(p, "TagName"), errmsg, len);
 }
 
+/* {"Pool", "Instances": [{"Hostname","Port"}...], "Now"}: replaces the pool. */
+static int op_submit_pool(struct orc_fsm *f,
+                          const json_t *p,
+                          json_t **res,
+                          char *errmsg,
+                          size_t len)
+{
+    const json_t *list = json_object_get(p, "Instances");
+    size_t n = json_array_size(list), i;
+    struct orc_key *keys = calloc(n ? n : 1, sizeof(*keys));
+    const json_t *e;
+    int rc = keys ? 0 : ORC_ENOMEM;
+
+    (void)res;
+    json_array_foreach(list, i, e)
+    {
+        if (rc == 0)
+            rc = get_key(e, &keys[i], errmsg, len);
+    }
+    if (rc == 0)
+        rc = be_pool_apply(f->be, str(p, "Pool"), keys, n, cmd_now(p), errmsg, len);
+    free(keys);
+    return rc;
+}
+
 static int op_disable_recoveries(struct orc_fsm *f,
                                  const json_t *p,
                                  json_t **res,
@@ -240,6 +266,7 @@ static const struct fsm_cmd commands[] = {
     {"set-cluster-alias", op_set_alias, 0},
     {"put-instance-tag", op_put_tag, 0},
     {"delete-instance-tag", op_delete_tag, 0},
+    {"submit-pool-instances", op_submit_pool, 0},
     {"disable-global-recoveries", op_disable_recoveries, 0},
     {"enable-global-recoveries", op_enable_recoveries, 0},
     {"register-failure-detection", fsm_op_register_detection, FSM_F_ANSWERS},

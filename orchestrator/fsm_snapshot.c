@@ -21,6 +21,7 @@ static const char *const tables[] = {
     "cluster_alias",
     "cluster_alias_override",
     "database_instance_tags",
+    "database_instance_pool",
     "kv_store",
     "global_recovery_disable",
     "topology_failure_detection",

@@ -732,7 +732,7 @@ static void h_tags(struct web_req *r)
 
 static void h_tag_value(struct web_req *r)
 {
-    const char *name = web_query(r, "tag");
+    const char *name = web_param(r, 2) ? web_param(r, 2) : web_query(r, "tag");
     struct be_tag_list l = {0};
     struct orc_buf b = ORC_BUF_INIT;
     struct web_jw w;
@@ -920,6 +920,7 @@ const struct web_route web_routes_read[] = {
     {"in-maintenance/:host/:port", h_in_maintenance, WEB_READ},
     {"tags/:host/:port", h_tags, WEB_READ},
     {"tag-value/:host/:port", h_tag_value, WEB_READ},
+    {"tag-value/:host/:port/:tagName", h_tag_value, WEB_READ},
     {"tagged", h_tagged, WEB_READ},
     {"audit", h_audit, WEB_READ},
     {"audit/:page", h_audit, WEB_READ},

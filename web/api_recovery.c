@@ -185,6 +185,22 @@ static void h_audit_recovery_cluster(struct web_req *r)
     disc_snapshot_put(s);
 }
 
+/* audit-recovery/alias/:clusterAlias[/:page]: the recoveries recorded with
+ * this alias (the cluster's name changes with its master; the alias stays). */
+static void h_audit_recovery_alias(struct web_req *r)
+{
+    struct be_recovery_filter f;
+
+    memset(&f, 0, sizeof(f));
+    f.cluster_alias = web_param(r, 0);
+    f.page = page_param(r, 1);
+    if (f.page < 0) {
+        web_reply_error(r, 400, "invalid page: '%s'", web_param(r, 1));
+        return;
+    }
+    list_recoveries(r, &f);
+}
+
 static void h_audit_recovery_steps(struct web_req *r)
 {
     struct be_recovery_step_list l = {0};
@@ -211,19 +227,16 @@ static void h_audit_recovery_steps(struct web_req *r)
     reply_buf(r, &b, w.err);
 }
 
-static void h_audit_detection(struct web_req *r)
+static void list_detections(struct web_req *r, struct be_detection_filter *f)
 {
     struct be_detection_list l = {0};
-    struct be_detection_filter f;
     struct orc_buf b = ORC_BUF_INIT;
     struct web_jw w;
     char err[ORC_ERRMSG_SIZE] = "";
 
-    memset(&f, 0, sizeof(f));
-    f.page = page_param(r, 0);
-    if (f.page < 0 || be_detection_list(r->deps->be, &f, &l, err, sizeof(err)) != 0) {
-        web_reply_error(r, f.page < 0 ? 400 : 500, "read failure detections: %s",
-                        f.page < 0 ? "invalid page" : err);
+    if (f->page < 0 || be_detection_list(r->deps->be, f, &l, err, sizeof(err)) != 0) {
+        web_reply_error(r, f->page < 0 ? 400 : 500, "read failure detections: %s",
+                        f->page < 0 ? "invalid page" : err);
         return;
     }
     web_jw_init(&w, &b);
@@ -252,6 +265,106 @@ static void h_audit_detection(struct web_req *r)
     web_jw_arr_end(&w);
     be_detection_list_free(&l);
     reply_buf(r, &b, w.err);
+}
+
+static void h_audit_detection(struct web_req *r)
+{
+    struct be_detection_filter f;
+
+    memset(&f, 0, sizeof(f));
+    f.page = page_param(r, 0);
+    list_detections(r, &f);
+}
+
+static void h_audit_detection_id(struct web_req *r)
+{
+    struct be_detection_filter f;
+
+    memset(&f, 0, sizeof(f));
+    if (orc_parse_int64(web_param(r, 0), 1, INT64_MAX, &f.id) != 0) {
+        web_reply_error(r, 400, "invalid detection id: '%s'", web_param(r, 0));
+        return;
+    }
+    list_detections(r, &f);
+}
+
+/* audit-failure-detection/alias/:clusterAlias[/:page]: the detections
+ * recorded with this alias (as orchestrator, by the alias at the time). */
+static void h_audit_detection_alias(struct web_req *r)
+{
+    struct be_detection_filter f;
+
+    memset(&f, 0, sizeof(f));
+    f.cluster_alias = web_param(r, 0);
+    f.page = page_param(r, 1);
+    list_detections(r, &f);
+}
+
+/* ---- active-cluster-recovery, recently-active-*-recovery ---- */
+
+#define RECENTLY_ACTIVE_S 300 /* orchestrator: ended in the last 5 minutes */
+
+struct recent_sel {
+    bool active_only;                /* running: unresolved and in its active period */
+    const struct orc_key *successor; /* recently ended, promoting this instance */
+};
+
+static bool recent_match(const struct be_recovery *v, const struct recent_sel *sel, int64_t now)
+{
+    if (sel->active_only)
+        return v->in_active_period && v->end_recovery == 0;
+    if (v->end_recovery <= now - RECENTLY_ACTIVE_S)
+        return false;
+    return sel->successor == NULL || orc_key_eq(&v->successor, sel->successor);
+}
+
+/* By the exact cluster name, as orchestrator (a recovery keeps the name the
+ * cluster had; the cluster takes its new master's name after it). */
+static void list_recent(struct web_req *r, const char *cluster, const struct recent_sel *sel)
+{
+    struct be_recovery_filter f;
+    struct be_recovery_list l = {0};
+    struct orc_buf b = ORC_BUF_INIT;
+    struct web_jw w;
+    char err[ORC_ERRMSG_SIZE] = "";
+    int64_t now = orc_wall_s();
+
+    memset(&f, 0, sizeof(f));
+    f.cluster_name = cluster;
+    f.unresolved_only = sel->active_only;
+    if (be_recovery_list(r->deps->be, &f, &l, err, sizeof(err)) != 0) {
+        web_reply_error(r, 500, "read recoveries: %s", err);
+        return;
+    }
+    web_jw_init(&w, &b);
+    web_jw_arr(&w, NULL);
+    for (size_t i = 0; i < l.n; i++)
+        if (recent_match(&l.v[i], sel, now))
+            json_recovery(&w, &l.v[i]);
+    web_jw_arr_end(&w);
+    be_recovery_list_free(&l);
+    reply_buf(r, &b, w.err);
+}
+
+static void h_active_cluster_recovery(struct web_req *r)
+{
+    struct recent_sel sel = {true, NULL};
+    list_recent(r, web_param(r, 0), &sel);
+}
+
+static void h_recent_cluster_recovery(struct web_req *r)
+{
+    struct recent_sel sel = {false, NULL};
+    list_recent(r, web_param(r, 0), &sel);
+}
+
+static void h_recent_instance_recovery(struct web_req *r)
+{
+    struct orc_key k;
+    struct recent_sel sel = {false, &k};
+
+    if (web_param_key_any(r, 0, &k) == 0)
+        list_recent(r, NULL, &sel);
 }
 
 static void h_blocked(struct web_req *r)
@@ -501,7 +614,8 @@ static void h_recover_lite(struct web_req *r)
     recover(r, true);
 }
 
-/* force-master-failover/:cluster and force-master-takeover/:cluster/:dh/:dp:
+/* force-master-failover/:cluster and force-master-takeover/:cluster/:dh/:dp
+ * (or the cluster of an instance, /:host/:port):
  * the master is treated as dead (whatever it says) and a replica promoted. */
 static void force_master(struct web_req *r, bool takeover)
 {
@@ -512,12 +626,22 @@ static void force_master(struct web_req *r, bool takeover)
     char err[ORC_ERRMSG_SIZE] = "";
     int c, d, rc;
 
-    if (takeover && web_param_key(r, 1, &dest) != 0)
+    bool by_instance = r->nparams == (takeover ? 4 : 2); /* the :host/:port forms */
+
+    if (takeover && web_param_key(r, by_instance ? 2 : 1, &dest) != 0)
         return;
     s = web_snapshot(r);
     if (s == NULL)
         return;
-    c = web_find_cluster(r, s, web_param(r, 0));
+    if (by_instance) {
+        struct orc_key k;
+        int i = web_find_instance(r, s, 0, &k, true);
+        c = i < 0 ? -1 : disc_snapshot_cluster_of(s, i);
+        if (i >= 0 && c < 0)
+            web_reply_error(r, 404, "no cluster for instance '%s:%d'", k.host, k.port);
+    } else {
+        c = web_find_cluster(r, s, web_param(r, 0));
+    }
     if (c < 0 || s->clusters[c].master < 0) {
         if (c >= 0)
             web_reply_error(r, 404, "cluster '%s' has no master", s->clusters[c].name);
@@ -563,16 +687,25 @@ const struct web_route web_routes_recovery[] = {
     {"recover-lite/:host/:port/:chost/:cport", h_recover_lite, WEB_WRITE},
     {"force-master-failover/:cluster", h_force_master_failover, WEB_WRITE},
     {"force-master-takeover/:cluster/:dhost/:dport", h_force_master_takeover, WEB_WRITE},
+    {"force-master-failover/:host/:port", h_force_master_failover, WEB_WRITE},
+    {"force-master-takeover/:host/:port/:dhost/:dport", h_force_master_takeover, WEB_WRITE},
     {"audit-recovery", h_audit_recovery, WEB_READ},
     {"audit-recovery/:page", h_audit_recovery, WEB_READ},
     {"audit-recovery/id/:id", h_audit_recovery_id, WEB_READ},
     {"audit-recovery/uid/:uid", h_audit_recovery_uid, WEB_READ},
     {"audit-recovery/cluster/:cluster", h_audit_recovery_cluster, WEB_READ},
     {"audit-recovery/cluster/:cluster/:page", h_audit_recovery_cluster, WEB_READ},
-    {"audit-recovery/alias/:cluster", h_audit_recovery_cluster, WEB_READ},
+    {"audit-recovery/alias/:clusterAlias", h_audit_recovery_alias, WEB_READ},
+    {"audit-recovery/alias/:clusterAlias/:page", h_audit_recovery_alias, WEB_READ},
     {"audit-recovery-steps/:uid", h_audit_recovery_steps, WEB_READ},
     {"audit-failure-detection", h_audit_detection, WEB_READ},
     {"audit-failure-detection/:page", h_audit_detection, WEB_READ},
+    {"audit-failure-detection/id/:id", h_audit_detection_id, WEB_READ},
+    {"audit-failure-detection/alias/:clusterAlias", h_audit_detection_alias, WEB_READ},
+    {"audit-failure-detection/alias/:clusterAlias/:page", h_audit_detection_alias, WEB_READ},
+    {"active-cluster-recovery/:clusterName", h_active_cluster_recovery, WEB_READ},
+    {"recently-active-cluster-recovery/:clusterName", h_recent_cluster_recovery, WEB_READ},
+    {"recently-active-instance-recovery/:host/:port", h_recent_instance_recovery, WEB_READ},
     {"blocked-recoveries", h_blocked, WEB_READ},
     {"blocked-recoveries/cluster/:cluster", h_blocked, WEB_READ},
     {"ack-recovery/cluster/:cluster", h_ack_cluster, WEB_WRITE},

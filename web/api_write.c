@@ -58,9 +58,7 @@ static int submit_quiet(struct web_req *r, const char *op, json_t *payload, char
     return r->deps->submit(r->deps->node, op, payload, err, len);
 }
 
-/* Submits a replicated command (payload stolen); replies with an error and
- * returns non-zero on failure. */
-static int submit(struct web_req *r, const char *op, json_t *payload)
+int web_submit(struct web_req *r, const char *op, json_t *payload)
 {
     char err[ORC_ERRMSG_SIZE] = "";
     int rc = submit_quiet(r, op, payload, err, sizeof(err));
@@ -70,20 +68,12 @@ static int submit(struct web_req *r, const char *op, json_t *payload)
     return rc;
 }
 
-/* Writes an audit entry (best effort: a failure is logged, not returned). */
-static void audit(struct web_req *r,
-                  const char *type,
-                  const struct orc_key *k,
-                  const char *cluster,
-                  const char *fmt,
-                  ...) __attribute__((format(printf, 5, 6)));
-
-static void audit(struct web_req *r,
-                  const char *type,
-                  const struct orc_key *k,
-                  const char *cluster,
-                  const char *fmt,
-                  ...)
+void web_audit(struct web_req *r,
+               const char *type,
+               const struct orc_key *k,
+               const char *cluster,
+               const char *fmt,
+               ...)
 {
     char msg[1024], err[ORC_ERRMSG_SIZE] = "", ks[ORC_KEY_STRLEN] = "";
     json_t *p;
@@ -152,7 +142,8 @@ static void reply_discovered(struct web_req *r, const struct orc_key *k)
     char ks[ORC_KEY_STRLEN], msg[ORC_KEY_STRLEN + 32];
     int i = s ? disc_snapshot_find(s, k) : -1;
 
-    audit(r, "discover", k, i >= 0 ? s->instances[i].cluster_name : NULL, "discovered by the API");
+    web_audit(r, "discover", k, i >= 0 ? s->instances[i].cluster_name : NULL,
+              "discovered by the API");
     snprintf(msg, sizeof(msg), "Instance discovered: %s", orc_key_str(k, ks, sizeof(ks)));
     web_jw_init(&w, &b);
     if (i >= 0)
@@ -205,7 +196,7 @@ static void h_async_discover(struct web_req *r)
         return;
     }
     if (r->deps->submit != NULL) {
-        if (submit(r, "discover", key_json(&k)) != 0)
+        if (web_submit(r, "discover", key_json(&k)) != 0)
             return;
     } else if (disc_topo_discover(r->deps->topo, &k, false, NULL, err, sizeof(err)) != 0) {
         web_reply_error(r, 500, "async-discover: %s", err);
@@ -234,9 +225,9 @@ static void h_forget(struct web_req *r)
         web_reply_error(r, 404, "instance '%s' not found", ks);
         return;
     }
-    if (submit(r, "forget", key_json(&k)) != 0)
+    if (web_submit(r, "forget", key_json(&k)) != 0)
         return;
-    audit(r, "forget", &k, cluster, "instance forgotten");
+    web_audit(r, "forget", &k, cluster, "instance forgotten");
     snprintf(msg, sizeof(msg), "Instance forgotten: %s", ks);
     reply_key(r, msg, &k);
 }
@@ -253,9 +244,9 @@ static void h_forget_cluster(struct web_req *r)
     if (c >= 0)
         orc_strlcpy(name, s->clusters[c].name, sizeof(name));
     disc_snapshot_put(s);
-    if (c < 0 || submit(r, "forget-cluster", json_pack("{s:s}", "ClusterName", name)) != 0)
+    if (c < 0 || web_submit(r, "forget-cluster", json_pack("{s:s}", "ClusterName", name)) != 0)
         return;
-    audit(r, "forget-cluster", NULL, name, "cluster forgotten");
+    web_audit(r, "forget-cluster", NULL, name, "cluster forgotten");
     snprintf(msg, sizeof(msg), "Cluster forgotten: %s", name);
     web_reply_ok(r, msg, json_string(name));
 }
@@ -277,10 +268,10 @@ static void h_set_cluster_alias(struct web_req *r)
     if (c >= 0)
         orc_strlcpy(name, s->clusters[c].name, sizeof(name));
     disc_snapshot_put(s);
-    if (c < 0 || submit(r, "set-cluster-alias",
-                        json_pack("{s:s, s:s}", "ClusterName", name, "Alias", alias)) != 0)
+    if (c < 0 || web_submit(r, "set-cluster-alias",
+                            json_pack("{s:s, s:s}", "ClusterName", name, "Alias", alias)) != 0)
         return;
-    audit(r, "set-cluster-alias", NULL, name, "alias: %s", alias);
+    web_audit(r, "set-cluster-alias", NULL, name, "alias: %s", alias);
     snprintf(msg, sizeof(msg), "Cluster %s now has alias '%s'", name, alias);
     web_reply_ok(r, msg, json_string(alias));
 }
@@ -310,12 +301,12 @@ static void h_begin_downtime(struct web_req *r)
     if (seconds == 0)
         seconds = DEFAULT_DOWNTIME_S;
     until = orc_wall_s() + seconds;
-    if (submit(r, "begin-downtime",
-               json_pack("{s:o, s:s, s:s, s:I}", "Key", key_json(&k), "Owner", owner, "Reason",
-                         reason, "EndTimestamp", (json_int_t)until)) != 0)
+    if (web_submit(r, "begin-downtime",
+                   json_pack("{s:o, s:s, s:s, s:I}", "Key", key_json(&k), "Owner", owner, "Reason",
+                             reason, "EndTimestamp", (json_int_t)until)) != 0)
         return;
-    audit(r, "begin-downtime", &k, cluster, "owner: %s, reason: %s, duration: %llds", owner, reason,
-          (long long)seconds);
+    web_audit(r, "begin-downtime", &k, cluster, "owner: %s, reason: %s, duration: %llds", owner,
+              reason, (long long)seconds);
     snprintf(msg, sizeof(msg), "Downtime begun: %s", orc_key_str(&k, ks, sizeof(ks)));
     reply_key(r, msg, &k);
 }
@@ -350,7 +341,7 @@ static void h_end_downtime(struct web_req *r)
         web_reply_error(r, status_of(rc), "end-downtime: %s", err[0] ? err : orc_strerror(rc));
         return;
     }
-    audit(r, "end-downtime", &k, cluster, "downtime ended");
+    web_audit(r, "end-downtime", &k, cluster, "downtime ended");
     snprintf(msg, sizeof(msg), "Downtime ended: %s", ks);
     reply_key(r, msg, &k);
 }
@@ -414,8 +405,8 @@ static void h_begin_maintenance(struct web_req *r)
     }
     if (res == NULL)
         return;
-    audit(r, "begin-maintenance", &k, cluster, "maintenanceToken: %lld, owner: %s, reason: %s",
-          (long long)json_integer_value(json_object_get(res, "Id")), owner, reason);
+    web_audit(r, "begin-maintenance", &k, cluster, "maintenanceToken: %lld, owner: %s, reason: %s",
+              (long long)json_integer_value(json_object_get(res, "Id")), owner, reason);
     json_decref(res);
     snprintf(msg, sizeof(msg), "Maintenance begun: %s", ks);
     reply_key(r, msg, &k);
@@ -446,7 +437,7 @@ static void end_maintenance(struct web_req *r, const struct orc_key *k, int64_t 
         done = *k;
     json_decref(res);
     orc_key_str(&done, ks, sizeof(ks));
-    audit(r, "end-maintenance", &done, NULL, "maintenance ended");
+    web_audit(r, "end-maintenance", &done, NULL, "maintenance ended");
     snprintf(msg, sizeof(msg), "Maintenance ended: %s", ks);
     reply_key(r, msg, &done);
 }
@@ -502,11 +493,11 @@ static void h_register_candidate(struct web_req *r)
     orc_strlcpy(cluster, s->instances[i].cluster_name, sizeof(cluster));
     disc_snapshot_put(s);
     until = orc_wall_s() + r->deps->cfg->CandidateInstanceExpireMinutes * 60;
-    if (submit(r, "register-candidate",
-               json_pack("{s:o, s:s, s:I}", "Key", key_json(&k), "PromotionRule", rule, "ExpiresAt",
-                         (json_int_t)until)) != 0)
+    if (web_submit(r, "register-candidate",
+                   json_pack("{s:o, s:s, s:I}", "Key", key_json(&k), "PromotionRule", rule,
+                             "ExpiresAt", (json_int_t)until)) != 0)
         return;
-    audit(r, "register-candidate", &k, cluster, "promotion rule: %s", rule);
+    web_audit(r, "register-candidate", &k, cluster, "promotion rule: %s", rule);
     snprintf(msg, sizeof(msg), "Registered candidate %s: %s", orc_key_str(&k, ks, sizeof(ks)),
              rule);
     reply_key(r, msg, &k);
@@ -518,6 +509,16 @@ static int parse_tag(struct web_req *r, char *buf, size_t n, const char **name, 
     const char *q = web_query(r, "tag");
     char *eq;
 
+    /* tag/:host/:port/:tagName/:tagValue, untag/:host/:port/:tagName */
+    if (web_param(r, 2) != NULL) {
+        if (web_param(r, 2)[0] == '\0' || orc_strlcpy(buf, web_param(r, 2), n) != 0) {
+            web_reply_error(r, 400, "invalid tag name");
+            return ORC_EINVAL;
+        }
+        *name = buf;
+        *value = web_param(r, 3) ? web_param(r, 3) : "";
+        return 0;
+    }
     if (q == NULL || *q == '\0' || *q == '=' || orc_strlcpy(buf, q, n) != 0) {
         web_reply_error(r, 400, "missing or invalid ?tag=<name>[=<value>]");
         return ORC_EINVAL;
@@ -543,11 +544,11 @@ static void h_tag(struct web_req *r)
         return;
     orc_strlcpy(cluster, s->instances[i].cluster_name, sizeof(cluster));
     disc_snapshot_put(s);
-    if (submit(r, "put-instance-tag",
-               json_pack("{s:o, s:s, s:s}", "Key", key_json(&k), "TagName", name, "TagValue",
-                         value)) != 0)
+    if (web_submit(r, "put-instance-tag",
+                   json_pack("{s:o, s:s, s:s}", "Key", key_json(&k), "TagName", name, "TagValue",
+                             value)) != 0)
         return;
-    audit(r, "tag", &k, cluster, "%s%s%s", name, *value ? "=" : "", value);
+    web_audit(r, "tag", &k, cluster, "%s%s%s", name, *value ? "=" : "", value);
     snprintf(msg, sizeof(msg), "%s tagged with %s%s%s", orc_key_str(&k, ks, sizeof(ks)), name,
              *value ? "=" : "", value);
     reply_key(r, msg, &k);
@@ -574,12 +575,12 @@ static void h_untag(struct web_req *r)
     be_tag_list_free(&l);
     keys = json_array();
     if (has) {
-        if (submit(r, "delete-instance-tag",
-                   json_pack("{s:o, s:s}", "Key", key_json(&k), "TagName", name)) != 0) {
+        if (web_submit(r, "delete-instance-tag",
+                       json_pack("{s:o, s:s}", "Key", key_json(&k), "TagName", name)) != 0) {
             json_decref(keys);
             return;
         }
-        audit(r, "untag", &k, NULL, "%s", name);
+        web_audit(r, "untag", &k, NULL, "%s", name);
         json_array_append_new(keys, key_json(&k));
     }
     snprintf(msg, sizeof(msg), "%s untagged from %zu instance(s)", name, json_array_size(keys));
@@ -607,6 +608,9 @@ static void h_reload_configuration(struct web_req *r)
         return;
     }
     rc = r->deps->reload(r->deps->node, &changed, err, sizeof(err));
+    if (rc == 0)
+        web_audit(r, "reload-configuration", NULL, NULL, "Triggered via API; changed: %s",
+                  changed.len > 0 ? orc_buf_str(&changed) : "nothing");
     if (rc == 0)
         web_reply_ok(r, changed.len > 0 ? "Config reloaded" : "Config reloaded, nothing changed",
                      json_pack("{s:s}", "Changed", orc_buf_str(&changed)));
@@ -647,7 +651,7 @@ static void h_import_orchestrator_state(struct web_req *r)
         web_reply_error(r, status_of(rc), "import-orchestrator-state: %s", err);
         return;
     }
-    audit(r, "import-orchestrator-state", NULL, NULL, "%s", "operator state imported");
+    web_audit(r, "import-orchestrator-state", NULL, NULL, "%s", "operator state imported");
     web_reply_ok(r, "Imported", result != NULL ? result : json_object());
 }
 
@@ -665,7 +669,9 @@ const struct web_route web_routes_write[] = {
     {"end-maintenance/:maintenanceKey", h_end_maintenance_id, WEB_WRITE},
     {"register-candidate/:host/:port/:promotionRule", h_register_candidate, WEB_WRITE},
     {"tag/:host/:port", h_tag, WEB_WRITE},
+    {"tag/:host/:port/:tagName/:tagValue", h_tag, WEB_WRITE},
     {"untag/:host/:port", h_untag, WEB_WRITE},
+    {"untag/:host/:port/:tagName", h_untag, WEB_WRITE},
     {"reload-configuration", h_reload_configuration, WEB_WRITE | WEB_NOPROXY},
     {"import-orchestrator-state", h_import_orchestrator_state, WEB_WRITE},
 };

@@ -45,6 +45,10 @@ static const struct {
     {web_routes_planned, &web_routes_planned_len},
     {web_routes_raft, &web_routes_raft_len},
     {web_routes_kv, &web_routes_kv_len},
+    {web_routes_more, &web_routes_more_len},
+    {web_routes_metrics, &web_routes_metrics_len},
+    {web_routes_pools, &web_routes_pools_len},
+    {web_routes_unsupported, &web_routes_unsupported_len},
 };
 
 const char *web_param(const struct web_req *r, int i)

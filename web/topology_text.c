@@ -25,6 +25,7 @@
 struct line {
     struct orc_buf text; /* prefix + key + alias */
     char tok[TOKENS][160];
+    const char *tags; /* topology-tags: "a,b=c" (borrowed), else NULL */
 };
 
 static void lag_token(const struct disc_snapshot *s, size_t i, char *out, size_t n)
@@ -100,6 +101,7 @@ struct walk {
     struct line *lines;
     size_t n;
     int err;
+    const char *const *tags; /* parallel to s->instances, or NULL */
 };
 
 static void add_line(struct walk *w, size_t i, int depth)
@@ -109,6 +111,7 @@ static void add_line(struct walk *w, size_t i, int depth)
     char key[ORC_KEY_STRLEN];
 
     orc_buf_init(&ln->text);
+    ln->tags = w->tags ? (w->tags[i] ? w->tags[i] : "") : NULL;
     if (depth > 0) {
         bool ok = disc_instance_replicating(in) && disc_snapshot_check_valid(w->s, (int)i) &&
                   disc_snapshot_recently_checked(w->s, (int)i);
@@ -160,6 +163,8 @@ static void render_plain(struct line *lines, size_t n, struct orc_buf *out)
             first = false;
         }
         orc_buf_putc(out, ']');
+        if (lines[i].tags != NULL)
+            orc_buf_printf(out, " [%s]", lines[i].tags);
     }
 }
 
@@ -185,8 +190,17 @@ static void render_tabulated(struct line *lines, size_t n, struct orc_buf *out)
 
 int web_topology_text(const struct disc_snapshot *s, size_t c, bool tabulated, struct orc_buf *out)
 {
+    return web_topology_text_tags(s, c, tabulated, NULL, out);
+}
+
+int web_topology_text_tags(const struct disc_snapshot *s,
+                           size_t c,
+                           bool tabulated,
+                           const char *const *tags,
+                           struct orc_buf *out)
+{
     const struct disc_cluster *cl = &s->clusters[c];
-    struct walk w = {s, cl, NULL, NULL, 0, 0};
+    struct walk w = {s, cl, NULL, NULL, 0, 0, tags};
     size_t start = out->len;
 
     w.seen = calloc(cl->count ? cl->count : 1, sizeof(bool));

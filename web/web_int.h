@@ -161,6 +161,13 @@ void web_reply_envelope_raw(struct web_req *r,
  * "+ " (replicating) or "- " markers, "[lag,state,version,rw|ro,format,extras]"
  * aligned. tabulated: "|"-separated aligned columns instead. */
 int web_topology_text(const struct disc_snapshot *s, size_t c, bool tabulated, struct orc_buf *out);
+/* Same; tags (parallel to s->instances, entries may be NULL) are appended
+ * to each plain line as " [a,b=c]", as orchestrator's topology-tags. */
+int web_topology_text_tags(const struct disc_snapshot *s,
+                           size_t c,
+                           bool tabulated,
+                           const char *const *tags,
+                           struct orc_buf *out);
 
 /* ---- route tables of api_read.c and api_write.c ---- */
 extern const struct web_route web_routes_read[];
@@ -276,6 +283,36 @@ void web_dedupe_serve(struct web_dedupe *d, struct web_req *r, void (*fn)(struct
 /* ---- api_kv.c: submit-masters-to-kv-stores ---- */
 extern const struct web_route web_routes_kv[];
 extern const size_t web_routes_kv_len;
+
+/* ---- api_write.c: replicated writes shared with the other write routes ---- */
+
+/* Submits a replicated command (payload stolen); replies with an error and
+ * returns non-zero on failure. */
+int web_submit(struct web_req *r, const char *op, json_t *payload);
+/* Writes an audit entry through the replicated path (best effort: a failure
+ * is logged, not returned); also logs +operator-write. k, cluster may be NULL. */
+void web_audit(struct web_req *r,
+               const char *type,
+               const struct orc_key *k,
+               const char *cluster,
+               const char *fmt,
+               ...) __attribute__((format(printf, 5, 6)));
+
+/* ---- api_more.c, api_metrics.c, api_pools.c, api_unsupported.c ---- */
+extern const struct web_route web_routes_more[];
+extern const size_t web_routes_more_len;
+extern const struct web_route web_routes_metrics[];
+extern const size_t web_routes_metrics_len;
+/* Max, mean, median and p95 (nearest rank) of v[0..n), which is sorted in
+ * place; all 0 when n is 0. */
+struct web_metrics_agg {
+    double max, mean, median, p95;
+};
+struct web_metrics_agg web_metrics_aggregate(double *v, size_t n);
+extern const struct web_route web_routes_pools[];
+extern const size_t web_routes_pools_len;
+extern const struct web_route web_routes_unsupported[];
+extern const size_t web_routes_unsupported_len;
 
 /* ---- api_quorum.c ---- */
 extern const struct web_route web_routes_quorum[];

@@ -177,6 +177,52 @@ static void test_wiped_raft_dir_is_refused(void **state)
     store_close(&a);
 }
 
+/* submit-pool-instances replaces the pool's members on every store alike;
+ * a malformed member refuses the whole command. */
+static void test_pool_submission_replaces_the_pool(void **state)
+{
+    struct store a;
+    struct be_pool_list l = {0};
+    char err[ORC_ERRMSG_SIZE] = "";
+
+    (void)state;
+    store_open(&a);
+    assert_int_equal(apply(&a, 1, "submit-pool-instances",
+                           "{\"Pool\":\"web\",\"Now\":500,\"Instances\":["
+                           "{\"Hostname\":\"db2\",\"Port\":3306},"
+                           "{\"Hostname\":\"db1\",\"Port\":3306}]}",
+                           NULL),
+                     0);
+    assert_int_equal(apply(&a, 2, "submit-pool-instances",
+                           "{\"Pool\":\"batch\",\"Now\":500,\"Instances\":["
+                           "{\"Hostname\":\"db3\",\"Port\":3306}]}",
+                           NULL),
+                     0);
+    assert_int_equal(be_pool_list(a.be, "web", 0, &l, err, sizeof(err)), 0);
+    assert_int_equal(l.n, 2);
+    assert_string_equal(l.v[0].key.host, "db1");
+    assert_int_equal(l.v[0].registered_at, 500);
+    be_pool_list_free(&l);
+    assert_int_equal(apply(&a, 3, "submit-pool-instances",
+                           "{\"Pool\":\"web\",\"Now\":600,\"Instances\":["
+                           "{\"Hostname\":\"db2\",\"Port\":3306}]}",
+                           NULL),
+                     0);
+    assert_int_equal(apply(&a, 4, "submit-pool-instances",
+                           "{\"Pool\":\"web\",\"Instances\":[{\"Hostname\":\"db9\"}]}", NULL),
+                     ORC_EINVAL);
+    assert_int_equal(be_pool_list(a.be, NULL, 0, &l, err, sizeof(err)), 0);
+    assert_int_equal(l.n, 2); /* batch: db3; web: db2 only */
+    assert_string_equal(l.v[0].pool, "batch");
+    assert_string_equal(l.v[1].key.host, "db2");
+    assert_int_equal(l.v[1].registered_at, 600);
+    be_pool_list_free(&l);
+    assert_int_equal(be_pool_list(a.be, NULL, 550, &l, err, sizeof(err)), 0);
+    assert_int_equal(l.n, 1); /* expired ones are left out */
+    be_pool_list_free(&l);
+    store_close(&a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -184,6 +230,7 @@ int main(void)
         cmocka_unit_test(test_entry_applies_once_and_refusals_are_recorded),
         cmocka_unit_test(test_store_of_another_log_is_refused),
         cmocka_unit_test(test_wiped_raft_dir_is_refused),
+        cmocka_unit_test(test_pool_submission_replaces_the_pool),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
