@@ -447,7 +447,8 @@ static int tcp_check(const char *host, int port, int timeout_ms, char *err, size
     return rc;
 }
 
-/* resolve/:host/:port: the name resolves and the port accepts connections. */
+/* resolve/:host/:port: the name resolves and the port accepts connections
+ * (a TCP connection to an address the caller names: users who may write). */
 static void h_resolve(struct web_req *r)
 {
     char err[ORC_ERRMSG_SIZE] = "";
@@ -550,7 +551,8 @@ const struct web_route web_routes_more[] = {
     {"cluster-osc-slaves/:clusterHint", h_cluster_osc_replicas, WEB_READ},
     {"cluster-osc-replicas/:clusterHint", h_cluster_osc_replicas, WEB_READ},
     {"headers", h_headers, WEB_READ | WEB_NOPROXY},
-    {"resolve/:host/:port", h_resolve, WEB_READ},
+    /* it opens a TCP connection to any address: only for users who may write */
+    {"resolve/:host/:port", h_resolve, WEB_WRITE | WEB_NOPROXY},
     {"hostname-resolve-cache", h_resolve_cache, WEB_READ | WEB_NOPROXY},
     {"reset-hostname-resolve-cache", h_reset_resolve_cache, WEB_WRITE | WEB_NOPROXY},
     {"register-hostname-unresolve/:host/:port/:virtualname", h_hostname_unresolve, WEB_WRITE},

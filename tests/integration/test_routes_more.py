@@ -324,7 +324,8 @@ def test_read_only_users_cannot_use_the_new_mutating_routes(sandbox_factory, orc
     for path in [f"refresh/{replica}", "untag-all?tag=a", "untag-all/a/b",
                  "submit-pool-instances/p?instances=127.0.0.1:1", "reelect", "grab-election",
                  f"tag/{replica}/a/b", f"untag/{replica}/a", "reset-hostname-resolve-cache",
-                 f"force-master-failover/{replica}", "snapshot-topologies"]:
+                 f"force-master-failover/{replica}", "snapshot-topologies",
+                 "resolve/127.0.0.1/1"]:
         resp = requests.get(orc.url("/api/" + path), auth=readonly, timeout=10)
         assert resp.status_code in (401, 403) and resp.json()["Code"] == "ERROR", path
     assert ok(orc, "bulk-instances", auth=readonly)
