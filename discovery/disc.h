@@ -50,6 +50,7 @@ enum disc_flavor {
 #define DISC_RS_MAX_ROWS 100000      /* rows of one result set; more is an error */
 #define DISC_PROBE_DEADLINE_MS 30000 /* all statements of one probe; then it fails */
 #define DISC_MAX_DEPTH 128           /* replication depth walked when drawing a topology */
+#define DISC_ANCESTRY_MAX 16         /* masters' server_ids kept for the MariaDB errant check */
 
 /* A server version as the statements need it. */
 struct disc_version {
@@ -164,7 +165,8 @@ struct disc_instance {
     bool using_mariadb_gtid;                 /* Using_Gtid != No */
     char mariadb_using_gtid[DISC_SHORT_MAX]; /* "Slave_Pos", "Current_Pos", "No", "" */
     char gtid_mode[DISC_SHORT_MAX];          /* MySQL @@gtid_mode; "" on MariaDB */
-    char *executed_gtid_set;                 /* heap: MySQL @@gtid_executed (newlines removed) */
+    char *executed_gtid_set;                 /* heap: MySQL @@gtid_executed (newlines removed);
+                                              * MariaDB @@gtid_binlog_state */
     char *gtid_purged;                       /* heap: MySQL @@gtid_purged */
     char *retrieved_gtid_set;                /* heap: Retrieved_Gtid_Set of the replica status */
     char *gtid_current_pos;                  /* heap: MariaDB @@gtid_current_pos */
@@ -172,7 +174,10 @@ struct disc_instance {
     char *gtid_binlog_pos;                   /* heap: MariaDB @@gtid_binlog_pos */
     char *gtid_io_pos;                       /* heap: MariaDB Gtid_IO_Pos of the replica status */
     bool gtid_strict_mode;                   /* MariaDB */
-    char *gtid_errant; /* heap: computed later (topology), never by the probe */
+    /* heap: computed by the topology after each probe against the master's
+     * last reading (disc_gtid_errant), never by the probe: MySQL a GTID set,
+     * MariaDB the errant binlog state entries "D-S-N,..." */
+    char *gtid_errant;
 
     /* ---- semi-sync (probe) ---- */
     bool semi_sync_available; /* any rpl_semi_sync_* variable exists */
@@ -209,6 +214,10 @@ struct disc_instance {
     int replication_depth;
     bool is_co_master;
     char *ancestry_uuid;             /* heap: comma-separated server uuids, master first */
+    /* MariaDB's ancestry: the server_ids of the masters above it, nearest
+     * first (set with gtid_errant; at most DISC_ANCESTRY_MAX are kept). */
+    int64_t ancestry_ids[DISC_ANCESTRY_MAX];
+    int nancestry_ids;
     int64_t last_checked_ms;         /* wall clock, 0 = never */
     int64_t last_seen_ms;            /* wall clock of the last successful probe */
     int64_t last_attempted_check_ms; /* wall clock */
@@ -475,6 +484,108 @@ int disc_parse_processlist_hosts(const struct disc_rs *rs,
 /* Applies a compiled one-group regex to host: copies the group into out
  * (size n). No match leaves out unchanged. Returns true on a match. */
 bool disc_parse_pattern(const regex_t *re, const char *host, char *out, size_t n);
+
+/* ------------------------------------------------------------------------
+ * GTID sets and errant transactions (gtid.c): pure
+ *
+ * Parsers are strict (digits, hex uuids, tags, commas, spaces/newlines
+ * around commas; anything else is ORC_EINVAL) and the text they give back is
+ * printed from the parsed numbers: the only way a GTID string read from a
+ * server may reach a statement.
+ * ------------------------------------------------------------------------ */
+
+/* A MariaDB GTID domain-server_id-seq_no. */
+struct disc_mgtid {
+    uint32_t domain;
+    uint32_t server_id;
+    uint64_t seq;
+};
+struct disc_mgtid_list {
+    struct disc_mgtid *v;
+    size_t n, cap;
+};
+/* Parses "D-S-N[,D-S-N...]" ("" and NULL give an empty list). Release
+ * with disc_mgtid_list_release (also after an error: it is then empty). */
+int disc_mgtid_parse(const char *s, struct disc_mgtid_list *out);
+void disc_mgtid_list_release(struct disc_mgtid_list *l);
+/* Appends "D-S-N,..." (in list order) to out. */
+int disc_mgtid_format(const struct disc_mgtid_list *l, struct orc_buf *out);
+/* The highest seq_no of domain in l, 0 when none. */
+uint64_t disc_mgtid_domain_max(const struct disc_mgtid_list *l, uint32_t domain);
+/*
+ * MariaDB errant transactions: the entries (domain, server_id, seq_no) of
+ * the replica's gtid_binlog_state whose server_id is not excluded (the
+ * master's and its ancestors': the replica may have been read after them)
+ * and that the master does not hold: its gtid_binlog_state and
+ * gtid_slave_pos have no entry for that (domain, server_id) with a seq_no
+ * at least as high. A former master attached below the new one holds its
+ * own server_id's transactions; they are not errant as long as the new
+ * master holds them too. *out gets the errant entries (empty when none).
+ */
+int disc_mgtid_errant(const char *replica_state,
+                      const char *master_state,
+                      const char *master_slave_pos,
+                      const int64_t *exclude_ids,
+                      size_t nexclude,
+                      struct disc_mgtid_list *out);
+
+/* A MySQL GTID set: per "uuid" or "uuid:tag", sorted merged intervals. */
+#define DISC_GTID_KEY_MAX 80
+struct disc_ogtid_iv {
+    int64_t lo, hi; /* inclusive, 1 <= lo <= hi */
+};
+struct disc_ogtid_uuid {
+    char key[DISC_GTID_KEY_MAX]; /* lowercase "uuid" or "uuid:tag" */
+    struct disc_ogtid_iv *iv;
+    size_t n, cap;
+};
+struct disc_ogtid_set {
+    struct disc_ogtid_uuid *u; /* sorted by key */
+    size_t n, cap;
+};
+/* Parses "uuid:1-5:7,uuid2[:tag]:3" (MySQL's text, newlines allowed after
+ * commas). "" and NULL give an empty set. Release with disc_ogtid_release. */
+int disc_ogtid_parse(const char *s, struct disc_ogtid_set *out);
+void disc_ogtid_release(struct disc_ogtid_set *s);
+/* Appends the normalised text ("" for the empty set). */
+int disc_ogtid_format(const struct disc_ogtid_set *s, struct orc_buf *out);
+/* a -= b. */
+int disc_ogtid_subtract(struct disc_ogtid_set *a, const struct disc_ogtid_set *b);
+/* Drops every entry of uuid (with any tag). */
+void disc_ogtid_remove_uuid(struct disc_ogtid_set *s, const char *uuid);
+/* Number of transactions in s. */
+int64_t disc_ogtid_count(const struct disc_ogtid_set *s);
+/*
+ * orchestrator's errant GTID for MySQL: (executed minus the ancestors'
+ * uuids, its own kept unless co_master) minus (the master's executed minus
+ * the master's uuid). ancestry is "uuid,uuid,..." (may be NULL). Appends
+ * the normalised set to out ("" when none).
+ */
+int disc_ogtid_errant(const char *executed,
+                      const char *own_uuid,
+                      const char *ancestry,
+                      bool co_master,
+                      const char *master_executed,
+                      const char *master_uuid,
+                      struct orc_buf *out);
+
+/* What the errant check needs of a master (copied from its last reading). */
+struct disc_errant_master {
+    struct disc_version ver;
+    int64_t server_id;
+    char server_uuid[DISC_UUID_MAX];
+    const char *executed;  /* MySQL gtid_executed / MariaDB gtid_binlog_state */
+    const char *slave_pos; /* MariaDB gtid_slave_pos */
+    const char *ancestry_uuid;
+    const int64_t *ancestry_ids;
+    int nancestry_ids;
+    bool master_is_self; /* co-masters: the master replicates from this instance */
+};
+/* Fills in->gtid_errant, in->ancestry_uuid and in->ancestry_ids from the
+ * instance's own reading and its master's (NULL: no master known, which
+ * clears them). Unparsable sets leave gtid_errant empty and return
+ * ORC_EINVAL. Returns 0, ORC_EINVAL or ORC_ENOMEM. */
+int disc_gtid_errant(struct disc_instance *in, const struct disc_errant_master *m);
 
 /* ------------------------------------------------------------------------
  * The probe (probe.c)

@@ -228,6 +228,7 @@ int disc_flavor_variables_sql(const struct disc_version *v, struct orc_buf *out)
                           ", @@global.gtid_current_pos AS gtid_current_pos, "
                           "@@global.gtid_slave_pos AS gtid_slave_pos, "
                           "@@global.gtid_binlog_pos AS gtid_binlog_pos, "
+                          "@@global.gtid_binlog_state AS gtid_binlog_state, "
                           "@@global.gtid_strict_mode AS gtid_strict_mode");
     if (rc == 0 && mariadb_builtin_semi_sync(v))
         rc =

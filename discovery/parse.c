@@ -146,8 +146,14 @@ static int parse_gtid_variables(const struct disc_rs *rs, struct disc_instance *
     set_fixed(in->gtid_mode, sizeof(in->gtid_mode), disc_rs_value(rs, 0, "gtid_mode"));
     set_fixed(in->server_uuid, sizeof(in->server_uuid), disc_rs_value(rs, 0, "server_uuid"));
     in->supports_oracle_gtid = in->gtid_mode[0] != '\0' && strcasecmp(in->gtid_mode, "OFF") != 0;
+    /* ExecutedGtidSet: MySQL's gtid_executed, MariaDB's gtid_binlog_state
+     * (every (domain, server_id) the binary log holds: what errant
+     * transactions are computed from). */
     if (rc == 0)
-        rc = set_gtid(&in->executed_gtid_set, disc_rs_value(rs, 0, "gtid_executed"));
+        rc = set_gtid(&in->executed_gtid_set,
+                      disc_rs_col(rs, "gtid_binlog_state") >= 0
+                          ? disc_rs_value(rs, 0, "gtid_binlog_state")
+                          : disc_rs_value(rs, 0, "gtid_executed"));
     if (rc == 0)
         rc = set_gtid(&in->gtid_purged, disc_rs_value(rs, 0, "gtid_purged"));
     if (rc == 0)

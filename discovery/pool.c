@@ -89,11 +89,45 @@ static void probe_neighbours(struct disc_topo *t, struct entry *e)
     }
 }
 
+/* Errant GTID against the master's last reading (lock held), as
+ * orchestrator computes it after each probe. Only an instance of the same
+ * flavor whose master was seen counts; otherwise nothing is errant. The sets
+ * are short (one entry per domain and server, or per uuid), so this costs
+ * microseconds under the lock. */
+static void compute_errant(struct disc_topo *t, struct entry *e)
+{
+    const struct entry *me = NULL;
+    struct disc_errant_master m;
+    int rc;
+
+    if (e->inst.master_key.host[0] != '\0')
+        me = topo_find(t, &e->inst.master_key);
+    if (me == NULL || !me->seen || me == e) {
+        rc = disc_gtid_errant(&e->inst, NULL);
+    } else {
+        memset(&m, 0, sizeof(m));
+        m.ver = me->inst.ver;
+        m.server_id = me->inst.server_id;
+        orc_strlcpy(m.server_uuid, me->inst.server_uuid, sizeof(m.server_uuid));
+        m.executed = me->inst.executed_gtid_set;
+        m.slave_pos = me->inst.gtid_slave_pos;
+        m.ancestry_uuid = me->inst.ancestry_uuid;
+        m.ancestry_ids = me->inst.ancestry_ids;
+        m.nancestry_ids = me->inst.nancestry_ids;
+        m.master_is_self = orc_key_eq(&me->inst.master_key, &e->key);
+        rc = disc_gtid_errant(&e->inst, &m);
+    }
+    if (rc == ORC_EINVAL)
+        disc_log_refused("gtid set", strlen(disc_str(e->inst.executed_gtid_set)),
+                         "not a GTID set");
+}
+
 static void apply_success(struct disc_topo *t, struct entry *e, struct disc_instance *res)
 {
     disc_instance_release(&e->inst);
     e->inst = *res; /* moved: the caller must not release res */
     disc_instance_init(res);
+    compute_errant(t, e);
     e->last_seen_ms = e->last_checked_ms;
     if (!e->seen)
         ORC_LOG_N("+instance-discovered", "instance=%s version=%s master=%s:%d", e->keystr,
@@ -124,6 +158,7 @@ static uint64_t health_sig(const struct disc_instance *in, bool ok, int64_t lag_
     h = orc_fnv1a(h, &in->seconds_behind_master.valid, sizeof(bool));
     h = orc_fnv1a(h, &lagging, sizeof(lagging));
     h = orc_fnv1a(h, &in->semi_sync_master_status, sizeof(bool));
+    h = orc_fnv1a_str(h, in->gtid_errant); /* ErrantGTIDStructureWarning */
     h = orc_fnv1a(h, &in->replicas.len, sizeof(in->replicas.len));
     for (size_t i = 0; i < in->replicas.len; i++) {
         h = orc_fnv1a_str(h, in->replicas.keys[i].host);
@@ -155,6 +190,8 @@ static uint64_t content_sig(const struct disc_instance *in)
     h = orc_fnv1a_str(h, in->gtid_current_pos);
     h = orc_fnv1a_str(h, in->gtid_slave_pos);
     h = orc_fnv1a_str(h, in->gtid_binlog_pos);
+    h = orc_fnv1a_str(h, in->gtid_errant);
+    h = orc_fnv1a_str(h, in->ancestry_uuid);
     for (size_t i = 0; i < in->replicas.len; i++) {
         h = orc_fnv1a_str(h, in->replicas.keys[i].host);
         h = orc_fnv1a(h, &in->replicas.keys[i].port, sizeof(int));

@@ -91,7 +91,8 @@ static const char *mariadb_var(const struct stmt *st, const char *v, char *buf, 
 {
     const struct fleet_inst *in = st->in;
 
-    if (strcasecmp(v, "gtid_current_pos") == 0 || strcasecmp(v, "gtid_binlog_pos") == 0)
+    if (strcasecmp(v, "gtid_current_pos") == 0 || strcasecmp(v, "gtid_binlog_pos") == 0 ||
+        strcasecmp(v, "gtid_binlog_state") == 0)
         return mariadb_gtid(in, buf, n), buf;
     if (strcasecmp(v, "gtid_slave_pos") == 0)
         return in->has_master_cfg || in->gtid_sid != in->server_id ? (mariadb_gtid(in, buf, n), buf)
