@@ -213,7 +213,7 @@ struct disc_instance {
     char cluster_domain[DISC_TEXT_MAX];
     int replication_depth;
     bool is_co_master;
-    char *ancestry_uuid;             /* heap: comma-separated server uuids, master first */
+    char *ancestry_uuid; /* heap: comma-separated server uuids, master first */
     /* MariaDB's ancestry: the server_ids of the masters above it, nearest
      * first (set with gtid_errant; at most DISC_ANCESTRY_MAX are kept). */
     int64_t ancestry_ids[DISC_ANCESTRY_MAX];

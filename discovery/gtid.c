@@ -297,7 +297,8 @@ static int cmp_iv(const void *a, const void *b)
 
 static int cmp_key(const void *a, const void *b)
 {
-    return strcmp(((const struct disc_ogtid_uuid *)a)->key, ((const struct disc_ogtid_uuid *)b)->key);
+    return strcmp(((const struct disc_ogtid_uuid *)a)->key,
+                  ((const struct disc_ogtid_uuid *)b)->key);
 }
 
 /* Sorts and merges intervals (adjacent ones too), drops empty entries. */
@@ -534,7 +535,9 @@ int disc_ogtid_errant(const char *executed,
 static int set_ancestry_uuid(struct disc_instance *in, const struct disc_errant_master *m)
 {
     struct orc_buf b = ORC_BUF_INIT;
-    const char *up = m == NULL ? "" : m->master_is_self ? m->server_uuid : disc_str(m->ancestry_uuid);
+    const char *up = m == NULL           ? ""
+                     : m->master_is_self ? m->server_uuid
+                                         : disc_str(m->ancestry_uuid);
     int rc = orc_buf_printf(&b, "%s,%s", up, in->server_uuid);
     char *s = orc_buf_detach(&b), *p = s, *e;
 

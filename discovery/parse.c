@@ -150,10 +150,9 @@ static int parse_gtid_variables(const struct disc_rs *rs, struct disc_instance *
      * (every (domain, server_id) the binary log holds: what errant
      * transactions are computed from). */
     if (rc == 0)
-        rc = set_gtid(&in->executed_gtid_set,
-                      disc_rs_col(rs, "gtid_binlog_state") >= 0
-                          ? disc_rs_value(rs, 0, "gtid_binlog_state")
-                          : disc_rs_value(rs, 0, "gtid_executed"));
+        rc = set_gtid(&in->executed_gtid_set, disc_rs_col(rs, "gtid_binlog_state") >= 0
+                                                  ? disc_rs_value(rs, 0, "gtid_binlog_state")
+                                                  : disc_rs_value(rs, 0, "gtid_executed"));
     if (rc == 0)
         rc = set_gtid(&in->gtid_purged, disc_rs_value(rs, 0, "gtid_purged"));
     if (rc == 0)

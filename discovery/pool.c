@@ -118,8 +118,7 @@ static void compute_errant(struct disc_topo *t, struct entry *e)
         rc = disc_gtid_errant(&e->inst, &m);
     }
     if (rc == ORC_EINVAL)
-        disc_log_refused("gtid set", strlen(disc_str(e->inst.executed_gtid_set)),
-                         "not a GTID set");
+        disc_log_refused("gtid set", strlen(disc_str(e->inst.executed_gtid_set)), "not a GTID set");
 }
 
 static void apply_success(struct disc_topo *t, struct entry *e, struct disc_instance *res)

@@ -411,6 +411,26 @@ int rec_query_value(struct rec_session *s,
     return rc;
 }
 
+int rec_query_rs(struct rec_session *s,
+                 const struct orc_key *k,
+                 const char *sql,
+                 struct disc_rs **out,
+                 char *errmsg,
+                 size_t len)
+{
+    struct disc_conn *c;
+    int rc = get_conn(s, k, &c, errmsg, len);
+
+    *out = NULL;
+    if (rc == 0)
+        rc = disc_conn_mysql_ops.query(c, sql, out, errmsg, len);
+    if (rc != 0)
+        orc_errprefix(errmsg, len, "%s:%d: %s", k->host, k->port, sql);
+    ORC_LOG_I("+sql", "instance=%s:%d ok=%d statement=\"%s\" rows=%zu", k->host, k->port, rc == 0,
+              sql, rc == 0 && *out != NULL ? (*out)->nrows : 0);
+    return rc;
+}
+
 int rec_wait_gtid(struct rec_session *s,
                   const struct disc_instance *in,
                   const char *gtid,

@@ -119,6 +119,14 @@ int rec_query_value(struct rec_session *s,
                     size_t outlen,
                     char *errmsg,
                     size_t len);
+/* Runs a query and hands its result set over in *out (the caller frees it
+ * with disc_rs_free). The statement is logged. */
+int rec_query_rs(struct rec_session *s,
+                 const struct orc_key *k,
+                 const char *sql,
+                 struct disc_rs **out,
+                 char *errmsg,
+                 size_t len);
 /* Waits until the instance has executed the GTID set/position `gtid`
  * (MariaDB MASTER_GTID_WAIT, MySQL WAIT_FOR_EXECUTED_GTID_SET). */
 int rec_wait_gtid(struct rec_session *s,

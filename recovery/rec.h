@@ -540,6 +540,48 @@ int rec_planned_run(struct rec_env *env,
                     char *errmsg,
                     size_t len);
 
+/* ---- errant GTID (errant.c) ---- */
+
+/* orchestrator's LocateErrantGTID: the binary logs of the instance that hold
+ * its errant transactions (computed now from fresh readings of it and its
+ * master), as a new JSON array of file names in *files. Any node; reads
+ * only. Returns 0, ORC_ENOTFOUND, ORC_ESTATE (no errant GTID, not a
+ * replica, purged) or a MySQL error, with errmsg set. */
+int rec_errant_locate(struct rec_env *env,
+                      const struct orc_key *key,
+                      json_t **files,
+                      char *errmsg,
+                      size_t len);
+
+enum rec_errant_op {
+    REC_ERRANT_RESET_MASTER, /* gtid-errant-reset-master */
+    REC_ERRANT_INJECT_EMPTY, /* gtid-errant-inject-empty */
+};
+
+struct rec_errant_result {
+    struct orc_key key;    /* the instance */
+    struct orc_key master; /* inject-empty: the cluster master written to */
+    int64_t injected;      /* inject-empty: empty transactions written */
+    bool fresh;            /* the live snapshot already shows no errant GTID */
+    char message[512];     /* orchestrator's API message */
+};
+
+/* "gtid-errant-reset-master" / "gtid-errant-inject-empty". Static. */
+const char *rec_errant_op_name(enum rec_errant_op op);
+/* Removes the instance's errant GTIDs (see errant.c for each flavor's
+ * form). Leader only (ORC_EPERM otherwise); refuses with ORC_ESTATE before
+ * touching a server when there is nothing errant, the instance has
+ * replicas (reset-master), is under maintenance, or the cluster master is
+ * read-only (inject-empty). Audited; user (may be NULL) is named in the
+ * audit. */
+int rec_errant_fix(struct rec_env *env,
+                   enum rec_errant_op op,
+                   const struct orc_key *key,
+                   const char *user,
+                   struct rec_errant_result *out,
+                   char *errmsg,
+                   size_t len);
+
 /* ---- graceful master takeover (takeover.c) ---- */
 
 struct rec_takeover_request {

@@ -61,18 +61,18 @@ static void test_mysql_parse_normalises(void **state)
 static void test_mysql_parse_is_strict(void **state)
 {
     static const char *const bad[] = {
-        U1,                         /* no interval */
-        U1 ":",                     /* empty interval */
-        U1 ":0",                    /* transaction 0 */
-        U1 ":5-3",                  /* reversed */
-        U1 ":1-3,",                 /* trailing comma */
-        U1 ":1-3;DROP TABLE t",     /* anything else */
-        U1 ":1-3' OR '1'='1",       /* quotes */
+        U1,                          /* no interval */
+        U1 ":",                      /* empty interval */
+        U1 ":0",                     /* transaction 0 */
+        U1 ":5-3",                   /* reversed */
+        U1 ":1-3,",                  /* trailing comma */
+        U1 ":1-3;DROP TABLE t",      /* anything else */
+        U1 ":1-3' OR '1'='1",        /* quotes */
         "3e11fa47-71ca-11e1-9e33:1", /* short uuid */
         "zz11fa47-71ca-11e1-9e33-c80aa9429562:1",
         U1 ":99999999999999999999", /* overflow */
         U1 ":1 2",
-        U1 ":tag",                  /* a tag without intervals */
+        U1 ":tag", /* a tag without intervals */
         U1 ":1-",
     };
     (void)state;
@@ -167,7 +167,8 @@ static void test_mysql_errant_as_orchestrator(void **state)
     /* read after its master: more of the master's own transactions is not errant */
     assert_ogtid_errant("", U1 ":1-100", U2, U1 "," U2, false, U1 ":1-90", U1);
     /* a former master (U3) that the master holds too is not errant; what it lacks is */
-    assert_ogtid_errant("", U1 ":1-10," U3 ":1-50", U2, U1 "," U2, false, U1 ":1-10," U3 ":1-50", U1);
+    assert_ogtid_errant("", U1 ":1-10," U3 ":1-50", U2, U1 "," U2, false, U1 ":1-10," U3 ":1-50",
+                        U1);
     assert_ogtid_errant(U3 ":51", U1 ":1-10," U3 ":1-51", U2, U1 "," U2, false,
                         U1 ":1-10," U3 ":1-50", U1);
     /* co-masters: its own writes may not have reached the other yet */
@@ -208,8 +209,9 @@ static void test_mariadb_parse(void **state)
 {
     struct disc_mgtid_list l;
     struct orc_buf b = ORC_BUF_INIT;
-    static const char *const bad[] = {"0-1", "0-1-", "a-1-2", "0-1-2,", "0-1-2;", "0-1-2 0-1-3",
-                                      "4294967296-1-1", "0-1-2' OR 1", "-0-1-2"};
+    static const char *const bad[] = {"0-1",    "0-1-",        "a-1-2",          "0-1-2,",
+                                      "0-1-2;", "0-1-2 0-1-3", "4294967296-1-1", "0-1-2' OR 1",
+                                      "-0-1-2"};
 
     (void)state;
     assert_int_equal(disc_mgtid_parse("0-101-14, 0-102-15,\n1-7-99", &l), 0);
