@@ -425,8 +425,8 @@ int rec_errant_locate(struct rec_env *env,
                             disc_str(x.master.gtid_slave_pos));
     if (rc == 0)
         rc = rec_errant_locate_files(x.in.ver.flavor == DISC_FLAVOR_MARIADB, x.in.gtid_errant,
-                                     orc_buf_str(&held), logs, b.n, x.in.executed_gtid_set,
-                                     *files, errmsg, len);
+                                     orc_buf_str(&held), logs, b.n, x.in.executed_gtid_set, *files,
+                                     errmsg, len);
     if (rc != 0) {
         json_decref(*files);
         *files = NULL;
@@ -443,10 +443,19 @@ int rec_errant_locate(struct rec_env *env,
  * Fixing: reset-master on the instance, inject-empty on the cluster master
  * ====================================================================== */
 
-static int exec_fmt(struct eop *x, const struct orc_key *k, char *errmsg, size_t len, const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
+static int exec_fmt(struct eop *x,
+                    const struct orc_key *k,
+                    char *errmsg,
+                    size_t len,
+                    const char *fmt,
+                    ...) __attribute__((format(printf, 5, 6)));
 
-static int exec_fmt(struct eop *x, const struct orc_key *k, char *errmsg, size_t len, const char *fmt, ...)
+static int exec_fmt(struct eop *x,
+                    const struct orc_key *k,
+                    char *errmsg,
+                    size_t len,
+                    const char *fmt,
+                    ...)
 {
     struct orc_buf sql = ORC_BUF_INIT;
     va_list ap;
@@ -463,7 +472,12 @@ static int exec_fmt(struct eop *x, const struct orc_key *k, char *errmsg, size_t
 
 /* A GTID variable read now, re-printed from its parsed form (what may go
  * into a statement). */
-static int read_gtid_var(struct eop *x, const char *sql, bool mariadb, struct orc_buf *out, char *errmsg, size_t len)
+static int read_gtid_var(struct eop *x,
+                         const char *sql,
+                         bool mariadb,
+                         struct orc_buf *out,
+                         char *errmsg,
+                         size_t len)
 {
     struct disc_rs *rs = NULL;
     int rc = rec_query_rs(x->s, &x->in.key, sql, &rs, errmsg, len);
@@ -501,9 +515,11 @@ static int reset_master_mariadb(struct eop *x, char *errmsg, size_t len)
     if (rc == 0)
         rc = rec_exec(x->s, &x->in.key, "RESET MASTER", false, errmsg, len);
     if (rc == 0)
-        rc = exec_fmt(x, &x->in.key, errmsg, len, "SET GLOBAL gtid_slave_pos = '%s'", orc_buf_str(&pos));
+        rc = exec_fmt(x, &x->in.key, errmsg, len, "SET GLOBAL gtid_slave_pos = '%s'",
+                      orc_buf_str(&pos));
     if (rc == 0 && strcasecmp(x->in.mariadb_using_gtid, "Slave_Pos") != 0)
-        rc = rec_exec(x->s, &x->in.key, "CHANGE MASTER TO MASTER_USE_GTID = slave_pos", false, errmsg, len);
+        rc = rec_exec(x->s, &x->in.key, "CHANGE MASTER TO MASTER_USE_GTID = slave_pos", false,
+                      errmsg, len);
     orc_buf_release(&pos);
     return rc;
 }
@@ -526,7 +542,8 @@ static int reset_master_mysql(struct eop *x, char *errmsg, size_t len)
     if (rc == 0)
         rc = rec_exec(x->s, &x->in.key, "RESET MASTER", false, errmsg, len);
     if (rc == 0)
-        rc = exec_fmt(x, &x->in.key, errmsg, len, "SET GLOBAL gtid_purged = '%s'", orc_buf_str(&purged));
+        rc = exec_fmt(x, &x->in.key, errmsg, len, "SET GLOBAL gtid_purged = '%s'",
+                      orc_buf_str(&purged));
     orc_buf_release(&purged);
     return rc;
 }
@@ -538,7 +555,8 @@ static int do_reset_master(struct eop *x, struct rec_errant_result *out, char *e
     int rc;
 
     if (x->in.replicas.len > 0) {
-        orc_errf(errmsg, len, "%s has %zu replicas: reset-master expects none", x->k, x->in.replicas.len);
+        orc_errf(errmsg, len, "%s has %zu replicas: reset-master expects none", x->k,
+                 x->in.replicas.len);
         return ORC_ESTATE;
     }
     if (mysql && !x->in.supports_oracle_gtid) {
@@ -554,7 +572,8 @@ static int do_reset_master(struct eop *x, struct rec_errant_result *out, char *e
         rc = ORC_EMYSQL;
     }
     if (rc == 0)
-        snprintf(out->message, sizeof(out->message), "Removed errant GTID on %s and issued a RESET MASTER", x->k);
+        snprintf(out->message, sizeof(out->message),
+                 "Removed errant GTID on %s and issued a RESET MASTER", x->k);
     return rc;
 }
 
@@ -573,7 +592,11 @@ static int push_mgtid(struct disc_mgtid_list *l, const struct disc_mgtid *g)
 }
 
 /* MariaDB: one event per errant pair the cluster master lacks. */
-static int inject_mariadb(struct eop *x, const struct disc_instance *cm, struct rec_errant_result *out, char *errmsg, size_t len)
+static int inject_mariadb(struct eop *x,
+                          const struct disc_instance *cm,
+                          struct rec_errant_result *out,
+                          char *errmsg,
+                          size_t len)
 {
     struct disc_mgtid_list errant, held;
     int rc = disc_mgtid_parse(x->in.gtid_errant, &errant);
@@ -595,7 +618,8 @@ static int inject_mariadb(struct eop *x, const struct disc_instance *cm, struct 
         if (rc == 0)
             rc = exec_fmt(x, &cm->key, errmsg, len, "SET SESSION server_id = %u", g.server_id);
         if (rc == 0)
-            rc = exec_fmt(x, &cm->key, errmsg, len, "SET SESSION gtid_seq_no = %llu", (unsigned long long)g.seq);
+            rc = exec_fmt(x, &cm->key, errmsg, len, "SET SESSION gtid_seq_no = %llu",
+                          (unsigned long long)g.seq);
         if (rc == 0)
             rc = rec_exec(x->s, &cm->key, "FLUSH USER_RESOURCES", false, errmsg, len);
         if (rc == 0) {
@@ -605,8 +629,10 @@ static int inject_mariadb(struct eop *x, const struct disc_instance *cm, struct 
     }
     {
         char e2[ORC_ERRMSG_SIZE];
-        (void)rec_exec(x->s, &cm->key, "SET SESSION server_id = @@GLOBAL.server_id", false, e2, sizeof(e2));
-        (void)rec_exec(x->s, &cm->key, "SET SESSION gtid_domain_id = @@GLOBAL.gtid_domain_id", false, e2, sizeof(e2));
+        (void)rec_exec(x->s, &cm->key, "SET SESSION server_id = @@GLOBAL.server_id", false, e2,
+                       sizeof(e2));
+        (void)rec_exec(x->s, &cm->key, "SET SESSION gtid_domain_id = @@GLOBAL.gtid_domain_id",
+                       false, e2, sizeof(e2));
     }
     disc_mgtid_list_release(&errant);
     disc_mgtid_list_release(&held);
@@ -614,19 +640,25 @@ static int inject_mariadb(struct eop *x, const struct disc_instance *cm, struct 
 }
 
 /* MySQL: SET GTID_NEXT + an empty transaction per errant GTID. */
-static int inject_mysql(struct eop *x, const struct disc_instance *cm, struct rec_errant_result *out, char *errmsg, size_t len)
+static int inject_mysql(struct eop *x,
+                        const struct disc_instance *cm,
+                        struct rec_errant_result *out,
+                        char *errmsg,
+                        size_t len)
 {
     struct disc_ogtid_set errant;
     int rc = disc_ogtid_parse(x->in.gtid_errant, &errant);
 
     if (rc == 0 && disc_ogtid_count(&errant) > MAX_INJECT) {
-        orc_errf(errmsg, len, "%lld errant transactions: more than %d to inject", (long long)disc_ogtid_count(&errant), MAX_INJECT);
+        orc_errf(errmsg, len, "%lld errant transactions: more than %d to inject",
+                 (long long)disc_ogtid_count(&errant), MAX_INJECT);
         rc = ORC_ESTATE;
     }
     for (size_t i = 0; rc == 0 && i < errant.n; i++)
         for (size_t j = 0; rc == 0 && j < errant.u[i].n; j++)
             for (int64_t t = errant.u[i].iv[j].lo; rc == 0 && t <= errant.u[i].iv[j].hi; t++) {
-                rc = exec_fmt(x, &cm->key, errmsg, len, "SET GTID_NEXT = '%s:%lld'", errant.u[i].key, (long long)t);
+                rc = exec_fmt(x, &cm->key, errmsg, len, "SET GTID_NEXT = '%s:%lld'",
+                              errant.u[i].key, (long long)t);
                 if (rc == 0)
                     rc = rec_exec(x->s, &cm->key, "BEGIN", false, errmsg, len);
                 if (rc == 0)
@@ -656,10 +688,12 @@ static int do_inject_empty(struct eop *x, struct rec_errant_result *out, char *e
     disc_instance_init(&cm);
     rc = eop_read(x, &x->cluster_master, "cluster master", &cm, errmsg, len);
     if (rc == 0 && (cm.read_only || !cm.log_bin)) {
-        orc_errf(errmsg, len, "the cluster master %s is %s", cks, cm.read_only ? "read-only" : "without binary logs");
+        orc_errf(errmsg, len, "the cluster master %s is %s", cks,
+                 cm.read_only ? "read-only" : "without binary logs");
         rc = ORC_ESTATE;
     }
-    if (rc == 0 && cm.ver.flavor != x->in.ver.flavor && (disc_version_is_mysql(&cm.ver) != disc_version_is_mysql(&x->in.ver))) {
+    if (rc == 0 && cm.ver.flavor != x->in.ver.flavor &&
+        (disc_version_is_mysql(&cm.ver) != disc_version_is_mysql(&x->in.ver))) {
         orc_errf(errmsg, len, "the cluster master %s is of another flavor", cks);
         rc = ORC_ESTATE;
     }
@@ -668,10 +702,13 @@ static int do_inject_empty(struct eop *x, struct rec_errant_result *out, char *e
         rc = ORC_ESTATE;
     }
     if (rc == 0)
-        rc = disc_version_is_mysql(&cm.ver) ? inject_mysql(x, &cm, out, errmsg, len) : inject_mariadb(x, &cm, out, errmsg, len);
+        rc = disc_version_is_mysql(&cm.ver) ? inject_mysql(x, &cm, out, errmsg, len)
+                                            : inject_mariadb(x, &cm, out, errmsg, len);
     out->master = cm.key;
     if (rc == 0)
-        snprintf(out->message, sizeof(out->message), "Have injected %lld transactions on cluster master %s", (long long)out->injected, cks);
+        snprintf(out->message, sizeof(out->message),
+                 "Have injected %lld transactions on cluster master %s", (long long)out->injected,
+                 cks);
     disc_instance_release(&cm);
     return rc;
 }
@@ -777,7 +814,8 @@ int rec_errant_fix(struct rec_env *env,
         rc = ORC_EPERM;
     }
     if (rc == 0) {
-        ORC_LOG_N("+errant-gtid-fix", "op=%s instance=%s errant=\"%s\"", name, x.k, x.in.gtid_errant);
+        ORC_LOG_N("+errant-gtid-fix", "op=%s instance=%s errant=\"%s\"", name, x.k,
+                  x.in.gtid_errant);
         rc = op == REC_ERRANT_RESET_MASTER ? do_reset_master(&x, out, errmsg, len)
                                            : do_inject_empty(&x, out, errmsg, len);
     }
@@ -787,11 +825,12 @@ int rec_errant_fix(struct rec_env *env,
                           out->message, x.in.gtid_errant, user ? user : "api");
         out->fresh = wait_clean(&x, op == REC_ERRANT_INJECT_EMPTY ? &out->master : NULL);
         if (!out->fresh)
-            ORC_LOG_W("+errant-gtid-stale", "op=%s instance=%s: the topology still shows errant GTID",
-                      name, x.k);
+            ORC_LOG_W("+errant-gtid-stale",
+                      "op=%s instance=%s: the topology still shows errant GTID", name, x.k);
     } else {
         if (x.in.gtid_errant != NULL)
-            ORC_LOG_E("+errant-gtid-fix-failed", "op=%s instance=%s error=\"%s\"", name, x.k, errmsg);
+            ORC_LOG_E("+errant-gtid-fix-failed", "op=%s instance=%s error=\"%s\"", name, x.k,
+                      errmsg);
         orc_errprefix(errmsg, len, "%s", name);
     }
     eop_release(&x);

@@ -211,6 +211,11 @@ extern const size_t web_routes_recovery_len;
 extern const struct web_route web_routes_planned[];
 extern const size_t web_routes_planned_len;
 
+/* ---- api_gtid.c: locate-gtid-errant, gtid-errant-reset-master,
+ * gtid-errant-inject-empty ---- */
+extern const struct web_route web_routes_gtid[];
+extern const size_t web_routes_gtid_len;
+
 /* ---- api_raft.c: raft routes; proxy.c: forwarding to the raft leader ---- */
 extern const struct web_route web_routes_raft[];
 extern const size_t web_routes_raft_len;
