@@ -273,7 +273,12 @@ static void *prepare_one(void *arg)
         r->read_ok = fresh.key.port != 0 || rec_read(s, &r->in.key, &fresh, err, sizeof(err)) == 0;
         r->relay_applied = rc == 0;
         if (fresh.key.port != 0) {
+            /* the errant set is the topology's (against the master, now
+             * dead): a fresh reading does not compute it */
+            char *errant = r->in.gtid_errant;
+            r->in.gtid_errant = NULL;
             disc_instance_copy(&r->in, &fresh);
+            r->in.gtid_errant = errant;
             r->read_ok = true;
         }
     }
@@ -364,10 +369,12 @@ static int st_choose(struct run *x, char *errmsg, size_t len)
                       x->r[i].in.key.host, x->r[i].in.key.port, x->r[i].why_not);
     if (x->candidate < 0)
         return ORC_ESTATE;
-    step(x, "candidate %s:%d (exec %s:%lld, rule %s)", x->r[x->candidate].in.key.host,
-         x->r[x->candidate].in.key.port, x->r[x->candidate].in.exec_coords.file,
-         (long long)x->r[x->candidate].in.exec_coords.pos,
-         x->r[x->candidate].rule[0] ? x->r[x->candidate].rule : "neutral");
+    step(x, "candidate %s:%d (exec %s:%lld, rule %s, errant GTID %s)",
+         x->r[x->candidate].in.key.host, x->r[x->candidate].in.key.port,
+         x->r[x->candidate].in.exec_coords.file, (long long)x->r[x->candidate].in.exec_coords.pos,
+         x->r[x->candidate].rule[0] ? x->r[x->candidate].rule : "neutral",
+         disc_str(x->r[x->candidate].in.gtid_errant)[0] ? x->r[x->candidate].in.gtid_errant
+                                                        : "none");
     return 0;
 }
 
@@ -396,8 +403,10 @@ static int st_catch_up(struct run *x, char *errmsg, size_t len)
              a->in.key.host, a->in.key.port);
         return 0;
     }
-    step(x, "candidate %s:%d catches up from the more advanced %s:%d", c->in.key.host,
-         c->in.key.port, a->in.key.host, a->in.key.port);
+    step(x, "candidate %s:%d catches up from the more advanced %s:%d%s%s", c->in.key.host,
+         c->in.key.port, a->in.key.host, a->in.key.port,
+         disc_str(a->in.gtid_errant)[0] ? ", taking its errant GTID too: " : "",
+         disc_str(a->in.gtid_errant));
     rc = rec_change_master_gtid(x->sess, &c->in, &a->in.key, true, errmsg, len);
     if (rc == 0)
         rc = rec_wait_gtid(x->sess, &c->in, gtid_position(&a->in), PREPARE_TIMEOUT_MS, errmsg, len);

@@ -119,6 +119,11 @@ static int most_common(const struct rec_replica *r, size_t n, bool version)
     return best;
 }
 
+static bool has_errant(const struct rec_replica *x)
+{
+    return disc_str(x->in.gtid_errant)[0] != '\0';
+}
+
 static void judge(struct rec_replica *x,
                   const struct disc_instance *failed,
                   const struct rec_promote_options *o,
@@ -171,8 +176,21 @@ int rec_promote_choose(struct rec_replica *r,
         judge(x, failed, o, common_major, common_format);
         if (o->want != NULL && !orc_key_eq(o->want, &x->in.key) && x->why_not[0] == '\0')
             orc_errf(x->why_not, sizeof(x->why_not), "not the requested candidate");
-        if (chosen < 0 && x->why_not[0] == '\0')
+        if (chosen < 0 && x->why_not[0] == '\0' && !has_errant(x))
             chosen = order[k];
+    }
+    /* A replica with errant GTIDs is taken only when no clean one may be
+     * promoted: promoted, it would serve its errant transactions to the
+     * others (orchestrator ranks it after the clean ones). */
+    for (size_t k = 0; k < n; k++) {
+        struct rec_replica *x = &r[order[k]];
+        if (x->why_not[0] != '\0' || !has_errant(x))
+            continue;
+        if (chosen < 0)
+            chosen = order[k];
+        else
+            orc_errf(x->why_not, sizeof(x->why_not),
+                     "errant GTID %.100s (a clean replica is chosen)", x->in.gtid_errant);
     }
     if (chosen < 0) {
         if (o->want != NULL)

@@ -42,7 +42,9 @@ void rec_promote_sort(const struct rec_replica *r,
                       int *order);
 
 /* Marks each replica's why_not and returns the index of the candidate: the
- * first in best-first order that may be promoted, or -1 (errmsg says why).
+ * first in best-first order that may be promoted and has no errant GTID,
+ * else the first that may be promoted (errant or not), or -1 (errmsg says
+ * why). A fit replica passed over for its errant GTID says so in why_not.
  * *most_advanced is the index of the most advanced readable replica (it may
  * differ from the candidate when that one is banned or unfit). */
 int rec_promote_choose(struct rec_replica *r,

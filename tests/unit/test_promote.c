@@ -154,6 +154,35 @@ static void test_requested_candidate_only(void **state)
     release(r, 2);
 }
 
+static void test_errant_replica_is_chosen_only_without_a_clean_one(void **state)
+{
+    struct rec_replica r[3];
+    struct rec_promote_options o;
+    int adv;
+
+    (void)state;
+    memset(&o, 0, sizeof(o));
+    /* the errant one is as advanced as the others and first by key */
+    replica(&r[0], "a", 1, "bin.000002", 500, "");
+    replica(&r[1], "b", 2, "bin.000002", 500, "");
+    replica(&r[2], "c", 3, "bin.000002", 400, "");
+    disc_instance_set_str(&r[0].in.gtid_errant, "0-2-2");
+    assert_int_equal(choose(r, 3, &o, &adv), 1);
+    assert_non_null(strstr(r[0].why_not, "errant GTID 0-2-2"));
+    /* even a less advanced clean replica beats an errant one */
+    disc_instance_set_str(&r[1].in.gtid_errant, "0-3-7");
+    assert_int_equal(choose(r, 3, &o, &adv), 2);
+    /* ... but an errant replica is better than none */
+    r[2].relay_applied = false;
+    assert_int_equal(choose(r, 3, &o, &adv), 0);
+    assert_string_equal(r[0].why_not, "");
+    /* prefer does not outweigh errant GTID */
+    r[2].relay_applied = true;
+    r[0].rule = "prefer";
+    assert_int_equal(choose(r, 3, &o, &adv), 2);
+    release(r, 3);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -163,6 +192,7 @@ int main(void)
         cmocka_unit_test(test_rule_breaks_ties_and_filters_ban),
         cmocka_unit_test(test_unapplied_relay_log_or_no_binlog_is_refused),
         cmocka_unit_test(test_requested_candidate_only),
+        cmocka_unit_test(test_errant_replica_is_chosen_only_without_a_clean_one),
     };
     return cmocka_run_group_tests_name("promote", tests, NULL, NULL);
 }
