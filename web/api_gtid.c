@@ -112,7 +112,7 @@ static void h_inject_empty(struct web_req *r)
 }
 
 const struct web_route web_routes_gtid[] = {
-    {"locate-gtid-errant/:host/:port", h_locate, 0},
+    {"locate-gtid-errant/:host/:port", h_locate, WEB_READ},
     {"gtid-errant-reset-master/:host/:port", h_reset_master, WEB_WRITE},
     {"gtid-errant-inject-empty/:host/:port", h_inject_empty, WEB_WRITE},
 };
