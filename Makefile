@@ -58,7 +58,7 @@ FLEET_SRCS := $(wildcard tests/fleet/*.c)
 FLEET_OBJS := $(FLEET_SRCS:%.c=$(BUILD)/%.o)
 FLEET_BIN  := $(BUILD)/bin/orc-fleet
 
-FUZZ_TARGETS ?= config http probe raft_fsm snapshot hooks
+FUZZ_TARGETS ?= config http probe raft_fsm snapshot hooks gtid
 FUZZ_SECONDS ?= 60
 FUZZ_BINS    := $(FUZZ_TARGETS:%=$(BUILD)/fuzz/fuzz_%)
 REPLAY_BINS  := $(FUZZ_TARGETS:%=$(BUILD)/fuzz-replay/fuzz_%)
