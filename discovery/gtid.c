@@ -309,7 +309,8 @@ static void ogtid_normalize(struct disc_ogtid_set *s)
     for (size_t i = 0; i < s->n; i++) {
         struct disc_ogtid_uuid *u = &s->u[i];
         size_t w = 0;
-        qsort(u->iv, u->n, sizeof(*u->iv), cmp_iv);
+        if (u->n > 1)
+            qsort(u->iv, u->n, sizeof(*u->iv), cmp_iv);
         for (size_t j = 0; j < u->n; j++) {
             if (w > 0 && u->iv[j].lo <= u->iv[w - 1].hi + 1) {
                 if (u->iv[j].hi > u->iv[w - 1].hi)
@@ -326,7 +327,8 @@ static void ogtid_normalize(struct disc_ogtid_set *s)
         s->u[keep++] = *u;
     }
     s->n = keep;
-    qsort(s->u, s->n, sizeof(*s->u), cmp_key);
+    if (s->n > 1) /* qsort of a NULL array is undefined even with no element */
+        qsort(s->u, s->n, sizeof(*s->u), cmp_key);
 }
 
 /* One "uuid(:tag|:a[-b])+" element. */
@@ -337,6 +339,8 @@ static int ogtid_element(const char **pp, struct disc_ogtid_set *out)
     struct disc_ogtid_uuid *u = NULL;
     int rc = read_uuid(&p, uuid), nparts = 0;
 
+    if (rc != 0)
+        return rc; /* uuid is not terminated then */
     orc_strlcpy(key, uuid, sizeof(key));
     while (rc == 0 && *p == ':') {
         uint64_t lo, hi;

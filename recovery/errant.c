@@ -754,7 +754,7 @@ static void maint_end(struct eop *x)
  * errant GTID on it (the errant set needs the master's new reading first). */
 static bool wait_clean(struct eop *x, const struct orc_key *also)
 {
-    int64_t deadline = orc_mono_ms() + REFRESH_MS, next = 0;
+    int64_t deadline = orc_mono_ms() + REFRESH_MS, next = 0, since = orc_wall_ms();
 
     for (;;) {
         int64_t now = orc_mono_ms();
@@ -770,8 +770,9 @@ static bool wait_clean(struct eop *x, const struct orc_key *also)
         }
         s = disc_topo_snapshot(x->env->topo);
         i = s != NULL ? disc_snapshot_find(s, &x->in.key) : -1;
+        /* a reading taken after the fix */
         clean = i >= 0 && disc_str(s->instances[i].gtid_errant)[0] == '\0' &&
-                s->instances[i].last_seen_ms > orc_wall_ms() - (now - deadline + REFRESH_MS);
+                s->instances[i].last_seen_ms > since;
         disc_snapshot_put(s);
         if (clean)
             return true;

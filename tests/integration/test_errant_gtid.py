@@ -8,6 +8,7 @@ import uuid
 from orctest import wait_until
 
 POLL = 1.0
+FORWARDED = {"X-Orchestrator-Forwarded": "1"}  # a raft node answers itself (loop guard)
 
 
 def hp(sb, name):
@@ -189,3 +190,28 @@ def test_failover_passes_over_replica_with_errant_gtid(star4, orc_factory):
                         (sb.port(first), gtid), timeout=5)
     assert orc.wait_log(r"candidate 127\.0\.0\.1:%d .*errant GTID none" % sb.port(second),
                         timeout=5)
+
+
+def test_fix_through_a_follower_is_forwarded_and_refused_locally(sandbox_factory, raft_factory):
+    sb = sandbox_factory("star", 3)
+    cluster = raft_factory(3, sandbox=sb, DiscoverySeeds=[sb.key(n) for n in sb.names])
+    leader = cluster.wait_leader()
+    follower = cluster.followers(leader)[0]
+    i2 = sb.replicas[0]
+    gtid = errant_write(sb, i2)
+    cluster.wait_all(lambda n: errant_of(n, sb, i2, headers=FORWARDED) == gtid, timeout=15,
+                     what="GtidErrant seen by every node")
+    # served by the follower itself (the proxy's loop guard): only the leader acts
+    r = follower.get(f"/api/gtid-errant-inject-empty/{hp(sb, i2)}", headers=FORWARDED, timeout=15)
+    assert r.status_code == 403 and "not the leader" in r.json()["Message"], r.text
+    assert errant_of(leader, sb, i2) == gtid
+    # asked of the follower: forwarded to the leader, which fixes it
+    env = ok(follower, f"gtid-errant-inject-empty/{hp(sb, i2)}")
+    assert env["Details"]["Key"]["Port"] == sb.port(i2)
+    cluster.wait_all(lambda n: errant_of(n, sb, i2, headers=FORWARDED) == "", timeout=15,
+                     what="GtidErrant cleared on every node")
+    # the audit entry is replicated
+    cluster.wait_all(lambda n: any(a["AuditType"] == "gtid-errant-inject-empty" for a in
+                                   ok(n, "audit", headers=FORWARDED)), timeout=10,
+                     what="audit entry on every node")
+    assert_replicates_new_writes(sb, sb.replicas)
