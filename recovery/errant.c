@@ -14,10 +14,13 @@
  * numbers the strict parsers produced (discovery/gtid.c).
  *
  * MariaDB forms (what the server allows, tried on 10.11):
- *   - reset-master: STOP SLAVE; RESET MASTER empties gtid_binlog_state, so the
- *     replica's gtid_slave_pos (read after the stop: what it applied from its
- *     master) is set again and replication continues from it with
- *     MASTER_USE_GTID=slave_pos; START SLAVE.
+ *   - reset-master: STOP SLAVE; RESET MASTER; then, as orchestrator sets
+ *     gtid_purged on MySQL, SET GLOBAL gtid_binlog_state (allowed on an
+ *     empty binary log) to its former state without the errant entries (an
+ *     errant pair goes back to what the master holds of it), so replicas can
+ *     still position on it; SET GLOBAL gtid_slave_pos to its value read after
+ *     the stop (what it applied from its master) and MASTER_USE_GTID=slave_pos;
+ *     START SLAVE.
  *   - inject-empty: MariaDB does not binlog an empty transaction (BEGIN;
  *     COMMIT and DO 1 leave no event), so the empty transaction is FLUSH
  *     USER_RESOURCES, a binlogged statement that changes no data, written
@@ -95,6 +98,8 @@ static uint64_t pair_seq(const struct disc_mgtid_list *l, const struct disc_mgti
             m = l->v[i].seq;
     return m;
 }
+
+static int push_mgtid(struct disc_mgtid_list *l, const struct disc_mgtid *g);
 
 static int mariadb_locate(const struct disc_mgtid_list *errant,
                           const struct disc_mgtid_list *held,
@@ -208,6 +213,43 @@ int rec_errant_locate_files(bool mariadb,
     return rc;
 }
 
+int rec_errant_kept_state(const char *state,
+                          const char *errant,
+                          const char *held,
+                          struct orc_buf *out)
+{
+    struct disc_mgtid_list st, e, h, keep = {0};
+    int rc = disc_mgtid_parse(state, &st);
+
+    if (rc != 0)
+        return rc;
+    if ((rc = disc_mgtid_parse(errant, &e)) != 0) {
+        disc_mgtid_list_release(&st);
+        return rc;
+    }
+    if ((rc = disc_mgtid_parse(held, &h)) != 0)
+        goto done;
+    for (size_t i = 0; rc == 0 && i < st.n; i++) {
+        struct disc_mgtid g = st.v[i];
+        if (pair_seq(&e, &g) > 0) { /* errant: back to what the master holds */
+            uint64_t m = pair_seq(&h, &g);
+            if (m == 0)
+                continue;
+            if (m < g.seq)
+                g.seq = m;
+        }
+        rc = push_mgtid(&keep, &g);
+    }
+    if (rc == 0)
+        rc = disc_mgtid_format(&keep, out);
+done:
+    disc_mgtid_list_release(&st);
+    disc_mgtid_list_release(&e);
+    disc_mgtid_list_release(&h);
+    disc_mgtid_list_release(&keep);
+    return rc;
+}
+
 /* ======================================================================
  * One operation: fresh readings and the errant set
  * ====================================================================== */
@@ -308,6 +350,14 @@ static int eop_prepare(struct eop *x, const struct orc_key *key, char *errmsg, s
     if ((rc = eop_read(x, &x->in.master_key, "master", &x->master, errmsg, len)) != 0)
         return rc;
     return eop_errant(x, errmsg, len);
+}
+
+/* What the master holds, MariaDB: its binlog state and gtid_slave_pos. */
+static int held_text(const struct eop *x, struct orc_buf *out)
+{
+    return orc_buf_printf(out, "%s%s%s", disc_str(x->master.executed_gtid_set),
+                          x->master.gtid_slave_pos && x->master.executed_gtid_set ? "," : "",
+                          disc_str(x->master.gtid_slave_pos));
 }
 
 /* ---- locate ---- */
@@ -420,9 +470,7 @@ int rec_errant_locate(struct rec_env *env,
         logs[i].start_state = b.state[i];
     }
     if (rc == 0)
-        rc = orc_buf_printf(&held, "%s%s%s", disc_str(x.master.executed_gtid_set),
-                            x.master.gtid_slave_pos && x.master.executed_gtid_set ? "," : "",
-                            disc_str(x.master.gtid_slave_pos));
+        rc = held_text(&x, &held);
     if (rc == 0)
         rc = rec_errant_locate_files(x.in.ver.flavor == DISC_FLAVOR_MARIADB, x.in.gtid_errant,
                                      orc_buf_str(&held), logs, b.n, x.in.executed_gtid_set, *files,
@@ -502,8 +550,19 @@ static int read_gtid_var(struct eop *x,
 
 static int reset_master_mariadb(struct eop *x, char *errmsg, size_t len)
 {
-    struct orc_buf pos = ORC_BUF_INIT;
+    struct orc_buf pos = ORC_BUF_INIT, state = ORC_BUF_INIT, held = ORC_BUF_INIT;
+    struct orc_buf kept = ORC_BUF_INIT;
     int rc = read_gtid_var(x, "SELECT @@GLOBAL.gtid_slave_pos", true, &pos, errmsg, len);
+
+    /* its history without the errant transactions, restored after the reset
+     * so that replicas may still position on it */
+    if (rc == 0)
+        rc = read_gtid_var(x, "SELECT @@GLOBAL.gtid_binlog_state", true, &state, errmsg, len);
+    if (rc == 0)
+        rc = held_text(x, &held);
+    if (rc == 0 && (rc = rec_errant_kept_state(orc_buf_str(&state), x->in.gtid_errant,
+                                               orc_buf_str(&held), &kept)) != 0)
+        orc_errf(errmsg, len, "%s: the GTID states do not parse", x->k);
 
     if (rc == 0 && pos.len == 0) {
         orc_errf(errmsg, len,
@@ -514,6 +573,9 @@ static int reset_master_mariadb(struct eop *x, char *errmsg, size_t len)
     }
     if (rc == 0)
         rc = rec_exec(x->s, &x->in.key, "RESET MASTER", false, errmsg, len);
+    if (rc == 0 && kept.len > 0)
+        rc = exec_fmt(x, &x->in.key, errmsg, len, "SET GLOBAL gtid_binlog_state = '%s'",
+                      orc_buf_str(&kept));
     if (rc == 0)
         rc = exec_fmt(x, &x->in.key, errmsg, len, "SET GLOBAL gtid_slave_pos = '%s'",
                       orc_buf_str(&pos));
@@ -521,6 +583,9 @@ static int reset_master_mariadb(struct eop *x, char *errmsg, size_t len)
         rc = rec_exec(x->s, &x->in.key, "CHANGE MASTER TO MASTER_USE_GTID = slave_pos", false,
                       errmsg, len);
     orc_buf_release(&pos);
+    orc_buf_release(&state);
+    orc_buf_release(&held);
+    orc_buf_release(&kept);
     return rc;
 }
 

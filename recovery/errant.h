@@ -48,6 +48,16 @@ int rec_errant_locate_files(bool mariadb,
                             char *errmsg,
                             size_t len);
 
+/* MariaDB's counterpart of the gtid_purged orchestrator sets after RESET
+ * MASTER: the gtid_binlog_state to restore, which is `state` without the
+ * errant entries, an errant (domain, server_id) keeping what the master
+ * holds of it (`held`: its binlog state and gtid_slave_pos), if anything.
+ * Appends "D-S-N,..." to out. ORC_EINVAL when a list does not parse. */
+int rec_errant_kept_state(const char *state,
+                          const char *errant,
+                          const char *held,
+                          struct orc_buf *out);
+
 /* A binary log file name as SHOW BINARY LOGS gives it: 1..255 bytes of
  * [A-Za-z0-9._-], not starting with a dot. */
 bool rec_valid_binlog_name(const char *s);

@@ -132,6 +132,9 @@ def test_gtid_errant_reset_master_removes_it_and_replication_runs(star4, orc_fac
     sid = str(sb.sql_value(i2, "SELECT @@server_id"))
     state = sb.sql_value(i2, "SELECT @@gtid_binlog_state")
     assert all(e.split("-")[1] != sid for e in state.split(",") if e), state
+    # its history without the errant entry is kept (replicas can still position on it)
+    msid = str(sb.sql_value(sb.master, "SELECT @@server_id"))
+    assert any(e.split("-")[1] == msid for e in state.split(",")), state
     wait_until(lambda: errant_of(orc, sb, i2, auth=admin) == "", 3 * POLL + 2,
                what="GtidErrant cleared")
     assert "errant_gtid" not in instance(orc, sb, i2, auth=admin)["Problems"]

@@ -101,6 +101,31 @@ static void test_mysql_previous_gtids_walk(void **state)
     assert_locate("ERR-2", false, U2 ":1-3' OR 1", NULL, logs, 3, NULL);
 }
 
+static void assert_kept(const char *want, const char *st, const char *errant, const char *held)
+{
+    struct orc_buf b = ORC_BUF_INIT;
+
+    assert_int_equal(rec_errant_kept_state(st, errant, held, &b), 0);
+    assert_string_equal(orc_buf_str(&b), want);
+    orc_buf_release(&b);
+}
+
+static void test_mariadb_state_kept_after_reset(void **state)
+{
+    struct orc_buf b = ORC_BUF_INIT;
+
+    (void)state;
+    /* the errant pair the master never had goes */
+    assert_kept("0-1-14", "0-1-14,0-2-15", "0-2-15", "0-1-14");
+    /* a former master's pair goes back to what the new master holds of it */
+    assert_kept("0-1-14,0-2-30", "0-1-14,0-2-31", "0-2-31", "0-1-14,0-2-30");
+    /* held through gtid_slave_pos counts too */
+    assert_kept("0-1-40,0-2-30", "0-1-40,0-2-31", "0-2-31", "0-1-40,0-2-30");
+    assert_kept("", "", "", "");
+    assert_int_equal(rec_errant_kept_state("0-1-14'", "0-2-15", "0-1-14", &b), ORC_EINVAL);
+    orc_buf_release(&b);
+}
+
 static void test_binlog_names(void **state)
 {
     (void)state;
@@ -119,6 +144,7 @@ int main(void)
         cmocka_unit_test(test_mariadb_files_where_the_pair_advanced),
         cmocka_unit_test(test_mariadb_purged_and_bad_input),
         cmocka_unit_test(test_mysql_previous_gtids_walk),
+        cmocka_unit_test(test_mariadb_state_kept_after_reset),
         cmocka_unit_test(test_binlog_names),
     };
     return cmocka_run_group_tests_name("errant", tests, NULL, NULL);
