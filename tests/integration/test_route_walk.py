@@ -24,7 +24,6 @@ from orctest import wait_until
 DATA = Path(__file__).resolve().parent / "data"
 
 ENGINE = "replication control: built in wt-engine (web/api_replication.c)"
-ERRANT = "errant GTID: built in wt-errant (web/api_gtid.c)"
 RELOCATE_MANY = "relocate-replicas family: owned by another engineer"
 SEMI_SYNC = "semi-sync control: owned by another engineer"
 NOT_YET = "make-*-master refactorings: not built yet (outside issue 12 items 8 and 9)"
@@ -48,9 +47,6 @@ EXPECTED_MISSING = {
     "can-replicate-from/:host/:port/:belowHost/:belowPort": ENGINE,
     "can-replicate-from-gtid/:host/:port/:belowHost/:belowPort": ENGINE,
     "kill-query/:host/:port/:process": ENGINE,
-    "locate-gtid-errant/:host/:port": ERRANT,
-    "gtid-errant-inject-empty/:host/:port": ERRANT,
-    "gtid-errant-reset-master/:host/:port": ERRANT,
     "relocate-slaves/:host/:port/:belowHost/:belowPort": RELOCATE_MANY,
     "move-slaves-gtid/:host/:port/:belowHost/:belowPort": RELOCATE_MANY,
     "move-up-slaves/:host/:port": RELOCATE_MANY,
