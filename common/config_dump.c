@@ -105,6 +105,8 @@ static const int fingerprint_keys[] = {
     ORC_CFGK_RecoverNonWriteableMaster,
     ORC_CFGK_PostponeReplicaRecoveryOnLagMinutes,
     ORC_CFGK_RecoverLockedSemiSyncMaster,
+    ORC_CFGK_EnforceExactSemiSyncReplicas,
+    ORC_CFGK_ReasonableLockedSemiSyncMasterSeconds,
     ORC_CFGK_ProcessesShellCommand,
     ORC_CFGK_OnFailureDetectionProcesses,
     ORC_CFGK_PreGracefulTakeoverProcesses,

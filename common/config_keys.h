@@ -320,7 +320,7 @@ ORC_CFG_KEY(INT, InstanceBulkOperationsWaitTimeoutSeconds, "10", 1, 86400, ORC_C
             "wait for one replica in a bulk operation")
 ORC_CFG_KEY(BOOL, EnforceExactSemiSyncReplicas, "false", 0, 0, 0, NULL, NULL,
             "enable or disable semi-sync on replicas to match the master's wait count")
-ORC_CFG_KEY(BOOL, RecoverLockedSemiSyncMaster, "false", 0, 0, ORC_CFG_UNSUPPORTED, NULL, NULL,
+ORC_CFG_KEY(BOOL, RecoverLockedSemiSyncMaster, "false", 0, 0, 0, NULL, NULL,
             "recover a master blocked on semi-sync acknowledgements")
 ORC_CFG_KEY(INT, ReasonableLockedSemiSyncMasterSeconds, "0", 0, ORC_CFG_BIG, 0, NULL, NULL,
             "a semi-sync master blocked this long is locked; 0: ReasonableReplicationLagSeconds")

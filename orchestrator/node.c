@@ -452,6 +452,8 @@ static int start_recovery(struct orc_node *n, char *err, size_t len)
     n->rec.leader_epoch = node_leader_epoch;
     if (rec_registry_new(&n->rec.running) != 0)
         return ORC_ENOMEM;
+    if ((n->rec.stale = rec_stale_new()) == NULL)
+        return ORC_ENOMEM;
     n->rec.boot_ms = (int64_t)n->boot_epoch;
     n->rec.submit = node_submit;
     n->rec.submit_r = node_submit_r;
@@ -509,6 +511,8 @@ static void stop_all(struct orc_node *n)
     rec_loop_stop(loop);
     rec_registry_free(n->rec.running); /* no recovery runs any more */
     n->rec.running = NULL;
+    rec_stale_free(n->rec.stale); /* no analysis runs any more */
+    n->rec.stale = NULL;
     orc_raft_stop(n->raft);
     orc_raft_free(n->raft);
     n->raft = NULL;

@@ -185,6 +185,7 @@ struct stale_entry {
     struct orc_key key;
     struct disc_coords coords;
     int64_t first_seen_ms;
+    int64_t last_seen_ms; /* the last observation, for expiry */
 };
 
 struct rec_stale {
@@ -248,10 +249,11 @@ int rec_stale_observe(struct rec_stale *st,
         e = &st->v[st->n++];
         e->key = *k;
     } else if (coords_eq(&e->coords, c)) {
+        e->last_seen_ms = now_ms;
         goto out; /* unchanged: keep the first-seen time */
     }
     e->coords = *c;
-    e->first_seen_ms = now_ms;
+    e->first_seen_ms = e->last_seen_ms = now_ms;
 out:
     pthread_mutex_unlock(&st->lock);
     return rc;
@@ -272,6 +274,18 @@ bool rec_stale_is_stale(struct rec_stale *st,
         stale = e->first_seen_ms < now_ms - min_age_ms;
     pthread_mutex_unlock(&st->lock);
     return stale;
+}
+
+void rec_stale_expire(struct rec_stale *st, int64_t before_ms)
+{
+    size_t j = 0;
+
+    pthread_mutex_lock(&st->lock);
+    for (size_t i = 0; i < st->n; i++)
+        if (st->v[i].last_seen_ms >= before_ms)
+            st->v[j++] = st->v[i];
+    st->n = j;
+    pthread_mutex_unlock(&st->lock);
 }
 
 /* ---- filters ---- */

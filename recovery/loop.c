@@ -325,6 +325,12 @@ static bool act(struct rec_loop *l, const struct rec_analysis *a)
         return false;
     }
     det = detect(l, a);
+    if (det >= 0 && rec_semisync_handles(a->code)) {
+        if (!recently_blocked(l, &a->key) &&
+            rec_semisync_recover(l->env, a, det, err, sizeof(err)) == ORC_EEXIST)
+            note_blocked(l, &a->key);
+        return false;
+    }
     if (det < 0 || !allowed(l, a))
         return false;
     if (!confirmed(l, a))
@@ -459,6 +465,7 @@ static bool run_once(struct rec_loop *l)
     rec_analysis_list_init(&list);
     t1 = orc_mono_us();
     rec_analysis_run(s, &l->opts, &list);
+    rec_semisync_observe(l->env, &list, s->taken_ms);
     ORC_LOG_D("+analysis-pass", "instances=%zu problems=%zu snapshot_us=%lld analysis_us=%lld",
               s->n, list.n, (long long)(t1 - t0), (long long)(orc_mono_us() - t1));
     for (size_t i = 0; i < list.n && !l->stopping; i++) {
@@ -603,6 +610,7 @@ int rec_loop_start(struct rec_env *env, struct rec_loop **out, char *errmsg, siz
         return rc;
     }
     l->opts.include_downtimed = true;
+    l->opts.stale = env->stale;
     pthread_mutex_init(&l->lock, NULL);
     orc_cond_init(&l->cond);
     l->started_ms = orc_mono_ms();

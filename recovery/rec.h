@@ -126,6 +126,9 @@ bool rec_stale_is_stale(struct rec_stale *st,
                         int64_t min_age_ms,
                         int64_t now_ms);
 
+/* Forgets the instances last observed before before_ms. */
+void rec_stale_expire(struct rec_stale *st, int64_t before_ms);
+
 /* ---- options ---- */
 
 /* Compiled filter lists (opaque; owned by the options). */
@@ -347,6 +350,10 @@ struct rec_env {
     struct rec_kv *kv;
     /* the recoveries running in this process (resume.c); may be NULL */
     struct rec_registry *running;
+    /* How long semi-sync masters' binary log coordinates have not moved
+     * (fed by the recovery loop through rec_semisync_observe, read by every
+     * analysis); may be NULL: no master is ever found locked. */
+    struct rec_stale *stale;
 };
 
 /* Session options for MySQL operations from the config: topology
@@ -621,6 +628,83 @@ void rec_takeover_result_release(struct rec_takeover_result *r);
 int rec_takeover_run(struct rec_env *env,
                      const struct rec_takeover_request *req,
                      struct rec_takeover_result *out,
+                     char *errmsg,
+                     size_t len);
+
+/* ========================================================================
+ * Semi-sync (semisync.c): the stale-coordinates tracker's feed, the
+ * LockedSemiSyncMaster and MasterWithTooManySemiSyncReplicas recoveries, and
+ * the enable/disable-semi-sync-master/replica operations.
+ * Threads: blocking MySQL calls; the recovery thread or HTTP threads, never
+ * the loop thread.
+ * ======================================================================== */
+
+/* One replica of a semi-sync master, as the plan sees it. */
+struct rec_semisync_replica {
+    struct orc_key key;
+    bool valid;       /* read just now */
+    bool replicating; /* both replication threads run */
+    bool enabled;     /* rpl_semi_sync_slave_enabled */
+    int64_t priority; /* SemiSyncPriority (DetectSemiSyncEnforcedQuery) */
+    int rule_rank;    /* rec_rule_rank of its promotion rule */
+    int action;       /* out: 1 enable, -1 disable, 0 nothing */
+};
+
+/* orchestrator's AnalyzeSemiSyncReplicaTopology, pure. Sorts v in place:
+ * valid replicating replicas with priority > 0 first (higher priority, then
+ * better promotion rule, then key), and sets each action. exact
+ * (EnforceExactSemiSyncReplicas): the first wait_count of those are enabled
+ * and every other replica is disabled; otherwise (RecoverLockedSemiSyncMaster)
+ * replicas are only enabled, in that order, until wait_count - clients more
+ * were. Replicas that are not valid or not replicating are left alone.
+ * Returns the number of actions. */
+size_t rec_semisync_plan(struct rec_semisync_replica *v,
+                         size_t n,
+                         int64_t wait_count,
+                         int64_t clients,
+                         bool exact);
+
+/* True for the codes rec_semisync_recover handles. */
+bool rec_semisync_handles(enum rec_code c);
+
+/* After every analysis pass on the leader (orchestrator's emergent
+ * operation): records the binary log coordinates of each
+ * LockedSemiSyncMaster(Hypothesis) master in env->stale (their first-seen
+ * time is kept while they do not move), asks for a re-probe of hypothesis
+ * masters, and forgets masters not seen in that state for
+ * max(60 s, 2 x ReasonableReplicationLagSeconds). now_ms: the snapshot's
+ * wall clock. */
+void rec_semisync_observe(struct rec_env *env, const struct rec_analysis_list *l, int64_t now_ms);
+
+/* The recovery of a LockedSemiSyncMaster (with RecoverLockedSemiSyncMaster
+ * or EnforceExactSemiSyncReplicas) or a MasterWithTooManySemiSyncReplicas
+ * (EnforceExactSemiSyncReplicas) entry: registered as a recovery
+ * (anti-flapping), its steps recorded, the master and its replicas read
+ * again, the plan applied (semi-sync master off on prioritised replicas,
+ * enables before disables, the IO thread restarted where it runs),
+ * resolved with the master as successor when every action worked, then
+ * PostFailoverProcesses or PostUnsuccessfulFailoverProcesses. Returns 0
+ * when it succeeded, ORC_EEXIST when blocked, ORC_ESTATE when recoveries
+ * are disabled (globally or by the config keys), ORC_EPERM when not the
+ * leader, another error otherwise. */
+int rec_semisync_recover(struct rec_env *env,
+                         const struct rec_analysis *a,
+                         int64_t detection_id,
+                         char *errmsg,
+                         size_t len);
+
+/* enable/disable-semi-sync-master (master true) or -replica: sets
+ * rpl_semi_sync_master_enabled or rpl_semi_sync_slave_enabled (the
+ * source/replica names where the server has those) on k; a replica whose
+ * setting changed while its IO thread runs has the thread restarted so it
+ * takes effect. Audited; waits briefly until the topology shows it. Leader
+ * only (ORC_EPERM). out->message is orchestrator's API message. */
+int rec_semisync_set(struct rec_env *env,
+                     const struct orc_key *k,
+                     bool master,
+                     bool enable,
+                     const char *user,
+                     struct rec_planned_result *out,
                      char *errmsg,
                      size_t len);
 

@@ -192,6 +192,7 @@ static void reply_analysis(struct web_req *r,
     }
     o = *shared; /* shallow: the compiled filters stay shared and read-only */
     o.only_cluster = cluster;
+    o.stale = r->deps->rec != NULL ? r->deps->rec->stale : NULL; /* LockedSemiSyncMaster */
     rec_analysis_list_init(&l);
     if (rec_analysis_run(s, &o, &l) != 0) {
         rec_analysis_list_release(&l);

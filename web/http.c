@@ -50,6 +50,7 @@ static const struct {
     {web_routes_metrics, &web_routes_metrics_len},
     {web_routes_pools, &web_routes_pools_len},
     {web_routes_unsupported, &web_routes_unsupported_len},
+    {web_routes_semisync, &web_routes_semisync_len},
 };
 
 const char *web_param(const struct web_req *r, int i)

@@ -318,6 +318,9 @@ extern const struct web_route web_routes_pools[];
 extern const size_t web_routes_pools_len;
 extern const struct web_route web_routes_unsupported[];
 extern const size_t web_routes_unsupported_len;
+/* ---- api_semisync.c: enable/disable-semi-sync-master/replica ---- */
+extern const struct web_route web_routes_semisync[];
+extern const size_t web_routes_semisync_len;
 
 /* ---- api_quorum.c ---- */
 extern const struct web_route web_routes_quorum[];
