@@ -266,8 +266,8 @@ static int do_register(struct run *x, int64_t detection_id, char *errmsg, size_t
     gethostname(host, sizeof(host) - 1);
     snprintf(token, sizeof(token), "%llu", (unsigned long long)x->epoch);
     key_list(&x->a->replicas, &hosts);
-    p = json_pack("{s:s, s:o, s:s, s:s, s:s, s:i, s:s, s:s, s:s, s:I, s:I, s:I, s:b}", "UID", x->uid,
-                  "Key", rec_key_json(&x->a->key), "Analysis", rec_code_name(x->a->code),
+    p = json_pack("{s:s, s:o, s:s, s:s, s:s, s:i, s:s, s:s, s:s, s:I, s:I, s:I, s:b}", "UID",
+                  x->uid, "Key", rec_key_json(&x->a->key), "Analysis", rec_code_name(x->a->code),
                   "ClusterName", x->a->cluster_name, "ClusterAlias", x->a->cluster_alias,
                   "CountAffectedReplicas", x->a->count_replicas, "ReplicaHosts",
                   orc_buf_str(&hosts), "ProcessingNodeHostname", host, "ProcessingNodeToken", token,
@@ -353,8 +353,10 @@ static bool apply(struct run *x, int sign)
         bool changed;
         if (p->action != sign || in == NULL)
             continue;
-        step(x, "semi-sync: - %s:%d: setting rpl_semi_sync_slave_enabled=%s, restarting slave_io "
-             "thread", p->key.host, p->key.port, sign > 0 ? "true" : "false");
+        step(x,
+             "semi-sync: - %s:%d: setting rpl_semi_sync_slave_enabled=%s, restarting slave_io "
+             "thread",
+             p->key.host, p->key.port, sign > 0 ? "true" : "false");
         if (!rec_env_still_leader(x->env, x->epoch)) {
             fail(x, "no longer the leader");
             return false;
