@@ -158,6 +158,11 @@ static uint64_t health_sig(const struct disc_instance *in, bool ok, int64_t lag_
     h = orc_fnv1a(h, &lagging, sizeof(lagging));
     h = orc_fnv1a(h, &in->semi_sync_master_status, sizeof(bool));
     h = orc_fnv1a_str(h, in->gtid_errant); /* ErrantGTIDStructureWarning */
+    /* the semi-sync codes (LockedSemiSyncMaster, MasterWithTooManySemiSyncReplicas) */
+    h = orc_fnv1a(h, &in->semi_sync_master_enabled, sizeof(bool));
+    h = orc_fnv1a(h, &in->semi_sync_replica_enabled, sizeof(bool));
+    h = orc_fnv1a(h, &in->semi_sync_master_clients, sizeof(int64_t));
+    h = orc_fnv1a(h, &in->semi_sync_master_wait_for_replica_count, sizeof(int64_t));
     h = orc_fnv1a(h, &in->replicas.len, sizeof(in->replicas.len));
     for (size_t i = 0; i < in->replicas.len; i++) {
         h = orc_fnv1a_str(h, in->replicas.keys[i].host);

@@ -444,6 +444,10 @@ static bool run_once(struct rec_loop *l)
 
     if (!rec_env_leader(l->env)) {
         report(l);
+        if ((s = disc_topo_snapshot_recent(l->env->topo, IDLE_SNAPSHOT_MS)) != NULL) {
+            rec_semisync_observe(l->env, s); /* followers' analyses see locked masters too */
+            disc_snapshot_put(s);
+        }
         return false;
     }
     resume(l);
@@ -464,8 +468,8 @@ static bool run_once(struct rec_loop *l)
     l->last_full_ms = orc_mono_ms();
     rec_analysis_list_init(&list);
     t1 = orc_mono_us();
+    rec_semisync_observe(l->env, s); /* before the analysis reads it */
     rec_analysis_run(s, &l->opts, &list);
-    rec_semisync_observe(l->env, &list, s->taken_ms);
     ORC_LOG_D("+analysis-pass", "instances=%zu problems=%zu snapshot_us=%lld analysis_us=%lld",
               s->n, list.n, (long long)(t1 - t0), (long long)(orc_mono_us() - t1));
     for (size_t i = 0; i < list.n && !l->stopping; i++) {

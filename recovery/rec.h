@@ -667,14 +667,14 @@ size_t rec_semisync_plan(struct rec_semisync_replica *v,
 /* True for the codes rec_semisync_recover handles. */
 bool rec_semisync_handles(enum rec_code c);
 
-/* After every analysis pass on the leader (orchestrator's emergent
- * operation): records the binary log coordinates of each
- * LockedSemiSyncMaster(Hypothesis) master in env->stale (their first-seen
- * time is kept while they do not move), asks for a re-probe of hypothesis
- * masters, and forgets masters not seen in that state for
- * max(60 s, 2 x ReasonableReplicationLagSeconds). now_ms: the snapshot's
- * wall clock. */
-void rec_semisync_observe(struct rec_env *env, const struct rec_analysis_list *l, int64_t now_ms);
+/* The stale-coordinates feed (orchestrator's emergent operation, which
+ * every manager of a raft cluster runs): for each master of s that waits
+ * for more semi-sync acknowledgements than it has clients, records its
+ * binary log coordinates in env->stale (the first-seen time is kept while
+ * they do not move) and asks for a re-probe when they are new; forgets
+ * masters not seen so for max(60 s, 2 x ReasonableReplicationLagSeconds).
+ * Time is the snapshot's (s->taken_ms, wall clock). */
+void rec_semisync_observe(struct rec_env *env, const struct disc_snapshot *s);
 
 /* The recovery of a LockedSemiSyncMaster (with RecoverLockedSemiSyncMaster
  * or EnforceExactSemiSyncReplicas) or a MasterWithTooManySemiSyncReplicas

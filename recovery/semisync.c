@@ -108,22 +108,44 @@ bool rec_semisync_handles(enum rec_code c)
 
 /* ---- the stale-coordinates feed ---- */
 
-void rec_semisync_observe(struct rec_env *env, const struct rec_analysis_list *l, int64_t now_ms)
+/* orchestrator's precondition of LockedSemiSyncMaster(Hypothesis): a
+ * master that waits for more acknowledgements than it has semi-sync
+ * clients. */
+static bool waits_for_more(const struct disc_snapshot *s, int i)
+{
+    const struct disc_instance *in = &s->instances[i];
+
+    return in->master_key.host[0] == '\0' && disc_snapshot_check_valid(s, i) &&
+           in->semi_sync_master_enabled && in->semi_sync_master_status &&
+           in->semi_sync_master_wait_for_replica_count > 0 &&
+           in->semi_sync_master_clients < in->semi_sync_master_wait_for_replica_count;
+}
+
+void rec_semisync_observe(struct rec_env *env, const struct disc_snapshot *s)
 {
     int64_t expire_ms = 2 * env->cfg->ReasonableReplicationLagSeconds * 1000;
+    int64_t now_ms = s->taken_ms;
 
     if (env->stale == NULL)
         return;
-    for (size_t i = 0; i < l->n; i++) {
-        const struct rec_analysis *a = &l->v[i];
-        if (a->code != REC_LOCKED_SEMI_SYNC_MASTER_HYPOTHESIS &&
-            a->code != REC_LOCKED_SEMI_SYNC_MASTER)
+    for (size_t i = 0; i < s->n; i++) {
+        const struct disc_instance *in = &s->instances[i];
+        bool known;
+        if (!waits_for_more(s, (int)i))
             continue;
-        if (rec_stale_observe(env->stale, &a->key, &a->binlog_coords, now_ms) != 0)
+        /* same coordinates already recorded (min age -1: any first-seen time) */
+        known = rec_stale_is_stale(env->stale, &in->key, &in->self_coords, -1, now_ms);
+        if (rec_stale_observe(env->stale, &in->key, &in->self_coords, now_ms) != 0) {
             ORC_LOG_W("+semi-sync-stale-record-failed", "instance=%s:%d error=\"out of memory\"",
-                      a->key.host, a->key.port);
-        if (a->code == REC_LOCKED_SEMI_SYNC_MASTER_HYPOTHESIS && env->topo != NULL)
-            disc_topo_probe_soon(env->topo, &a->key);
+                      in->key.host, in->key.port);
+            continue;
+        }
+        if (!known && env->topo != NULL) {
+            /* a new hypothesis (or the coordinates moved): sample again soon */
+            ORC_LOG_D("+semi-sync-stale-record", "instance=%s:%d coordinates=%s:%lld", in->key.host,
+                      in->key.port, in->self_coords.file, (long long)in->self_coords.pos);
+            disc_topo_probe_soon(env->topo, &in->key);
+        }
     }
     rec_stale_expire(env->stale,
                      now_ms - (expire_ms > STALE_EXPIRE_MIN_MS ? expire_ms : STALE_EXPIRE_MIN_MS));
