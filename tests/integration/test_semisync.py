@@ -4,7 +4,8 @@ sends, found once its binary log coordinates have not moved for
 ReasonableLockedSemiSyncMasterSeconds), its recovery (RecoverLockedSemiSyncMaster enables
 semi-sync on the replica with the highest priority and the blocked write completes),
 MasterWithTooManySemiSyncReplicas and its recovery (EnforceExactSemiSyncReplicas disables the
-excess), and the enable/disable-semi-sync-master/replica routes and CLI commands.
+excess), the enable/disable-semi-sync-master/replica routes and CLI commands, and a raft
+follower that forwards the route to the leader and finds the master locked on its own.
 
 Every outcome is read on the servers themselves. Recoveries are disabled globally while a
 scenario is set up, so the analysis can be seen before the recovery acts; safety timers are
@@ -20,6 +21,7 @@ import pytest
 from orctest import wait_until
 
 LOCK_S = 10  # ReasonableReplicationLagSeconds (default), which the locked wait defaults to
+LOCAL = {"X-Orchestrator-Forwarded": "test"}  # answered by the node asked, not its leader
 
 
 def hp(sb, name):
@@ -307,3 +309,35 @@ def test_semi_sync_cli_commands(sandbox_factory, orc_factory):
 
 if __name__ == "__main__":
     pytest.main([__file__])
+
+
+
+def test_follower_forwards_the_route_and_sees_the_master_locked(sandbox_factory, raft_factory):
+    sb = sandbox_factory("star", 2)
+    i1, i2 = sb.master, sb.replicas[0]
+    sb.wait_replicating(timeout=30)
+    cluster = raft_factory(3, sandbox=sb, DiscoverySeeds=[sb.key(n) for n in sb.names])
+    leader = cluster.wait_leader(timeout=15)
+    follower = cluster.followers(leader)[0]
+    cluster.wait_all(lambda n: len(n.api(f"cluster/{sb.key(i1)}")) == 2, timeout=15,
+                     what="every node sees the topology")
+    try:
+        resp = follower.get(f"/api/enable-semi-sync-master/{hp(sb, i1)}", timeout=30)
+        assert resp.status_code == 200 and resp.json()["Code"] == "OK", resp.text
+        assert var(sb, i1, "rpl_semi_sync_master_enabled") == 1
+        # one audit entry, replicated to every node
+        cluster.wait_all(lambda n: [a["AuditType"] for a in n.api("audit", headers=LOCAL)
+                                    if "semi-sync" in a["AuditType"]] ==
+                         ["enable-semi-sync-master"], timeout=10, what="the audit entry")
+        # no semi-sync replica, and the idle master's coordinates stand still: every node,
+        # followers included, finds the master locked after ReasonableLockedSemiSyncMasterSeconds
+        for node in (follower, leader):
+            def code(n=node):
+                body = n.get("/api/replication-analysis", headers=LOCAL, timeout=5).json()
+                return {a["AnalyzedInstanceKey"]["Port"]: a["Analysis"]
+                        for a in body["Details"]}.get(sb.port(i1))
+            wait_until(lambda: code() == "LockedSemiSyncMaster", LOCK_S + 10,
+                       what=f"{node.name} analysing the master as locked")
+        assert var(sb, i2, "rpl_semi_sync_slave_enabled") == 0  # recovery is off by default
+    finally:
+        semi_sync_off_everywhere(sb)
