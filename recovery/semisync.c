@@ -525,6 +525,27 @@ static bool enabled_for(const struct rec_env *env, const struct rec_analysis *a,
     return true;
 }
 
+/* A read of what the registration would refuse: a persisting semi-sync
+ * state after a recovery is not re-registered (a replicated command and a
+ * warning) on every pass for RecoveryPeriodBlockSeconds. The registration
+ * itself stays the authority. */
+static bool in_active_period(const struct rec_env *env, const struct rec_analysis *a)
+{
+    struct be_recovery r;
+    char err[ORC_ERRMSG_SIZE];
+    bool active;
+
+    if (env->be == NULL)
+        return false;
+    active = be_recovery_active(env->be, a->cluster_name, &r, err, sizeof(err)) == 0;
+    if (active) {
+        ORC_LOG_D("+recovery-skipped", "instance=%s:%d analysis=%s reason=\"recovery %lld active\"",
+                  a->key.host, a->key.port, rec_code_name(a->code), (long long)r.id);
+        be_recovery_release(&r);
+    }
+    return active;
+}
+
 static void run_release(struct run *x)
 {
     for (size_t i = 0; x->rin != NULL && i < x->n; i++)
@@ -566,6 +587,10 @@ int rec_semisync_recover(struct rec_env *env,
              (unsigned)(orc_mono_us() & 0xffffffffu));
     rec_env_session_options(env, &so);
     rc = rec_registry_enter(env->running, x.uid); /* before it registers */
+    if (rc == 0 && in_active_period(env, a)) {
+        orc_errf(errmsg, len, "a recovery of cluster %s is in its active period", a->cluster_name);
+        rc = ORC_EEXIST;
+    }
     if (rc == 0)
         rc = do_register(&x, detection_id, errmsg, len);
     if (rc == 0)
