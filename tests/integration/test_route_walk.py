@@ -25,7 +25,6 @@ DATA = Path(__file__).resolve().parent / "data"
 
 ENGINE = "replication control: built in wt-engine (web/api_replication.c)"
 RELOCATE_MANY = "relocate-replicas family: owned by another engineer"
-SEMI_SYNC = "semi-sync control: owned by another engineer"
 NOT_YET = "make-*-master refactorings: not built yet (outside issue 12 items 8 and 9)"
 
 # route pattern -> why it does not answer here yet
@@ -57,10 +56,6 @@ EXPECTED_MISSING = {
     "make-co-master/:host/:port": NOT_YET,
     "make-local-master/:host/:port": NOT_YET,
     "make-master/:host/:port": NOT_YET,
-    "enable-semi-sync-master/:host/:port": SEMI_SYNC,
-    "disable-semi-sync-master/:host/:port": SEMI_SYNC,
-    "enable-semi-sync-replica/:host/:port": SEMI_SYNC,
-    "disable-semi-sync-replica/:host/:port": SEMI_SYNC,
 }
 
 # Routes walked with real keys and the real cluster: they only read (or, for refresh and
