@@ -693,6 +693,19 @@ int rec_semisync_recover(struct rec_env *env,
                          char *errmsg,
                          size_t len);
 
+/* The same run for the recover and recover-lite routes: the global switch
+ * and the loop's pre-check of an active recovery are skipped (the
+ * registration still refuses one in its active period: ORC_EEXIST,
+ * out->blocked); skip_hooks: no post hooks. out (initialised with
+ * rec_result_init) gets the uid, id, outcome, the master as successor,
+ * the touched replicas and the errors. */
+int rec_semisync_recover_forced(struct rec_env *env,
+                                const struct rec_analysis *a,
+                                bool skip_hooks,
+                                struct rec_result *out,
+                                char *errmsg,
+                                size_t len);
+
 /* enable/disable-semi-sync-master (master true) or -replica: sets
  * rpl_semi_sync_master_enabled or rpl_semi_sync_slave_enabled (the
  * source/replica names where the server has those) on k; a replica whose

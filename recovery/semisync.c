@@ -498,26 +498,35 @@ static void post_hooks(struct run *x)
         ORC_LOG_W("+semi-sync-hook-failed", "uid=%s list=%s error=\"%s\"", x->uid, o.list, err);
 }
 
-/* Whether the config lets this entry be recovered; the reason otherwise. */
-static bool enabled_for(const struct rec_env *env, const struct rec_analysis *a, bool *exact)
+/* Whether the config lets this entry be recovered (a forced run ignores
+ * the global switch, as orchestrator's recover does). */
+static bool enabled_for(const struct rec_env *env,
+                        const struct rec_analysis *a,
+                        bool force,
+                        bool *exact,
+                        char *errmsg,
+                        size_t len)
 {
     const struct orc_config *c = env->cfg;
     bool disabled = false;
     char err[ORC_ERRMSG_SIZE];
 
     *exact = c->EnforceExactSemiSyncReplicas;
-    if (a->code == REC_LOCKED_SEMI_SYNC_MASTER &&
-        !(c->EnforceExactSemiSyncReplicas || c->RecoverLockedSemiSyncMaster)) {
-        ORC_LOG_D("+recovery-skipped",
-                  "instance=%s:%d analysis=%s reason=\"no action taken: neither "
-                  "RecoverLockedSemiSyncMaster nor EnforceExactSemiSyncReplicas\"",
-                  a->key.host, a->key.port, rec_code_name(a->code));
+    if ((a->code == REC_LOCKED_SEMI_SYNC_MASTER && !c->RecoverLockedSemiSyncMaster &&
+         !c->EnforceExactSemiSyncReplicas) ||
+        (a->code == REC_MASTER_WITH_TOO_MANY_SEMI_SYNC_REPLICAS &&
+         !c->EnforceExactSemiSyncReplicas)) {
+        orc_errf(errmsg, len,
+                 "no action taken on %s:%d (%s): enable RecoverLockedSemiSyncMaster or "
+                 "EnforceExactSemiSyncReplicas to change this",
+                 a->key.host, a->key.port, rec_code_name(a->code));
+        ORC_LOG_D("+recovery-skipped", "instance=%s:%d analysis=%s reason=config", a->key.host,
+                  a->key.port, rec_code_name(a->code));
         return false;
     }
-    if (a->code == REC_MASTER_WITH_TOO_MANY_SEMI_SYNC_REPLICAS && !c->EnforceExactSemiSyncReplicas)
-        return false;
-    if (env->be != NULL && be_recovery_global_disabled(env->be, &disabled, err, sizeof(err)) == 0 &&
-        disabled) {
+    if (!force && env->be != NULL &&
+        be_recovery_global_disabled(env->be, &disabled, err, sizeof(err)) == 0 && disabled) {
+        orc_errf(errmsg, len, "recoveries are disabled globally");
         ORC_LOG_D("+recovery-skipped", "instance=%s:%d analysis=%s reason=globally-disabled",
                   a->key.host, a->key.port, rec_code_name(a->code));
         return false;
@@ -558,23 +567,43 @@ static void run_release(struct run *x)
     rec_session_free(x->sess);
 }
 
-int rec_semisync_recover(struct rec_env *env,
-                         const struct rec_analysis *a,
-                         int64_t detection_id,
-                         char *errmsg,
-                         size_t len)
+/* What the caller of a forced run sees. */
+static void fill_result(const struct run *x, int rc, int64_t started_ms, struct rec_result *out)
+{
+    orc_strlcpy(out->uid, x->uid, sizeof(out->uid));
+    out->id = x->id;
+    out->blocked = rc == ORC_EEXIST;
+    out->successful = x->successful;
+    if (x->successful)
+        out->successor = x->a->key;
+    for (size_t i = 0; i < x->participants.len; i++)
+        disc_keylist_add(&out->participants, &x->participants.keys[i]);
+    orc_buf_printf(&out->errors, "%s", orc_buf_str(&x->errors));
+    out->started_ms = out->writable_ms = started_ms; /* the master stays writable */
+    out->done_ms = orc_wall_ms();
+}
+
+static int recover_run(struct rec_env *env,
+                       const struct rec_analysis *a,
+                       int64_t detection_id,
+                       bool force,
+                       bool skip_hooks,
+                       struct rec_result *out,
+                       char *errmsg,
+                       size_t len)
 {
     struct rec_session_options so;
+    int64_t started_ms = orc_wall_ms();
     struct run x;
     int rc;
 
-    if (!rec_semisync_handles(a->code))
-        return ORC_EINVAL;
     memset(&x, 0, sizeof(x));
-    if (!enabled_for(env, a, &x.exact)) {
-        orc_errf(errmsg, len, "semi-sync recovery of %s:%d is disabled", a->key.host, a->key.port);
-        return ORC_ESTATE;
+    if (!rec_semisync_handles(a->code)) {
+        orc_errf(errmsg, len, "%s is not a semi-sync analysis", rec_code_name(a->code));
+        return ORC_EINVAL;
     }
+    if (!enabled_for(env, a, force, &x.exact, errmsg, len))
+        return ORC_ESTATE;
     x.env = env;
     x.a = a;
     x.epoch = rec_env_epoch(env);
@@ -587,7 +616,7 @@ int rec_semisync_recover(struct rec_env *env,
              (unsigned)(orc_mono_us() & 0xffffffffu));
     rec_env_session_options(env, &so);
     rc = rec_registry_enter(env->running, x.uid); /* before it registers */
-    if (rc == 0 && in_active_period(env, a)) {
+    if (rc == 0 && !force && in_active_period(env, a)) {
         orc_errf(errmsg, len, "a recovery of cluster %s is in its active period", a->cluster_name);
         rc = ORC_EEXIST;
     }
@@ -602,7 +631,8 @@ int rec_semisync_recover(struct rec_env *env,
              rec_code_name(a->code));
         run_plan(&x, errmsg, len);
         resolve(&x);
-        post_hooks(&x);
+        if (!skip_hooks)
+            post_hooks(&x);
         disc_topo_probe_soon(env->topo, &a->key);
         ORC_LOG_N(x.successful ? "+semi-sync-recovery-done" : "+semi-sync-recovery-failed",
                   "uid=%s instance=%s:%d analysis=%s actions=%zu", x.uid, a->key.host, a->key.port,
@@ -613,8 +643,29 @@ int rec_semisync_recover(struct rec_env *env,
         }
     }
     rec_registry_leave(env->running, x.uid);
+    if (out != NULL)
+        fill_result(&x, rc, started_ms, out);
     run_release(&x);
     return rc;
+}
+
+int rec_semisync_recover(struct rec_env *env,
+                         const struct rec_analysis *a,
+                         int64_t detection_id,
+                         char *errmsg,
+                         size_t len)
+{
+    return recover_run(env, a, detection_id, false, false, NULL, errmsg, len);
+}
+
+int rec_semisync_recover_forced(struct rec_env *env,
+                                const struct rec_analysis *a,
+                                bool skip_hooks,
+                                struct rec_result *out,
+                                char *errmsg,
+                                size_t len)
+{
+    return recover_run(env, a, 0, true, skip_hooks, out, errmsg, len);
 }
 
 /* ---- the API operations ---- */

@@ -579,12 +579,20 @@ static void recover(struct web_req *r, bool lite)
     rec_analysis_list_init(&al);
     rec_analysis_options_from_config(&o, r->deps->cfg, err, sizeof(err));
     o.include_downtimed = true;
+    o.stale = r->deps->rec != NULL ? r->deps->rec->stale : NULL; /* LockedSemiSyncMaster */
     rec_analysis_run(s, &o, &al);
     disc_snapshot_put(s);
     a = rec_analysis_find(&al, &key);
     if (a == NULL || !a->is_actionable) {
         web_reply_error(r, 400, "Recovery not attempted: %s:%d has no actionable problem (%s)",
                         key.host, key.port, a ? rec_code_name(a->code) : "NoProblem");
+        goto out;
+    }
+    if (rec_semisync_handles(a->code)) { /* the master is alive: nothing is promoted */
+        rec_result_init(&res);
+        rc = rec_semisync_recover_forced(r->deps->rec, a, lite, &res, err, sizeof(err));
+        reply_result(r, &res, rc, err, true);
+        rec_result_release(&res);
         goto out;
     }
     memset(&req, 0, sizeof(req));

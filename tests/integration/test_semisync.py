@@ -339,5 +339,33 @@ def test_follower_forwards_the_route_and_sees_the_master_locked(sandbox_factory,
             wait_until(lambda: code() == "LockedSemiSyncMaster", LOCK_S + 10,
                        what=f"{node.name} analysing the master as locked")
         assert var(sb, i2, "rpl_semi_sync_slave_enabled") == 0  # recovery is off by default
+        # recover (forwarded to the leader) refuses too without the config keys
+        resp = follower.get(f"/api/recover/{hp(sb, i1)}", timeout=30)
+        assert resp.status_code == 500 and "RecoverLockedSemiSyncMaster" in resp.json()["Message"]
+        assert var(sb, i2, "rpl_semi_sync_slave_enabled") == 0
+    finally:
+        semi_sync_off_everywhere(sb)
+
+
+def test_recover_route_runs_the_semi_sync_recovery_with_recoveries_disabled(sandbox_factory,
+                                                                            orc_factory):
+    sb = sandbox_factory("star", 2)
+    i1, i2 = sb.master, sb.replicas[0]
+    orc = start(orc_factory, sb, RecoverLockedSemiSyncMaster=True,
+                DetectSemiSyncEnforcedQuery="SELECT 1")
+    try:
+        ok(orc, "disable-global-recoveries")
+        semi_sync_master_on(sb, i1, 4294967295)
+        # idle: the coordinates stand still from the start
+        wait_code(orc, sb, i1, "LockedSemiSyncMaster", LOCK_S + 10)
+        assert var(sb, i2, "rpl_semi_sync_slave_enabled") == 0  # the loop did not act
+        body = ok(orc, f"recover-lite/{hp(sb, i1)}")
+        assert body["Details"] == {"Hostname": "127.0.0.1", "Port": sb.port(i1)}
+        assert var(sb, i2, "rpl_semi_sync_slave_enabled") == 1
+        wait_until(lambda: status(sb, i1, "Rpl_semi_sync_master_clients") == "1", 10,
+                   what="the replica acknowledging")
+        recs = orc.api("audit-recovery")
+        assert [r["AnalysisEntry"]["Analysis"] for r in recs] == ["LockedSemiSyncMaster"]
+        assert recs[0]["IsSuccessful"] is True
     finally:
         semi_sync_off_everywhere(sb)
