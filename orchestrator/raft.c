@@ -610,6 +610,37 @@ static bool sole_voter(struct orc_raft *r)
     return voters == 1;
 }
 
+/* A stall: the loop did not run for longer than ORC_RAFT_STALL_MS (SIGSTOP,
+ * a VM pause, swapping). Checked after every poll of the loop (a check
+ * handle) and at each tick, so after a stop it is seen before raft's own
+ * timers run again. */
+static void stall_check(struct orc_raft *r, int64_t now)
+{
+    int64_t gap = r->alive_ms != 0 ? now - r->alive_ms : 0;
+
+    r->alive_ms = now;
+    if (gap <= ORC_RAFT_STALL_MS || sole_voter(r))
+        return;
+    r->tilt_until_ms = now + ORC_RAFT_ELECTION_MS;
+    r->tilt_seq++;
+    /* A follower's election timer ran out only because this process was
+     * stalled: it waits a whole timeout for the leader's next heartbeat
+     * before campaigning, instead of deposing a leader that resumed with it
+     * (a frozen pair: their elections split the vote and cost ~0.5 s). */
+    if (raft_state(&r->raft) == RAFT_FOLLOWER)
+        r->raft.election_timer_start = r->raft.io->time(r->raft.io);
+    ORC_LOG_W("+raft-tilt", "stalled_ms=%lld state=%s", (long long)gap,
+              orc_raft_state_name(raft_state(&r->raft)));
+}
+
+void orc_raft_check_cb(uv_check_t *c)
+{
+    struct orc_raft *r = c->data;
+
+    if (!r->closing)
+        stall_check(r, orc_mono_ms());
+}
+
 void orc_raft_tick_cb(uv_timer_t *t)
 {
     struct orc_raft *r = t->data;
@@ -620,18 +651,7 @@ void orc_raft_tick_cb(uv_timer_t *t)
         r->max_stall_ms = now - r->last_tick_ms;
         pthread_mutex_unlock(&r->slock);
     }
-    if (r->last_tick_ms != 0 && now - r->last_tick_ms > ORC_RAFT_STALL_MS && !sole_voter(r)) {
-        r->tilt_until_ms = now + ORC_RAFT_ELECTION_MS;
-        r->tilt_seq++;
-        /* A follower's election timer ran out only because this process was
-         * stalled: it waits a whole timeout for the leader's next heartbeat
-         * before campaigning, instead of deposing a leader that resumed with
-         * it (a frozen pair: their elections split the vote and cost ~0.5 s). */
-        if (raft_state(&r->raft) == RAFT_FOLLOWER)
-            r->raft.election_timer_start = r->raft.io->time(r->raft.io);
-        ORC_LOG_W("+raft-tilt", "stalled_ms=%lld state=%s", (long long)(now - r->last_tick_ms),
-                  orc_raft_state_name(raft_state(&r->raft)));
-    }
+    stall_check(r, now);
     r->last_tick_ms = now;
     if (r->closing) {
         if (r->handing_over) {
@@ -686,6 +706,8 @@ static void begin_close(struct orc_raft *r)
     uv_close((uv_handle_t *)&r->async, NULL);
     uv_timer_stop(&r->timer);
     uv_close((uv_handle_t *)&r->timer, NULL);
+    uv_check_stop(&r->check);
+    uv_close((uv_handle_t *)&r->check, NULL);
     raft_close(&r->raft, loop_raft_closed);
 }
 

@@ -98,6 +98,8 @@ struct orc_raft {
     uv_loop_t loop;
     uv_async_t async;
     uv_timer_t timer;
+    uv_check_t check; /* stall detection after every poll */
+    int64_t alive_ms; /* the last tick or check (stall detection) */
     struct raft_uv_transport transport;
     struct raft_io io;
     struct raft_fsm rfsm;
@@ -208,6 +210,7 @@ struct orc_raft {
 /* ---- raft.c ---- */
 /* The loop's poll timer and request queue callbacks (raft_start.c sets them up). */
 void orc_raft_tick_cb(uv_timer_t *t);
+void orc_raft_check_cb(uv_check_t *c);
 void orc_raft_async_cb(uv_async_t *a);
 /* Completes a request once (first answer wins); result is stolen. */
 void orc_raft_req_complete(struct orc_raft_req *q, int rc, json_t *result, const char *fmt, ...)

@@ -97,6 +97,9 @@ static int loop_init(struct orc_raft *r, char *err, size_t len)
     uv_timer_init(&r->loop, &r->timer);
     r->timer.data = r;
     uv_timer_start(&r->timer, orc_raft_tick_cb, 0, ORC_RAFT_POLL_MS);
+    uv_check_init(&r->loop, &r->check);
+    r->check.data = r;
+    uv_check_start(&r->check, orc_raft_check_cb);
     pthread_mutex_lock(&r->qlock);
     r->accepting = true;
     pthread_mutex_unlock(&r->qlock);
