@@ -44,6 +44,7 @@
 #include <strings.h>
 
 #include "recovery/errant.h"
+#include "recovery/op.h"
 #include "recovery/ops.h"
 #include "recovery/planned.h"
 #include "recovery/rec.h"
@@ -887,8 +888,8 @@ int rec_errant_fix(struct rec_env *env,
     }
     maint_end(&x);
     if (rc == 0) {
-        rec_planned_audit(env, name, &x.in.key, x.cluster, "%s; errant GTID was %s; by %s",
-                          out->message, x.in.gtid_errant, user ? user : "api");
+        rec_op_audit(env, name, &x.in.key, x.cluster, "%s; errant GTID was %s; by %s", out->message,
+                     x.in.gtid_errant, user ? user : "api");
         out->fresh = wait_clean(&x, op == REC_ERRANT_INJECT_EMPTY ? &out->master : NULL);
         if (!out->fresh)
             ORC_LOG_W("+errant-gtid-stale",

@@ -17,6 +17,7 @@
 #include "discovery/disc.h"
 #include "recovery/rec.h"
 #include "recovery/hooks.h"
+#include "recovery/op.h"
 #include "recovery/ops.h"
 #include "recovery/promote.h"
 
@@ -58,76 +59,43 @@ struct run {
     struct rec_replica *r; /* its replicas */
     size_t n;
     int candidate, most_advanced;
-    regex_t *ignore;
-    size_t nignore;
+    struct rec_op_filters ignore; /* PromotionIgnoreHostnameFilters */
     enum rec_state state;
-    uint64_t epoch; /* the leadership epoch this run acts in */
-    json_t *steps;  /* recorded steps not yet submitted: [{At, Message}] */
+    /* the run: uid, epoch, steps (written in batches off the critical
+     * path), errors (into out->errors) */
+    struct rec_op op;
 };
 
-static void step(struct run *x, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+#define step(x, ...) rec_op_step(&(x)->op, __VA_ARGS__)
 
-static void step(struct run *x, const char *fmt, ...)
+static void submit(struct run *x, const char *op, json_t *payload)
 {
-    char msg[1024];
-    char err[ORC_ERRMSG_SIZE];
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    ORC_LOG_N("+failover-step", "uid=%s state=%s %s", x->out->uid, rec_state_name(x->state), msg);
-    (void)err;
-    /* Steps are submitted in a batch off the critical path (flush_steps). */
-    if (x->steps != NULL)
-        json_array_append_new(
-            x->steps, json_pack("{s:I, s:s}", "At", (json_int_t)orc_wall_s(), "Message", msg));
-}
-
-static void submit(struct run *x, const char *op, json_t *payload);
-
-static void flush_steps(struct run *x)
-{
-    size_t i;
-    json_t *st;
-
-    if (x->steps == NULL || x->out->id <= 0)
-        return;
-    json_array_foreach(x->steps, i, st)
-    {
-        json_object_set_new(st, "UID", json_string(x->out->uid));
-        submit(x, "write-recovery-step", json_incref(st));
-    }
-    json_array_clear(x->steps);
+    rec_op_submit(&x->op, op, payload);
 }
 
 static void add_error(struct run *x, const char *msg)
 {
-    orc_buf_printf(&x->out->errors, "%s\n", msg);
-    ORC_LOG_W("+failover-error", "uid=%s state=%s error=\"%s\"", x->out->uid,
-              rec_state_name(x->state), msg);
+    rec_op_error(&x->op, msg);
+}
+
+/* A state entered without the leader check (the end of the run). */
+static void set_state(struct run *x, enum rec_state s)
+{
+    x->state = s;
+    x->op.state = rec_state_name(s);
 }
 
 static int enter(struct run *x, enum rec_state s, char *errmsg, size_t len)
 {
     x->state = s;
-    if (s != REC_ST_DONE && s != REC_ST_FAILED && !rec_env_still_leader(x->env, x->epoch)) {
-        orc_errf(errmsg, len, "no longer the leader of epoch %llu: stopping before %s",
-                 (unsigned long long)x->epoch, rec_state_name(s));
-        return ORC_EPERM;
-    }
-    return 0;
+    return rec_op_enter(&x->op, rec_state_name(s), errmsg, len);
 }
 
 /* Inside long steps: true (with errmsg set) once leadership of the run's
  * epoch is lost. */
 static bool lost_leadership(struct run *x, char *errmsg, size_t len)
 {
-    if (rec_env_still_leader(x->env, x->epoch))
-        return false;
-    orc_errf(errmsg, len, "no longer the leader of epoch %llu: stopping in %s",
-             (unsigned long long)x->epoch, rec_state_name(x->state));
-    return true;
+    return rec_op_lost_leadership(&x->op, errmsg, len);
 }
 
 /* ---- register ---- */
@@ -195,36 +163,36 @@ static void list_keys(const struct rec_replica *r, size_t n, struct orc_buf *out
 static int st_adopt(struct run *x)
 {
     orc_strlcpy(x->out->uid, x->req->adopt_uid, sizeof(x->out->uid));
-    x->out->id = x->req->adopt_id;
+    orc_strlcpy(x->op.uid, x->req->adopt_uid, sizeof(x->op.uid));
+    x->out->id = x->op.id = x->req->adopt_id;
     step(x, "taken over by the leader of epoch %llu (its leader was lost)",
-         (unsigned long long)x->epoch);
+         (unsigned long long)x->op.epoch);
     return 0;
 }
 
 static int st_register(struct run *x, char *errmsg, size_t len)
 {
     struct orc_buf hosts = ORC_BUF_INIT;
-    json_t *p, *res = NULL;
-    char host[128] = "", token[32];
+    struct rec_op_registration g;
+    char token[32];
     int rc;
 
-    gethostname(host, sizeof(host) - 1);
-    snprintf(token, sizeof(token), "%llu", (unsigned long long)x->epoch);
+    snprintf(token, sizeof(token), "%llu", (unsigned long long)x->op.epoch);
     list_keys(x->r, x->n, &hosts);
-    p = json_pack("{s:s, s:o, s:s, s:s, s:s, s:i, s:s, s:s, s:s, s:I, s:I, s:I, s:b}", "UID",
-                  x->out->uid, "Key", rec_key_json(&x->req->failed), "Analysis", x->req->analysis,
-                  "ClusterName", x->cluster, "ClusterAlias", x->alias, "CountAffectedReplicas",
-                  (int)x->n, "ReplicaHosts", orc_buf_str(&hosts), "ProcessingNodeHostname", host,
-                  "ProcessingNodeToken", token, "LastDetectionId", (json_int_t)x->req->detection_id,
-                  "Now", (json_int_t)orc_wall_s(), "BlockSeconds",
-                  (json_int_t)x->env->cfg->RecoveryPeriodBlockSeconds, "Force", x->req->force);
+    memset(&g, 0, sizeof(g));
+    g.key = &x->req->failed;
+    g.analysis = x->req->analysis;
+    g.cluster = x->cluster;
+    g.alias = x->alias;
+    g.count_replicas = (int)x->n;
+    g.replica_hosts = orc_buf_str(&hosts);
+    g.token = token;
+    g.detection_id = x->req->detection_id;
+    g.force = x->req->force;
+    rc = rec_op_register(&x->op, &g, errmsg, len);
     orc_buf_release(&hosts);
-    rc = x->env->submit_r(x->env->node, "register-recovery", p, &res, errmsg, len);
-    if (res != NULL) {
-        x->out->id = (int64_t)json_integer_value(json_object_get(res, "Id"));
-        x->out->blocking_id = (int64_t)json_integer_value(json_object_get(res, "BlockingId"));
-        json_decref(res);
-    }
+    x->out->id = x->op.id;
+    x->out->blocking_id = x->op.blocking_id;
     if (rc == ORC_EEXIST) {
         x->out->blocked = true;
         orc_errf(errmsg, len,
@@ -357,8 +325,8 @@ static int st_choose(struct run *x, char *errmsg, size_t len)
         return 0;
     }
     memset(&o, 0, sizeof(o));
-    o.ignore = x->ignore;
-    o.nignore = x->nignore;
+    o.ignore = x->ignore.v;
+    o.nignore = x->ignore.n;
     o.prevent_cross_dc = x->env->cfg->PreventCrossDataCenterMasterFailover;
     o.prevent_cross_region = x->env->cfg->PreventCrossRegionMasterFailover;
     o.want = x->req->candidate;
@@ -510,18 +478,6 @@ static void st_fence(struct run *x)
         step(x, "old master %s:%d not fenced (unreachable: %s)", x->failed.key.host,
              x->failed.key.port, err);
     rec_session_free(s);
-}
-
-static void submit(struct run *x, const char *op, json_t *payload)
-{
-    char err[ORC_ERRMSG_SIZE] = "";
-
-    if (x->env->submit == NULL) {
-        json_decref(payload);
-        return;
-    }
-    if (x->env->submit(x->env->node, op, payload, err, sizeof(err)) != 0)
-        add_error(x, err);
 }
 
 static void downtime_lost(struct run *x, const struct orc_key *k)
@@ -709,43 +665,14 @@ static int run_hooks(struct run *x, enum hooks_phase ph, char *errmsg, size_t le
 
 /* ---- the run ---- */
 
-static int compile_filters(struct run *x, char *errmsg, size_t len)
-{
-    const struct orc_strlist *l = &x->env->cfg->PromotionIgnoreHostnameFilters;
-
-    x->ignore = calloc(l->n ? l->n : 1, sizeof(regex_t));
-    if (x->ignore == NULL)
-        return ORC_ENOMEM;
-    for (size_t i = 0; i < l->n; i++) {
-        if (regcomp(&x->ignore[i], l->v[i], REG_EXTENDED | REG_NOSUB) != 0) {
-            orc_errf(errmsg, len, "PromotionIgnoreHostnameFilters: bad regex '%s'", l->v[i]);
-            return ORC_ECONFIG;
-        }
-        x->nignore++;
-    }
-    return 0;
-}
-
 static void resolve(struct run *x)
 {
     struct orc_buf lost = ORC_BUF_INIT, part = ORC_BUF_INIT;
-    char ks[ORC_KEY_STRLEN];
 
-    if (x->out->id <= 0)
-        return;
-    for (size_t i = 0; i < x->out->lost.len; i++)
-        orc_buf_printf(&lost, "%s%s", i ? "," : "",
-                       orc_key_str(&x->out->lost.keys[i], ks, sizeof(ks)));
-    for (size_t i = 0; i < x->out->participants.len; i++)
-        orc_buf_printf(&part, "%s%s", i ? "," : "",
-                       orc_key_str(&x->out->participants.keys[i], ks, sizeof(ks)));
-    submit(x, "resolve-recovery",
-           json_pack("{s:s, s:o, s:o, s:s, s:b, s:s, s:s, s:s, s:I}", "UID", x->out->uid, "Key",
-                     rec_key_json(&x->req->failed), "SuccessorKey",
-                     x->out->successful ? rec_key_json(&x->out->successor) : json_null(),
-                     "SuccessorAlias", "", "IsSuccessful", x->out->successful, "LostReplicas",
-                     orc_buf_str(&lost), "ParticipatingInstances", orc_buf_str(&part), "AllErrors",
-                     orc_buf_str(&x->out->errors), "EndRecovery", (json_int_t)orc_wall_s()));
+    rec_op_keys_csv(x->out->lost.keys, x->out->lost.len, &lost);
+    rec_op_keys_csv(x->out->participants.keys, x->out->participants.len, &part);
+    rec_op_resolve(&x->op, &x->req->failed, x->out->successful ? &x->out->successor : NULL,
+                   x->out->successful, orc_buf_str(&lost), orc_buf_str(&part));
     orc_buf_release(&lost);
     orc_buf_release(&part);
 }
@@ -787,10 +714,10 @@ static int run_states(struct run *x, char *errmsg, size_t len)
             return rc;
     }
     x->out->successful = true;
-    flush_steps(x);
+    rec_op_flush_steps(&x->op);
     if (!x->req->intermediate && (rc = enter(x, REC_ST_FENCE, errmsg, len)) == 0)
         st_fence(x);
-    x->state = REC_ST_PUBLISH;
+    set_state(x, REC_ST_PUBLISH);
     st_publish(x);
     return 0;
 }
@@ -809,23 +736,23 @@ int rec_failover_run(struct rec_env *env,
     x.req = req;
     x.out = out;
     x.candidate = x.most_advanced = -1;
-    x.epoch = rec_env_epoch(env);
-    x.steps = json_array();
     disc_instance_init(&x.failed);
-    out->started_ms = orc_wall_ms();
-    snprintf(out->uid, sizeof(out->uid), "%lld:%08x", (long long)orc_wall_ms(),
-             (unsigned)(orc_mono_us() & 0xffffffffu));
-    if (req->adopt_uid != NULL)
-        orc_strlcpy(out->uid, req->adopt_uid, sizeof(out->uid));
+    rc = rec_op_init(&x.op, env, "failover", &out->errors);
+    x.op.batch_steps = true;
+    out->started_ms = x.op.started_ms;
+    orc_strlcpy(out->uid, req->adopt_uid != NULL ? req->adopt_uid : x.op.uid, sizeof(out->uid));
+    orc_strlcpy(x.op.uid, out->uid, sizeof(x.op.uid));
     rec_env_session_options(env, &x.so);
     ORC_LOG_N("+failover-start", "uid=%s instance=%s:%d analysis=%s command=%s", out->uid,
               req->failed.host, req->failed.port, req->analysis, req->command ? req->command : "");
     /* Entered before it registers, left at its end (nested when a takeover
      * adopted it: entries are counted). */
-    rc = rec_registry_enter(env->running, out->uid);
     if (rc == 0)
-        rc = compile_filters(&x, errmsg, len);
-    if (rc == 0 && x.epoch == 0) {
+        rc = rec_registry_enter(env->running, out->uid);
+    if (rc == 0)
+        rc = rec_op_filters_compile(&x.ignore, &env->cfg->PromotionIgnoreHostnameFilters,
+                                    "PromotionIgnoreHostnameFilters", errmsg, len);
+    if (rc == 0 && x.op.epoch == 0) {
         orc_errf(errmsg, len, "not the leader");
         rc = ORC_EPERM;
     }
@@ -837,7 +764,7 @@ int rec_failover_run(struct rec_env *env,
         rc = run_states(&x, errmsg, len);
     if (rc != 0 && rc != ORC_EEXIST) {
         add_error(&x, errmsg);
-        x.state = REC_ST_FAILED;
+        set_state(&x, REC_ST_FAILED);
     }
     out->done_ms = orc_wall_ms();
     if (rc == ORC_EPERM && out->id > 0) {
@@ -846,11 +773,11 @@ int rec_failover_run(struct rec_env *env,
         ORC_LOG_W("+failover-interrupted", "uid=%s instance=%s:%d state=%s error=\"%s\"", out->uid,
                   req->failed.host, req->failed.port, rec_state_name(x.state), errmsg);
     } else if (!out->blocked && out->id > 0) { /* never registered: it did nothing */
-        x.state = REC_ST_POST_HOOKS;
+        set_state(&x, REC_ST_POST_HOOKS);
         run_hooks(&x, HOOKS_POST, errmsg, len);
-        flush_steps(&x);
+        rec_op_flush_steps(&x.op);
         resolve(&x);
-        x.state = out->successful ? REC_ST_DONE : REC_ST_FAILED;
+        set_state(&x, out->successful ? REC_ST_DONE : REC_ST_FAILED);
         ORC_LOG_N(out->successful ? "+failover-done" : "+failover-failed",
                   "uid=%s instance=%s:%d successor=%s:%d writable_after_ms=%lld total_ms=%lld "
                   "lost=%zu",
@@ -868,13 +795,11 @@ int rec_failover_run(struct rec_env *env,
         free((char *)x.r[i].rule);
     }
     free(x.r);
-    for (size_t i = 0; i < x.nignore; i++)
-        regfree(&x.ignore[i]);
-    free(x.ignore);
+    rec_op_filters_release(&x.ignore);
     rec_registry_leave(env->running, out->uid);
     disc_instance_release(&x.failed);
     rec_session_free(x.sess);
-    json_decref(x.steps);
+    rec_op_release(&x.op);
     if (rc == 0 && !out->successful)
         rc = ORC_EIO;
     return rc;

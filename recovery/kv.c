@@ -24,6 +24,7 @@
 
 #include "backend/be.h"
 #include "recovery/kv.h"
+#include "recovery/op.h"
 #include "recovery/planned.h"
 #include "recovery/rec.h"
 
@@ -261,10 +262,10 @@ static int publish_master(struct rec_kv *kv,
             orc_buf_printf(&done, "%s%s", done.len ? "," : "", kv->stores[i].ops->name);
     }
     if (done.len > 0)
-        rec_planned_audit(kv->env, "kv-published", master, alias, "published %s as %s to %s", ks,
-                          base, orc_buf_str(&done));
+        rec_op_audit(kv->env, "kv-published", master, alias, "published %s as %s to %s", ks, base,
+                     orc_buf_str(&done));
     if (tried_failed) /* not again for each cluster of a pass */
-        rec_planned_audit(kv->env, "kv-publish-failed", master, alias, "%s: %s", base, errmsg);
+        rec_op_audit(kv->env, "kv-publish-failed", master, alias, "%s: %s", base, errmsg);
     orc_buf_release(&done);
     return first;
 }

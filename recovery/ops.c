@@ -455,3 +455,33 @@ int rec_wait_gtid(struct rec_session *s,
     }
     return rc;
 }
+
+int rec_replication_user(struct rec_session *s,
+                         const struct disc_instance *in,
+                         char *out,
+                         size_t outlen,
+                         char *errmsg,
+                         size_t len)
+{
+    const char *sql = disc_flavor_sql(&in->ver, DISC_SQL_REPLICA_STATUS);
+    struct disc_conn *c;
+    struct disc_rs *rs = NULL;
+    const char *u = NULL;
+    int rc = get_conn(s, &in->key, &c, errmsg, len);
+
+    out[0] = '\0';
+    if (rc == 0)
+        rc = disc_conn_mysql_ops.query(c, sql, &rs, errmsg, len);
+    if (rc == 0 && rs->nrows > 0) {
+        u = disc_rs_value(rs, 0, "Source_User");
+        if (u == NULL)
+            u = disc_rs_value(rs, 0, "Master_User");
+    }
+    /* a value from the server: kept only when it is a plain account name */
+    if (u != NULL && u[0] != '\0' && strlen(u) < outlen && disc_valid_label(u, outlen))
+        orc_strlcpy(out, u, outlen);
+    disc_rs_free(rs);
+    if (rc != 0)
+        orc_errprefix(errmsg, len, "%s:%d", in->key.host, in->key.port);
+    return rc;
+}

@@ -136,6 +136,15 @@ int rec_wait_gtid(struct rec_session *s,
                   char *errmsg,
                   size_t len);
 
+/* The replication user the replica connects with (Master_User of SHOW
+ * SLAVE STATUS); out is "" when it has none (or an unusual name). */
+int rec_replication_user(struct rec_session *s,
+                         const struct disc_instance *in,
+                         char *out,
+                         size_t outlen,
+                         char *errmsg,
+                         size_t len);
+
 /* Compares binary log coordinates of the same server: <0, 0, >0. Files are
  * compared by their numeric suffix, then positions. */
 int rec_coords_cmp(const struct disc_coords *a, const struct disc_coords *b);

@@ -99,14 +99,6 @@ bool rec_planned_refresh(struct rec_env *env,
                          const struct rec_expect *e,
                          size_t n,
                          int64_t timeout_ms);
-/* Writes an audit entry (best effort) and logs it (+planned-<type>). */
-void rec_planned_audit(struct rec_env *env,
-                       const char *type,
-                       const struct orc_key *k,
-                       const char *cluster,
-                       const char *fmt,
-                       ...) __attribute__((format(printf, 5, 6)));
-
 struct rec_session;
 struct rec_creds {
     char user[128];

@@ -356,6 +356,13 @@ struct rec_env {
     struct rec_stale *stale;
 };
 
+/* The payload of a write-audit command: {Type, ClusterName, Message, Key}
+ * (Key only when k is not NULL). A new reference (NULL: out of memory). */
+json_t *rec_audit_json(const char *type,
+                       const struct orc_key *k,
+                       const char *cluster,
+                       const char *message);
+
 /* Session options for MySQL operations from the config: topology
  * credentials, MySQLConnectTimeoutSeconds, MySQLTopologyReadTimeoutSeconds. */
 struct rec_session_options;
@@ -615,7 +622,7 @@ struct rec_takeover_result {
     /* read_only=1 on the old master .. read_only=0 on the successor; -1 when
      * the successor never became writable. */
     int64_t no_writer_us;
-    char message[1024];
+    char message[1536];
 };
 
 void rec_takeover_result_init(struct rec_takeover_result *r);

@@ -9,13 +9,13 @@
  * re-probe, and wait until the snapshot shows the change so the answer is
  * fresh. See planned.h for the positioning rules.
  */
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
 #include "backend/be.h"
 #include "discovery/disc.h"
+#include "recovery/op.h"
 #include "recovery/ops.h"
 #include "recovery/planned.h"
 
@@ -174,7 +174,7 @@ bool rec_gtid_compatible(const struct disc_instance *r, const struct disc_instan
 }
 
 /* ======================================================================
- * Shared: refresh and audit
+ * Shared: refresh
  * ====================================================================== */
 
 static bool expect_met(const struct disc_snapshot *s, const struct rec_expect *e)
@@ -226,36 +226,6 @@ bool rec_planned_refresh(struct rec_env *env,
     }
 }
 
-void rec_planned_audit(struct rec_env *env,
-                       const char *type,
-                       const struct orc_key *k,
-                       const char *cluster,
-                       const char *fmt,
-                       ...)
-{
-    char msg[1024], err[ORC_ERRMSG_SIZE] = "", ks[ORC_KEY_STRLEN] = "";
-    json_t *p;
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    if (k != NULL)
-        orc_key_str(k, ks, sizeof(ks));
-    ORC_LOG_N("+planned-op", "type=%s instance=%s cluster=%s message=\"%s\"", type, ks,
-              cluster ? cluster : "", msg);
-    if (env->submit == NULL)
-        return;
-    p = json_pack("{s:s, s:s, s:s}", "Type", type, "ClusterName", cluster ? cluster : "", "Message",
-                  msg);
-    if (p != NULL && k != NULL)
-        json_object_set_new(p, "Key",
-                            json_pack("{s:s, s:i}", "Hostname", k->host, "Port", k->port));
-    /* a replicated command: the audit is the same on every node */
-    if (p == NULL || env->submit(env->node, "write-audit", p, err, sizeof(err)) != 0)
-        ORC_LOG_W("+audit-failed", "type=%s error=\"%s\"", type, p ? err : "out of memory");
-}
-
 /* ======================================================================
  * One operation
  * ====================================================================== */
@@ -279,6 +249,7 @@ struct op {
     int64_t maint_id[2];
     int nmaint;
     char k[ORC_KEY_STRLEN], d[ORC_KEY_STRLEN];
+    struct rec_op run; /* uid, epoch checks between steps, errors */
 };
 
 static const char *const op_names[] = {
@@ -912,15 +883,65 @@ static void op_finish(struct op *x, int64_t took_ms)
     if (is_move(x->req->op) && !x->noop)
         snprintf(how, sizeof(how), "; previous master: %s:%d; %s", x->in.master_key.host,
                  x->in.master_key.port, x->gtid ? "GTID" : "file:pos");
-    rec_planned_audit(x->env, rec_planned_op_name(x->req->op), &x->in.key, x->cluster,
-                      "%s%s; by %s in %lld ms", x->out->message, how,
-                      x->req->user ? x->req->user : "api", (long long)took_ms);
+    rec_op_audit(x->env, rec_planned_op_name(x->req->op), &x->in.key, x->cluster,
+                 "%s%s; by %s in %lld ms", x->out->message, how,
+                 x->req->user ? x->req->user : "api", (long long)took_ms);
     x->out->fresh = rec_planned_refresh(x->env, e, n, REFRESH_MS);
     x->out->master = is_move(x->req->op) ? x->dest_key : x->in.master_key;
     if (!x->out->fresh)
         ORC_LOG_W("+planned-op-stale", "op=%s instance=%s: the topology does not show it yet",
                   rec_planned_op_name(x->req->op), x->k);
 }
+
+/* ---- the run: a description of its steps ---- */
+
+static int step_prepare(struct rec_op *op, void *ctx, char *errmsg, size_t len)
+{
+    (void)op;
+    return op_prepare(ctx, errmsg, len);
+}
+
+static int step_check(struct rec_op *op, void *ctx, char *errmsg, size_t len)
+{
+    (void)op;
+    return op_check(ctx, errmsg, len);
+}
+
+/* As orchestrator: a move holds maintenance on what it changes. */
+static int step_maintenance(struct rec_op *op, void *ctx, char *errmsg, size_t len)
+{
+    struct op *x = ctx;
+    int rc = 0;
+
+    (void)op;
+    if (is_move(x->req->op) && !x->noop)
+        rc = maint_begin(x, &x->in.key, errmsg, len);
+    if (rc == 0 && x->req->op == REC_OP_TAKE_MASTER)
+        rc = maint_begin(x, &x->master.key, errmsg, len);
+    return rc;
+}
+
+static int step_act(struct rec_op *op, void *ctx, char *errmsg, size_t len)
+{
+    struct op *x = ctx;
+    const char *name = rec_planned_op_name(x->req->op);
+    int rc;
+
+    (void)op;
+    ORC_LOG_N("+planned-op-start", "op=%s instance=%s destination=%s positioning=%s", name, x->k,
+              x->d, x->gtid ? "gtid" : "file:pos");
+    rc = op_act(x, errmsg, len);
+    if (rc != 0)
+        ORC_LOG_E("+planned-op-failed", "op=%s instance=%s error=\"%s\"", name, x->k, errmsg);
+    return rc;
+}
+
+static const struct rec_op_step planned_steps[] = {
+    {"prepare", step_prepare},
+    {"check", step_check},
+    {"maintenance", step_maintenance},
+    {"act", step_act},
+};
 
 int rec_planned_run(struct rec_env *env,
                     const struct rec_planned_request *req,
@@ -945,31 +966,19 @@ int rec_planned_run(struct rec_env *env,
     disc_instance_init(&x.dest);
     orc_key_str(&req->key, x.k, sizeof(x.k));
     out->key = req->key;
-    rc = rec_env_leader(env) ? op_prepare(&x, errmsg, len) : ORC_EPERM;
-    if (rc == ORC_EPERM)
+    rc = rec_op_init(&x.run, env, "planned-op", NULL);
+    if (rc == 0 && x.run.epoch == 0) {
         orc_errf(errmsg, len, "this node is not the leader");
-    if (rc == 0)
-        rc = op_check(&x, errmsg, len);
-    if (rc == 0 && is_move(req->op) && !x.noop)
-        rc = maint_begin(&x, &x.in.key, errmsg, len);
-    if (rc == 0 && req->op == REC_OP_TAKE_MASTER)
-        rc = maint_begin(&x, &x.master.key, errmsg, len);
-    if (rc == 0 && !rec_env_leader(env)) {
-        orc_errf(errmsg, len, "this node is no longer the leader");
         rc = ORC_EPERM;
     }
-    if (rc == 0) {
-        ORC_LOG_N("+planned-op-start", "op=%s instance=%s destination=%s positioning=%s", name, x.k,
-                  x.d, x.gtid ? "gtid" : "file:pos");
-        rc = op_act(&x, errmsg, len);
-        if (rc != 0)
-            ORC_LOG_E("+planned-op-failed", "op=%s instance=%s error=\"%s\"", name, x.k, errmsg);
-    }
+    if (rc == 0)
+        rc = rec_op_run_steps(&x.run, planned_steps, ORC_ARRAY_LEN(planned_steps), &x, errmsg, len);
     maint_end(&x);
     if (rc == 0)
         op_finish(&x, orc_mono_ms() - t0);
     else
         orc_errprefix(errmsg, len, "%s", name);
+    rec_op_release(&x.run);
     rec_session_free(x.s);
     disc_snapshot_put(x.snap);
     disc_instance_release(&x.in);

@@ -25,6 +25,7 @@
 
 #include "backend/be.h"
 #include "recovery/hooks.h"
+#include "recovery/op.h"
 #include "recovery/ops.h"
 #include "recovery/planned.h"
 #include "recovery/promote.h"
@@ -755,7 +756,7 @@ int rec_semisync_set(struct rec_env *env,
     }
     snprintf(out->message, sizeof(out->message), "%s semi-sync set to %s",
              master ? "master" : "replica", enable ? "true" : "false");
-    rec_planned_audit(env, op, k, cluster, "%s; by %s", out->message, user ? user : "api");
+    rec_op_audit(env, op, k, cluster, "%s; by %s", out->message, user ? user : "api");
     out->fresh = wait_shown(env, k, master, enable);
     return 0;
 }

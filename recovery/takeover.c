@@ -7,7 +7,7 @@
  *
  * Order (reference 4.4): checks on fresh readings (unique master with
  * replicas, designated replica not banned, lag, GTID, every sibling movable,
- * credentials for the old master) -> register the recovery (MasterRecovery,
+ * replication credentials for the old master) -> register the recovery (MasterRecovery,
  * analysis DeadMaster, command graceful-master-takeover) -> move the siblings
  * below the designated server -> PreGracefulTakeoverProcesses ->
  * read_only=1 on the master -> wait until the designated server executed
@@ -16,6 +16,11 @@
  * old master replicates from the new one (GTID, START SLAVE) ->
  * PostFailoverProcesses, PostGracefulTakeoverProcesses -> resolve, publish,
  * audit.
+ *
+ * Credentials for the old master: ReplicationCredentialsQuery, else the ones
+ * it already has. With neither (as orchestrator) it is still pointed at the
+ * new master, with the replication user its replicas use (no password is
+ * known) and left stopped; the answer says so.
  *
  * Safety: if anything fails after read_only=1 and before the successor is
  * writable, the old master is made writable again (and a successor that was
@@ -27,7 +32,6 @@
  * master until read_only=0 on the new one) is measured, logged
  * (+takeover-window), audited and returned.
  */
-#include <regex.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,6 +40,7 @@
 
 #include "discovery/disc.h"
 #include "recovery/hooks.h"
+#include "recovery/op.h"
 #include "recovery/ops.h"
 #include "recovery/planned.h"
 #include "recovery/promote.h"
@@ -152,50 +157,28 @@ struct tk {
     struct disc_instance *rep;   /* fresh readings of its direct replicas */
     bool *read_ok, *downtimed, *move;
     size_t nrep;
-    int succ; /* index of the designated replica in rep */
-    regex_t *ignore;
-    size_t nignore;
+    int succ;                     /* index of the designated replica in rep */
+    struct rec_op_filters ignore; /* PromotionIgnoreHostnameFilters */
     struct rec_creds creds;
+    bool no_password; /* creds hold a learnt user only: the old master stays stopped */
     char m[ORC_KEY_STRLEN], d[ORC_KEY_STRLEN];
-    int64_t ro_us;  /* monotonic time of read_only=1 on the old master; 0 = not set */
-    bool writable;  /* the successor took writes */
-    uint64_t epoch; /* the leadership epoch the takeover acts in */
+    int64_t ro_us; /* monotonic time of read_only=1 on the old master; 0 = not set */
+    bool writable; /* the successor took writes */
+    /* the run: uid, epoch, steps, errors (into out->errors) */
+    struct rec_op op;
 };
 
 static void add_error(struct tk *x, const char *msg)
 {
-    orc_buf_printf(&x->out->errors, "%s\n", msg);
-    ORC_LOG_W("+takeover-error", "uid=%s error=\"%s\"", x->out->uid, msg);
+    rec_op_error(&x->op, msg);
 }
 
 static void submit(struct tk *x, const char *op, json_t *payload)
 {
-    char err[ORC_ERRMSG_SIZE] = "";
-
-    if (x->env->submit == NULL || payload == NULL) {
-        json_decref(payload);
-        return;
-    }
-    if (x->env->submit(x->env->node, op, payload, err, sizeof(err)) != 0)
-        add_error(x, err);
+    rec_op_submit(&x->op, op, payload);
 }
 
-static void step(struct tk *x, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void step(struct tk *x, const char *fmt, ...)
-{
-    char msg[1024];
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    ORC_LOG_N("+takeover-step", "uid=%s %s", x->out->uid, msg);
-    if (x->out->id > 0)
-        submit(x, "write-recovery-step",
-               json_pack("{s:s, s:I, s:s}", "UID", x->out->uid, "At", (json_int_t)orc_wall_s(),
-                         "Message", msg));
-}
+#define step(x, ...) rec_op_step(&(x)->op, __VA_ARGS__)
 
 static int64_t catch_up_ms(const struct tk *x)
 {
@@ -296,30 +279,11 @@ static bool banned(const struct tk *x, const struct orc_key *k, const char **why
         *why = "promotion rule must_not";
         return true;
     }
-    for (size_t i = 0; i < x->nignore; i++) {
-        if (regexec(&x->ignore[i], k->host, 0, NULL, 0) == 0) {
-            *why = "PromotionIgnoreHostnameFilters";
-            return true;
-        }
+    if (rec_op_filters_match(&x->ignore, k->host)) {
+        *why = "PromotionIgnoreHostnameFilters";
+        return true;
     }
     return false;
-}
-
-static int compile_filters(struct tk *x, char *errmsg, size_t len)
-{
-    const struct orc_strlist *l = &x->env->cfg->PromotionIgnoreHostnameFilters;
-
-    x->ignore = calloc(l->n ? l->n : 1, sizeof(regex_t));
-    if (x->ignore == NULL)
-        return ORC_ENOMEM;
-    for (size_t i = 0; i < l->n; i++) {
-        if (regcomp(&x->ignore[i], l->v[i], REG_EXTENDED | REG_NOSUB) != 0) {
-            orc_errf(errmsg, len, "PromotionIgnoreHostnameFilters: bad regex '%s'", l->v[i]);
-            return ORC_ECONFIG;
-        }
-        x->nignore++;
-    }
-    return 0;
 }
 
 /* graceful-master-takeover-auto with several replicas: the best candidate
@@ -342,8 +306,8 @@ static int choose_auto(struct tk *x, char *errmsg, size_t len)
         r[i].banned = banned(x, &x->rep[i].key, &why);
     }
     memset(&o, 0, sizeof(o));
-    o.ignore = x->ignore;
-    o.nignore = x->nignore;
+    o.ignore = x->ignore.v;
+    o.nignore = x->ignore.n;
     best = rc == 0 ? rec_promote_choose(r, x->nrep, &x->master, &o, &most, errmsg, len) : -1;
     for (size_t i = 0; i < x->nrep; i++)
         disc_instance_release(&r[i].in);
@@ -448,54 +412,55 @@ static int check_siblings(struct tk *x, char *errmsg, size_t len)
 }
 
 /* The old master needs replication credentials to replicate from the new
- * one: ReplicationCredentialsQuery, else the ones it already has. */
+ * one: ReplicationCredentialsQuery, else the ones it already has, else the
+ * user the designated replica connects with (no password). */
 static int check_credentials(struct tk *x, char *errmsg, size_t len)
 {
+    char err[ORC_ERRMSG_SIZE] = "";
     int rc = rec_read_replication_creds(x->env, &succ(x)->key, &x->creds, errmsg, len);
 
     if (rc != 0)
         return ORC_ESTATE;
-    if (!x->creds.set && !x->master.has_replication_credentials) {
-        orc_errf(errmsg, len,
-                 "the old master %s has no replication credentials and "
-                 "ReplicationCredentialsQuery is not set: it could not replicate from %s",
-                 x->m, x->d);
-        return ORC_ESTATE;
-    }
+    if (x->creds.set || x->master.has_replication_credentials)
+        return 0;
+    x->no_password = true;
+    if (rec_replication_user(x->s, succ(x), x->creds.user, sizeof(x->creds.user), err,
+                             sizeof(err)) != 0)
+        ORC_LOG_W("+takeover-user-unknown", "designated=%s error=\"%s\"", x->d, err);
+    x->creds.password[0] = '\0';
+    x->creds.set = x->creds.user[0] != '\0';
+    ORC_LOG_N("+takeover-no-credentials",
+              "old_master=%s user=%s: ReplicationCredentialsQuery is not set and the old master "
+              "has no credentials; it will be left stopped",
+              x->m, x->creds.set ? x->creds.user : "(none)");
     return 0;
 }
 
 static int do_register(struct tk *x, char *errmsg, size_t len)
 {
     struct orc_buf hosts = ORC_BUF_INIT;
-    char host[128] = "", ks[ORC_KEY_STRLEN], token[40];
-    json_t *p, *res = NULL;
+    struct rec_op_registration g;
+    char token[40];
     int rc;
 
-    if (x->env->submit_r == NULL)
-        return 0; /* no replicated store (tests): nothing to record */
-    gethostname(host, sizeof(host) - 1);
     /* "<epoch>/graceful": a leader that takes it over knows what it was */
-    snprintf(token, sizeof(token), "%llu/graceful", (unsigned long long)x->epoch);
-    for (size_t i = 0; i < x->out->replicas.len; i++)
-        orc_buf_printf(&hosts, "%s%s", i ? "," : "",
-                       orc_key_str(&x->out->replicas.keys[i], ks, sizeof(ks)));
-    p = json_pack("{s:s, s:o, s:s, s:s, s:s, s:i, s:s, s:s, s:s, s:I, s:I, s:I, s:b}", "UID",
-                  x->out->uid, "Key", rec_key_json(&x->out->old_master), "Analysis", "DeadMaster",
-                  "ClusterName", x->out->cluster, "ClusterAlias", x->out->alias,
-                  "CountAffectedReplicas", (int)x->nrep, "ReplicaHosts", orc_buf_str(&hosts),
-                  "ProcessingNodeHostname", host, "ProcessingNodeToken", token, "LastDetectionId",
-                  (json_int_t)0, "Now", (json_int_t)orc_wall_s(), "BlockSeconds",
-                  (json_int_t)x->env->cfg->RecoveryPeriodBlockSeconds, "Force", 1);
+    snprintf(token, sizeof(token), "%llu/graceful", (unsigned long long)x->op.epoch);
+    rec_op_keys_csv(x->out->replicas.keys, x->out->replicas.len, &hosts);
+    memset(&g, 0, sizeof(g));
+    g.key = &x->out->old_master;
+    g.analysis = "DeadMaster";
+    g.cluster = x->out->cluster;
+    g.alias = x->out->alias;
+    g.count_replicas = (int)x->nrep;
+    g.replica_hosts = orc_buf_str(&hosts);
+    g.token = token;
+    g.force = true;
+    rc = rec_op_register(&x->op, &g, errmsg, len);
     orc_buf_release(&hosts);
-    rc = x->env->submit_r(x->env->node, "register-recovery", p, &res, errmsg, len);
-    if (res != NULL) {
-        x->out->id = (int64_t)json_integer_value(json_object_get(res, "Id"));
-        if (rc == ORC_EEXIST)
-            orc_errf(errmsg, len, "blocked by recovery %lld of %s, still in its active period",
-                     (long long)json_integer_value(json_object_get(res, "BlockingId")), x->m);
-        json_decref(res);
-    }
+    x->out->id = x->op.id;
+    if (rc == ORC_EEXIST)
+        orc_errf(errmsg, len, "blocked by recovery %lld of %s, still in its active period",
+                 (long long)x->op.blocking_id, x->m);
     if (rc != 0)
         return rc == ORC_EEXIST ? ORC_ESTATE : rc;
     step(x, "command: " COMMAND "; old master %s, designated %s, %zu replicas", x->m, x->d,
@@ -515,7 +480,8 @@ static int prepare(struct tk *x, char *errmsg, size_t len)
     x->snap = disc_topo_snapshot(x->env->topo);
     if (x->snap == NULL)
         return ORC_ENOMEM;
-    rc = compile_filters(x, errmsg, len);
+    rc = rec_op_filters_compile(&x->ignore, &x->env->cfg->PromotionIgnoreHostnameFilters,
+                                "PromotionIgnoreHostnameFilters", errmsg, len);
     if (rc == 0)
         rc = find_master(x, errmsg, len);
     rec_env_session_options(x->env, &so);
@@ -620,10 +586,8 @@ static int freeze_and_catch_up(struct tk *x, char *errmsg, size_t len)
     struct disc_instance m, tmp;
     int rc;
 
-    if (!rec_env_still_leader(x->env, x->epoch)) {
-        orc_errf(errmsg, len, "this node is no longer the leader");
+    if (rec_op_enter(&x->op, "freeze", errmsg, len) != 0)
         return ORC_EPERM;
-    }
     x->ro_us = orc_mono_us(); /* from here on, no master may be writable */
     rc = rec_set_read_only(x->s, &x->master, true, x->env->cfg->UseSuperReadOnly, errmsg, len);
     if (rc != 0)
@@ -652,19 +616,12 @@ static int promote(struct tk *x, bool *reset, char *errmsg, size_t len)
 {
     int rc = 0;
 
-    if (!rec_env_still_leader(x->env, x->epoch)) {
-        orc_errf(errmsg, len, "this node is no longer the leader");
+    if (rec_op_enter(&x->op, "promote", errmsg, len) != 0)
         rc = ORC_EPERM;
-    }
-    if (rc == 0 && x->env->submit != NULL) {
-        /* Written ahead, so a leader taking this over knows the successor. */
-        char err[ORC_ERRMSG_SIZE] = "";
-        if (x->env->submit(x->env->node, "set-recovery-successor",
-                           json_pack("{s:s, s:o}", "UID", x->out->uid, "SuccessorKey",
-                                     rec_key_json(&succ(x)->key)),
-                           err, sizeof(err)) != 0)
-            add_error(x, err);
-    }
+    if (rc == 0) /* written ahead, so a leader taking this over knows the successor */
+        submit(x, "set-recovery-successor",
+               json_pack("{s:s, s:o}", "UID", x->out->uid, "SuccessorKey",
+                         rec_key_json(&succ(x)->key)));
     if (rc == 0)
         rc = rec_reset_replica_all(x->s, succ(x), errmsg, len);
     *reset = rc == 0;
@@ -706,7 +663,8 @@ static void undo(struct tk *x, bool reset)
 
 static int demote(struct tk *x, char *errmsg, size_t len)
 {
-    int rc = rec_demote_gtid(x->s, &x->master, &x->out->successor, &x->creds, true, errmsg, len);
+    bool start = !x->no_password;
+    int rc = rec_demote_gtid(x->s, &x->master, &x->out->successor, &x->creds, start, errmsg, len);
 
     if (rc != 0) {
         orc_errprefix(errmsg, len,
@@ -716,7 +674,13 @@ static int demote(struct tk *x, char *errmsg, size_t len)
         return rc;
     }
     disc_keylist_add(&x->out->participants, &x->out->old_master);
-    step(x, "old master %s replicates from %s (GTID, START SLAVE)", x->m, x->d);
+    if (start)
+        step(x, "old master %s replicates from %s (GTID, START SLAVE)", x->m, x->d);
+    else
+        step(x,
+             "old master %s points at %s (GTID, user '%s') but is left stopped: no replication "
+             "password is known",
+             x->m, x->d, x->creds.set ? x->creds.user : "");
     return 0;
 }
 
@@ -739,20 +703,10 @@ static void publish(struct tk *x)
 static void resolve(struct tk *x)
 {
     struct orc_buf part = ORC_BUF_INIT;
-    char ks[ORC_KEY_STRLEN];
 
-    if (x->out->id <= 0)
-        return;
-    for (size_t i = 0; i < x->out->participants.len; i++)
-        orc_buf_printf(&part, "%s%s", i ? "," : "",
-                       orc_key_str(&x->out->participants.keys[i], ks, sizeof(ks)));
-    submit(x, "resolve-recovery",
-           json_pack("{s:s, s:o, s:o, s:s, s:b, s:s, s:s, s:s, s:I}", "UID", x->out->uid, "Key",
-                     rec_key_json(&x->out->old_master), "SuccessorKey",
-                     x->writable ? rec_key_json(&x->out->successor) : json_null(), "SuccessorAlias",
-                     "", "IsSuccessful", x->writable, "LostReplicas", "", "ParticipatingInstances",
-                     orc_buf_str(&part), "AllErrors", orc_buf_str(&x->out->errors), "EndRecovery",
-                     (json_int_t)orc_wall_s()));
+    rec_op_keys_csv(x->out->participants.keys, x->out->participants.len, &part);
+    rec_op_resolve(&x->op, &x->out->old_master, x->writable ? &x->out->successor : NULL,
+                   x->writable, "", orc_buf_str(&part));
     orc_buf_release(&part);
 }
 
@@ -811,14 +765,17 @@ static void finish(struct tk *x, int rc, const char *err)
         snprintf(x->out->message, sizeof(x->out->message),
                  COMMAND
                  ": %s is the new master of %s (was %s); no master was writable for "
-                 "%.3f ms",
-                 x->d, x->out->cluster, x->m, ms);
+                 "%.3f ms%s",
+                 x->d, x->out->cluster, x->m, ms,
+                 x->no_password ? "; the old master points at the new one but is left stopped: "
+                                  "ReplicationCredentialsQuery is not set and it has no "
+                                  "replication password (set MASTER_PASSWORD, then START SLAVE)"
+                                : "");
     else
         snprintf(x->out->message, sizeof(x->out->message), COMMAND ": failed: %s", err);
-    rec_planned_audit(x->env, COMMAND, &x->out->old_master, x->out->cluster,
-                      "%s; uid %s; by %s%s%s", x->out->message, x->out->uid,
-                      x->req->user ? x->req->user : "api", rc != 0 && x->writable ? "; " : "",
-                      rc != 0 && x->writable ? err : "");
+    rec_op_audit(x->env, COMMAND, &x->out->old_master, x->out->cluster, "%s; uid %s; by %s%s%s",
+                 x->out->message, x->out->uid, x->req->user ? x->req->user : "api",
+                 rc != 0 && x->writable ? "; " : "", rc != 0 && x->writable ? err : "");
     if (x->writable)
         refresh(x);
 }
@@ -854,9 +811,8 @@ static void tk_release(struct tk *x)
     free(x->read_ok);
     free(x->downtimed);
     free(x->move);
-    for (size_t i = 0; i < x->nignore; i++)
-        regfree(&x->ignore[i]);
-    free(x->ignore);
+    rec_op_filters_release(&x->ignore);
+    rec_op_release(&x->op);
     disc_instance_release(&x->master);
     rec_session_free(x->s);
     disc_snapshot_put(x->snap);
@@ -880,13 +836,13 @@ int rec_takeover_run(struct rec_env *env,
     x.lim.max_lag_s = env->cfg->ReasonableMaintenanceReplicationLagSeconds;
     x.lim.verify_filters = env->cfg->VerifyReplicationFilters;
     disc_instance_init(&x.master);
-    snprintf(out->uid, sizeof(out->uid), "%lld:%08x", (long long)orc_wall_ms() * 1000000LL,
-             (unsigned)(orc_mono_us() ^ ((uint64_t)getpid() << 16)));
-    out->started_s = orc_wall_s();
-    x.epoch = rec_env_epoch(env);
-    rc = rec_registry_enter(env->running, out->uid); /* before it registers */
+    rc = rec_op_init(&x.op, env, "takeover", &out->errors);
+    orc_strlcpy(out->uid, x.op.uid, sizeof(out->uid));
+    out->started_s = x.op.started_ms / 1000;
     if (rc == 0)
-        rc = x.epoch != 0 ? prepare(&x, errmsg, len) : ORC_EPERM;
+        rc = rec_registry_enter(env->running, out->uid); /* before it registers */
+    if (rc == 0)
+        rc = x.op.epoch != 0 ? prepare(&x, errmsg, len) : ORC_EPERM;
     if (rc == ORC_EPERM && x.snap == NULL)
         orc_errf(errmsg, len, "this node is not the leader");
     if (rc == 0)

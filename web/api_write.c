@@ -14,6 +14,7 @@
 
 #include "backend/be.h"
 #include "discovery/disc.h"
+#include "recovery/rec.h"
 #include "web/web_int.h"
 
 #define DEFAULT_DOWNTIME_S 600    /* orchestrator's MaintenanceExpireMinutes: 10 */
@@ -88,10 +89,7 @@ void web_audit(struct web_req *r,
               cluster ? cluster : "", r->user ? r->user : "", msg);
     if (r->deps->submit == NULL)
         return;
-    p = json_pack("{s:s, s:s, s:s}", "Type", type, "ClusterName", cluster ? cluster : "", "Message",
-                  msg);
-    if (p != NULL && k != NULL)
-        json_object_set_new(p, "Key", key_json(k));
+    p = rec_audit_json(type, k, cluster, msg); /* the same entry as the operations write */
     if (submit_quiet(r, "write-audit", p, err, sizeof(err)) != 0)
         ORC_LOG_W("+audit-failed", "type=%s error=\"%s\"", type, err);
 }
