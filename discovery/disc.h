@@ -420,6 +420,10 @@ struct disc_change_master {
     int64_t log_pos;
 };
 
+/* "CHANGE MASTER TO" (prefix "MASTER") or, on MySQL 8.0.23+, "CHANGE
+ * REPLICATION SOURCE TO" (prefix "SOURCE"), for statements that change one
+ * option (MASTER_DELAY, ...). Static strings. */
+const char *disc_flavor_change_master_words(const struct disc_version *v, const char **prefix);
 /* Appends the statement to out. Returns 0, ORC_EINVAL (no host, bad port,
  * coordinates with use_gtid) or ORC_ENOMEM. The text contains the password:
  * never log it. */

@@ -325,6 +325,14 @@ static int change_master_positioning(const struct disc_version *v,
     return rc;
 }
 
+const char *disc_flavor_change_master_words(const struct disc_version *v, const char **prefix)
+{
+    bool src = source_words(v);
+
+    *prefix = src ? "SOURCE" : "MASTER";
+    return src ? "CHANGE REPLICATION SOURCE TO" : "CHANGE MASTER TO";
+}
+
 int disc_flavor_change_master_sql(const struct disc_version *v,
                                   const struct disc_change_master *cm,
                                   struct orc_buf *out,

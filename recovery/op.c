@@ -195,14 +195,13 @@ void rec_op_resolve(struct rec_op *op,
 {
     if (op->id <= 0)
         return;
-    rec_op_submit(
-        op, "resolve-recovery",
-        json_pack("{s:s, s:o, s:o, s:s, s:b, s:s, s:s, s:s, s:I}", "UID", op->uid, "Key",
-                  rec_key_json(key), "SuccessorKey",
-                  successor != NULL ? rec_key_json(successor) : json_null(), "SuccessorAlias", "",
-                  "IsSuccessful", successful, "LostReplicas", lost, "ParticipatingInstances",
-                  participants, "AllErrors", orc_buf_str(op->errors), "EndRecovery",
-                  (json_int_t)orc_wall_s()));
+    rec_op_submit(op, "resolve-recovery",
+                  json_pack("{s:s, s:o, s:o, s:s, s:b, s:s, s:s, s:s, s:I}", "UID", op->uid, "Key",
+                            rec_key_json(key), "SuccessorKey",
+                            successor != NULL ? rec_key_json(successor) : json_null(),
+                            "SuccessorAlias", "", "IsSuccessful", successful, "LostReplicas", lost,
+                            "ParticipatingInstances", participants, "AllErrors",
+                            orc_buf_str(op->errors), "EndRecovery", (json_int_t)orc_wall_s()));
 }
 
 /* ---- audit ---- */
@@ -268,8 +267,7 @@ json_t *rec_op_result_json(const struct rec_op *op, bool successful)
     json_t *steps = json_array(), *st;
     size_t i;
 
-    json_array_foreach(op->steps, i, st) json_array_append(steps,
-                                                           json_object_get(st, "Message"));
+    json_array_foreach(op->steps, i, st) json_array_append(steps, json_object_get(st, "Message"));
     return json_pack("{s:s, s:s, s:I, s:I, s:b, s:I, s:o, s:o, s:s}", "UID", op->uid, "Kind",
                      op->kind, "Id", (json_int_t)op->id, "Epoch", (json_int_t)op->epoch,
                      "Successful", successful, "DurationMs",

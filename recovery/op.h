@@ -39,14 +39,14 @@ struct rec_op {
     struct rec_env *env; /* borrowed */
     const char *kind;    /* static: log events are +<kind>-step, +<kind>-error */
     char uid[64];
-    int64_t id;        /* the registered recovery's id; 0: not a recovery */
+    int64_t id; /* the registered recovery's id; 0: not a recovery */
     int64_t blocking_id;
-    uint64_t epoch;    /* the leadership epoch the run acts in; 0: not the leader */
-    int64_t started_ms; /* wall clock */
-    const char *state; /* static: the step running, for logs; NULL: none */
-    bool batch_steps;  /* recovery steps are written only by rec_op_flush_steps */
-    json_t *steps;     /* [{At, Message}], every step of the run */
-    size_t flushed;    /* steps[0..flushed) were written as recovery steps */
+    uint64_t epoch;         /* the leadership epoch the run acts in; 0: not the leader */
+    int64_t started_ms;     /* wall clock */
+    const char *state;      /* static: the step running, for logs; NULL: none */
+    bool batch_steps;       /* recovery steps are written only by rec_op_flush_steps */
+    json_t *steps;          /* [{At, Message}], every step of the run */
+    size_t flushed;         /* steps[0..flushed) were written as recovery steps */
     struct orc_buf *errors; /* one per line; the caller's buffer or own_errors */
     struct orc_buf own_errors;
     char first_error[ORC_ERRMSG_SIZE]; /* "" until an error is recorded */

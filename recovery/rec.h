@@ -638,6 +638,75 @@ int rec_takeover_run(struct rec_env *env,
                      char *errmsg,
                      size_t len);
 
+/* ---- replication control on one instance (replication.c) ---- */
+
+enum rec_repl_op {
+    REC_REPL_RESTART,       /* restart-replica */
+    REC_REPL_RESET,         /* reset-replica */
+    REC_REPL_STOP_NICE,     /* stop-replica-nice */
+    REC_REPL_SKIP_QUERY,    /* skip-query */
+    REC_REPL_DETACH,        /* detach-replica(-master-host) */
+    REC_REPL_REATTACH,      /* reattach-replica(-master-host) */
+    REC_REPL_DELAY,         /* delay-replication: number = seconds */
+    REC_REPL_FLUSH_BINLOGS, /* flush-binary-logs */
+    REC_REPL_PURGE_BINLOGS, /* purge-binary-logs: binlog, force */
+    REC_REPL_ENABLE_GTID,
+    REC_REPL_DISABLE_GTID,
+    REC_REPL_KILL_QUERY, /* kill-query: number = process id */
+};
+
+struct rec_repl_request {
+    enum rec_repl_op op;
+    struct orc_key key;
+    int64_t number;     /* seconds (delay), process id (kill-query) */
+    const char *binlog; /* purge: a binary log name or "latest"; borrowed */
+    bool force;         /* purge: even past what a replica still needs */
+    const char *user;   /* audit; may be NULL */
+};
+
+struct rec_repl_result {
+    struct orc_key key;
+    bool fresh;        /* the live snapshot already shows the change */
+    char message[384]; /* orchestrator's API message */
+};
+
+/* The route name ("skip-query", ...). Static. */
+const char *rec_repl_op_name(enum rec_repl_op op);
+/* Runs one operation on the leader: a fresh reading, orchestrator's checks
+ * (refusals: ORC_ESTATE, ORC_EINVAL, ORC_ENOTFOUND, ORC_EPERM off the
+ * leader), the statements, an audit entry, and a wait until the topology
+ * shows the result. Blocking; never on the loop thread. */
+int rec_repl_run(struct rec_env *env,
+                 const struct rec_repl_request *req,
+                 struct rec_repl_result *out,
+                 char *errmsg,
+                 size_t len);
+/* can-replicate-from(-gtid) on fresh readings: *can, and why when false.
+ * Returns 0, or the error reading either instance. */
+int rec_repl_can_replicate_from(struct rec_env *env,
+                                const struct orc_key *key,
+                                const struct orc_key *dest,
+                                bool gtid,
+                                bool *can,
+                                char *why,
+                                size_t whylen,
+                                char *errmsg,
+                                size_t len);
+/* restart-replica-statements: *out (new, caller's) is the list of
+ * statements that apply stmt while keeping the replication threads' state. */
+int rec_repl_statements(struct rec_env *env,
+                        const struct orc_key *key,
+                        const char *stmt,
+                        json_t **out,
+                        char *errmsg,
+                        size_t len);
+/* Pure: appends to out (a JSON array) STOP of the running threads, stmt
+ * (";"-terminated), then START of the same threads. 0 or ORC_ENOMEM. */
+int rec_repl_restart_statements(const struct disc_instance *in, const char *stmt, json_t *out);
+/* Pure: "uuid:N+1" where N is uuid's highest transaction in the MySQL GTID
+ * set executed. ORC_EINVAL when uuid is empty or out too small. */
+int rec_repl_next_gtid(const char *executed, const char *uuid, char *out, size_t len);
+
 /* ========================================================================
  * Semi-sync (semisync.c): the stale-coordinates tracker's feed, the
  * LockedSemiSyncMaster and MasterWithTooManySemiSyncReplicas recoveries, and

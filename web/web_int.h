@@ -216,6 +216,11 @@ extern const size_t web_routes_planned_len;
 extern const struct web_route web_routes_gtid[];
 extern const size_t web_routes_gtid_len;
 
+/* ---- api_replication.c: restart/reset/stop-nice/skip-query, detach and
+ * reattach, delay, binary logs, GTID on/off, kill-query, can-replicate-from */
+extern const struct web_route web_routes_replication[];
+extern const size_t web_routes_replication_len;
+
 /* ---- api_raft.c: raft routes; proxy.c: forwarding to the raft leader ---- */
 extern const struct web_route web_routes_raft[];
 extern const size_t web_routes_raft_len;
