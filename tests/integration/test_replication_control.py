@@ -106,6 +106,8 @@ def test_delay_replication_and_can_replicate_from(orc_factory, star4):
 
     assert can("i2", "i3") == ("true", "")
     assert can("i2", "i3", gtid=True) == ("true", "")
+    p = orc.cli("can-replicate-from", "-i", sb.key("i2"), "-d", sb.key("i3"))
+    assert p.returncode == 0 and p.stdout.strip() == sb.key("i3"), (p.stdout, p.stderr)
     assert can("i3", "i1")[0] == "true"
     msg, why = can("i2", "i2")
     assert msg == "false" and "itself" in why
@@ -118,11 +120,14 @@ def test_delay_replication_and_can_replicate_from(orc_factory, star4):
     # a delayed server is no master for an undelayed replica
     msg, why = can("i2", "i3")
     assert msg == "false" and "SQL_Delay" in why, why
+    p = orc.cli("can-replicate-from", "-i", sb.key("i2"), "-d", sb.key("i3"))
+    assert p.returncode == 0 and p.stdout.strip() == "", (p.stdout, p.stderr)
     assert can("i3", "i2")[0] == "true"
 
     # stopped threads stay stopped
     ok(orc, f"stop-replica/{hp(sb, 'i3')}")
-    ok(orc, f"delay-replication/{hp(sb, 'i3')}/0")
+    p = orc.cli("delay-replication", "-i", sb.key("i3"), "--seconds", "0")
+    assert p.returncode == 0 and p.stdout.strip() == "0", (p.stdout, p.stderr)
     assert int(slave_field(sb, "i3", "SQL_Delay")) == 0
     assert slave_field(sb, "i3", "Slave_SQL_Running") == "No"
     assert slave_field(sb, "i3", "Slave_IO_Running") == "No"
@@ -134,6 +139,8 @@ def test_delay_replication_and_can_replicate_from(orc_factory, star4):
     assert body["Details"] == ["STOP SLAVE IO_THREAD;", "STOP SLAVE SQL_THREAD;",
                                "SET GLOBAL x=1;", "START SLAVE SQL_THREAD;",
                                "START SLAVE IO_THREAD;"]
+    p = orc.cli("restart-replica-statements", "-i", sb.key("i3"), "-q", "SET GLOBAL x=1")
+    assert p.returncode == 0 and p.stdout.split("\n")[2] == "SET GLOBAL x=1;", p.stdout
     assert can("i2", "i3") == ("true", "")
     refused(orc, f"delay-replication/{hp(sb, 'i3')}/-5", 400, "invalid seconds")
     types = audit_types(orc)
