@@ -118,8 +118,7 @@ int rec_repl_next_gtid(const char *executed, const char *uuid, char *out, size_t
 {
     if (uuid == NULL || uuid[0] == '\0')
         return ORC_EINVAL;
-    if (snprintf(out, len, "%s:%lld", uuid, (long long)(last_trx(executed, uuid) + 1)) >=
-        (int)len)
+    if (snprintf(out, len, "%s:%lld", uuid, (long long)(last_trx(executed, uuid) + 1)) >= (int)len)
         return ORC_EINVAL;
     return 0;
 }
@@ -366,8 +365,8 @@ static int act_skip(struct rop *x, char *errmsg, size_t len)
     if (x->in.using_oracle_gtid)
         rc = skip_oracle_gtid(x, errmsg, len);
     else /* file:pos, and MariaDB (with GTID too: it records the skipped GTID) */
-        rc = rec_exec(x->s, &x->in.key, "SET GLOBAL sql_slave_skip_counter = 1", false, errmsg,
-                      len);
+        rc =
+            rec_exec(x->s, &x->in.key, "SET GLOBAL sql_slave_skip_counter = 1", false, errmsg, len);
     if (rc == 0)
         rc = rec_start_replica(x->s, &x->in, errmsg, len);
     return rc;
@@ -388,8 +387,8 @@ static int act_change_host(struct rop *x, char *errmsg, size_t len)
     disc_instance_init(&me);
     rc = rec_read(x->s, &x->in.key, &me, errmsg, len);
     if (rc == 0)
-        rc = rec_change_master_coords(x->s, &x->in, &x->master_after, &me.exec_coords, true,
-                                      errmsg, len);
+        rc = rec_change_master_coords(x->s, &x->in, &x->master_after, &me.exec_coords, true, errmsg,
+                                      len);
     disc_instance_release(&me);
     return rc;
 }
@@ -480,16 +479,16 @@ static int act_kill(struct rop *x, char *errmsg, size_t len)
 /* ---- the descriptions ---- */
 
 static const struct rop_desc descs[] = {
-    [REC_REPL_RESTART] = {"restart-replica", "restart-replica", need_replica, act_restart, 1,
-                          false, "Replica restarted: "},
+    [REC_REPL_RESTART] = {"restart-replica", "restart-replica", need_replica, act_restart, 1, false,
+                          "Replica restarted: "},
     [REC_REPL_RESET] = {"reset-replica", "reset-slave", need_replica, act_reset, -1, true,
                         "Replica reset on "},
     [REC_REPL_STOP_NICE] = {"stop-replica-nice", "stop-replica-nice", need_replica, act_stop_nice,
                             0, false, "Replica stopped nicely: "},
     [REC_REPL_SKIP_QUERY] = {"skip-query", "skip-query", check_skip, act_skip, -1, false,
                              "Query skipped on "},
-    [REC_REPL_DETACH] = {"detach-replica-master-host", "repoint", check_detach, act_change_host,
-                         -1, true, "Replica detached: "},
+    [REC_REPL_DETACH] = {"detach-replica-master-host", "repoint", check_detach, act_change_host, -1,
+                         true, "Replica detached: "},
     [REC_REPL_REATTACH] = {"reattach-replica-master-host", "repoint", check_reattach,
                            act_change_host, -1, true, "Replica reattached: "},
     [REC_REPL_DELAY] = {"delay-replication", "delay-replication", check_delay, act_delay, -1, false,
@@ -500,8 +499,8 @@ static const struct rop_desc descs[] = {
                                 -1, false, "Binary logs purged on: "},
     [REC_REPL_ENABLE_GTID] = {"enable-gtid", "enable-gtid", check_enable_gtid, act_enable_gtid, -1,
                               false, "Enabled GTID on "},
-    [REC_REPL_DISABLE_GTID] = {"disable-gtid", "disable-gtid", check_disable_gtid,
-                               act_disable_gtid, -1, false, "Disabled GTID on "},
+    [REC_REPL_DISABLE_GTID] = {"disable-gtid", "disable-gtid", check_disable_gtid, act_disable_gtid,
+                               -1, false, "Disabled GTID on "},
     [REC_REPL_KILL_QUERY] = {"kill-query", "kill-query", check_kill, act_kill, -1, false,
                              "Query killed on : "},
 };
@@ -584,15 +583,13 @@ static void finish(struct rop *x)
         rec_op_audit(x->env, x->d->audit_type, &x->in.key, x->cluster, "set to %lld; by %s",
                      (long long)x->req->number, x->req->user ? x->req->user : "api");
     else if (x->req->op == REC_REPL_DETACH || x->req->op == REC_REPL_REATTACH)
-        rec_op_audit(x->env, x->d->audit_type, &x->in.key, x->cluster,
-                     "replica %s %s master %s:%d; by %s", x->k,
-                     x->req->op == REC_REPL_DETACH ? "detached from master into"
-                                                   : "reattached to",
-                     x->master_after.host, x->master_after.port,
-                     x->req->user ? x->req->user : "api");
+        rec_op_audit(
+            x->env, x->d->audit_type, &x->in.key, x->cluster, "replica %s %s master %s:%d; by %s",
+            x->k, x->req->op == REC_REPL_DETACH ? "detached from master into" : "reattached to",
+            x->master_after.host, x->master_after.port, x->req->user ? x->req->user : "api");
     else
-        rec_op_audit(x->env, x->d->audit_type, &x->in.key, x->cluster, "%s; by %s",
-                     x->out->message, x->req->user ? x->req->user : "api");
+        rec_op_audit(x->env, x->d->audit_type, &x->in.key, x->cluster, "%s; by %s", x->out->message,
+                     x->req->user ? x->req->user : "api");
     x->out->fresh = rec_planned_refresh(x->env, &e, 1, REFRESH_MS);
     res = rec_op_result_json(&x->run, true);
     if (res != NULL && orc_log_level() <= ORC_LOG_INFO) {
@@ -676,8 +673,8 @@ int rec_repl_can_replicate_from(struct rec_env *env,
         lim.max_lag_s = env->cfg->ReasonableMaintenanceReplicationLagSeconds;
         lim.verify_filters = env->cfg->VerifyReplicationFilters;
         *can = rec_can_replicate_from(&a, &b, &lim, why, whylen);
-        if (*can && gtid && !(rec_serves_gtid(&a) && rec_serves_gtid(&b) &&
-                              rec_gtid_compatible(&a, &b))) {
+        if (*can && gtid &&
+            !(rec_serves_gtid(&a) && rec_serves_gtid(&b) && rec_gtid_compatible(&a, &b))) {
             orc_errf(why, whylen, "%s:%d and %s:%d cannot replicate with GTID", key->host,
                      key->port, dest->host, dest->port);
             *can = false;

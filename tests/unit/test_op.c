@@ -178,12 +178,12 @@ static void test_recovery_steps_batched_and_written(void **state)
     assert_int_equal(json_array_size(f.log), 2);
     assert_string_equal(json_string_value(json_array_get(json_array_get(f.log, 0), 0)),
                         "write-recovery-step");
-    assert_string_equal(json_string_value(json_object_get(
-                            json_array_get(json_array_get(f.log, 1), 1), "Message")),
-                        "two");
-    assert_string_equal(json_string_value(json_object_get(
-                            json_array_get(json_array_get(f.log, 1), 1), "UID")),
-                        op.uid);
+    assert_string_equal(
+        json_string_value(json_object_get(json_array_get(json_array_get(f.log, 1), 1), "Message")),
+        "two");
+    assert_string_equal(
+        json_string_value(json_object_get(json_array_get(json_array_get(f.log, 1), 1), "UID")),
+        op.uid);
     rec_op_error(&op, "lost replica 127.0.0.1:3308");
     assert_string_equal(orc_buf_str(&errors), "lost replica 127.0.0.1:3308\n");
     rec_op_resolve(&op, &(struct orc_key){"127.0.0.1", 3306}, NULL, false, "", "");
@@ -238,9 +238,8 @@ static void test_filters(void **state)
     char err[ORC_ERRMSG_SIZE] = "";
 
     (void)state;
-    assert_int_equal(rec_op_filters_compile(&fl, &l, "PromotionIgnoreHostnameFilters", err,
-                                            sizeof(err)),
-                     0);
+    assert_int_equal(
+        rec_op_filters_compile(&fl, &l, "PromotionIgnoreHostnameFilters", err, sizeof(err)), 0);
     assert_true(rec_op_filters_match(&fl, "db-backup-1"));
     assert_true(rec_op_filters_match(&fl, "db7.dc2.example"));
     assert_false(rec_op_filters_match(&fl, "db7.dc1.example"));
@@ -265,7 +264,8 @@ static void test_restart_statements(void **state)
     assert_int_equal(rec_repl_restart_statements(&in, "CHANGE MASTER TO MASTER_DELAY=5;;", a), 0);
     assert_int_equal(json_array_size(a), 3);
     assert_string_equal(json_string_value(json_array_get(a, 0)), "STOP SLAVE IO_THREAD;");
-    assert_string_equal(json_string_value(json_array_get(a, 1)), "CHANGE MASTER TO MASTER_DELAY=5;");
+    assert_string_equal(json_string_value(json_array_get(a, 1)),
+                        "CHANGE MASTER TO MASTER_DELAY=5;");
     assert_string_equal(json_string_value(json_array_get(a, 2)), "START SLAVE IO_THREAD;");
     json_array_clear(a);
     in.io_state = DISC_THREAD_STOPPED;
