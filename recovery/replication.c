@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "discovery/disc.h"
 #include "recovery/op.h"
@@ -365,8 +366,12 @@ static int act_skip(struct rop *x, char *errmsg, size_t len)
     if (x->in.using_oracle_gtid)
         rc = skip_oracle_gtid(x, errmsg, len);
     else /* file:pos, and MariaDB (with GTID too: it records the skipped GTID) */
-        rc =
-            rec_exec(x->s, &x->in.key, "SET GLOBAL sql_slave_skip_counter = 1", false, errmsg, len);
+        rc = rec_exec(
+            x->s, &x->in.key,
+            disc_version_is_mysql(&x->in.ver) && disc_version_at_least(&x->in.ver, 8, 0, 26)
+                ? "SET GLOBAL sql_replica_skip_counter = 1"
+                : "SET GLOBAL sql_slave_skip_counter = 1",
+            false, errmsg, len);
     if (rc == 0)
         rc = rec_start_replica(x->s, &x->in, errmsg, len);
     return rc;
