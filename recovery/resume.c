@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "backend/be.h"
+#include "recovery/op.h"
 #include "recovery/ops.h"
 #include "recovery/rec.h"
 
@@ -148,6 +149,9 @@ struct takeover {
     struct orc_key successor; /* host "" when none known */
     bool graceful;
     uint64_t epoch;
+    /* the run on the engine: the recovery's own uid and id, steps written as
+     * recovery steps, errors */
+    struct rec_op op;
 };
 
 /* Submits adopt-recovery; true when this leadership now owns the run. */
@@ -177,18 +181,12 @@ static bool adopt(struct takeover *t)
 
 static void submit(struct takeover *t, const char *op, json_t *payload)
 {
-    char err[ORC_ERRMSG_SIZE] = "";
-
-    if (t->env->submit(t->env->node, op, payload, err, sizeof(err)) != 0)
-        ORC_LOG_E("+recovery-takeover-failed", "uid=%s op=%s error=\"%s\"", t->rec->uid, op, err);
+    rec_op_submit(&t->op, op, payload);
 }
 
 static void note(struct takeover *t, const char *msg)
 {
-    ORC_LOG_N("+recovery-takeover-step", "uid=%s %s", t->rec->uid, msg);
-    submit(t, "write-recovery-step",
-           json_pack("{s:s, s:I, s:s}", "UID", t->rec->uid, "At", (json_int_t)orc_wall_s(),
-                     "Message", msg));
+    rec_op_step(&t->op, "%s", msg);
 }
 
 /* Reads each replica: restarts replication on those that still point at the
@@ -286,12 +284,9 @@ static void finish_graceful(struct takeover *t)
         snprintf(msg, sizeof(msg), "taken over: nothing to finish (%s)",
                  err[0] ? err : "no change");
     note(t, msg);
-    submit(t, "resolve-recovery",
-           json_pack("{s:s, s:o, s:o, s:s, s:b, s:s, s:s, s:s, s:I}", "UID", t->rec->uid, "Key",
-                     rec_key_json(&t->rec->key), "SuccessorKey",
-                     ok ? rec_key_json(&t->successor) : json_null(), "SuccessorAlias", "",
-                     "IsSuccessful", ok, "LostReplicas", "", "ParticipatingInstances", "",
-                     "AllErrors", ok ? "" : msg, "EndRecovery", (json_int_t)orc_wall_s()));
+    if (!ok)
+        rec_op_error(&t->op, msg);
+    rec_op_resolve(&t->op, &t->rec->key, ok ? &t->successor : NULL, ok, "", "");
     disc_instance_release(&s);
     disc_instance_release(&m);
 }
@@ -325,10 +320,18 @@ static void take_over(struct rec_env *env, const struct be_recovery *rec, uint64
               rec->uid, rec->key.host, rec->key.port, rec->analysis, (unsigned long long)lost,
               (unsigned long long)epoch, t.successor.host, t.successor.port,
               t.graceful ? " graceful" : "");
-    if (rec_registry_enter(env->running, rec->uid) != 0)
+    if (rec_op_init(&t.op, env, "recovery-takeover", NULL) != 0)
         return;
+    orc_strlcpy(t.op.uid, rec->uid, sizeof(t.op.uid)); /* the same recovery goes on */
+    t.op.id = rec->id;
+    t.op.epoch = epoch;
+    if (rec_registry_enter(env->running, rec->uid) != 0) {
+        rec_op_release(&t.op);
+        return;
+    }
     if (!adopt(&t)) {
         rec_registry_leave(env->running, rec->uid);
+        rec_op_release(&t.op);
         return;
     }
     rec_env_session_options(env, &so);
@@ -346,6 +349,7 @@ static void take_over(struct rec_env *env, const struct be_recovery *rec, uint64
     rec_session_free(t.sess);
     disc_keylist_release(&t.replicas);
     rec_registry_leave(env->running, rec->uid);
+    rec_op_release(&t.op);
 }
 
 int rec_resume_pass(struct rec_env *env, char *errmsg, size_t len)
