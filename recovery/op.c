@@ -148,6 +148,56 @@ int rec_op_run_steps(struct rec_op *op,
     return 0;
 }
 
+/* ---- maintenance ---- */
+
+int rec_op_maintenance_begin(struct rec_op *op,
+                             const struct orc_key *k,
+                             const char *reason,
+                             int64_t seconds,
+                             char *errmsg,
+                             size_t len)
+{
+    char err[ORC_ERRMSG_SIZE] = "", ks[ORC_KEY_STRLEN];
+    json_t *p, *res = NULL;
+    int64_t id;
+    int rc;
+
+    if (op->env->submit_r == NULL || op->nmaint >= (int)ORC_ARRAY_LEN(op->maint_id))
+        return 0;
+    orc_key_str(k, ks, sizeof(ks));
+    p = json_pack("{s:o, s:s, s:s, s:I}", "Key", rec_key_json(k), "Owner", "orchestrator", "Reason",
+                  reason, "EndTimestamp", (json_int_t)(orc_wall_s() + seconds));
+    if (p == NULL)
+        return ORC_ENOMEM;
+    /* replicated: the maintenance (and its id) is the same on every node */
+    rc = op->env->submit_r(op->env->node, "begin-maintenance", p, &res, err, sizeof(err));
+    id = json_integer_value(json_object_get(res, "Id"));
+    json_decref(res);
+    if (rc == ORC_EEXIST) {
+        orc_errf(errmsg, len, "%s is under maintenance", ks);
+        return ORC_ESTATE;
+    }
+    if (rc != 0) {
+        orc_errf(errmsg, len, "begin maintenance on %s: %s", ks, err);
+        return rc;
+    }
+    op->maint_id[op->nmaint++] = id;
+    return 0;
+}
+
+void rec_op_maintenance_end(struct rec_op *op)
+{
+    char err[ORC_ERRMSG_SIZE];
+
+    for (int i = 0; i < op->nmaint; i++)
+        if (op->env->submit(op->env->node, "end-maintenance",
+                            json_pack("{s:I}", "Id", (json_int_t)op->maint_id[i]), err,
+                            sizeof(err)) != 0)
+            ORC_LOG_W("+maintenance-end-failed", "id=%lld error=\"%s\"", (long long)op->maint_id[i],
+                      err);
+    op->nmaint = 0;
+}
+
 /* ---- recoveries ---- */
 
 void rec_op_keys_csv(const struct orc_key *keys, size_t n, struct orc_buf *out)

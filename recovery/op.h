@@ -50,6 +50,8 @@ struct rec_op {
     struct orc_buf *errors; /* one per line; the caller's buffer or own_errors */
     struct orc_buf own_errors;
     char first_error[ORC_ERRMSG_SIZE]; /* "" until an error is recorded */
+    int64_t maint_id[4];               /* maintenance taken by the run (rec_op_maintenance_begin) */
+    int nmaint;
 };
 
 /* Starts a run: a new uid, the current epoch, the start time. errors (may be
@@ -89,6 +91,21 @@ int rec_op_run_steps(struct rec_op *op,
                      void *ctx,
                      char *errmsg,
                      size_t len);
+
+/* ---- maintenance for the length of an operation ---- */
+
+/* As orchestrator: an operation that changes an instance's replication
+ * holds maintenance on it (a replicated begin-maintenance, reason = the
+ * operation), which also keeps two operations off the same instance.
+ * ORC_ESTATE when k is already under maintenance. At most 4 per run. */
+int rec_op_maintenance_begin(struct rec_op *op,
+                             const struct orc_key *k,
+                             const char *reason,
+                             int64_t seconds,
+                             char *errmsg,
+                             size_t len);
+/* Ends every maintenance the run took (best effort, logged). */
+void rec_op_maintenance_end(struct rec_op *op);
 
 /* ---- a run that is a recovery (failover, takeover) ---- */
 

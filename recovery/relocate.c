@@ -245,9 +245,6 @@ struct op {
     bool gtid;                   /* positioning: GTID, else file:pos */
     bool noop;                   /* already where asked */
     struct orc_key dest_key;
-    /* maintenance taken for the length of the move */
-    int64_t maint_id[2];
-    int nmaint;
     char k[ORC_KEY_STRLEN], d[ORC_KEY_STRLEN];
     struct rec_op run; /* uid, epoch checks between steps, errors */
 };
@@ -723,53 +720,6 @@ static int op_act(struct op *x, char *errmsg, size_t len)
     return ORC_EINVAL;
 }
 
-/* ---- maintenance for the length of a move (as orchestrator: it also keeps
- * two operations off the same instance) ---- */
-
-static int maint_begin(struct op *x, const struct orc_key *k, char *errmsg, size_t len)
-{
-    char err[ORC_ERRMSG_SIZE] = "", ks[ORC_KEY_STRLEN];
-    json_t *p, *res = NULL;
-    int64_t id = 0;
-    int rc;
-
-    if (x->env->submit_r == NULL || x->nmaint >= (int)ORC_ARRAY_LEN(x->maint_id))
-        return 0;
-    orc_key_str(k, ks, sizeof(ks));
-    p = json_pack("{s:{s:s, s:i}, s:s, s:s, s:I}", "Key", "Hostname", k->host, "Port", k->port,
-                  "Owner", "orchestrator", "Reason", rec_planned_op_name(x->req->op),
-                  "EndTimestamp", (json_int_t)(orc_wall_s() + MAINTENANCE_S));
-    if (p == NULL)
-        return ORC_ENOMEM;
-    /* replicated: the maintenance (and its id) is the same on every node */
-    rc = x->env->submit_r(x->env->node, "begin-maintenance", p, &res, err, sizeof(err));
-    id = json_integer_value(json_object_get(res, "Id"));
-    json_decref(res);
-    if (rc == ORC_EEXIST) {
-        orc_errf(errmsg, len, "%s is under maintenance", ks);
-        return ORC_ESTATE;
-    }
-    if (rc != 0) {
-        orc_errf(errmsg, len, "begin maintenance on %s: %s", ks, err);
-        return rc;
-    }
-    x->maint_id[x->nmaint++] = id;
-    return 0;
-}
-
-static void maint_end(struct op *x)
-{
-    char err[ORC_ERRMSG_SIZE];
-
-    for (int i = 0; i < x->nmaint; i++)
-        if (x->env->submit(x->env->node, "end-maintenance",
-                           json_pack("{s:I}", "Id", (json_int_t)x->maint_id[i]), err,
-                           sizeof(err)) != 0)
-            ORC_LOG_W("+maintenance-end-failed", "id=%lld error=\"%s\"", (long long)x->maint_id[i],
-                      err);
-    x->nmaint = 0;
-}
-
 /* ---- the run ---- */
 
 static int op_prepare(struct op *x, char *errmsg, size_t len)
@@ -913,11 +863,12 @@ static int step_maintenance(struct rec_op *op, void *ctx, char *errmsg, size_t l
     struct op *x = ctx;
     int rc = 0;
 
-    (void)op;
     if (is_move(x->req->op) && !x->noop)
-        rc = maint_begin(x, &x->in.key, errmsg, len);
+        rc = rec_op_maintenance_begin(op, &x->in.key, rec_planned_op_name(x->req->op),
+                                      MAINTENANCE_S, errmsg, len);
     if (rc == 0 && x->req->op == REC_OP_TAKE_MASTER)
-        rc = maint_begin(x, &x->master.key, errmsg, len);
+        rc = rec_op_maintenance_begin(op, &x->master.key, rec_planned_op_name(x->req->op),
+                                      MAINTENANCE_S, errmsg, len);
     return rc;
 }
 
@@ -973,7 +924,7 @@ int rec_planned_run(struct rec_env *env,
     }
     if (rc == 0)
         rc = rec_op_run_steps(&x.run, planned_steps, ORC_ARRAY_LEN(planned_steps), &x, errmsg, len);
-    maint_end(&x);
+    rec_op_maintenance_end(&x.run);
     if (rc == 0)
         op_finish(&x, orc_mono_ms() - t0);
     else

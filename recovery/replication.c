@@ -24,6 +24,7 @@
 
 #define REFRESH_MS 3000
 #define MIN_WAIT_MS 1000
+#define MAINTENANCE_S 600 /* bound of the maintenance held while acting */
 
 struct rop;
 
@@ -34,6 +35,7 @@ struct rop_desc {
     int (*act)(struct rop *x, char *errmsg, size_t len);
     int replicating_after; /* the SQL thread afterwards: -1 any, 0 stopped, 1 running */
     bool master_after;     /* the master afterwards is x->master_after */
+    bool maintenance;      /* held on the instance while acting (as orchestrator) */
     const char *message;   /* orchestrator's answer, the instance follows */
 };
 
@@ -483,31 +485,123 @@ static int act_kill(struct rop *x, char *errmsg, size_t len)
 
 /* ---- the descriptions ---- */
 
+/* What each operation is. Names, audit types and messages are
+ * orchestrator's. */
 static const struct rop_desc descs[] = {
-    [REC_REPL_RESTART] = {"restart-replica", "restart-replica", need_replica, act_restart, 1, false,
-                          "Replica restarted: "},
-    [REC_REPL_RESET] = {"reset-replica", "reset-slave", need_replica, act_reset, -1, true,
-                        "Replica reset on "},
-    [REC_REPL_STOP_NICE] = {"stop-replica-nice", "stop-replica-nice", need_replica, act_stop_nice,
-                            0, false, "Replica stopped nicely: "},
-    [REC_REPL_SKIP_QUERY] = {"skip-query", "skip-query", check_skip, act_skip, -1, false,
-                             "Query skipped on "},
-    [REC_REPL_DETACH] = {"detach-replica-master-host", "repoint", check_detach, act_change_host, -1,
-                         true, "Replica detached: "},
-    [REC_REPL_REATTACH] = {"reattach-replica-master-host", "repoint", check_reattach,
-                           act_change_host, -1, true, "Replica reattached: "},
-    [REC_REPL_DELAY] = {"delay-replication", "delay-replication", check_delay, act_delay, -1, false,
-                        "Replication delayed: "},
-    [REC_REPL_FLUSH_BINLOGS] = {"flush-binary-logs", "flush-binary-logs", check_binlog, act_flush,
-                                -1, false, "Binary logs flushed on: "},
-    [REC_REPL_PURGE_BINLOGS] = {"purge-binary-logs", "purge-binary-logs", check_purge, act_purge,
-                                -1, false, "Binary logs purged on: "},
-    [REC_REPL_ENABLE_GTID] = {"enable-gtid", "enable-gtid", check_enable_gtid, act_enable_gtid, -1,
-                              false, "Enabled GTID on "},
-    [REC_REPL_DISABLE_GTID] = {"disable-gtid", "disable-gtid", check_disable_gtid, act_disable_gtid,
-                               -1, false, "Disabled GTID on "},
-    [REC_REPL_KILL_QUERY] = {"kill-query", "kill-query", check_kill, act_kill, -1, false,
-                             "Query killed on : "},
+    [REC_REPL_RESTART] =
+        {
+            .name = "restart-replica",
+            .audit_type = "restart-replica",
+            .check = need_replica,
+            .act = act_restart,
+            .replicating_after = 1,
+            .message = "Replica restarted: ",
+        },
+    [REC_REPL_RESET] =
+        {
+            .name = "reset-replica",
+            .audit_type = "reset-slave",
+            .check = need_replica,
+            .act = act_reset,
+            .replicating_after = -1,
+            .master_after = true,
+            .maintenance = true,
+            .message = "Replica reset on ",
+        },
+    [REC_REPL_STOP_NICE] =
+        {
+            .name = "stop-replica-nice",
+            .audit_type = "stop-replica-nice",
+            .check = need_replica,
+            .act = act_stop_nice,
+            .replicating_after = 0,
+            .message = "Replica stopped nicely: ",
+        },
+    [REC_REPL_SKIP_QUERY] =
+        {
+            .name = "skip-query",
+            .audit_type = "skip-query",
+            .check = check_skip,
+            .act = act_skip,
+            .replicating_after = -1,
+            .message = "Query skipped on ",
+        },
+    [REC_REPL_DETACH] =
+        {
+            .name = "detach-replica-master-host",
+            .audit_type = "repoint",
+            .check = check_detach,
+            .act = act_change_host,
+            .replicating_after = -1,
+            .master_after = true,
+            .maintenance = true,
+            .message = "Replica detached: ",
+        },
+    [REC_REPL_REATTACH] =
+        {
+            .name = "reattach-replica-master-host",
+            .audit_type = "repoint",
+            .check = check_reattach,
+            .act = act_change_host,
+            .replicating_after = -1,
+            .master_after = true,
+            .maintenance = true,
+            .message = "Replica reattached: ",
+        },
+    [REC_REPL_DELAY] =
+        {
+            .name = "delay-replication",
+            .audit_type = "delay-replication",
+            .check = check_delay,
+            .act = act_delay,
+            .replicating_after = -1,
+            .message = "Replication delayed: ",
+        },
+    [REC_REPL_FLUSH_BINLOGS] =
+        {
+            .name = "flush-binary-logs",
+            .audit_type = "flush-binary-logs",
+            .check = check_binlog,
+            .act = act_flush,
+            .replicating_after = -1,
+            .message = "Binary logs flushed on: ",
+        },
+    [REC_REPL_PURGE_BINLOGS] =
+        {
+            .name = "purge-binary-logs",
+            .audit_type = "purge-binary-logs",
+            .check = check_purge,
+            .act = act_purge,
+            .replicating_after = -1,
+            .message = "Binary logs purged on: ",
+        },
+    [REC_REPL_ENABLE_GTID] =
+        {
+            .name = "enable-gtid",
+            .audit_type = "enable-gtid",
+            .check = check_enable_gtid,
+            .act = act_enable_gtid,
+            .replicating_after = -1,
+            .message = "Enabled GTID on ",
+        },
+    [REC_REPL_DISABLE_GTID] =
+        {
+            .name = "disable-gtid",
+            .audit_type = "disable-gtid",
+            .check = check_disable_gtid,
+            .act = act_disable_gtid,
+            .replicating_after = -1,
+            .message = "Disabled GTID on ",
+        },
+    [REC_REPL_KILL_QUERY] =
+        {
+            .name = "kill-query",
+            .audit_type = "kill-query",
+            .check = check_kill,
+            .act = act_kill,
+            .replicating_after = -1,
+            .message = "Query killed on : ",
+        },
 };
 
 const char *rec_repl_op_name(enum rec_repl_op op)
@@ -566,9 +660,19 @@ static int step_act(struct rec_op *op, void *ctx, char *errmsg, size_t len)
     return rc;
 }
 
+static int step_maintenance(struct rec_op *op, void *ctx, char *errmsg, size_t len)
+{
+    struct rop *x = ctx;
+
+    if (!x->d->maintenance)
+        return 0;
+    return rec_op_maintenance_begin(op, &x->in.key, x->d->name, MAINTENANCE_S, errmsg, len);
+}
+
 static const struct rec_op_step repl_steps[] = {
     {"read", step_read},
     {"check", step_check},
+    {"maintenance", step_maintenance},
     {"act", step_act},
 };
 
@@ -635,6 +739,7 @@ int rec_repl_run(struct rec_env *env,
     }
     if (rc == 0)
         rc = rec_op_run_steps(&x.run, repl_steps, ORC_ARRAY_LEN(repl_steps), &x, errmsg, len);
+    rec_op_maintenance_end(&x.run);
     if (rc == 0)
         finish(&x);
     else

@@ -74,6 +74,11 @@ def test_detach_reattach_and_reset_replica(orc_factory, star4):
     assert body["Details"]["IsDetachedMaster"] is True
     refused(orc, f"detach-replica/{hp(sb, 'i3')}", 409, "already detached")
     refused(orc, f"reattach-replica/{hp(sb, 'i4')}", 409, "does not seem to be detached")
+    # as orchestrator, detaching holds maintenance: an instance under maintenance is refused
+    ok(orc, f"begin-maintenance/{hp(sb, 'i4')}/me/testing")
+    refused(orc, f"detach-replica/{hp(sb, 'i4')}", 409, "under maintenance")
+    assert slave_field(sb, "i4", "Master_Host") == "127.0.0.1"
+    ok(orc, f"end-maintenance/{hp(sb, 'i4')}")
 
     # the CLI's synonym, as orchestrator-client prints it: the key
     p = orc.cli("reattach-replica", "-i", sb.key("i3"))
