@@ -23,29 +23,11 @@ from orctest import wait_until
 
 DATA = Path(__file__).resolve().parent / "data"
 
-ENGINE = "replication control: built in wt-engine (web/api_replication.c)"
 RELOCATE_MANY = "relocate-replicas family: owned by another engineer"
 NOT_YET = "make-*-master refactorings: not built yet (outside issue 12 items 8 and 9)"
 
 # route pattern -> why it does not answer here yet
 EXPECTED_MISSING = {
-    "restart-slave/:host/:port": ENGINE,
-    "restart-slave-statements/:host/:port": ENGINE,
-    "reset-slave/:host/:port": ENGINE,
-    "stop-slave-nice/:host/:port": ENGINE,
-    "skip-query/:host/:port": ENGINE,
-    "detach-slave/:host/:port": ENGINE,
-    "detach-slave-master-host/:host/:port": ENGINE,
-    "reattach-slave/:host/:port": ENGINE,
-    "reattach-slave-master-host/:host/:port": ENGINE,
-    "delay-replication/:host/:port/:seconds": ENGINE,
-    "flush-binary-logs/:host/:port": ENGINE,
-    "purge-binary-logs/:host/:port/:logFile": ENGINE,
-    "enable-gtid/:host/:port": ENGINE,
-    "disable-gtid/:host/:port": ENGINE,
-    "can-replicate-from/:host/:port/:belowHost/:belowPort": ENGINE,
-    "can-replicate-from-gtid/:host/:port/:belowHost/:belowPort": ENGINE,
-    "kill-query/:host/:port/:process": ENGINE,
     "relocate-slaves/:host/:port/:belowHost/:belowPort": RELOCATE_MANY,
     "move-slaves-gtid/:host/:port/:belowHost/:belowPort": RELOCATE_MANY,
     "move-up-slaves/:host/:port": RELOCATE_MANY,
