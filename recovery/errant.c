@@ -264,7 +264,6 @@ struct eop {
     char k[ORC_KEY_STRLEN];
     char cluster[ORC_KEY_STRLEN];
     struct orc_key cluster_master; /* the snapshot's master of the cluster */
-    int64_t maint_id;              /* 0 = none taken */
 };
 
 static void eop_release(struct eop *x)
@@ -779,43 +778,6 @@ static int do_inject_empty(struct eop *x, struct rec_errant_result *out, char *e
     return rc;
 }
 
-/* Replicated maintenance on the instance while it is reset (as orchestrator). */
-static int maint_begin(struct eop *x, const char *reason, char *errmsg, size_t len)
-{
-    char err[ORC_ERRMSG_SIZE] = "";
-    json_t *p, *res = NULL;
-    int rc;
-
-    if (x->env->submit_r == NULL)
-        return 0;
-    p = json_pack("{s:o, s:s, s:s, s:I}", "Key", rec_key_json(&x->in.key), "Owner", "orchestrator",
-                  "Reason", reason, "EndTimestamp", (json_int_t)(orc_wall_s() + MAINTENANCE_S));
-    if (p == NULL)
-        return ORC_ENOMEM;
-    rc = x->env->submit_r(x->env->node, "begin-maintenance", p, &res, err, sizeof(err));
-    x->maint_id = rc == 0 ? (int64_t)json_integer_value(json_object_get(res, "Id")) : 0;
-    json_decref(res);
-    if (rc == ORC_EEXIST) {
-        orc_errf(errmsg, len, "%s is under maintenance", x->k);
-        return ORC_ESTATE;
-    }
-    if (rc != 0)
-        orc_errf(errmsg, len, "begin maintenance on %s: %s", x->k, err);
-    return rc;
-}
-
-static void maint_end(struct eop *x)
-{
-    char err[ORC_ERRMSG_SIZE] = "";
-
-    if (x->maint_id <= 0 || x->env->submit == NULL)
-        return;
-    if (x->env->submit(x->env->node, "end-maintenance",
-                       json_pack("{s:I}", "Id", (json_int_t)x->maint_id), err, sizeof(err)) != 0)
-        ORC_LOG_W("+maintenance-end-failed", "id=%lld error=\"%s\"", (long long)x->maint_id, err);
-    x->maint_id = 0;
-}
-
 /* Re-probes the instance and the masters until the snapshot shows no
  * errant GTID on it (the errant set needs the master's new reading first). */
 static bool wait_clean(struct eop *x, const struct orc_key *also)
@@ -853,6 +815,54 @@ const char *rec_errant_op_name(enum rec_errant_op op)
     return op == REC_ERRANT_RESET_MASTER ? "gtid-errant-reset-master" : "gtid-errant-inject-empty";
 }
 
+/* ---- the fixes, on the operation engine ---- */
+
+struct efix {
+    struct eop x;
+    enum rec_errant_op op;
+    const struct orc_key *key;
+    struct rec_errant_result *out;
+};
+
+static int fix_prepare(struct rec_op *op, void *ctx, char *errmsg, size_t len)
+{
+    struct efix *f = ctx;
+
+    (void)op;
+    return eop_prepare(&f->x, f->key, errmsg, len);
+}
+
+/* As orchestrator: the instance is under maintenance while it is reset. */
+static int fix_maintenance(struct rec_op *op, void *ctx, char *errmsg, size_t len)
+{
+    struct efix *f = ctx;
+
+    if (f->op != REC_ERRANT_RESET_MASTER)
+        return 0;
+    return rec_op_maintenance_begin(op, &f->x.in.key, rec_errant_op_name(f->op), MAINTENANCE_S,
+                                    errmsg, len);
+}
+
+static int fix_act(struct rec_op *op, void *ctx, char *errmsg, size_t len)
+{
+    struct efix *f = ctx;
+    int rc;
+
+    ORC_LOG_N("+errant-gtid-fix", "op=%s instance=%s errant=\"%s\"", rec_errant_op_name(f->op),
+              f->x.k, f->x.in.gtid_errant);
+    rc = f->op == REC_ERRANT_RESET_MASTER ? do_reset_master(&f->x, f->out, errmsg, len)
+                                          : do_inject_empty(&f->x, f->out, errmsg, len);
+    if (rc == 0)
+        rec_op_step(op, "%s", f->out->message);
+    return rc;
+}
+
+static const struct rec_op_step fix_steps[] = {
+    {"prepare", fix_prepare},
+    {"maintenance", fix_maintenance},
+    {"act", fix_act},
+};
+
 int rec_errant_fix(struct rec_env *env,
                    enum rec_errant_op op,
                    const struct orc_key *key,
@@ -862,44 +872,40 @@ int rec_errant_fix(struct rec_env *env,
                    size_t len)
 {
     const char *name = rec_errant_op_name(op);
-    struct eop x;
+    struct rec_op run;
+    struct efix f;
     int rc;
 
-    memset(&x, 0, sizeof(x));
+    memset(&f, 0, sizeof(f));
     memset(out, 0, sizeof(*out));
-    x.env = env;
+    f.x.env = env;
+    f.op = op;
+    f.key = key;
+    f.out = out;
     out->key = *key;
-    if (!rec_env_leader(env)) {
+    rc = rec_op_init(&run, env, "errant-gtid-fix", NULL);
+    if (rc == 0 && run.epoch == 0) {
+        rec_op_release(&run);
         orc_errf(errmsg, len, "%s: this node is not the leader", name);
         return ORC_EPERM;
     }
-    rc = eop_prepare(&x, key, errmsg, len);
-    if (rc == 0 && op == REC_ERRANT_RESET_MASTER)
-        rc = maint_begin(&x, name, errmsg, len);
-    if (rc == 0 && !rec_env_leader(env)) {
-        orc_errf(errmsg, len, "this node is no longer the leader");
-        rc = ORC_EPERM;
-    }
+    if (rc == 0)
+        rc = rec_op_run_steps(&run, fix_steps, ORC_ARRAY_LEN(fix_steps), &f, errmsg, len);
+    rec_op_maintenance_end(&run);
     if (rc == 0) {
-        ORC_LOG_N("+errant-gtid-fix", "op=%s instance=%s errant=\"%s\"", name, x.k,
-                  x.in.gtid_errant);
-        rc = op == REC_ERRANT_RESET_MASTER ? do_reset_master(&x, out, errmsg, len)
-                                           : do_inject_empty(&x, out, errmsg, len);
-    }
-    maint_end(&x);
-    if (rc == 0) {
-        rec_op_audit(env, name, &x.in.key, x.cluster, "%s; errant GTID was %s; by %s", out->message,
-                     x.in.gtid_errant, user ? user : "api");
-        out->fresh = wait_clean(&x, op == REC_ERRANT_INJECT_EMPTY ? &out->master : NULL);
+        rec_op_audit(env, name, &f.x.in.key, f.x.cluster, "%s; errant GTID was %s; by %s",
+                     out->message, f.x.in.gtid_errant, user ? user : "api");
+        out->fresh = wait_clean(&f.x, op == REC_ERRANT_INJECT_EMPTY ? &out->master : NULL);
         if (!out->fresh)
             ORC_LOG_W("+errant-gtid-stale",
-                      "op=%s instance=%s: the topology still shows errant GTID", name, x.k);
+                      "op=%s instance=%s: the topology still shows errant GTID", name, f.x.k);
     } else {
-        if (x.in.gtid_errant != NULL)
-            ORC_LOG_E("+errant-gtid-fix-failed", "op=%s instance=%s error=\"%s\"", name, x.k,
+        if (f.x.in.gtid_errant != NULL)
+            ORC_LOG_E("+errant-gtid-fix-failed", "op=%s instance=%s error=\"%s\"", name, f.x.k,
                       errmsg);
         orc_errprefix(errmsg, len, "%s", name);
     }
-    eop_release(&x);
+    rec_op_release(&run);
+    eop_release(&f.x);
     return rc;
 }
