@@ -220,9 +220,9 @@ struct run {
     struct rec_env *env;
     const struct rec_analysis *a;
     struct rec_session *sess;
-    uint64_t epoch;
-    char uid[64];
-    int64_t id;
+    /* the run on the engine: uid, epoch, steps (written as recovery steps
+     * once registered), errors */
+    struct rec_op op;
     bool exact;
     bool successful;
     struct disc_instance master;
@@ -230,83 +230,41 @@ struct run {
     struct rec_semisync_replica *plan;
     size_t n;
     struct disc_keylist participants;
-    struct orc_buf errors;
 };
 
-static void submit(struct run *x, const char *op, json_t *payload)
-{
-    char err[ORC_ERRMSG_SIZE] = "";
+#define step(x, ...) rec_op_step(&(x)->op, __VA_ARGS__)
 
-    if (x->env->submit == NULL || payload == NULL) {
-        json_decref(payload);
-        return;
-    }
-    if (x->env->submit(x->env->node, op, payload, err, sizeof(err)) != 0)
-        ORC_LOG_W("+semi-sync-submit-failed", "uid=%s op=%s error=\"%s\"", x->uid, op, err);
-}
-
-/* A recovery step: logged and written to the recovery's steps. */
-static void step(struct run *x, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void step(struct run *x, const char *fmt, ...)
-{
-    char msg[768];
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    ORC_LOG_N("+semi-sync-step", "uid=%s %s", x->uid, msg);
-    if (x->id > 0)
-        submit(x, "write-recovery-step",
-               json_pack("{s:s, s:I, s:s}", "UID", x->uid, "At", (json_int_t)orc_wall_s(),
-                         "Message", msg));
-}
-
+/* An error: kept (the first is the cause) and written as a step. */
 static void fail(struct run *x, const char *msg)
 {
-    orc_buf_printf(&x->errors, "%s%s", x->errors.len ? "\n" : "", msg);
+    rec_op_error(&x->op, msg);
     step(x, "semi-sync: %s", msg);
-}
-
-static void key_list(const struct disc_keylist *l, struct orc_buf *out)
-{
-    char ks[ORC_KEY_STRLEN];
-
-    for (size_t i = 0; i < l->len; i++)
-        orc_buf_printf(out, "%s%s", i ? "," : "", orc_key_str(&l->keys[i], ks, sizeof(ks)));
 }
 
 static int do_register(struct run *x, int64_t detection_id, char *errmsg, size_t len)
 {
     struct orc_buf hosts = ORC_BUF_INIT;
-    char host[128] = "", token[32];
-    json_t *p, *res = NULL;
+    struct rec_op_registration g;
+    char token[32];
     int rc;
 
-    if (x->env->submit_r == NULL)
-        return 0; /* no replicated store (tests): nothing to record */
-    gethostname(host, sizeof(host) - 1);
-    snprintf(token, sizeof(token), "%llu", (unsigned long long)x->epoch);
-    key_list(&x->a->replicas, &hosts);
-    p = json_pack("{s:s, s:o, s:s, s:s, s:s, s:i, s:s, s:s, s:s, s:I, s:I, s:I, s:b}", "UID",
-                  x->uid, "Key", rec_key_json(&x->a->key), "Analysis", rec_code_name(x->a->code),
-                  "ClusterName", x->a->cluster_name, "ClusterAlias", x->a->cluster_alias,
-                  "CountAffectedReplicas", x->a->count_replicas, "ReplicaHosts",
-                  orc_buf_str(&hosts), "ProcessingNodeHostname", host, "ProcessingNodeToken", token,
-                  "LastDetectionId", (json_int_t)detection_id, "Now", (json_int_t)orc_wall_s(),
-                  "BlockSeconds", (json_int_t)x->env->cfg->RecoveryPeriodBlockSeconds, "Force", 0);
+    snprintf(token, sizeof(token), "%llu", (unsigned long long)x->op.epoch);
+    rec_op_keys_csv(x->a->replicas.keys, x->a->replicas.len, &hosts);
+    memset(&g, 0, sizeof(g));
+    g.key = &x->a->key;
+    g.analysis = rec_code_name(x->a->code);
+    g.cluster = x->a->cluster_name;
+    g.alias = x->a->cluster_alias;
+    g.count_replicas = x->a->count_replicas;
+    g.replica_hosts = orc_buf_str(&hosts);
+    g.token = token;
+    g.detection_id = detection_id;
+    rc = rec_op_register(&x->op, &g, errmsg, len);
     orc_buf_release(&hosts);
-    rc = x->env->submit_r(x->env->node, "register-recovery", p, &res, errmsg, len);
-    if (res != NULL) {
-        x->id = (int64_t)json_integer_value(json_object_get(res, "Id"));
-        if (rc == ORC_EEXIST)
-            orc_errf(errmsg, len, "blocked by recovery %lld, still in its active period",
-                     (long long)json_integer_value(json_object_get(res, "BlockingId")));
-        json_decref(res);
-    }
     if (rc == ORC_EEXIST) {
-        x->id = 0;
+        orc_errf(errmsg, len, "blocked by recovery %lld, still in its active period",
+                 (long long)x->op.blocking_id);
+        x->op.id = 0;
         ORC_LOG_W("+recovery-blocked", "instance=%s:%d cluster=%s analysis=%s %s", x->a->key.host,
                   x->a->key.port, x->a->cluster_name, rec_code_name(x->a->code), errmsg);
     }
@@ -380,7 +338,7 @@ static bool apply(struct run *x, int sign)
              "semi-sync: - %s:%d: setting rpl_semi_sync_slave_enabled=%s, restarting slave_io "
              "thread",
              p->key.host, p->key.port, sign > 0 ? "true" : "false");
-        if (!rec_env_still_leader(x->env, x->epoch)) {
+        if (rec_op_lost_leadership(&x->op, err, sizeof(err))) {
             fail(x, "no longer the leader");
             return false;
         }
@@ -443,16 +401,9 @@ static void resolve(struct run *x)
     struct orc_buf part = ORC_BUF_INIT;
 
     step(x, "semi-sync: recovery complete; success = %s", x->successful ? "true" : "false");
-    if (x->id <= 0)
-        return;
-    key_list(&x->participants, &part);
-    submit(x, "resolve-recovery",
-           json_pack("{s:s, s:o, s:o, s:s, s:b, s:s, s:s, s:s, s:I}", "UID", x->uid, "Key",
-                     rec_key_json(&x->a->key), "SuccessorKey",
-                     x->successful ? rec_key_json(&x->a->key) : json_null(), "SuccessorAlias", "",
-                     "IsSuccessful", x->successful, "LostReplicas", "", "ParticipatingInstances",
-                     orc_buf_str(&part), "AllErrors", orc_buf_str(&x->errors), "EndRecovery",
-                     (json_int_t)orc_wall_s()));
+    rec_op_keys_csv(x->participants.keys, x->participants.len, &part);
+    rec_op_resolve(&x->op, &x->a->key, x->successful ? &x->a->key : NULL, x->successful, "",
+                   orc_buf_str(&part));
     orc_buf_release(&part);
 }
 
@@ -489,14 +440,14 @@ static void post_hooks(struct run *x)
     h.auto_master_recovery = x->a->has_automated_master_recovery;
     h.auto_intermediate_master_recovery = x->a->has_automated_im_recovery;
     h.orchestrator_host = host;
-    h.recovery_uid = x->uid;
+    h.recovery_uid = x->op.uid;
     h.successor = x->successful ? &x->a->key : NULL;
     h.successor_coords = x->successful ? &x->master.self_coords : NULL;
     o.shell = c->ProcessesShellCommand;
     o.list = x->successful ? "PostFailoverProcesses" : "PostUnsuccessfulFailoverProcesses";
     o.tracker = x->env->hooks_tracker;
     if (rec_hooks_run(&o, (const char *const *)list->v, list->n, &h, false, err, sizeof(err)) != 0)
-        ORC_LOG_W("+semi-sync-hook-failed", "uid=%s list=%s error=\"%s\"", x->uid, o.list, err);
+        ORC_LOG_W("+semi-sync-hook-failed", "uid=%s list=%s error=\"%s\"", x->op.uid, o.list, err);
 }
 
 /* Whether the config lets this entry be recovered (a forced run ignores
@@ -564,22 +515,22 @@ static void run_release(struct run *x)
     free(x->plan);
     disc_instance_release(&x->master);
     disc_keylist_release(&x->participants);
-    orc_buf_release(&x->errors);
     rec_session_free(x->sess);
+    rec_op_release(&x->op);
 }
 
 /* What the caller of a forced run sees. */
 static void fill_result(const struct run *x, int rc, int64_t started_ms, struct rec_result *out)
 {
-    orc_strlcpy(out->uid, x->uid, sizeof(out->uid));
-    out->id = x->id;
+    orc_strlcpy(out->uid, x->op.uid, sizeof(out->uid));
+    out->id = x->op.id;
     out->blocked = rc == ORC_EEXIST;
     out->successful = x->successful;
     if (x->successful)
         out->successor = x->a->key;
     for (size_t i = 0; i < x->participants.len; i++)
         disc_keylist_add(&out->participants, &x->participants.keys[i]);
-    orc_buf_printf(&out->errors, "%s", orc_buf_str(&x->errors));
+    orc_buf_printf(&out->errors, "%s", orc_buf_str(x->op.errors));
     out->started_ms = out->writable_ms = started_ms; /* the master stays writable */
     out->done_ms = orc_wall_ms();
 }
@@ -607,16 +558,18 @@ static int recover_run(struct rec_env *env,
         return ORC_ESTATE;
     x.env = env;
     x.a = a;
-    x.epoch = rec_env_epoch(env);
-    if (x.epoch == 0) {
-        orc_errf(errmsg, len, "not the leader");
-        return ORC_EPERM;
-    }
     disc_instance_init(&x.master);
-    snprintf(x.uid, sizeof(x.uid), "%lld:%08x", (long long)orc_wall_ms(),
-             (unsigned)(orc_mono_us() & 0xffffffffu));
+    rc = rec_op_init(&x.op, env, "semi-sync", NULL);
+    if (rc == 0 && x.op.epoch == 0) {
+        orc_errf(errmsg, len, "not the leader");
+        rc = ORC_EPERM;
+    }
+    if (rc != 0) {
+        run_release(&x);
+        return rc;
+    }
     rec_env_session_options(env, &so);
-    rc = rec_registry_enter(env->running, x.uid); /* before it registers */
+    rc = rec_registry_enter(env->running, x.op.uid); /* before it registers */
     if (rc == 0 && !force && in_active_period(env, a)) {
         orc_errf(errmsg, len, "a recovery of cluster %s is in its active period", a->cluster_name);
         rc = ORC_EEXIST;
@@ -626,8 +579,8 @@ static int recover_run(struct rec_env *env,
     if (rc == 0)
         rc = rec_session_new(&so, &x.sess);
     if (rc == 0) {
-        ORC_LOG_N("+semi-sync-recovery-start", "uid=%s instance=%s:%d analysis=%s exact=%d", x.uid,
-                  a->key.host, a->key.port, rec_code_name(a->code), x.exact);
+        ORC_LOG_N("+semi-sync-recovery-start", "uid=%s instance=%s:%d analysis=%s exact=%d",
+                  x.op.uid, a->key.host, a->key.port, rec_code_name(a->code), x.exact);
         step(&x, "registered recovery of %s:%d (%s)", a->key.host, a->key.port,
              rec_code_name(a->code));
         run_plan(&x, errmsg, len);
@@ -636,14 +589,14 @@ static int recover_run(struct rec_env *env,
             post_hooks(&x);
         disc_topo_probe_soon(env->topo, &a->key);
         ORC_LOG_N(x.successful ? "+semi-sync-recovery-done" : "+semi-sync-recovery-failed",
-                  "uid=%s instance=%s:%d analysis=%s actions=%zu", x.uid, a->key.host, a->key.port,
-                  rec_code_name(a->code), x.participants.len);
+                  "uid=%s instance=%s:%d analysis=%s actions=%zu", x.op.uid, a->key.host,
+                  a->key.port, rec_code_name(a->code), x.participants.len);
         if (!x.successful) {
-            orc_errf(errmsg, len, "%s", x.errors.len ? orc_buf_str(&x.errors) : "failed");
+            orc_errf(errmsg, len, "%s", x.op.first_error[0] ? x.op.first_error : "failed");
             rc = ORC_EIO;
         }
     }
-    rec_registry_leave(env->running, x.uid);
+    rec_registry_leave(env->running, x.op.uid);
     if (out != NULL)
         fill_result(&x, rc, started_ms, out);
     run_release(&x);
