@@ -630,7 +630,8 @@
       : getJSON(`api/can-replicate-from/${hp(probe)}/${hp(dst)}`).then((r) => {
         const yes = r && (r.Message === 'true' || r.Details === true);
         return yes ? {ok: true, why: `${probe} can replicate from ${dst}`}
-          : {ok: false, why: `${probe} cannot replicate from ${dst}` + (r && r.Message && r.Message !== 'false' ? ': ' + r.Message : '')};
+          : {ok: false, why: `${probe} cannot replicate from ${dst}` + (r && r.Reason ? ': ' + r.Reason
+            : r && r.Message && r.Message !== 'false' ? ': ' + r.Message : '')};
       }).catch((e) => (e.status === 404 && /unknown route/.test(e.apiMessage || '')
         ? {ok: true, why: 'not checked (no can-replicate-from on this server); the relocation decides'}
         : {ok: false, why: e.apiMessage || e.message}));
