@@ -314,8 +314,9 @@ ORC_CFG_KEY(BOOL, RecoverNonWriteableMaster, "false", 0, 0, 0, NULL, NULL,
 ORC_CFG_KEY(INT, PostponeReplicaRecoveryOnLagMinutes, "0", 0, ORC_CFG_BIG, ORC_CFG_UNSUPPORTED,
             "PostponeSlaveRecoveryOnLagMinutes", NULL,
             "replicas delayed more than this are relocated after the failover")
-ORC_CFG_KEY(INT, MaxConcurrentReplicaOperations, "5", 1, 1000, ORC_CFG_UNSUPPORTED, NULL, NULL,
-            "replicas moved in parallel")
+ORC_CFG_KEY(INT, MaxConcurrentReplicaOperations, "5", 1, 1000, 0, NULL, NULL,
+            "replicas moved in parallel by relocate-replicas and the other operations on many "
+            "replicas")
 ORC_CFG_KEY(INT, InstanceBulkOperationsWaitTimeoutSeconds, "10", 1, 86400, ORC_CFG_UNSUPPORTED, NULL, NULL,
             "wait for one replica in a bulk operation")
 ORC_CFG_KEY(BOOL, EnforceExactSemiSyncReplicas, "false", 0, 0, 0, NULL, NULL,

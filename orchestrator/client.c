@@ -153,13 +153,13 @@ static const struct command commands[] = {
      "remove an instance's virtual name"},
     {"force-master-takeover", "force-master-takeover/{C}/{DH}/{DP}", OUT_ENV_SUCCESSOR,
      "discard the master and promote the given direct replica"},
-    {"relocate-replicas", "relocate-replicas/{H}/{P}/{DH}/{DP}", OUT_ENV_KEY,
+    {"relocate-replicas", "relocate-replicas/{H}/{P}/{DH}/{DP}?pattern={pattern?}", OUT_ENV_KEY,
      "move the instance's replicas below another instance"},
-    {"move-replicas-gtid", "move-replicas-gtid/{H}/{P}/{DH}/{DP}", OUT_ENV_KEY,
+    {"move-replicas-gtid", "move-replicas-gtid/{H}/{P}/{DH}/{DP}?pattern={pattern?}", OUT_ENV_KEY,
      "move the instance's replicas below another instance via GTID"},
-    {"move-up-replicas", "move-up-replicas/{H}/{P}{/DH/DP}", OUT_ENV_KEY,
+    {"move-up-replicas", "move-up-replicas/{H}/{P}?pattern={pattern?}", OUT_ENV_KEY,
      "move the instance's replicas one level up"},
-    {"repoint-replicas", "repoint-replicas/{H}/{P}{/DH/DP}", OUT_ENV_KEY,
+    {"repoint-replicas", "repoint-replicas/{H}/{P}{/DH/DP}?pattern={pattern?}", OUT_ENV_KEY,
      "repoint the instance's replicas back to it"},
     {"take-siblings", "take-siblings/{H}/{P}", OUT_ENV_RELOCATE,
      "turn the instance's siblings into its replicas"},
@@ -249,6 +249,7 @@ static const struct placeholder placeholders[] = {
     {"query", "-q query", "QUERY"},
     {"pool", "--pool name", "POOL"},
     {"pool?", "[--pool name]", "[POOL]"},
+    {"pattern?", "[--pattern regex]", "[PATTERN]"},
 };
 
 struct opts {
@@ -520,6 +521,8 @@ static const char *text_value(const struct client *cl, const char *ph)
         return o->query;
     if (!strcmp(ph, "pool") || !strcmp(ph, "pool?"))
         return o->pool;
+    if (!strcmp(ph, "pattern?"))
+        return o->pattern;
     if (!strcmp(ph, "tag"))
         return o->tag;
     if (!strcmp(ph, "duration"))
@@ -543,7 +546,8 @@ static int expand_one(struct client *cl, const char *ph, struct orc_buf *b)
     if (find_placeholder(ph, strlen(ph)) == NULL)
         return ORC_EINVAL; /* a bad template: a programmer error */
     v = text_value(cl, ph);
-    if (strcmp(ph, "C?") != 0 && strcmp(ph, "pool?") != 0 && need(v, ph, cl->cmd->name))
+    if (strcmp(ph, "C?") != 0 && strcmp(ph, "pool?") != 0 && strcmp(ph, "pattern?") != 0 &&
+        need(v, ph, cl->cmd->name))
         return ORC_EINVAL;
     if (v == NULL)
         return 0;

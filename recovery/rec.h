@@ -554,6 +554,62 @@ int rec_planned_run(struct rec_env *env,
                     char *errmsg,
                     size_t len);
 
+/* ---- operations on many replicas (relocate_many.c) ----
+ *
+ * orchestrator's relocate-replicas, move-replicas-gtid, move-up-replicas,
+ * repoint-replicas, take-siblings, regroup-replicas(-gtid), make-co-master,
+ * make-master and make-local-master. The replicas of an instance (those the
+ * pattern, a POSIX extended regex on "host:port", matches; all when it is
+ * NULL or "") are moved in parallel, at most MaxConcurrentReplicaOperations
+ * at a time, each as its own operation (checks, maintenance, audit); the
+ * run as a whole is one more operation with its own audit entry. */
+
+enum rec_many_op {
+    REC_MANY_RELOCATE,      /* replicas of key below target */
+    REC_MANY_MOVE_GTID,     /* the same, GTID only */
+    REC_MANY_MOVE_UP,       /* replicas of key below key's master */
+    REC_MANY_REPOINT,       /* replicas of key at target (host "": key) */
+    REC_MANY_TAKE_SIBLINGS, /* key's siblings below key */
+    REC_MANY_REGROUP,       /* key's most advanced replica takes the others */
+    REC_MANY_REGROUP_GTID,  /* the same, GTID only */
+    REC_MANY_MAKE_CO_MASTER,
+    REC_MANY_MAKE_MASTER,
+    REC_MANY_MAKE_LOCAL_MASTER,
+};
+
+struct rec_many_request {
+    enum rec_many_op op;
+    struct orc_key key;    /* the instance (as the topology knows it) */
+    struct orc_key target; /* destination; host "" = none */
+    const char *pattern;   /* replicas to move; NULL or "": all */
+    const char *user;      /* who asked, for the audit; may be NULL */
+};
+
+struct rec_many_result {
+    struct orc_key key;        /* the instance the answer is about */
+    struct orc_key below;      /* destination / promoted replica; host "" = none */
+    struct disc_keylist moved; /* the replicas moved */
+    size_t considered;         /* replicas the operation tried to move */
+    size_t nerrors;            /* lines in errors */
+    struct orc_buf errors;     /* one error per line */
+    char message[2048];        /* orchestrator's API message */
+};
+
+void rec_many_result_init(struct rec_many_result *r);
+void rec_many_result_release(struct rec_many_result *r);
+/* The route name of an operation ("relocate-replicas", ...). Static. */
+const char *rec_many_op_name(enum rec_many_op op);
+/* Runs one operation (leader only; blocking, never on the loop thread).
+ * Returns 0 (out filled; some replicas may have failed: out->errors), or a
+ * refusal / failure code with errmsg set: ORC_ENOTFOUND, ORC_EINVAL (a
+ * loop), ORC_ESTATE (the topology does not allow it, or every replica
+ * failed), ORC_EPERM (not the leader). */
+int rec_many_run(struct rec_env *env,
+                 const struct rec_many_request *req,
+                 struct rec_many_result *out,
+                 char *errmsg,
+                 size_t len);
+
 /* ---- errant GTID (errant.c) ---- */
 
 /* orchestrator's LocateErrantGTID: the binary logs of the instance that hold

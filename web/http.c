@@ -45,6 +45,7 @@ static const struct {
     {web_routes_planned, &web_routes_planned_len},
     {web_routes_gtid, &web_routes_gtid_len},
     {web_routes_replication, &web_routes_replication_len},
+    {web_routes_relocate_many, &web_routes_relocate_many_len},
     {web_routes_raft, &web_routes_raft_len},
     {web_routes_kv, &web_routes_kv_len},
     {web_routes_more, &web_routes_more_len},

@@ -221,6 +221,11 @@ extern const size_t web_routes_gtid_len;
 extern const struct web_route web_routes_replication[];
 extern const size_t web_routes_replication_len;
 
+/* ---- api_relocate_many.c: relocate-replicas and the other operations on
+ * many replicas, take-siblings, make-co-master, make-(local-)master */
+extern const struct web_route web_routes_relocate_many[];
+extern const size_t web_routes_relocate_many_len;
+
 /* ---- api_raft.c: raft routes; proxy.c: forwarding to the raft leader ---- */
 extern const struct web_route web_routes_raft[];
 extern const size_t web_routes_raft_len;
