@@ -82,6 +82,15 @@ bool rec_serves_gtid(const struct disc_instance *in);
  * MariaDB, or both MySQL/Percona). */
 bool rec_gtid_compatible(const struct disc_instance *r, const struct disc_instance *m);
 
+/* ---- pure choices (relocate_many.c) ---- */
+
+/* regroup-replicas' candidate among the n fresh readings v (siblings; an
+ * entry whose key host is "" could not be read): the most advanced by
+ * executed coordinates among those with binary logs and log_slave_updates,
+ * not promotion rule must_not, and replicating with GTID when gtid_only.
+ * Its index, or SIZE_MAX when none qualifies. */
+size_t rec_many_pick_candidate(const struct disc_instance *v, size_t n, bool gtid_only);
+
 /* ---- shared by relocate.c and takeover.c ---- */
 
 /* What the snapshot must show for one instance after an operation. */

@@ -404,6 +404,20 @@ static int check_repoint(struct many *x, char *errmsg, size_t len)
     return add_replicas(x, &x->req->key, &x->dest, &x->dest, errmsg, len);
 }
 
+size_t rec_many_pick_candidate(const struct disc_instance *v, size_t n, bool gtid_only)
+{
+    size_t best = SIZE_MAX;
+
+    for (size_t i = 0; i < n; i++) {
+        bool ok = v[i].key.host[0] != '\0' && v[i].log_bin && v[i].log_replica_updates &&
+                  strcmp(v[i].promotion_rule, "must_not") != 0 &&
+                  (!gtid_only || rec_uses_gtid(&v[i]));
+        if (ok && (best == SIZE_MAX || rec_coords_cmp(&v[i].exec_coords, &v[best].exec_coords) > 0))
+            best = i;
+    }
+    return best;
+}
+
 /* The most advanced replica that may take the others (orchestrator's
  * candidate: binary logs with log_slave_updates, not banned); the others
  * that can replicate from it and are not ahead of it become items. */
@@ -432,13 +446,7 @@ static int check_regroup(struct many *x, char *errmsg, size_t len)
         if (rec_read(x->s, &x->items[i].key, &v[i], why, sizeof(why)) != 0)
             v[i].key.host[0] = '\0'; /* unreadable: lost */
     }
-    for (size_t i = 0; i < n; i++) {
-        bool ok = v[i].key.host[0] != '\0' && v[i].log_bin && v[i].log_replica_updates &&
-                  strcmp(v[i].promotion_rule, "must_not") != 0 &&
-                  (!x->gtid_only || rec_uses_gtid(&v[i]));
-        if (ok && (best == SIZE_MAX || rec_coords_cmp(&v[i].exec_coords, &v[best].exec_coords) > 0))
-            best = i;
-    }
+    best = rec_many_pick_candidate(v, n, x->gtid_only);
     if (best == SIZE_MAX) {
         orc_errf(errmsg, len, "no candidate replica found among the %zu replicas of %s", n, x->k);
         rc = ORC_ESTATE;

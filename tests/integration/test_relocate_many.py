@@ -114,7 +114,25 @@ def test_relocate_replicas_with_a_pattern_then_all_then_move_up_and_cli(orc_fact
     # onto their own master: each is only repointed there
     p = orc.cli("relocate-replicas", "-i", sb.key("i1"), "-d", sb.key("i1"), timeout=60)
     assert p.returncode == 0, p.stderr
+    assert sorted(p.stdout.split()) == sorted(sb.key(n) for n in ("i2", "i3", "i4"))
+    # three replicas, MaxConcurrentReplicaOperations=2: two workers
+    log = orc.log_path.read_text(encoding="utf-8", errors="replace")
+    assert "op=relocate-replicas replicas=3 workers=2" in log
+    assert "op=relocate-replicas replicas=1 workers=1" in log
     below(sb, ["i2", "i3", "i4"], "i1")
+
+    # one replica that cannot move does not stop the others; its error is in the answer
+    sb.sql("i4", "STOP SLAVE")
+    wait_until(lambda: call(orc, f"instance/{hp(sb, 'i4')}")[1]["ReplicationSQLThreadState"] != 1,
+               10, what="i4 seen stopped")
+    body = ok(orc, f"relocate-replicas/{hp(sb, 'i1')}/{hp(sb, 'i2')}")
+    assert body["Message"].startswith(
+        f"Relocated 1 replicas of {sb.key('i1')} below {sb.key('i2')}; 1 errors: ["), body
+    assert "not replicating" in body["Message"], body
+    assert [d["Key"] for d in body["Details"]] == [key_of(sb, "i3")]
+    below(sb, ["i3"], "i2")
+    assert master_port(sb, "i4") == sb.port("i1")
+    sb.sql("i4", "START SLAVE")
 
     status, audit = call(orc, "audit")
     types = {a["AuditType"] for a in audit}

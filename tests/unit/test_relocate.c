@@ -275,6 +275,39 @@ static void test_op_names(void **state)
     assert_string_equal(rec_planned_op_name((enum rec_planned_op)42), "unknown");
 }
 
+/* regroup-replicas: the most advanced replica that may take the others. */
+static void test_regroup_candidate(void **state)
+{
+    struct disc_instance v[4];
+
+    (void)state;
+    for (int i = 0; i < 4; i++) {
+        mk(&v[i], 3307 + i, 3306);
+        orc_strlcpy(v[i].exec_coords.file, "mysql-bin.000002", sizeof(v[i].exec_coords.file));
+        v[i].exec_coords.pos = 100;
+    }
+    v[2].exec_coords.pos = 500; /* the most advanced */
+    v[3].exec_coords.pos = 300;
+    assert_int_equal(rec_many_pick_candidate(v, 4, false), 2);
+    /* banned, or without log_slave_updates: the next most advanced */
+    orc_strlcpy(v[2].promotion_rule, "must_not", sizeof(v[2].promotion_rule));
+    assert_int_equal(rec_many_pick_candidate(v, 4, false), 3);
+    v[3].log_replica_updates = false;
+    assert_int_equal(rec_many_pick_candidate(v, 4, false), 0);
+    /* a later binary log file wins over a higher position */
+    orc_strlcpy(v[1].exec_coords.file, "mysql-bin.000003", sizeof(v[1].exec_coords.file));
+    v[1].exec_coords.pos = 4;
+    assert_int_equal(rec_many_pick_candidate(v, 4, false), 1);
+    /* GTID only; unreadable entries never qualify */
+    v[1].using_mariadb_gtid = false;
+    assert_int_equal(rec_many_pick_candidate(v, 4, true), 0);
+    v[0].key.host[0] = '\0';
+    assert_int_equal(rec_many_pick_candidate(v, 2, true), SIZE_MAX);
+    assert_int_equal(rec_many_pick_candidate(v, 0, false), SIZE_MAX);
+    for (int i = 0; i < 4; i++)
+        disc_instance_release(&v[i]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -288,6 +321,7 @@ int main(void)
         cmocka_unit_test(test_loop_detection),
         cmocka_unit_test(test_gtid_pairing),
         cmocka_unit_test(test_op_names),
+        cmocka_unit_test(test_regroup_candidate),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
