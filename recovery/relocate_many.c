@@ -177,6 +177,8 @@ static void move_item(struct many *x, struct item *it)
     struct rec_planned_request q;
     struct rec_planned_result res;
 
+    if (it->rc != 0)
+        return; /* refused by the check */
     if (rec_op_lost_leadership(&x->run, it->err, sizeof(it->err))) {
         it->rc = ORC_EPERM;
         return;
@@ -366,11 +368,14 @@ static int check_relocate(struct many *x, const struct orc_key *of, char *errmsg
     x->planned = REC_OP_RELOCATE;
     if (rc == 0)
         rc = check_no_loop(x, errmsg, len);
+    /* move-replicas-gtid: a replica without GTID fails alone, as in
+     * orchestrator (the others still move) */
     for (size_t i = 0; rc == 0 && x->gtid_only && i < x->nitems; i++) {
         const struct disc_instance *r = snap_get(x, &x->items[i].key);
         if (r != NULL && !rec_uses_gtid(r)) {
-            orc_errf(errmsg, len, "%s:%d does not replicate with GTID", r->key.host, r->key.port);
-            rc = ORC_ESTATE;
+            x->items[i].rc = ORC_ESTATE;
+            snprintf(x->items[i].err, sizeof(x->items[i].err), "%s:%d does not replicate with GTID",
+                     r->key.host, r->key.port);
         }
     }
     return rc;

@@ -133,6 +133,15 @@ def test_relocate_replicas_with_a_pattern_then_all_then_move_up_and_cli(orc_fact
     below(sb, ["i3"], "i2")
     assert master_port(sb, "i4") == sb.port("i1")
     sb.sql("i4", "START SLAVE")
+    wait_until(lambda: running(sb, "i4"), 10, what="i4 replicating again")
+
+    # repoint-replicas onto another instance (our -d form), then back onto the instance itself
+    body = ok(orc, f"repoint-replicas/{hp(sb, 'i2')}/{hp(sb, 'i1')}")
+    assert body["Message"] == f"Repointed 1 replicas of {sb.key('i2')}", body
+    below(sb, ["i2", "i3", "i4"], "i1")
+    body = ok(orc, f"repoint-slaves/{hp(sb, 'i1')}")
+    assert ports(d["Key"] for d in body["Details"]) == sorted(sb.port(n) for n in ("i2", "i3", "i4"))
+    below(sb, ["i2", "i3", "i4"], "i1")
 
     status, audit = call(orc, "audit")
     types = {a["AuditType"] for a in audit}
