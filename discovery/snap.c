@@ -243,13 +243,17 @@ static int build_clusters(const struct raw *r, struct disc_snapshot *s, const in
     return 0;
 }
 
-/* Orders the instances by cluster, depth, key and moves them into s. */
+/* Orders the instances by cluster, depth, key, in place (a permutation
+ * applied cycle by cycle: each record moves once, and no second array of
+ * records is allocated and faulted in), and hands the arrays to s. */
 static int place_sorted(struct disc_snapshot *s,
                         struct disc_instance *in,
                         struct disc_annot *an,
                         const int *depth)
 {
     int *perm = malloc((s->n ? s->n : 1) * sizeof(int));
+    struct disc_instance tmp;
+    struct disc_annot tmpa;
 
     if (perm == NULL)
         return ORC_ENOMEM;
@@ -258,11 +262,31 @@ static int place_sorted(struct disc_snapshot *s,
     struct order o = {in, depth};
 
     qsort_r(perm, s->n, sizeof(int), cmp_order, &o);
+    /* position j takes the record at perm[j]; a placed position gets perm[j] = j */
     for (size_t i = 0; i < s->n; i++) {
-        s->instances[i] = in[perm[i]]; /* moved: in[] is freed without release */
-        s->annots[i] = an[perm[i]];
+        size_t j = i;
+
+        if (perm[i] == (int)i)
+            continue;
+        tmp = in[i];
+        tmpa = an[i];
+        for (;;) {
+            size_t k = (size_t)perm[j];
+
+            perm[j] = (int)j;
+            if (k == i) {
+                in[j] = tmp;
+                an[j] = tmpa;
+                break;
+            }
+            in[j] = in[k];
+            an[j] = an[k];
+            j = k;
+        }
     }
     free(perm);
+    s->instances = in; /* the caller's arrays now belong to s */
+    s->annots = an;
     return 0;
 }
 
@@ -310,6 +334,10 @@ static int compute(const struct raw *r,
 
 static void raw_free(struct raw *r)
 {
+    if (r->s != NULL && r->s->instances == r->in) /* handed over by place_sorted */
+        r->s->instances = NULL;
+    if (r->s != NULL && r->s->annots == r->an)
+        r->s->annots = NULL;
     if (r->in != NULL)
         for (size_t i = 0; r->s != NULL && i < r->s->n; i++)
             disc_instance_release(&r->in[i]);
@@ -350,9 +378,7 @@ static int snapshot_copy(struct disc_topo *t, struct raw *r)
     s->reasonable_check_ms = t->o.reasonable_check_ms;
     s->reasonable_lag_s = t->o.reasonable_lag_s;
     s->n = n;
-    s->instances = calloc(n ? n : 1, sizeof(*s->instances));
-    s->annots = calloc(n ? n : 1, sizeof(*s->annots));
-    if (s->instances == NULL || s->annots == NULL || copy_entries(t, r->in, r->an) != 0)
+    if (copy_entries(t, r->in, r->an) != 0)
         goto fail;
     return 0;
 fail:
@@ -371,9 +397,7 @@ static struct disc_snapshot *snapshot_finish(struct raw *r)
         raw_free(r);
         return NULL;
     }
-    free(r->in);
-    free(r->an);
-    free(r->aliases);
+    free(r->aliases); /* r->in and r->an are s's arrays now */
     return s;
 }
 
