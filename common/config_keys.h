@@ -293,13 +293,13 @@ ORC_CFG_KEY(BOOL, PreventCrossDataCenterMasterFailover, "false", 0, 0, 0, NULL, 
             "cancel a promotion to another data center")
 ORC_CFG_KEY(BOOL, PreventCrossRegionMasterFailover, "false", 0, 0, 0, NULL, NULL,
             "cancel a promotion to another region")
-ORC_CFG_KEY(INT, FailMasterPromotionOnLagMinutes, "0", 0, ORC_CFG_BIG, ORC_CFG_UNSUPPORTED, NULL, NULL,
+ORC_CFG_KEY(INT, FailMasterPromotionOnLagMinutes, "0", 0, ORC_CFG_BIG, 0, NULL, NULL,
             "cancel a promotion when the candidate lags this much; 0: off")
 ORC_CFG_KEY(BOOL, FailMasterPromotionIfSQLThreadNotUpToDate, "false", 0, 0, 0, NULL, NULL,
             "cancel a promotion when the candidate has not applied its relay logs")
 ORC_CFG_KEY(BOOL, DelayMasterPromotionIfSQLThreadNotUpToDate, "false", 0, 0, 0, NULL, NULL,
             "wait for the candidate to apply its relay logs (excludes the key above)")
-ORC_CFG_KEY(BOOL, DetachLostReplicasAfterMasterFailover, "true", 0, 0, ORC_CFG_UNSUPPORTED,
+ORC_CFG_KEY(BOOL, DetachLostReplicasAfterMasterFailover, "true", 0, 0, 0,
             "DetachLostSlavesAfterMasterFailover", NULL,
             "detach the master host of replicas lost in a failover")
 ORC_CFG_KEY(BOOL, MasterFailoverDetachReplicaMasterHost, "false", 0, 0, ORC_CFG_UNSUPPORTED,
@@ -307,7 +307,7 @@ ORC_CFG_KEY(BOOL, MasterFailoverDetachReplicaMasterHost, "false", 0, 0, ORC_CFG_
             "detach the promoted master's own master host")
 ORC_CFG_KEY(INT, MasterFailoverLostInstancesDowntimeMinutes, "0", 0, ORC_CFG_BIG, 0, NULL, NULL,
             "downtime of instances lost in a failover")
-ORC_CFG_KEY(BOOL, CoMasterRecoveryMustPromoteOtherCoMaster, "true", 0, 0, ORC_CFG_UNSUPPORTED, NULL, NULL,
+ORC_CFG_KEY(BOOL, CoMasterRecoveryMustPromoteOtherCoMaster, "true", 0, 0, 0, NULL, NULL,
             "a dead co-master is replaced by the other co-master only")
 ORC_CFG_KEY(BOOL, RecoverNonWriteableMaster, "false", 0, 0, 0, NULL, NULL,
             "treat a read-only master as a failure and make it writeable")

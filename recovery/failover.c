@@ -19,6 +19,7 @@
 #include "recovery/hooks.h"
 #include "recovery/op.h"
 #include "recovery/ops.h"
+#include "recovery/planned.h"
 #include "recovery/promote.h"
 
 #define PREPARE_TIMEOUT_MS 10000
@@ -59,6 +60,9 @@ struct run {
     struct rec_replica *r; /* its replicas */
     size_t n;
     int candidate, most_advanced;
+    int co_other;   /* a dead co-master: index of the other co-master in r, or -1 */
+    bool co_must;   /* ... which must be the one promoted */
+    bool caught_up; /* the candidate took what a more advanced replica had */
     struct rec_op_filters ignore; /* PromotionIgnoreHostnameFilters */
     enum rec_state state;
     /* the run: uid, epoch, steps (written in batches off the critical
@@ -114,6 +118,7 @@ static void add_resumed_successor(struct run *x, const struct disc_snapshot *s)
     disc_instance_init(&x->r[x->n].in);
     disc_instance_copy(&x->r[x->n].in, &s->instances[i]);
     x->r[x->n].rule = strdup(s->annots[i].promotion_rule);
+    x->r[x->n].lag = s->instances[i].replication_lag_seconds;
     x->n++;
 }
 
@@ -143,10 +148,14 @@ static int load_topology(struct run *x, char *errmsg, size_t len)
         disc_instance_init(&x->r[x->n].in);
         disc_instance_copy(&x->r[x->n].in, in);
         x->r[x->n].rule = strdup(s->annots[i].promotion_rule);
+        x->r[x->n].lag = in->replication_lag_seconds;
         x->n++;
     }
     if (x->r != NULL && x->req->resume && x->req->candidate != NULL)
         add_resumed_successor(x, s);
+    for (size_t i = 0; x->r != NULL && x->failed.is_co_master && i < x->n; i++)
+        if (orc_key_eq(&x->r[i].in.key, &x->failed.master_key))
+            x->co_other = (int)i;
     disc_snapshot_put(s);
     return x->r ? 0 : ORC_ENOMEM;
 }
@@ -307,6 +316,58 @@ static int st_prepare(struct run *x, char *errmsg, size_t len)
 
 /* ---- choose ---- */
 
+/* A dead co-master (orchestrator's RecoverDeadCoMaster): the other
+ * co-master is the one promoted when CoMasterRecoveryMustPromoteOtherCoMaster
+ * says so or when it is writable already; otherwise any replica may be. */
+static int co_master_want(struct run *x, const struct orc_key **want, char *errmsg, size_t len)
+{
+    const struct rec_replica *o;
+
+    if (x->co_other < 0) {
+        orc_errf(errmsg, len, "the other co-master %s:%d of %s:%d is not known",
+                 x->failed.master_key.host, x->failed.master_key.port, x->failed.key.host,
+                 x->failed.key.port);
+        return ORC_ENOTFOUND;
+    }
+    o = &x->r[x->co_other];
+    x->co_must = rec_promote_co_master_must(x->env->cfg->CoMasterRecoveryMustPromoteOtherCoMaster,
+                                            o->in.read_only);
+    step(x, "co-master recovery: the other co-master %s:%d is %s; it %s be promoted",
+         o->in.key.host, o->in.key.port, o->in.read_only ? "read-only" : "writable",
+         x->co_must ? "must" : "may");
+    if (!x->co_must)
+        return 0;
+    if (*want != NULL && !orc_key_eq(*want, &o->in.key)) {
+        orc_errf(errmsg, len,
+                 "requested candidate %s:%d is not the other co-master %s:%d, which must be "
+                 "promoted (CoMasterRecoveryMustPromoteOtherCoMaster, or it is writable)",
+                 (*want)->host, (*want)->port, o->in.key.host, o->in.key.port);
+        return ORC_ESTATE;
+    }
+    *want = &o->in.key;
+    return 0;
+}
+
+/* FailMasterPromotionOnLagMinutes, checked before anything is changed
+ * (orchestrator checks it after regrouping the replicas below the
+ * candidate). The lag is the one seen before the run: a replica whose IO
+ * thread was stopped reports none. */
+static int check_lag(struct run *x, char *errmsg, size_t len)
+{
+    const struct rec_replica *c = &x->r[x->candidate];
+    int64_t m = x->env->cfg->FailMasterPromotionOnLagMinutes;
+    int rc;
+
+    if (m <= 0 || (x->req->resume && x->req->candidate != NULL))
+        return 0;
+    rc = rec_promote_check_lag(&c->in.key, &c->lag, m, errmsg, len);
+    if (rc == 0)
+        step(x, "candidate %s:%d lag %lld s is under FailMasterPromotionOnLagMinutes=%lld",
+             c->in.key.host, c->in.key.port, (long long)(c->lag.valid ? c->lag.value : 0),
+             (long long)m);
+    return rc;
+}
+
 static int st_choose(struct run *x, char *errmsg, size_t len)
 {
     struct rec_promote_options o;
@@ -330,6 +391,11 @@ static int st_choose(struct run *x, char *errmsg, size_t len)
     o.prevent_cross_dc = x->env->cfg->PreventCrossDataCenterMasterFailover;
     o.prevent_cross_region = x->env->cfg->PreventCrossRegionMasterFailover;
     o.want = x->req->candidate;
+    if (x->failed.is_co_master) {
+        int rc = co_master_want(x, &o.want, errmsg, len);
+        if (rc != 0)
+            return rc;
+    }
     x->candidate = rec_promote_choose(x->r, x->n, &x->failed, &o, &x->most_advanced, errmsg, len);
     for (size_t i = 0; i < x->n; i++)
         if (x->r[i].why_not[0] != '\0')
@@ -375,6 +441,7 @@ static int st_catch_up(struct run *x, char *errmsg, size_t len)
          c->in.key.port, a->in.key.host, a->in.key.port,
          disc_str(a->in.gtid_errant)[0] ? ", taking its errant GTID too: " : "",
          disc_str(a->in.gtid_errant));
+    x->caught_up = true; /* its replication no longer points at the failed master */
     rc = rec_change_master_gtid(x->sess, &c->in, &a->in.key, true, errmsg, len);
     if (rc == 0)
         rc = rec_wait_gtid(x->sess, &c->in, gtid_position(&a->in), PREPARE_TIMEOUT_MS, errmsg, len);
@@ -389,6 +456,38 @@ static int st_catch_up(struct run *x, char *errmsg, size_t len)
 
 /* ---- promote ---- */
 
+/* CHANGE MASTER to "//host" (reversible: reattach-replica-master-host),
+ * replication left stopped. */
+static int detach_master_host(struct run *x, const struct disc_instance *in, char *errmsg, size_t len)
+{
+    struct orc_key d;
+
+    if (rec_promote_detached_key(&in->master_key, &d) != 0) {
+        orc_errf(errmsg, len, "master host of %s:%d too long to detach", in->key.host,
+                 in->key.port);
+        return ORC_EINVAL;
+    }
+    if (rec_uses_gtid(in))
+        return rec_change_master_gtid(x->sess, in, &d, false, errmsg, len);
+    return rec_change_master_coords(x->sess, in, &d, &in->exec_coords, false, errmsg, len);
+}
+
+/* The other co-master takes over: its replication from the dead one is
+ * stopped but kept (the pair can be mended when that one is back; it is
+ * fenced read-only meanwhile), and it is made writable. */
+static int promote_co_master(struct run *x, struct rec_replica *c, char *errmsg, size_t len)
+{
+    const struct orc_config *cfg = x->env->cfg;
+    int rc = rec_stop_replica(x->sess, &c->in, errmsg, len);
+
+    if (rc == 0 && cfg->ApplyMySQLPromotionAfterMasterFailover)
+        rc = rec_set_read_only(x->sess, &c->in, false, cfg->UseSuperReadOnly, errmsg, len);
+    if (rc == 0)
+        step(x, "other co-master %s:%d: replication stopped (kept)%s", c->in.key.host,
+             c->in.key.port, cfg->ApplyMySQLPromotionAfterMasterFailover ? ", read_only=0" : "");
+    return rc;
+}
+
 static int st_promote(struct run *x, char *errmsg, size_t len)
 {
     struct rec_replica *c = &x->r[x->candidate];
@@ -401,11 +500,17 @@ static int st_promote(struct run *x, char *errmsg, size_t len)
            json_pack("{s:s, s:o}", "UID", x->out->uid, "SuccessorKey", rec_key_json(&c->in.key)));
     if (lost_leadership(x, errmsg, len))
         return ORC_EPERM;
-    if (cfg->ApplyMySQLPromotionAfterMasterFailover ||
-        (x->req->command && strcmp(x->req->command, "graceful-master-takeover") == 0)) {
+    if (x->failed.is_co_master && x->candidate == x->co_other && !x->caught_up) {
+        rc = promote_co_master(x, c, errmsg, len);
+    } else if (cfg->ApplyMySQLPromotionAfterMasterFailover ||
+               (x->req->command && strcmp(x->req->command, "graceful-master-takeover") == 0)) {
         rc = rec_reset_replica_all(x->sess, &c->in, errmsg, len);
         if (rc == 0)
             rc = rec_set_read_only(x->sess, &c->in, false, cfg->UseSuperReadOnly, errmsg, len);
+    } else if (x->failed.is_co_master) {
+        /* not the other co-master: cut the circle candidate -> dead
+         * co-master -> other co-master -> candidate (as orchestrator) */
+        rc = detach_master_host(x, &c->in, errmsg, len);
     } else {
         rc = rec_stop_replica(x->sess, &c->in, errmsg, len);
     }
@@ -513,6 +618,32 @@ static void st_publish(struct run *x)
         rec_kv_publish_master(x->env, x->alias[0] ? x->alias : x->cluster, s);
     step(x, "published %s as master of %s (%s)", ks, x->alias[0] ? x->alias : x->cluster,
          x->env->cfg->KVClusterMasterPrefix);
+}
+
+/* DetachLostReplicasAfterMasterFailover: a replica left behind must not
+ * replicate from the old master should that one come back. Runs after the
+ * promotion, off its critical path (orchestrator postpones it likewise). */
+static void st_detach_lost(struct run *x)
+{
+    size_t done = 0;
+
+    if (!x->env->cfg->DetachLostReplicasAfterMasterFailover || x->out->lost.len == 0)
+        return;
+    for (size_t i = 0; i < x->n; i++) {
+        char err[ORC_ERRMSG_SIZE] = "";
+        bool lost = false;
+        for (size_t j = 0; j < x->out->lost.len && !lost; j++)
+            lost = orc_key_eq(&x->out->lost.keys[j], &x->r[i].in.key);
+        if (!lost || !orc_key_eq(&x->r[i].in.master_key, &x->req->failed))
+            continue;
+        if (detach_master_host(x, &x->r[i].in, err, sizeof(err)) != 0) {
+            add_error(x, err);
+            continue;
+        }
+        done++;
+    }
+    step(x, "detached %zu of %zu lost replicas from %s:%d (DetachLostReplicasAfterMasterFailover)",
+         done, x->out->lost.len, x->req->failed.host, x->req->failed.port);
 }
 
 /* ---- intermediate master: its replicas move up to its master ---- */
@@ -703,7 +834,8 @@ static int run_states(struct run *x, char *errmsg, size_t len)
             (rc = st_regroup_intermediate(x, errmsg, len)) != 0)
             return rc;
     } else {
-        if ((rc = enter(x, REC_ST_CHOOSE, errmsg, len)) != 0 || (rc = st_choose(x, errmsg, len)))
+        if ((rc = enter(x, REC_ST_CHOOSE, errmsg, len)) != 0 ||
+            (rc = st_choose(x, errmsg, len)) != 0 || (rc = check_lag(x, errmsg, len)) != 0)
             return rc;
         if ((rc = enter(x, REC_ST_CATCH_UP, errmsg, len)) != 0 ||
             (rc = st_catch_up(x, errmsg, len)) != 0)
@@ -719,6 +851,8 @@ static int run_states(struct run *x, char *errmsg, size_t len)
         st_fence(x);
     set_state(x, REC_ST_PUBLISH);
     st_publish(x);
+    if (!x->req->intermediate)
+        st_detach_lost(x);
     return 0;
 }
 
@@ -735,7 +869,7 @@ int rec_failover_run(struct rec_env *env,
     x.env = env;
     x.req = req;
     x.out = out;
-    x.candidate = x.most_advanced = -1;
+    x.candidate = x.most_advanced = x.co_other = -1;
     disc_instance_init(&x.failed);
     rc = rec_op_init(&x.op, env, "failover", &out->errors);
     x.op.batch_steps = true;

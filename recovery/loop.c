@@ -271,7 +271,7 @@ static bool allowed(struct rec_loop *l, const struct rec_analysis *a)
                       a->key.host, a->key.port, rec_code_name(a->code));
         return false;
     }
-    return is_master_code(a->code) || is_im_code(a->code);
+    return is_master_code(a->code) || is_im_code(a->code) || a->code == REC_NO_WRITEABLE_MASTER;
 }
 
 /* A recovery blocked by anti-flapping is not tried again for a second: the
@@ -337,6 +337,11 @@ static bool act(struct rec_loop *l, const struct rec_analysis *a)
         return true;
     if (recently_blocked(l, &a->key))
         return false;
+    if (a->code == REC_NO_WRITEABLE_MASTER) { /* RecoverNonWriteableMaster */
+        if (rec_nonwriteable_run(l->env, a, det, err, sizeof(err)) == ORC_EEXIST)
+            note_blocked(l, &a->key);
+        return false;
+    }
     memset(&req, 0, sizeof(req));
     req.failed = a->key;
     req.analysis = rec_code_name(a->code);
