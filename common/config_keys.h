@@ -343,7 +343,7 @@ ORC_CFG_KEY(LIST, PostIntermediateMasterFailoverProcesses, "", 0, 0, 0, NULL, NU
             "run after an intermediate master recovery")
 ORC_CFG_KEY(LIST, PostGracefulTakeoverProcesses, "", 0, 0, 0, NULL, NULL,
             "run after a graceful takeover")
-ORC_CFG_KEY(LIST, PostTakeMasterProcesses, "", 0, 0, ORC_CFG_UNSUPPORTED, NULL, NULL, "run after take-master")
+ORC_CFG_KEY(LIST, PostTakeMasterProcesses, "", 0, 0, 0, NULL, NULL, "run after take-master")
 
 ORC_CFG_SECTION("Raft")
 ORC_CFG_KEY(BOOL, RaftEnabled, "false", 0, 0, 0, NULL, NULL,

@@ -165,3 +165,16 @@ def test_lagging_candidate_is_not_promoted(sandbox_factory, orc_factory):
     assert "FailMasterPromotionOnLagMinutes" in str(recs[0]["AllErrors"])
     assert read_only(sb, "i2") == 1 and read_only(sb, "i3") == 1
     assert status(sb, "i2")["Master_Host"] == "127.0.0.1"  # nothing was repointed
+
+
+def test_take_master_runs_post_take_master_processes(sandbox_factory, orc_factory, tmp_path):
+    sb = sandbox_factory("chain", 3)  # i1 -> i2 -> i3
+    trace = tmp_path / "take-master.txt"
+    orc = start_orc(orc_factory, sb, PostTakeMasterProcesses=[
+        f"echo {{command}} {{successorPort}} {{failedPort}} >> {trace}"])
+    resp = orc.get(f"/api/take-master/127.0.0.1/{sb.port('i3')}", timeout=60)
+    assert resp.status_code == 200 and resp.json()["Code"] == "OK", resp.text
+    wait_until(lambda: replicates_from(sb, "i2", "i3"), 10, what="i2 below i3")
+    assert replicates_from(sb, "i3", "i1")
+    wait_until(trace.exists, 5, what="hook ran")
+    assert trace.read_text() == f"take-master {sb.port('i3')} {sb.port('i2')}\n"
