@@ -311,7 +311,7 @@ ORC_CFG_KEY(BOOL, CoMasterRecoveryMustPromoteOtherCoMaster, "true", 0, 0, 0, NUL
             "a dead co-master is replaced by the other co-master only")
 ORC_CFG_KEY(BOOL, RecoverNonWriteableMaster, "false", 0, 0, 0, NULL, NULL,
             "treat a read-only master as a failure and make it writeable")
-ORC_CFG_KEY(INT, PostponeReplicaRecoveryOnLagMinutes, "0", 0, ORC_CFG_BIG, ORC_CFG_UNSUPPORTED,
+ORC_CFG_KEY(INT, PostponeReplicaRecoveryOnLagMinutes, "0", 0, ORC_CFG_BIG, 0,
             "PostponeSlaveRecoveryOnLagMinutes", NULL,
             "replicas delayed more than this are relocated after the failover")
 ORC_CFG_KEY(INT, MaxConcurrentReplicaOperations, "5", 1, 1000, 0, NULL, NULL,

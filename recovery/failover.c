@@ -59,10 +59,12 @@ struct run {
     char alias[DISC_TEXT_MAX];
     struct rec_replica *r; /* its replicas */
     size_t n;
+    struct rec_replica *later; /* replicas postponed (PostponeReplicaRecoveryOnLagMinutes) */
+    size_t nlater;
     int candidate, most_advanced;
-    int co_other;   /* a dead co-master: index of the other co-master in r, or -1 */
-    bool co_must;   /* ... which must be the one promoted */
-    bool caught_up; /* the candidate took what a more advanced replica had */
+    int co_other;                 /* a dead co-master: index of the other co-master in r, or -1 */
+    bool co_must;                 /* ... which must be the one promoted */
+    bool caught_up;               /* the candidate took what a more advanced replica had */
     struct rec_op_filters ignore; /* PromotionIgnoreHostnameFilters */
     enum rec_state state;
     /* the run: uid, epoch, steps (written in batches off the critical
@@ -141,10 +143,16 @@ static int load_topology(struct run *x, char *errmsg, size_t len)
     orc_strlcpy(x->cluster, c >= 0 ? s->clusters[c].name : "", sizeof(x->cluster));
     orc_strlcpy(x->alias, c >= 0 ? s->clusters[c].alias : "", sizeof(x->alias));
     x->r = calloc(s->n ? s->n : 1, sizeof(*x->r));
-    for (size_t i = 0; x->r != NULL && i < s->n; i++) {
+    x->later = calloc(s->n ? s->n : 1, sizeof(*x->later));
+    for (size_t i = 0; x->r != NULL && x->later != NULL && i < s->n; i++) {
         const struct disc_instance *in = &s->instances[i];
         if (!orc_key_eq(&in->master_key, &x->req->failed) || (int)i == fi)
             continue;
+        if (rec_postpone_replica(x->env->cfg, in)) {
+            disc_instance_init(&x->later[x->nlater].in);
+            disc_instance_copy(&x->later[x->nlater++].in, in);
+            continue;
+        }
         disc_instance_init(&x->r[x->n].in);
         disc_instance_copy(&x->r[x->n].in, in);
         x->r[x->n].rule = strdup(s->annots[i].promotion_rule);
@@ -157,7 +165,7 @@ static int load_topology(struct run *x, char *errmsg, size_t len)
         if (orc_key_eq(&x->r[i].in.key, &x->failed.master_key))
             x->co_other = (int)i;
     disc_snapshot_put(s);
-    return x->r ? 0 : ORC_ENOMEM;
+    return x->r && x->later ? 0 : ORC_ENOMEM;
 }
 
 static void list_keys(const struct rec_replica *r, size_t n, struct orc_buf *out)
@@ -458,7 +466,10 @@ static int st_catch_up(struct run *x, char *errmsg, size_t len)
 
 /* CHANGE MASTER to "//host" (reversible: reattach-replica-master-host),
  * replication left stopped. */
-static int detach_master_host(struct run *x, const struct disc_instance *in, char *errmsg, size_t len)
+static int detach_master_host(struct run *x,
+                              const struct disc_instance *in,
+                              char *errmsg,
+                              size_t len)
 {
     struct orc_key d;
 
@@ -814,6 +825,8 @@ static void refresh(struct run *x)
     disc_topo_probe_soon(x->env->topo, &x->req->failed);
     for (size_t i = 0; i < x->n; i++)
         disc_topo_probe_soon(x->env->topo, &x->r[i].in.key);
+    for (size_t i = 0; i < x->nlater; i++)
+        disc_topo_probe_soon(x->env->topo, &x->later[i].in.key);
 }
 
 static int run_states(struct run *x, char *errmsg, size_t len)
@@ -909,6 +922,9 @@ int rec_failover_run(struct rec_env *env,
     } else if (!out->blocked && out->id > 0) { /* never registered: it did nothing */
         set_state(&x, REC_ST_POST_HOOKS);
         run_hooks(&x, HOOKS_POST, errmsg, len);
+        if (out->successful) /* the postponed replicas, off the critical path */
+            rec_postponed_relocate(&x.op, x.sess, x.later, x.nlater, &out->successor,
+                                   &out->participants);
         rec_op_flush_steps(&x.op);
         resolve(&x);
         set_state(&x, out->successful ? REC_ST_DONE : REC_ST_FAILED);
@@ -929,6 +945,9 @@ int rec_failover_run(struct rec_env *env,
         free((char *)x.r[i].rule);
     }
     free(x.r);
+    for (size_t i = 0; i < x.nlater; i++)
+        disc_instance_release(&x.later[i].in);
+    free(x.later);
     rec_op_filters_release(&x.ignore);
     rec_registry_leave(env->running, out->uid);
     disc_instance_release(&x.failed);

@@ -104,8 +104,8 @@ static int st_set_writable(struct rec_op *op, void *ctx, char *errmsg, size_t le
     if (rc == 0)
         rc = rec_set_read_only(x->s, &x->in, false, op->env->cfg->UseSuperReadOnly, errmsg, len);
     if (rc == 0)
-        rec_op_step(op, "master %s:%d set read_only=0 (RecoverNonWriteableMaster)",
-                    x->a->key.host, x->a->key.port);
+        rec_op_step(op, "master %s:%d set read_only=0 (RecoverNonWriteableMaster)", x->a->key.host,
+                    x->a->key.port);
     return rc;
 }
 

@@ -74,4 +74,20 @@ bool rec_promote_co_master_must(bool must_config, bool other_read_only);
  * the name does not fit. */
 int rec_promote_detached_key(const struct orc_key *master, struct orc_key *out);
 
+/* ---- PostponeReplicaRecoveryOnLagMinutes (postpone.c) ---- */
+
+struct rec_op;
+struct rec_session;
+/* True when in is delayed (SQL_Delay) more than the configured minutes. */
+bool rec_postpone_replica(const struct orc_config *c, const struct disc_instance *in);
+/* After a recovery: CHANGE MASTER (GTID) of each of the n postponed
+ * replicas to `to`, started; the moved ones are added to moved, failures
+ * recorded as the run's errors. Returns how many moved. */
+size_t rec_postponed_relocate(struct rec_op *op,
+                              struct rec_session *s,
+                              const struct rec_replica *later,
+                              size_t n,
+                              const struct orc_key *to,
+                              struct disc_keylist *moved);
+
 #endif

@@ -343,8 +343,8 @@ static int choose_co_master(struct tk *x, char *errmsg, size_t len)
         if (orc_key_eq(&x->rep[i].key, other))
             x->succ = (int)i;
     if (x->succ < 0) {
-        orc_errf(errmsg, len, "the other co-master %s:%d does not replicate from %s",
-                 other->host, other->port, x->m);
+        orc_errf(errmsg, len, "the other co-master %s:%d does not replicate from %s", other->host,
+                 other->port, x->m);
         return ORC_ESTATE;
     }
     return 0;

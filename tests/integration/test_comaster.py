@@ -178,3 +178,35 @@ def test_take_master_runs_post_take_master_processes(sandbox_factory, orc_factor
     assert replicates_from(sb, "i3", "i1")
     wait_until(trace.exists, 5, what="hook ran")
     assert trace.read_text() == f"take-master {sb.port('i3')} {sb.port('i2')}\n"
+
+
+def test_delayed_replica_is_relocated_after_the_failover(sandbox_factory, orc_factory):
+    sb = sandbox_factory("star", 4)
+    # i4 is delayed an hour on purpose: with PostponeReplicaRecoveryOnLagMinutes=1 the failover
+    # neither waits for its relay log (10 s otherwise) nor loses it: it is moved at the end.
+    sb.sql("i4", "STOP SLAVE")
+    sb.sql("i4", "CHANGE MASTER TO MASTER_DELAY=3600")
+    sb.sql("i4", "START SLAVE")
+    row_reaches(sb, "i1", ["i2", "i3"])
+    pos = sb.sql_value("i1", "SELECT @@gtid_binlog_pos")
+    wait_until(lambda: status(sb, "i4")["Gtid_IO_Pos"] == pos, 10, what="i4 received all")
+    orc = start_orc(orc_factory, sb, PostponeReplicaRecoveryOnLagMinutes=1)
+    killed = time.monotonic()
+    sb.kill("i1")
+
+    def promoted():
+        for n in ("i2", "i3"):
+            if status(sb, n) is None and read_only(sb, n) == 0:
+                return n
+        return None
+    new = wait_until(promoted, 30, what="a replica promoted")
+    assert time.monotonic() - killed < 8, "the failover waited for the delayed replica"
+    other = "i3" if new == "i2" else "i2"
+    wait_until(lambda: replicates_from(sb, other, new), 10, what=f"{other} below {new}")
+    wait_until(lambda: replicates_from(sb, "i4", new), 10, what=f"delayed i4 below {new}")
+    assert int(status(sb, "i4")["SQL_Delay"]) == 3600
+    recs = wait_until(lambda: [r for r in orc.api("audit-recovery") if r["RecoveryEndTimestamp"]],
+                      10, what="recovery resolved")
+    assert recs[0]["IsSuccessful"] is True and not recs[0]["LostReplicas"]
+    steps = [s["Message"] for s in orc.api(f"audit-recovery-steps/{recs[0]['UID']}")]
+    assert any("relocated 1 of 1 postponed replicas" in m for m in steps), steps
