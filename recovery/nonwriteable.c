@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "backend/be.h"
 #include "recovery/hooks.h"
 #include "recovery/op.h"
 #include "recovery/ops.h"
@@ -109,6 +110,20 @@ static int st_set_writable(struct rec_op *op, void *ctx, char *errmsg, size_t le
     return rc;
 }
 
+/* A read of what the registration would refuse: a master kept read-only
+ * after a recovery is not registered again (a replicated command) on every
+ * pass for RecoveryPeriodBlockSeconds. The registration stays the authority. */
+static bool in_active_period(const struct rec_env *env, const struct rec_analysis *a)
+{
+    struct be_recovery r;
+    char err[ORC_ERRMSG_SIZE];
+
+    if (env->be == NULL || be_recovery_active(env->be, a->cluster_name, &r, err, sizeof(err)) != 0)
+        return false;
+    be_recovery_release(&r);
+    return true;
+}
+
 int rec_nonwriteable_run(struct rec_env *env,
                          const struct rec_analysis *a,
                          int64_t detection_id,
@@ -124,6 +139,7 @@ int rec_nonwriteable_run(struct rec_env *env,
     struct rec_op op;
     struct nw x;
     char ks[ORC_KEY_STRLEN];
+    bool entered = false;
     int rc;
 
     memset(&x, 0, sizeof(x));
@@ -132,13 +148,24 @@ int rec_nonwriteable_run(struct rec_env *env,
     disc_instance_init(&x.in);
     orc_key_str(&a->key, ks, sizeof(ks));
     rc = rec_op_init(&op, env, "recover-non-writeable-master", NULL);
-    rec_env_session_options(env, &so);
-    if (rc == 0)
-        rc = rec_session_new(&so, &x.s);
     if (rc == 0 && op.epoch == 0) {
         orc_errf(errmsg, len, "not the leader");
         rc = ORC_EPERM;
     }
+    if (rc == 0 && in_active_period(env, a)) {
+        orc_errf(errmsg, len, "a recovery of cluster %s is in its active period", a->cluster_name);
+        rec_op_release(&op);
+        return ORC_EEXIST;
+    }
+    /* registered as running before it registers: resume.c leaves it alone */
+    if (rc == 0 && (rc = rec_registry_enter(env->running, op.uid)) != 0) {
+        rec_op_release(&op);
+        return rc;
+    }
+    entered = rc == 0;
+    rec_env_session_options(env, &so);
+    if (rc == 0)
+        rc = rec_session_new(&so, &x.s);
     if (rc == 0)
         rc = rec_op_run_steps(&op, steps, ORC_ARRAY_LEN(steps), &x, errmsg, len);
     if (op.id > 0 && rc != ORC_EPERM) {
@@ -147,6 +174,8 @@ int rec_nonwriteable_run(struct rec_env *env,
                      rc == 0 ? "master set writable" : op.first_error, op.uid);
         disc_topo_probe_soon(env->topo, &a->key);
     }
+    if (entered)
+        rec_registry_leave(env->running, op.uid);
     rec_session_free(x.s);
     disc_instance_release(&x.in);
     rec_op_release(&op);
