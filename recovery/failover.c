@@ -735,7 +735,9 @@ static void hook_ctx(struct run *x,
     for (size_t i = 0; i < x->n; i++)
         reps[i] = x->r[i].in.key;
     h->failure_type = x->req->analysis;
-    h->instance_type = x->req->intermediate ? "intermediate-master" : "master";
+    h->instance_type = x->req->intermediate     ? "intermediate-master"
+                       : x->failed.is_co_master ? "co-master"
+                                                : "master";
     h->is_master = !x->req->intermediate;
     h->is_co_master = x->failed.is_co_master;
     h->failure_description = x->req->analysis;

@@ -68,7 +68,7 @@ def backend_recoveries(orc):
         db.close()
 
 
-def test_dead_co_master_promotes_the_other_co_master(sandbox_factory, orc_factory):
+def test_dead_co_master_promotes_the_other_co_master(sandbox_factory, orc_factory, tmp_path):
     sb = sandbox_factory("comaster", 4)  # i1 <-> i2, i3 and i4 below i1 (i1 writable)
     assert replicates_from(sb, "i1", "i2") and read_only(sb, "i1") == 0
     assert read_only(sb, "i2") == 1
@@ -80,7 +80,9 @@ def test_dead_co_master_promotes_the_other_co_master(sandbox_factory, orc_factor
     row_reaches(sb, "i1", ["i2", "i3"])
     pos = sb.sql_value("i1", "SELECT @@gtid_binlog_pos")
     wait_until(lambda: status(sb, "i4")["Gtid_IO_Pos"] == pos, 10, what="i4 received all")
-    orc = start_orc(orc_factory, sb)
+    trace = tmp_path / "hooks.txt"
+    orc = start_orc(orc_factory, sb, PostMasterFailoverProcesses=[
+        f"echo {{instanceType}} {{isCoMaster}} {{successorPort}} >> {trace}"])
 
     sb.kill("i1")
     wait_until(lambda: status(sb, "i2")["Slave_SQL_Running"] == "No" and
@@ -96,13 +98,14 @@ def test_dead_co_master_promotes_the_other_co_master(sandbox_factory, orc_factor
                       10, what="recovery resolved")
     assert len(recs) == 1, recs
     r = recs[0]
-    assert r["AnalysisEntry"]["Analysis"] == "DeadCoMaster"
+    assert r["AnalysisEntry"]["Analysis"] == "DeadCoMaster" and r["Type"] == "CoMasterRecovery"
     assert r["IsSuccessful"] is True and r["SuccessorKey"]["Port"] == sb.port("i2")
     assert [k["Port"] for k in r["LostReplicas"]] == [sb.port("i4")]
     assert backend_recoveries(orc) == [("DeadCoMaster", 1, sb.port("i2"), 1)]
     steps = [s["Message"] for s in orc.api(f"audit-recovery-steps/{r['UID']}")]
     assert any("other co-master" in m and "must be promoted" in m for m in steps), steps
     assert any("detached 1 of 1 lost replicas" in m for m in steps), steps
+    assert trace.read_text() == f"co-master true {sb.port('i2')}\n"
 
 
 def test_graceful_takeover_within_a_co_master_pair(sandbox_factory, orc_factory):
