@@ -205,6 +205,7 @@ static const char doc_intro[] =
     "  mysql needs `MySQLOrchestratorHost` and `MySQLOrchestratorDatabase`.\n"
     "- `FailMasterPromotionIfSQLThreadNotUpToDate` and\n"
     "  `DelayMasterPromotionIfSQLThreadNotUpToDate` exclude each other.\n"
+    "- a nonzero `FailMasterPromotionOnLagMinutes` needs `ReplicationLagQuery`.\n"
     "- `URLPrefix` becomes `/x` or \"\"; `KVClusterMasterPrefix` ends in `/`.\n"
     "- `RecoveryPeriodBlockSeconds` = `RecoveryPeriodBlockMinutes` x 60 when only the\n"
     "  minutes are set.\n"

@@ -121,6 +121,12 @@ static int finalize_recovery(struct orc_config *c, char *errmsg, size_t len)
         c->DelayMasterPromotionIfSQLThreadNotUpToDate)
         return fail(errmsg, len, "DelayMasterPromotionIfSQLThreadNotUpToDate",
                     "cannot be combined with FailMasterPromotionIfSQLThreadNotUpToDate");
+    /* as orchestrator: the lag of a stopped replica is only known from a
+     * heartbeat query */
+    if (c->FailMasterPromotionOnLagMinutes > 0 &&
+        (c->ReplicationLagQuery == NULL || c->ReplicationLagQuery[0] == '\0'))
+        return fail(errmsg, len, "FailMasterPromotionOnLagMinutes",
+                    "a nonzero value requires ReplicationLagQuery to be set");
     /* The minutes form still counts when it is the only one given. */
     if (c->sources[ORC_CFGK_RecoveryPeriodBlockMinutes] != ORC_CFG_SRC_DEFAULT &&
         c->sources[ORC_CFGK_RecoveryPeriodBlockSeconds] == ORC_CFG_SRC_DEFAULT) {

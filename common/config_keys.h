@@ -293,13 +293,13 @@ ORC_CFG_KEY(BOOL, PreventCrossDataCenterMasterFailover, "false", 0, 0, 0, NULL, 
             "cancel a promotion to another data center")
 ORC_CFG_KEY(BOOL, PreventCrossRegionMasterFailover, "false", 0, 0, 0, NULL, NULL,
             "cancel a promotion to another region")
-ORC_CFG_KEY(INT, FailMasterPromotionOnLagMinutes, "0", 0, ORC_CFG_BIG, ORC_CFG_UNSUPPORTED, NULL, NULL,
+ORC_CFG_KEY(INT, FailMasterPromotionOnLagMinutes, "0", 0, ORC_CFG_BIG, 0, NULL, NULL,
             "cancel a promotion when the candidate lags this much; 0: off")
 ORC_CFG_KEY(BOOL, FailMasterPromotionIfSQLThreadNotUpToDate, "false", 0, 0, 0, NULL, NULL,
             "cancel a promotion when the candidate has not applied its relay logs")
 ORC_CFG_KEY(BOOL, DelayMasterPromotionIfSQLThreadNotUpToDate, "false", 0, 0, 0, NULL, NULL,
             "wait for the candidate to apply its relay logs (excludes the key above)")
-ORC_CFG_KEY(BOOL, DetachLostReplicasAfterMasterFailover, "true", 0, 0, ORC_CFG_UNSUPPORTED,
+ORC_CFG_KEY(BOOL, DetachLostReplicasAfterMasterFailover, "true", 0, 0, 0,
             "DetachLostSlavesAfterMasterFailover", NULL,
             "detach the master host of replicas lost in a failover")
 ORC_CFG_KEY(BOOL, MasterFailoverDetachReplicaMasterHost, "false", 0, 0, ORC_CFG_UNSUPPORTED,
@@ -307,11 +307,11 @@ ORC_CFG_KEY(BOOL, MasterFailoverDetachReplicaMasterHost, "false", 0, 0, ORC_CFG_
             "detach the promoted master's own master host")
 ORC_CFG_KEY(INT, MasterFailoverLostInstancesDowntimeMinutes, "0", 0, ORC_CFG_BIG, 0, NULL, NULL,
             "downtime of instances lost in a failover")
-ORC_CFG_KEY(BOOL, CoMasterRecoveryMustPromoteOtherCoMaster, "true", 0, 0, ORC_CFG_UNSUPPORTED, NULL, NULL,
+ORC_CFG_KEY(BOOL, CoMasterRecoveryMustPromoteOtherCoMaster, "true", 0, 0, 0, NULL, NULL,
             "a dead co-master is replaced by the other co-master only")
 ORC_CFG_KEY(BOOL, RecoverNonWriteableMaster, "false", 0, 0, 0, NULL, NULL,
             "treat a read-only master as a failure and make it writeable")
-ORC_CFG_KEY(INT, PostponeReplicaRecoveryOnLagMinutes, "0", 0, ORC_CFG_BIG, ORC_CFG_UNSUPPORTED,
+ORC_CFG_KEY(INT, PostponeReplicaRecoveryOnLagMinutes, "0", 0, ORC_CFG_BIG, 0,
             "PostponeSlaveRecoveryOnLagMinutes", NULL,
             "replicas delayed more than this are relocated after the failover")
 ORC_CFG_KEY(INT, MaxConcurrentReplicaOperations, "5", 1, 1000, 0, NULL, NULL,
@@ -343,7 +343,7 @@ ORC_CFG_KEY(LIST, PostIntermediateMasterFailoverProcesses, "", 0, 0, 0, NULL, NU
             "run after an intermediate master recovery")
 ORC_CFG_KEY(LIST, PostGracefulTakeoverProcesses, "", 0, 0, 0, NULL, NULL,
             "run after a graceful takeover")
-ORC_CFG_KEY(LIST, PostTakeMasterProcesses, "", 0, 0, ORC_CFG_UNSUPPORTED, NULL, NULL, "run after take-master")
+ORC_CFG_KEY(LIST, PostTakeMasterProcesses, "", 0, 0, 0, NULL, NULL, "run after take-master")
 
 ORC_CFG_SECTION("Raft")
 ORC_CFG_KEY(BOOL, RaftEnabled, "false", 0, 0, 0, NULL, NULL,

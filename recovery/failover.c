@@ -19,6 +19,7 @@
 #include "recovery/hooks.h"
 #include "recovery/op.h"
 #include "recovery/ops.h"
+#include "recovery/planned.h"
 #include "recovery/promote.h"
 
 #define PREPARE_TIMEOUT_MS 10000
@@ -58,7 +59,12 @@ struct run {
     char alias[DISC_TEXT_MAX];
     struct rec_replica *r; /* its replicas */
     size_t n;
+    struct rec_replica *later; /* replicas postponed (PostponeReplicaRecoveryOnLagMinutes) */
+    size_t nlater;
     int candidate, most_advanced;
+    int co_other;                 /* a dead co-master: index of the other co-master in r, or -1 */
+    bool co_must;                 /* ... which must be the one promoted */
+    bool caught_up;               /* the candidate took what a more advanced replica had */
     struct rec_op_filters ignore; /* PromotionIgnoreHostnameFilters */
     enum rec_state state;
     /* the run: uid, epoch, steps (written in batches off the critical
@@ -114,6 +120,7 @@ static void add_resumed_successor(struct run *x, const struct disc_snapshot *s)
     disc_instance_init(&x->r[x->n].in);
     disc_instance_copy(&x->r[x->n].in, &s->instances[i]);
     x->r[x->n].rule = strdup(s->annots[i].promotion_rule);
+    x->r[x->n].lag = s->instances[i].replication_lag_seconds;
     x->n++;
 }
 
@@ -136,19 +143,29 @@ static int load_topology(struct run *x, char *errmsg, size_t len)
     orc_strlcpy(x->cluster, c >= 0 ? s->clusters[c].name : "", sizeof(x->cluster));
     orc_strlcpy(x->alias, c >= 0 ? s->clusters[c].alias : "", sizeof(x->alias));
     x->r = calloc(s->n ? s->n : 1, sizeof(*x->r));
-    for (size_t i = 0; x->r != NULL && i < s->n; i++) {
+    x->later = calloc(s->n ? s->n : 1, sizeof(*x->later));
+    for (size_t i = 0; x->r != NULL && x->later != NULL && i < s->n; i++) {
         const struct disc_instance *in = &s->instances[i];
         if (!orc_key_eq(&in->master_key, &x->req->failed) || (int)i == fi)
             continue;
+        if (rec_postpone_replica(x->env->cfg, in)) {
+            disc_instance_init(&x->later[x->nlater].in);
+            disc_instance_copy(&x->later[x->nlater++].in, in);
+            continue;
+        }
         disc_instance_init(&x->r[x->n].in);
         disc_instance_copy(&x->r[x->n].in, in);
         x->r[x->n].rule = strdup(s->annots[i].promotion_rule);
+        x->r[x->n].lag = in->replication_lag_seconds;
         x->n++;
     }
     if (x->r != NULL && x->req->resume && x->req->candidate != NULL)
         add_resumed_successor(x, s);
+    for (size_t i = 0; x->r != NULL && x->failed.is_co_master && i < x->n; i++)
+        if (orc_key_eq(&x->r[i].in.key, &x->failed.master_key))
+            x->co_other = (int)i;
     disc_snapshot_put(s);
-    return x->r ? 0 : ORC_ENOMEM;
+    return x->r && x->later ? 0 : ORC_ENOMEM;
 }
 
 static void list_keys(const struct rec_replica *r, size_t n, struct orc_buf *out)
@@ -307,6 +324,58 @@ static int st_prepare(struct run *x, char *errmsg, size_t len)
 
 /* ---- choose ---- */
 
+/* A dead co-master (orchestrator's RecoverDeadCoMaster): the other
+ * co-master is the one promoted when CoMasterRecoveryMustPromoteOtherCoMaster
+ * says so or when it is writable already; otherwise any replica may be. */
+static int co_master_want(struct run *x, const struct orc_key **want, char *errmsg, size_t len)
+{
+    const struct rec_replica *o;
+
+    if (x->co_other < 0) {
+        orc_errf(errmsg, len, "the other co-master %s:%d of %s:%d is not known",
+                 x->failed.master_key.host, x->failed.master_key.port, x->failed.key.host,
+                 x->failed.key.port);
+        return ORC_ENOTFOUND;
+    }
+    o = &x->r[x->co_other];
+    x->co_must = rec_promote_co_master_must(x->env->cfg->CoMasterRecoveryMustPromoteOtherCoMaster,
+                                            o->in.read_only);
+    step(x, "co-master recovery: the other co-master %s:%d is %s; it %s be promoted",
+         o->in.key.host, o->in.key.port, o->in.read_only ? "read-only" : "writable",
+         x->co_must ? "must" : "may");
+    if (!x->co_must)
+        return 0;
+    if (*want != NULL && !orc_key_eq(*want, &o->in.key)) {
+        orc_errf(errmsg, len,
+                 "requested candidate %s:%d is not the other co-master %s:%d, which must be "
+                 "promoted (CoMasterRecoveryMustPromoteOtherCoMaster, or it is writable)",
+                 (*want)->host, (*want)->port, o->in.key.host, o->in.key.port);
+        return ORC_ESTATE;
+    }
+    *want = &o->in.key;
+    return 0;
+}
+
+/* FailMasterPromotionOnLagMinutes, checked before anything is changed
+ * (orchestrator checks it after regrouping the replicas below the
+ * candidate). The lag is the one seen before the run: a replica whose IO
+ * thread was stopped reports none. */
+static int check_lag(struct run *x, char *errmsg, size_t len)
+{
+    const struct rec_replica *c = &x->r[x->candidate];
+    int64_t m = x->env->cfg->FailMasterPromotionOnLagMinutes;
+    int rc;
+
+    if (m <= 0 || (x->req->resume && x->req->candidate != NULL))
+        return 0;
+    rc = rec_promote_check_lag(&c->in.key, &c->lag, m, errmsg, len);
+    if (rc == 0)
+        step(x, "candidate %s:%d lag %lld s is under FailMasterPromotionOnLagMinutes=%lld",
+             c->in.key.host, c->in.key.port, (long long)(c->lag.valid ? c->lag.value : 0),
+             (long long)m);
+    return rc;
+}
+
 static int st_choose(struct run *x, char *errmsg, size_t len)
 {
     struct rec_promote_options o;
@@ -330,6 +399,11 @@ static int st_choose(struct run *x, char *errmsg, size_t len)
     o.prevent_cross_dc = x->env->cfg->PreventCrossDataCenterMasterFailover;
     o.prevent_cross_region = x->env->cfg->PreventCrossRegionMasterFailover;
     o.want = x->req->candidate;
+    if (x->failed.is_co_master) {
+        int rc = co_master_want(x, &o.want, errmsg, len);
+        if (rc != 0)
+            return rc;
+    }
     x->candidate = rec_promote_choose(x->r, x->n, &x->failed, &o, &x->most_advanced, errmsg, len);
     for (size_t i = 0; i < x->n; i++)
         if (x->r[i].why_not[0] != '\0')
@@ -375,6 +449,7 @@ static int st_catch_up(struct run *x, char *errmsg, size_t len)
          c->in.key.port, a->in.key.host, a->in.key.port,
          disc_str(a->in.gtid_errant)[0] ? ", taking its errant GTID too: " : "",
          disc_str(a->in.gtid_errant));
+    x->caught_up = true; /* its replication no longer points at the failed master */
     rc = rec_change_master_gtid(x->sess, &c->in, &a->in.key, true, errmsg, len);
     if (rc == 0)
         rc = rec_wait_gtid(x->sess, &c->in, gtid_position(&a->in), PREPARE_TIMEOUT_MS, errmsg, len);
@@ -389,6 +464,41 @@ static int st_catch_up(struct run *x, char *errmsg, size_t len)
 
 /* ---- promote ---- */
 
+/* CHANGE MASTER to "//host" (reversible: reattach-replica-master-host),
+ * replication left stopped. */
+static int detach_master_host(struct run *x,
+                              const struct disc_instance *in,
+                              char *errmsg,
+                              size_t len)
+{
+    struct orc_key d;
+
+    if (rec_promote_detached_key(&in->master_key, &d) != 0) {
+        orc_errf(errmsg, len, "master host of %s:%d too long to detach", in->key.host,
+                 in->key.port);
+        return ORC_EINVAL;
+    }
+    if (rec_uses_gtid(in))
+        return rec_change_master_gtid(x->sess, in, &d, false, errmsg, len);
+    return rec_change_master_coords(x->sess, in, &d, &in->exec_coords, false, errmsg, len);
+}
+
+/* The other co-master takes over: its replication from the dead one is
+ * stopped but kept (the pair can be mended when that one is back; it is
+ * fenced read-only meanwhile), and it is made writable. */
+static int promote_co_master(struct run *x, struct rec_replica *c, char *errmsg, size_t len)
+{
+    const struct orc_config *cfg = x->env->cfg;
+    int rc = rec_stop_replica(x->sess, &c->in, errmsg, len);
+
+    if (rc == 0 && cfg->ApplyMySQLPromotionAfterMasterFailover)
+        rc = rec_set_read_only(x->sess, &c->in, false, cfg->UseSuperReadOnly, errmsg, len);
+    if (rc == 0)
+        step(x, "other co-master %s:%d: replication stopped (kept)%s", c->in.key.host,
+             c->in.key.port, cfg->ApplyMySQLPromotionAfterMasterFailover ? ", read_only=0" : "");
+    return rc;
+}
+
 static int st_promote(struct run *x, char *errmsg, size_t len)
 {
     struct rec_replica *c = &x->r[x->candidate];
@@ -401,11 +511,17 @@ static int st_promote(struct run *x, char *errmsg, size_t len)
            json_pack("{s:s, s:o}", "UID", x->out->uid, "SuccessorKey", rec_key_json(&c->in.key)));
     if (lost_leadership(x, errmsg, len))
         return ORC_EPERM;
-    if (cfg->ApplyMySQLPromotionAfterMasterFailover ||
-        (x->req->command && strcmp(x->req->command, "graceful-master-takeover") == 0)) {
+    if (x->failed.is_co_master && x->candidate == x->co_other && !x->caught_up) {
+        rc = promote_co_master(x, c, errmsg, len);
+    } else if (cfg->ApplyMySQLPromotionAfterMasterFailover ||
+               (x->req->command && strcmp(x->req->command, "graceful-master-takeover") == 0)) {
         rc = rec_reset_replica_all(x->sess, &c->in, errmsg, len);
         if (rc == 0)
             rc = rec_set_read_only(x->sess, &c->in, false, cfg->UseSuperReadOnly, errmsg, len);
+    } else if (x->failed.is_co_master) {
+        /* not the other co-master: cut the circle candidate -> dead
+         * co-master -> other co-master -> candidate (as orchestrator) */
+        rc = detach_master_host(x, &c->in, errmsg, len);
     } else {
         rc = rec_stop_replica(x->sess, &c->in, errmsg, len);
     }
@@ -515,6 +631,32 @@ static void st_publish(struct run *x)
          x->env->cfg->KVClusterMasterPrefix);
 }
 
+/* DetachLostReplicasAfterMasterFailover: a replica left behind must not
+ * replicate from the old master should that one come back. Runs after the
+ * promotion, off its critical path (orchestrator postpones it likewise). */
+static void st_detach_lost(struct run *x)
+{
+    size_t done = 0;
+
+    if (!x->env->cfg->DetachLostReplicasAfterMasterFailover || x->out->lost.len == 0)
+        return;
+    for (size_t i = 0; i < x->n; i++) {
+        char err[ORC_ERRMSG_SIZE] = "";
+        bool lost = false;
+        for (size_t j = 0; j < x->out->lost.len && !lost; j++)
+            lost = orc_key_eq(&x->out->lost.keys[j], &x->r[i].in.key);
+        if (!lost || !orc_key_eq(&x->r[i].in.master_key, &x->req->failed))
+            continue;
+        if (detach_master_host(x, &x->r[i].in, err, sizeof(err)) != 0) {
+            add_error(x, err);
+            continue;
+        }
+        done++;
+    }
+    step(x, "detached %zu of %zu lost replicas from %s:%d (DetachLostReplicasAfterMasterFailover)",
+         done, x->out->lost.len, x->req->failed.host, x->req->failed.port);
+}
+
 /* ---- intermediate master: its replicas move up to its master ---- */
 
 static int st_regroup_intermediate(struct run *x, char *errmsg, size_t len)
@@ -593,7 +735,9 @@ static void hook_ctx(struct run *x,
     for (size_t i = 0; i < x->n; i++)
         reps[i] = x->r[i].in.key;
     h->failure_type = x->req->analysis;
-    h->instance_type = x->req->intermediate ? "intermediate-master" : "master";
+    h->instance_type = x->req->intermediate     ? "intermediate-master"
+                       : x->failed.is_co_master ? "co-master"
+                                                : "master";
     h->is_master = !x->req->intermediate;
     h->is_co_master = x->failed.is_co_master;
     h->failure_description = x->req->analysis;
@@ -683,6 +827,8 @@ static void refresh(struct run *x)
     disc_topo_probe_soon(x->env->topo, &x->req->failed);
     for (size_t i = 0; i < x->n; i++)
         disc_topo_probe_soon(x->env->topo, &x->r[i].in.key);
+    for (size_t i = 0; i < x->nlater; i++)
+        disc_topo_probe_soon(x->env->topo, &x->later[i].in.key);
 }
 
 static int run_states(struct run *x, char *errmsg, size_t len)
@@ -703,7 +849,8 @@ static int run_states(struct run *x, char *errmsg, size_t len)
             (rc = st_regroup_intermediate(x, errmsg, len)) != 0)
             return rc;
     } else {
-        if ((rc = enter(x, REC_ST_CHOOSE, errmsg, len)) != 0 || (rc = st_choose(x, errmsg, len)))
+        if ((rc = enter(x, REC_ST_CHOOSE, errmsg, len)) != 0 ||
+            (rc = st_choose(x, errmsg, len)) != 0 || (rc = check_lag(x, errmsg, len)) != 0)
             return rc;
         if ((rc = enter(x, REC_ST_CATCH_UP, errmsg, len)) != 0 ||
             (rc = st_catch_up(x, errmsg, len)) != 0)
@@ -719,6 +866,8 @@ static int run_states(struct run *x, char *errmsg, size_t len)
         st_fence(x);
     set_state(x, REC_ST_PUBLISH);
     st_publish(x);
+    if (!x->req->intermediate)
+        st_detach_lost(x);
     return 0;
 }
 
@@ -735,7 +884,7 @@ int rec_failover_run(struct rec_env *env,
     x.env = env;
     x.req = req;
     x.out = out;
-    x.candidate = x.most_advanced = -1;
+    x.candidate = x.most_advanced = x.co_other = -1;
     disc_instance_init(&x.failed);
     rc = rec_op_init(&x.op, env, "failover", &out->errors);
     x.op.batch_steps = true;
@@ -775,6 +924,9 @@ int rec_failover_run(struct rec_env *env,
     } else if (!out->blocked && out->id > 0) { /* never registered: it did nothing */
         set_state(&x, REC_ST_POST_HOOKS);
         run_hooks(&x, HOOKS_POST, errmsg, len);
+        if (out->successful) /* the postponed replicas, off the critical path */
+            rec_postponed_relocate(&x.op, x.sess, x.later, x.nlater, &out->successor,
+                                   &out->participants);
         rec_op_flush_steps(&x.op);
         resolve(&x);
         set_state(&x, out->successful ? REC_ST_DONE : REC_ST_FAILED);
@@ -795,6 +947,9 @@ int rec_failover_run(struct rec_env *env,
         free((char *)x.r[i].rule);
     }
     free(x.r);
+    for (size_t i = 0; i < x.nlater; i++)
+        disc_instance_release(&x.later[i].in);
+    free(x.later);
     rec_op_filters_release(&x.ignore);
     rec_registry_leave(env->running, out->uid);
     disc_instance_release(&x.failed);

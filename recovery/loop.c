@@ -16,7 +16,9 @@
 
 #include "backend/be.h"
 #include "recovery/hooks.h"
+#include "recovery/op.h"
 #include "recovery/ops.h"
+#include "recovery/planned.h"
 #include "recovery/rec.h"
 
 #define REPROBE_THROTTLE_MS 50
@@ -271,7 +273,7 @@ static bool allowed(struct rec_loop *l, const struct rec_analysis *a)
                       a->key.host, a->key.port, rec_code_name(a->code));
         return false;
     }
-    return is_master_code(a->code) || is_im_code(a->code);
+    return is_master_code(a->code) || is_im_code(a->code) || a->code == REC_NO_WRITEABLE_MASTER;
 }
 
 /* A recovery blocked by anti-flapping is not tried again for a second: the
@@ -337,6 +339,11 @@ static bool act(struct rec_loop *l, const struct rec_analysis *a)
         return true;
     if (recently_blocked(l, &a->key))
         return false;
+    if (a->code == REC_NO_WRITEABLE_MASTER) { /* RecoverNonWriteableMaster */
+        if (rec_nonwriteable_run(l->env, a, det, err, sizeof(err)) == ORC_EEXIST)
+            note_blocked(l, &a->key);
+        return false;
+    }
     memset(&req, 0, sizeof(req));
     req.failed = a->key;
     req.analysis = rec_code_name(a->code);
@@ -394,11 +401,21 @@ static bool may_kick(struct rec_loop *l, const struct orc_key *k)
     return once_per(&l->kicked, &l->nkicked, k, KICK_AGAIN_MS);
 }
 
+/* Restarting the IO thread of a MariaDB GTID replica discards its relay
+ * logs: what it received and has not applied yet would be lost with a dead
+ * master (orchestrator issue 1260). Such a replica is left alone. */
+static bool kick_loses_relay_log(const struct disc_instance *r)
+{
+    return !disc_version_is_mysql(&r->ver) && rec_uses_gtid(r) &&
+           rec_coords_cmp(&r->exec_coords, &r->read_coords) < 0;
+}
+
 /* The master of an UnreachableMaster entry has not answered for
- * KICK_AFTER_MS, but its replicas still show a running IO thread: restart
- * those threads (as orchestrator does for lagging replicas). Against a live
- * master they reconnect at once; against a frozen one they stay
- * "Connecting" and the analysis turns into DeadMaster. */
+ * KICK_AFTER_MS (at once for UnreachableMasterWithLaggingReplicas, as
+ * orchestrator), but its replicas still show a running IO thread: restart
+ * those threads. Against a live master they reconnect at once; against a
+ * frozen one (or one too busy to serve them) they stay "Connecting" and
+ * the analysis turns into DeadMaster. */
 static void kick_replicas(struct rec_loop *l,
                           const struct rec_analysis *a,
                           const struct disc_snapshot *s)
@@ -406,9 +423,10 @@ static void kick_replicas(struct rec_loop *l,
     struct rec_session_options so;
     struct rec_session *sess = NULL;
     int i = disc_snapshot_find(s, &a->key);
+    int64_t after = a->code == REC_UNREACHABLE_MASTER_WITH_LAGGING_REPLICAS ? 0 : KICK_AFTER_MS;
 
     if (i < 0 || disc_snapshot_check_valid(s, i) ||
-        orc_wall_ms() - s->instances[i].last_seen_ms < KICK_AFTER_MS || !may_kick(l, &a->key))
+        orc_wall_ms() - s->instances[i].last_seen_ms < after || !may_kick(l, &a->key))
         return;
     rec_env_session_options(l->env, &so);
     so.conn.connect_timeout_s = 1;
@@ -424,6 +442,14 @@ static void kick_replicas(struct rec_loop *l,
         char err[ORC_ERRMSG_SIZE] = "";
         if (ri < 0 || !orc_key_eq(&s->instances[ri].master_key, &a->key))
             continue;
+        if (kick_loses_relay_log(&s->instances[ri])) {
+            ORC_LOG_N("+replica-kick-skipped",
+                      "instance=%s:%d reason=\"MariaDB GTID with unapplied relay log\"",
+                      a->replicas.keys[r].host, a->replicas.keys[r].port);
+            continue;
+        }
+        rec_op_audit(l->env, "emergently-restart-replication-topology-instance",
+                     &a->replicas.keys[r], a->cluster_name, "%s", rec_code_name(a->code));
         if (rec_stop_io_thread(sess, &s->instances[ri], err, sizeof(err)) != 0 ||
             rec_exec_sql(sess, &s->instances[ri], DISC_SQL_START_REPLICA_IO, err, sizeof(err)) != 0)
             ORC_LOG_W("+replica-kick-failed", "instance=%s:%d error=\"%s\"",

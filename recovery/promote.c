@@ -2,6 +2,7 @@
  * promote: ranks the replicas of a dead master and picks the one to promote.
  * Pure: works on readings taken by the failover, never talks to a server.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -205,4 +206,37 @@ int rec_promote_choose(struct rec_replica *r,
     }
     free(order);
     return chosen;
+}
+
+int rec_promote_check_lag(const struct orc_key *k,
+                          const struct disc_nullint *lag,
+                          int64_t minutes,
+                          char *errmsg,
+                          size_t len)
+{
+    if (minutes <= 0 || !lag->valid || lag->value < minutes * 60)
+        return 0;
+    orc_errf(errmsg, len,
+             "promotion of %s:%d refused: its lag is %lld s and FailMasterPromotionOnLagMinutes "
+             "is %lld",
+             k->host, k->port, (long long)lag->value, (long long)minutes);
+    return ORC_ESTATE;
+}
+
+bool rec_promote_co_master_must(bool must_config, bool other_read_only)
+{
+    return must_config || !other_read_only;
+}
+
+int rec_promote_detached_key(const struct orc_key *master, struct orc_key *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->port = master->port;
+    if (strncmp(master->host, "//", 2) == 0) {
+        orc_strlcpy(out->host, master->host, sizeof(out->host)); /* detached already */
+        return 0;
+    }
+    if (snprintf(out->host, sizeof(out->host), "//%s", master->host) >= (int)sizeof(out->host))
+        return ORC_EINVAL;
+    return 0;
 }

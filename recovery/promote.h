@@ -19,6 +19,7 @@ struct rec_replica {
     bool relay_applied;      /* its SQL thread applied everything received */
     bool banned;             /* must_not, or PromotionIgnoreHostnameFilters */
     char why_not[160];       /* why it cannot be the candidate ("" if it can) */
+    struct disc_nullint lag; /* its lag before the run (a stopped replica has none) */
 };
 
 struct rec_promote_options {
@@ -54,5 +55,39 @@ int rec_promote_choose(struct rec_replica *r,
                        int *most_advanced,
                        char *errmsg,
                        size_t len);
+
+/* FailMasterPromotionOnLagMinutes (0: off): ORC_ESTATE, errmsg saying why,
+ * when the candidate k lagged that many minutes or more; an unknown lag
+ * counts as none (as orchestrator). */
+int rec_promote_check_lag(const struct orc_key *k,
+                          const struct disc_nullint *lag,
+                          int64_t minutes,
+                          char *errmsg,
+                          size_t len);
+
+/* A dead co-master: must the other co-master be the one promoted?
+ * CoMasterRecoveryMustPromoteOtherCoMaster, or the other co-master is
+ * writable already (promoting anything else would leave two writers). */
+bool rec_promote_co_master_must(bool must_config, bool other_read_only);
+
+/* detach-replica-master-host: "//host" of master into out; ORC_EINVAL when
+ * the name does not fit. */
+int rec_promote_detached_key(const struct orc_key *master, struct orc_key *out);
+
+/* ---- PostponeReplicaRecoveryOnLagMinutes (postpone.c) ---- */
+
+struct rec_op;
+struct rec_session;
+/* True when in is delayed (SQL_Delay) more than the configured minutes. */
+bool rec_postpone_replica(const struct orc_config *c, const struct disc_instance *in);
+/* After a recovery: CHANGE MASTER (GTID) of each of the n postponed
+ * replicas to `to`, started; the moved ones are added to moved, failures
+ * recorded as the run's errors. Returns how many moved. */
+size_t rec_postponed_relocate(struct rec_op *op,
+                              struct rec_session *s,
+                              const struct rec_replica *later,
+                              size_t n,
+                              const struct orc_key *to,
+                              struct disc_keylist *moved);
 
 #endif

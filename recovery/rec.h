@@ -453,6 +453,16 @@ int rec_failover_run(struct rec_env *env,
                      char *errmsg,
                      size_t len);
 
+/* NoWriteableMasterStructureWarning (nonwriteable.c): registers a recovery
+ * of the read-only master a->key, runs PreFailoverProcesses and sets it
+ * read_only=0; resolved and audited. ORC_EEXIST when anti-flapping blocks
+ * it. Runs on the recovery thread of the leader. */
+int rec_nonwriteable_run(struct rec_env *env,
+                         const struct rec_analysis *a,
+                         int64_t detection_id,
+                         char *errmsg,
+                         size_t len);
+
 /* The fencer (fence.c): a thread that, on the leader, keeps the fenced old
  * masters read-only (see database_instance_fence). Started and stopped by
  * the recovery loop; env is borrowed for its life. */

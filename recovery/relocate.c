@@ -12,9 +12,11 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "backend/be.h"
 #include "discovery/disc.h"
+#include "recovery/hooks.h"
 #include "recovery/op.h"
 #include "recovery/ops.h"
 #include "recovery/planned.h"
@@ -823,6 +825,42 @@ static size_t op_expect(struct op *x, struct rec_expect *e)
     return n;
 }
 
+/* PostTakeMasterProcesses, after a successful take-master: the instance is
+ * the successor, its former master the demoted ("failed") one. Failures
+ * are logged and recorded, never undo the move (as orchestrator). */
+static void post_take_master_hooks(struct op *x)
+{
+    const struct orc_strlist *l = &x->env->cfg->PostTakeMasterProcesses;
+    struct rec_hooks_options o;
+    struct rec_hook_ctx h;
+    char host[128] = "", err[ORC_ERRMSG_SIZE] = "";
+
+    if (x->req->op != REC_OP_TAKE_MASTER || x->noop || l->n == 0)
+        return;
+    gethostname(host, sizeof(host) - 1);
+    memset(&h, 0, sizeof(h));
+    h.failure_type = "";
+    h.instance_type = "master";
+    h.failure_description = "take-master";
+    h.command = "take-master";
+    h.failed = x->master.key;
+    h.failed_data_center = x->master.data_center;
+    h.cluster = x->cluster;
+    h.cluster_alias = "";
+    h.orchestrator_host = host;
+    h.recovery_uid = x->run.uid;
+    h.successor = &x->in.key;
+    h.successor_alias = "";
+    memset(&o, 0, sizeof(o));
+    o.shell = x->env->cfg->ProcessesShellCommand;
+    o.list = "PostTakeMasterProcesses";
+    o.tracker = x->env->hooks_tracker;
+    if (rec_hooks_run(&o, (const char *const *)l->v, l->n, &h, false, err, sizeof(err)) != 0)
+        rec_op_error(&x->run, err);
+    else
+        rec_op_step(&x->run, "ran PostTakeMasterProcesses: ok");
+}
+
 static void op_finish(struct op *x, int64_t took_ms)
 {
     struct rec_expect e[2];
@@ -836,6 +874,7 @@ static void op_finish(struct op *x, int64_t took_ms)
     rec_op_audit(x->env, rec_planned_op_name(x->req->op), &x->in.key, x->cluster,
                  "%s%s; by %s in %lld ms", x->out->message, how,
                  x->req->user ? x->req->user : "api", (long long)took_ms);
+    post_take_master_hooks(x);
     x->out->fresh = rec_planned_refresh(x->env, e, n, REFRESH_MS);
     x->out->master = is_move(x->req->op) ? x->dest_key : x->in.master_key;
     if (!x->out->fresh)

@@ -266,14 +266,16 @@ static void finish_graceful(struct takeover *t)
     disc_instance_init(&s);
     disc_instance_init(&m);
     scan_replicas(t, true);
+    /* a co-master pair: each still replicates from the other */
     if (t->successor.host[0] != '\0' &&
         rec_read(t->sess, &t->successor, &s, err, sizeof(err)) == 0 && !s.read_only &&
-        s.master_key.host[0] == '\0') {
+        (s.master_key.host[0] == '\0' || orc_key_eq(&s.master_key, &t->rec->key))) {
         ok = true;
         snprintf(msg, sizeof(msg), "taken over: successor %s:%d is writable", t->successor.host,
                  t->successor.port);
     } else if (rec_read(t->sess, &t->rec->key, &m, err, sizeof(err)) == 0 && m.read_only &&
-               m.master_key.host[0] == '\0') {
+               (m.master_key.host[0] == '\0' ||
+                (t->successor.host[0] != '\0' && orc_key_eq(&m.master_key, &t->successor)))) {
         if (rec_set_read_only(t->sess, &m, false, true, err, sizeof(err)) == 0)
             snprintf(msg, sizeof(msg),
                      "taken over: the successor never took writes; old master "

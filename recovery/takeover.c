@@ -164,6 +164,7 @@ struct tk {
     char m[ORC_KEY_STRLEN], d[ORC_KEY_STRLEN];
     int64_t ro_us; /* monotonic time of read_only=1 on the old master; 0 = not set */
     bool writable; /* the successor took writes */
+    bool co;       /* a co-master pair: the other co-master takes the writes */
     /* the run: uid, epoch, steps, errors (into out->errors) */
     struct rec_op op;
 };
@@ -213,10 +214,12 @@ static int find_master(struct tk *x, char *errmsg, size_t len)
         return ORC_ESTATE;
     }
     mi = &s->instances[cl->master];
-    if (mi->is_co_master) {
-        orc_errf(errmsg, len, "cluster %s has co-masters: not supported", cl->name);
+    if (mi->is_co_master && mi->read_only) {
+        orc_errf(errmsg, len, "cluster %s has co-masters and neither is the only writable one",
+                 cl->name);
         return ORC_ESTATE;
     }
+    x->co = mi->is_co_master;
     x->out->old_master = mi->key;
     x->out->old_master_master = mi->master_key;
     orc_key_str(&mi->key, x->m, sizeof(x->m));
@@ -322,9 +325,37 @@ static int choose_auto(struct tk *x, char *errmsg, size_t len)
     return 0;
 }
 
+/* A co-master pair: the successor is the other co-master, which keeps
+ * replicating from the old one (and the old one from it). */
+static int choose_co_master(struct tk *x, char *errmsg, size_t len)
+{
+    char ks[ORC_KEY_STRLEN];
+    const struct orc_key *other = &x->master.master_key;
+
+    if (x->req->designated != NULL && !orc_key_eq(x->req->designated, other)) {
+        orc_errf(errmsg, len,
+                 "designated instance %s is not the other co-master %s:%d of %s (only the "
+                 "other co-master can take over a co-master pair)",
+                 orc_key_str(x->req->designated, ks, sizeof(ks)), other->host, other->port, x->m);
+        return ORC_ESTATE;
+    }
+    for (size_t i = 0; i < x->nrep; i++)
+        if (orc_key_eq(&x->rep[i].key, other))
+            x->succ = (int)i;
+    if (x->succ < 0) {
+        orc_errf(errmsg, len, "the other co-master %s:%d does not replicate from %s", other->host,
+                 other->port, x->m);
+        return ORC_ESTATE;
+    }
+    return 0;
+}
+
 static int choose_successor(struct tk *x, char *errmsg, size_t len)
 {
     char ks[ORC_KEY_STRLEN];
+
+    if (x->co)
+        return choose_co_master(x, errmsg, len);
 
     if (x->req->designated != NULL) {
         for (size_t i = 0; i < x->nrep; i++)
@@ -495,7 +526,7 @@ static int prepare(struct tk *x, char *errmsg, size_t len)
         rc = check_successor(x, errmsg, len);
     if (rc == 0)
         rc = check_siblings(x, errmsg, len);
-    if (rc == 0)
+    if (rc == 0 && !x->co) /* co-masters: the old one replicates from the new one already */
         rc = check_credentials(x, errmsg, len);
     return rc;
 }
@@ -521,6 +552,7 @@ static int run_hooks(struct tk *x,
     h.failure_type = "DeadMaster";
     h.instance_type = "master";
     h.is_master = true;
+    h.is_co_master = x->co;
     h.failure_description = "graceful master takeover";
     h.command = COMMAND;
     h.failed = x->out->old_master;
@@ -622,9 +654,9 @@ static int promote(struct tk *x, bool *reset, char *errmsg, size_t len)
         submit(x, "set-recovery-successor",
                json_pack("{s:s, s:o}", "UID", x->out->uid, "SuccessorKey",
                          rec_key_json(&succ(x)->key)));
-    if (rc == 0)
+    if (rc == 0 && !x->co) /* a co-master keeps replicating from the old one */
         rc = rec_reset_replica_all(x->s, succ(x), errmsg, len);
-    *reset = rc == 0;
+    *reset = rc == 0 && !x->co;
     if (rc == 0)
         rc = rec_set_read_only(x->s, succ(x), false, x->env->cfg->UseSuperReadOnly, errmsg, len);
     if (rc != 0)
@@ -635,7 +667,8 @@ static int promote(struct tk *x, bool *reset, char *errmsg, size_t len)
     disc_keylist_add(&x->out->participants, &succ(x)->key);
     ORC_LOG_N("+takeover-window", "uid=%s old_master=%s new_master=%s no_writable_master_us=%lld",
               x->out->uid, x->m, x->d, (long long)x->out->no_writer_us);
-    step(x, "promoted %s: RESET SLAVE ALL, read_only=0; no master was writable for %.3f ms", x->d,
+    step(x, "promoted %s: %s, read_only=0; no master was writable for %.3f ms", x->d,
+         x->co ? "replication from the old co-master kept" : "RESET SLAVE ALL",
          (double)x->out->no_writer_us / 1000.0);
     return 0;
 }
@@ -664,7 +697,14 @@ static void undo(struct tk *x, bool reset)
 static int demote(struct tk *x, char *errmsg, size_t len)
 {
     bool start = !x->no_password;
-    int rc = rec_demote_gtid(x->s, &x->master, &x->out->successor, &x->creds, start, errmsg, len);
+    int rc;
+
+    if (x->co) { /* it replicates from the new writer already: nothing to change */
+        disc_keylist_add(&x->out->participants, &x->out->old_master);
+        step(x, "old co-master %s stays read-only and keeps replicating from %s", x->m, x->d);
+        return 0;
+    }
+    rc = rec_demote_gtid(x->s, &x->master, &x->out->successor, &x->creds, start, errmsg, len);
 
     if (rc != 0) {
         orc_errprefix(errmsg, len,
@@ -719,7 +759,9 @@ static void refresh(struct tk *x)
     if (e == NULL)
         return;
     e[n].key = x->out->successor;
-    e[n].check_master = true; /* no master */
+    e[n].check_master = true; /* no master; a co-master: the old one */
+    if (x->co)
+        e[n].master = x->out->old_master;
     e[n].read_only = 0;
     e[n++].replicating = -1;
     e[n].key = x->out->old_master;
@@ -764,9 +806,10 @@ static void finish(struct tk *x, int rc, const char *err)
     if (x->writable)
         snprintf(x->out->message, sizeof(x->out->message),
                  COMMAND
-                 ": %s is the new master of %s (was %s); no master was writable for "
+                 ": %s is the new master of %s (was %s%s); no master was writable for "
                  "%.3f ms%s",
-                 x->d, x->out->cluster, x->m, ms,
+                 x->d, x->out->cluster, x->m,
+                 x->co ? "; co-masters, still replicating from each other" : "", ms,
                  x->no_password ? "; the old master points at the new one but is left stopped: "
                                   "ReplicationCredentialsQuery is not set and it has no "
                                   "replication password (set MASTER_PASSWORD, then START SLAVE)"

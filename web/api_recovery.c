@@ -50,6 +50,18 @@ static void lines_list(struct web_jw *w, const char *name, const char *text)
     web_jw_arr_end(w);
 }
 
+/* orchestrator's recovery Type, from the analysis that started it */
+static const char *recovery_type(const char *analysis)
+{
+    const char *a = analysis ? analysis : "";
+
+    if (strstr(a, "IntermediateMaster"))
+        return "IntermediateMasterRecovery";
+    if (strstr(a, "CoMaster"))
+        return "CoMasterRecovery";
+    return "MasterRecovery";
+}
+
 static void json_recovery(struct web_jw *w, const struct be_recovery *r)
 {
     web_jw_obj(w, NULL);
@@ -85,10 +97,7 @@ static void json_recovery(struct web_jw *w, const struct be_recovery *r)
     web_jw_str(w, "AcknowledgedComment", r->acknowledge_comment);
     web_jw_int(w, "LastDetectionId", r->last_detection_id);
     web_jw_int(w, "RelatedRecoveryId", r->related_recovery_id);
-    web_jw_str(w, "Type",
-               strstr(r->analysis ? r->analysis : "", "IntermediateMaster")
-                   ? "IntermediateMasterRecovery"
-                   : "MasterRecovery");
+    web_jw_str(w, "Type", recovery_type(r->analysis));
     web_jw_str(w, "RecoveryType", "MasterRecoveryGTID");
     web_jw_obj_end(w);
 }

@@ -10,8 +10,9 @@
 # still runs our config file; the system's own MariaDB is never touched.
 #
 # Usage:
-#   sandbox.sh up     --dir DIR [--layout star|chain|single] [-n N] [--base-port P]
+#   sandbox.sh up     --dir DIR [--layout star|chain|single|comaster] [-n N] [--base-port P]
 #                     [--ssl-dir D [--require-secure-transport]]
+#        comaster: i1 and i2 replicate from each other (i1 writable, i2 read-only), i3.. below i1.
 #        --ssl-dir: D holds ca.pem, server-cert.pem and server-key.pem; every instance serves
 #        TLS with them (ssl-ca/ssl-cert/ssl-key). --require-secure-transport refuses plain-text
 #        clients (use it with --layout single: the sandbox's replication is plain text).
@@ -434,6 +435,7 @@ master_of() {
         single) echo "" ;;
         star) [ "$i" -eq 1 ] && echo "" || echo i1 ;;
         chain) case $i in 1) echo "" ;; 2) echo i1 ;; *) echo i2 ;; esac ;;
+        comaster) [ "$i" -eq 1 ] && echo "" || echo i1 ;;
     esac
 }
 
@@ -464,7 +466,8 @@ cmd_up() {
         single) [ "$n" -eq 0 ] && n=1; [ "$n" -eq 1 ] || die "up: single takes -n 1" ;;
         star) [ "$n" -eq 0 ] && n=4; [ "$n" -ge 1 ] || die "up: star needs -n >= 1" ;;
         chain) [ "$n" -eq 0 ] && n=4; [ "$n" -ge 2 ] || die "up: chain needs -n >= 2" ;;
-        *) die "up: unknown layout '$layout' (star, chain, single)" ;;
+        comaster) [ "$n" -eq 0 ] && n=4; [ "$n" -ge 2 ] || die "up: comaster needs -n >= 2" ;;
+        *) die "up: unknown layout '$layout' (star, chain, single, comaster)" ;;
     esac
     [ "$n" -le 64 ] || die "up: at most 64 instances"
     if [ -f "$DIR/instances" ]; then
@@ -512,6 +515,13 @@ cmd_up() {
         replicas+=("$name")
     done
     [ ${#replicas[@]} -eq 0 ] || wait_replicating "${replicas[@]}"
+    if [ "$layout" = comaster ]; then
+        # i1 replicates from i2 as well (co-masters) and stays the writable one
+        load_state i2
+        attach_replica i1 "$PORT"
+        root_sql i1 "SET GLOBAL read_only=0"
+        wait_replicating i1
+    fi
     write_json
     for name in $(instance_names); do
         load_state "$name"

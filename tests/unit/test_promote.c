@@ -183,6 +183,54 @@ static void test_errant_replica_is_chosen_only_without_a_clean_one(void **state)
     release(r, 3);
 }
 
+/* FailMasterPromotionOnLagMinutes: at or above the limit is refused; off,
+ * under it or an unknown lag passes. */
+static void test_fail_promotion_on_lag_minutes(void **state)
+{
+    struct orc_key k = {.host = "db2", .port = 3306};
+    struct disc_nullint lag = {.value = 120, .valid = true};
+    char err[256] = "";
+
+    (void)state;
+    assert_int_equal(rec_promote_check_lag(&k, &lag, 2, err, sizeof(err)), ORC_ESTATE);
+    assert_non_null(strstr(err, "FailMasterPromotionOnLagMinutes"));
+    assert_non_null(strstr(err, "db2:3306"));
+    assert_int_equal(rec_promote_check_lag(&k, &lag, 3, err, sizeof(err)), 0);
+    assert_int_equal(rec_promote_check_lag(&k, &lag, 0, err, sizeof(err)), 0);
+    lag.value = 119;
+    assert_int_equal(rec_promote_check_lag(&k, &lag, 2, err, sizeof(err)), 0);
+    lag.value = 100000;
+    lag.valid = false;
+    assert_int_equal(rec_promote_check_lag(&k, &lag, 1, err, sizeof(err)), 0);
+}
+
+/* CoMasterRecoveryMustPromoteOtherCoMaster, or a writable other co-master. */
+static void test_co_master_must_promote_other(void **state)
+{
+    (void)state;
+    assert_true(rec_promote_co_master_must(true, true));
+    assert_true(rec_promote_co_master_must(false, false));
+    assert_false(rec_promote_co_master_must(false, true));
+}
+
+/* DetachLostReplicasAfterMasterFailover: "//host", once. */
+static void test_detached_key(void **state)
+{
+    struct orc_key m = {.host = "db1", .port = 3307}, d;
+    char big[sizeof(m.host)];
+
+    (void)state;
+    assert_int_equal(rec_promote_detached_key(&m, &d), 0);
+    assert_string_equal(d.host, "//db1");
+    assert_int_equal(d.port, 3307);
+    assert_int_equal(rec_promote_detached_key(&d, &m), 0);
+    assert_string_equal(m.host, "//db1");
+    memset(big, 'a', sizeof(big) - 1);
+    big[sizeof(big) - 1] = '\0';
+    memcpy(m.host, big, sizeof(big));
+    assert_int_equal(rec_promote_detached_key(&m, &d), ORC_EINVAL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -193,6 +241,9 @@ int main(void)
         cmocka_unit_test(test_unapplied_relay_log_or_no_binlog_is_refused),
         cmocka_unit_test(test_requested_candidate_only),
         cmocka_unit_test(test_errant_replica_is_chosen_only_without_a_clean_one),
+        cmocka_unit_test(test_fail_promotion_on_lag_minutes),
+        cmocka_unit_test(test_co_master_must_promote_other),
+        cmocka_unit_test(test_detached_key),
     };
     return cmocka_run_group_tests_name("promote", tests, NULL, NULL);
 }
