@@ -181,24 +181,8 @@ static int64_t detect(struct rec_loop *l, const struct rec_analysis *a)
     if (c->OnFailureDetectionProcesses.n > 0) {
         struct rec_hook_ctx h;
         struct rec_hooks_options o;
-        memset(&h, 0, sizeof(h));
+        rec_hook_ctx_from_analysis(&h, a, host);
         memset(&o, 0, sizeof(o));
-        h.failure_type = rec_code_name(a->code);
-        h.instance_type = a->is_master ? "master" : "intermediate-master";
-        h.is_master = a->is_master;
-        h.is_co_master = a->is_co_master;
-        h.failure_description = a->description;
-        h.failed = a->key;
-        h.failed_data_center = a->data_center;
-        h.cluster = a->cluster_name;
-        h.cluster_alias = a->cluster_alias;
-        h.count_replicas = a->count_replicas;
-        h.replicas = a->replicas.keys;
-        h.n_replicas = a->replicas.len;
-        h.is_downtimed = a->is_downtimed;
-        h.auto_master_recovery = a->has_automated_master_recovery;
-        h.auto_intermediate_master_recovery = a->has_automated_im_recovery;
-        h.orchestrator_host = host;
         o.shell = c->ProcessesShellCommand;
         o.list = "OnFailureDetectionProcesses";
         o.tracker = l->env->hooks_tracker;

@@ -67,20 +67,9 @@ static int st_pre_hooks(struct rec_op *op, void *ctx, char *errmsg, size_t len)
     if (c->PreFailoverProcesses.n == 0)
         return 0;
     gethostname(host, sizeof(host) - 1);
-    memset(&h, 0, sizeof(h));
-    h.failure_type = rec_code_name(x->a->code);
+    rec_hook_ctx_from_analysis(&h, x->a, host);
     h.instance_type = "master";
     h.is_master = true;
-    h.failure_description = x->a->description;
-    h.command = "";
-    h.failed = x->a->key;
-    h.failed_data_center = x->a->data_center;
-    h.cluster = x->a->cluster_name;
-    h.cluster_alias = x->a->cluster_alias;
-    h.count_replicas = x->a->count_replicas;
-    h.replicas = x->a->replicas.keys;
-    h.n_replicas = x->a->replicas.len;
-    h.orchestrator_host = host;
     h.recovery_uid = op->uid;
     h.successor_alias = "";
     memset(&o, 0, sizeof(o));

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "recovery/rec.h"
+#include "recovery/hooks.h"
 #include "recovery/ops.h"
 
 struct sess_conn {
@@ -484,4 +485,29 @@ int rec_replication_user(struct rec_session *s,
     if (rc != 0)
         orc_errprefix(errmsg, len, "%s:%d", in->key.host, in->key.port);
     return rc;
+}
+
+void rec_hook_ctx_from_analysis(struct rec_hook_ctx *h,
+                                const struct rec_analysis *a,
+                                const char *host)
+{
+    memset(h, 0, sizeof(*h));
+    h->failure_type = rec_code_name(a->code);
+    h->instance_type = a->is_master ? "master" : "intermediate-master";
+    h->is_master = a->is_master;
+    h->is_co_master = a->is_co_master;
+    h->failure_description = a->description;
+    h->command = "";
+    h->failed = a->key;
+    h->failed_data_center = a->data_center;
+    h->cluster = a->cluster_name;
+    h->cluster_alias = a->cluster_alias;
+    h->cluster_domain = a->cluster_domain;
+    h->count_replicas = a->count_replicas;
+    h->replicas = a->replicas.keys;
+    h->n_replicas = a->replicas.len;
+    h->is_downtimed = a->is_downtimed;
+    h->auto_master_recovery = a->has_automated_master_recovery;
+    h->auto_intermediate_master_recovery = a->has_automated_im_recovery;
+    h->orchestrator_host = host;
 }

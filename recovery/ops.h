@@ -27,6 +27,15 @@ int rec_session_new(const struct rec_session_options *o, struct rec_session **ou
 /* {"Hostname": .., "Port": ..}, the key as replicated commands carry it
  * (a new reference: the caller owns it). */
 json_t *rec_key_json(const struct orc_key *k);
+
+struct rec_hook_ctx;
+struct rec_analysis;
+/* Fills h (zeroed first) with what a hook knows of failure a: its code,
+ * instance type, description, cluster, replicas, switches; host is this
+ * manager's name ({orchestratorHost}). The caller adds the outcome. */
+void rec_hook_ctx_from_analysis(struct rec_hook_ctx *h,
+                                const struct rec_analysis *a,
+                                const char *host);
 /* Closes every connection. NULL is fine. */
 void rec_session_free(struct rec_session *s);
 

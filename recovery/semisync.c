@@ -422,24 +422,10 @@ static void post_hooks(struct run *x)
     if (list->n == 0)
         return;
     gethostname(host, sizeof(host) - 1);
-    memset(&h, 0, sizeof(h));
+    rec_hook_ctx_from_analysis(&h, x->a, host);
     memset(&o, 0, sizeof(o));
-    h.failure_type = rec_code_name(x->a->code);
     h.instance_type = "master";
     h.is_master = true;
-    h.failure_description = x->a->description;
-    h.command = "";
-    h.failed = x->a->key;
-    h.failed_data_center = x->a->data_center;
-    h.cluster = x->a->cluster_name;
-    h.cluster_alias = x->a->cluster_alias;
-    h.cluster_domain = x->a->cluster_domain;
-    h.count_replicas = x->a->count_replicas;
-    h.replicas = x->a->replicas.keys;
-    h.n_replicas = x->a->replicas.len;
-    h.auto_master_recovery = x->a->has_automated_master_recovery;
-    h.auto_intermediate_master_recovery = x->a->has_automated_im_recovery;
-    h.orchestrator_host = host;
     h.recovery_uid = x->op.uid;
     h.successor = x->successful ? &x->a->key : NULL;
     h.successor_coords = x->successful ? &x->master.self_coords : NULL;

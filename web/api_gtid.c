@@ -12,35 +12,14 @@
 #include "recovery/rec.h"
 #include "web/web_int.h"
 
-static int status_of(int rc)
-{
-    switch (rc) {
-        case ORC_EINVAL:
-            return 400;
-        case ORC_EPERM:
-            return 403;
-        case ORC_ENOTFOUND:
-            return 404;
-        case ORC_EEXIST:
-        case ORC_ESTATE:
-            return 409;
-        case ORC_ETIMEDOUT:
-            return 504;
-        default:
-            return 500;
-    }
-}
-
 /* The instance of params 0, 1 as the topology knows it; false after replying. */
 static bool instance_param(struct web_req *r, struct orc_key *k)
 {
     struct disc_snapshot *s;
     int i;
 
-    if (r->deps->rec == NULL) {
-        web_reply_error(r, 503, "topology operations are not available on this node");
+    if (!web_need_rec(r))
         return false;
-    }
     if ((s = web_snapshot(r)) == NULL)
         return false;
     i = web_find_instance(r, s, 0, k, true);
@@ -59,30 +38,9 @@ static void h_locate(struct web_req *r)
         return;
     rc = rec_errant_locate(r->deps->rec, &k, &files, err, sizeof(err));
     if (rc != 0)
-        web_reply_error(r, status_of(rc), "%s", err);
+        web_reply_error(r, web_status_of(rc), "%s", err);
     else
         web_reply_ok(r, "located errant GTID", files);
-}
-
-/* Envelope OK, Details = the Instance as the live snapshot shows it. */
-static void reply_instance(struct web_req *r, const struct rec_errant_result *res)
-{
-    struct disc_snapshot *s = disc_topo_snapshot(r->deps->topo);
-    struct orc_buf b = ORC_BUF_INIT;
-    struct web_jw w;
-    int i = s ? disc_snapshot_find(s, &res->key) : -1;
-
-    web_jw_init(&w, &b);
-    if (i >= 0)
-        web_json_instance(&w, s, (size_t)i);
-    else
-        web_jw_key(&w, NULL, &res->key);
-    if (w.err != 0)
-        web_reply_error(r, 500, "out of memory");
-    else
-        web_reply_envelope_raw(r, 200, "OK", res->message, b.data, b.len);
-    orc_buf_release(&b);
-    disc_snapshot_put(s);
 }
 
 static void fix(struct web_req *r, enum rec_errant_op op)
@@ -96,9 +54,9 @@ static void fix(struct web_req *r, enum rec_errant_op op)
         return;
     rc = rec_errant_fix(r->deps->rec, op, &k, r->user, &res, err, sizeof(err));
     if (rc != 0)
-        web_reply_error(r, status_of(rc), "%s", err);
+        web_reply_error(r, web_status_of(rc), "%s", err);
     else
-        reply_instance(r, &res);
+        web_reply_instance(r, &res.key, res.message);
 }
 
 static void h_reset_master(struct web_req *r)

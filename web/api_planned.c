@@ -16,54 +16,7 @@
 #include "recovery/rec.h"
 #include "web/web_int.h"
 
-static int status_of(int rc)
-{
-    switch (rc) {
-        case ORC_EINVAL:
-            return 400;
-        case ORC_EPERM:
-            return 403;
-        case ORC_ENOTFOUND:
-            return 404;
-        case ORC_EEXIST:
-        case ORC_ESTATE:
-            return 409;
-        case ORC_ETIMEDOUT:
-            return 504;
-        default:
-            return 500;
-    }
-}
-
-static bool need_rec(struct web_req *r)
-{
-    if (r->deps->rec == NULL)
-        web_reply_error(r, 503, "topology operations are not available on this node");
-    return r->deps->rec != NULL;
-}
-
 /* ---- one instance ---- */
-
-/* Envelope OK, Details = the Instance as the live snapshot shows it. */
-static void reply_instance(struct web_req *r, const struct rec_planned_result *res)
-{
-    struct disc_snapshot *s = disc_topo_snapshot(r->deps->topo);
-    struct orc_buf b = ORC_BUF_INIT;
-    struct web_jw w;
-    int i = s ? disc_snapshot_find(s, &res->key) : -1;
-
-    web_jw_init(&w, &b);
-    if (i >= 0)
-        web_json_instance(&w, s, (size_t)i);
-    else
-        web_jw_key(&w, NULL, &res->key);
-    if (w.err != 0)
-        web_reply_error(r, 500, "out of memory");
-    else
-        web_reply_envelope_raw(r, 200, "OK", res->message, b.data, b.len);
-    orc_buf_release(&b);
-    disc_snapshot_put(s);
-}
 
 static void planned(struct web_req *r, enum rec_planned_op op)
 {
@@ -73,7 +26,7 @@ static void planned(struct web_req *r, enum rec_planned_op op)
     char err[ORC_ERRMSG_SIZE] = "";
     int rc;
 
-    if (!need_rec(r) || (s = web_snapshot(r)) == NULL)
+    if (!web_need_rec(r) || (s = web_snapshot(r)) == NULL)
         return;
     memset(&q, 0, sizeof(q));
     q.op = op;
@@ -86,9 +39,9 @@ static void planned(struct web_req *r, enum rec_planned_op op)
         return; /* replied */
     rc = rec_planned_run(r->deps->rec, &q, &res, err, sizeof(err));
     if (rc != 0)
-        web_reply_error(r, status_of(rc), "%s", err);
+        web_reply_error(r, web_status_of(rc), "%s", err);
     else
-        reply_instance(r, &res);
+        web_reply_instance(r, &res.key, res.message);
 }
 
 static void h_move_up(struct web_req *r)
@@ -280,7 +233,7 @@ static void takeover(struct web_req *r, bool auto_choose)
     bool has_designated = false;
     int rc;
 
-    if (!need_rec(r) || (s = web_snapshot(r)) == NULL)
+    if (!web_need_rec(r) || (s = web_snapshot(r)) == NULL)
         return;
     rc = takeover_args(r, s, cluster, sizeof(cluster), &designated, &has_designated);
     disc_snapshot_put(s);
@@ -294,7 +247,7 @@ static void takeover(struct web_req *r, bool auto_choose)
     rec_takeover_result_init(&t);
     rc = rec_takeover_run(r->deps->rec, &q, &t, err, sizeof(err));
     if (rc != 0)
-        web_reply_error(r, status_of(rc), "%s", err);
+        web_reply_error(r, web_status_of(rc), "%s", err);
     else
         reply_takeover(r, &t);
     rec_takeover_result_release(&t);

@@ -20,25 +20,6 @@
 #include "recovery/rec.h"
 #include "web/web_int.h"
 
-static int status_of(int rc)
-{
-    switch (rc) {
-        case ORC_EINVAL:
-            return 400;
-        case ORC_EPERM:
-            return 403;
-        case ORC_ENOTFOUND:
-            return 404;
-        case ORC_EEXIST:
-        case ORC_ESTATE:
-            return 409;
-        case ORC_ETIMEDOUT:
-            return 504;
-        default:
-            return 500;
-    }
-}
-
 /* Details, as the live snapshot shows the instances afterwards. */
 enum details {
     DETAILS_MOVED,    /* []Instance */
@@ -96,10 +77,8 @@ static void many(struct web_req *r, enum rec_many_op op, enum details what)
     char err[ORC_ERRMSG_SIZE] = "";
     int rc;
 
-    if (r->deps->rec == NULL) {
-        web_reply_error(r, 503, "topology operations are not available on this node");
+    if (!web_need_rec(r))
         return;
-    }
     if ((s = web_snapshot(r)) == NULL)
         return;
     memset(&q, 0, sizeof(q));
@@ -115,7 +94,7 @@ static void many(struct web_req *r, enum rec_many_op op, enum details what)
     rec_many_result_init(&res);
     rc = rec_many_run(r->deps->rec, &q, &res, err, sizeof(err));
     if (rc != 0)
-        web_reply_error(r, status_of(rc), "%s", err);
+        web_reply_error(r, web_status_of(rc), "%s", err);
     else
         reply(r, &res, what);
     rec_many_result_release(&res);

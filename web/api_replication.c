@@ -19,32 +19,6 @@
 #include "recovery/rec.h"
 #include "web/web_int.h"
 
-static int status_of(int rc)
-{
-    switch (rc) {
-        case ORC_EINVAL:
-            return 400;
-        case ORC_EPERM:
-            return 403;
-        case ORC_ENOTFOUND:
-            return 404;
-        case ORC_EEXIST:
-        case ORC_ESTATE:
-            return 409;
-        case ORC_ETIMEDOUT:
-            return 504;
-        default:
-            return 500;
-    }
-}
-
-static bool need_rec(struct web_req *r)
-{
-    if (r->deps->rec == NULL)
-        web_reply_error(r, 503, "topology operations are not available on this node");
-    return r->deps->rec != NULL;
-}
-
 /* The instance of params pi, pi+1 (fuzzy as orchestrator); false after
  * replying. */
 static bool find_key(struct web_req *r, int pi, struct orc_key *k)
@@ -57,27 +31,6 @@ static bool find_key(struct web_req *r, int pi, struct orc_key *k)
     i = web_find_instance(r, s, pi, k, true);
     disc_snapshot_put(s);
     return i >= 0;
-}
-
-/* Envelope OK, Details = the Instance as the live snapshot shows it. */
-static void reply_instance(struct web_req *r, const struct orc_key *k, const char *msg)
-{
-    struct disc_snapshot *s = disc_topo_snapshot(r->deps->topo);
-    struct orc_buf b = ORC_BUF_INIT;
-    struct web_jw w;
-    int i = s ? disc_snapshot_find(s, k) : -1;
-
-    web_jw_init(&w, &b);
-    if (i >= 0)
-        web_json_instance(&w, s, (size_t)i);
-    else
-        web_jw_key(&w, NULL, k);
-    if (w.err != 0)
-        web_reply_error(r, 500, "out of memory");
-    else
-        web_reply_envelope_raw(r, 200, "OK", msg, b.data, b.len);
-    orc_buf_release(&b);
-    disc_snapshot_put(s);
 }
 
 static bool parse_int(struct web_req *r, int pi, const char *what, int64_t *out)
@@ -99,11 +52,11 @@ static void run(struct web_req *r, struct rec_repl_request *q)
     q->user = r->user;
     rc = rec_repl_run(r->deps->rec, q, &res, err, sizeof(err));
     if (rc != 0)
-        web_reply_error(r, status_of(rc), "%s", err);
+        web_reply_error(r, web_status_of(rc), "%s", err);
     else if (q->op == REC_REPL_DELAY)
         web_reply_ok(r, res.message, json_integer(q->number));
     else
-        reply_instance(r, &res.key, res.message);
+        web_reply_instance(r, &res.key, res.message);
 }
 
 static void simple(struct web_req *r, enum rec_repl_op op)
@@ -112,7 +65,7 @@ static void simple(struct web_req *r, enum rec_repl_op op)
 
     memset(&q, 0, sizeof(q));
     q.op = op;
-    if (need_rec(r) && find_key(r, 0, &q.key))
+    if (web_need_rec(r) && find_key(r, 0, &q.key))
         run(r, &q);
 }
 
@@ -167,7 +120,7 @@ static void h_delay(struct web_req *r)
 
     memset(&q, 0, sizeof(q));
     q.op = REC_REPL_DELAY;
-    if (need_rec(r) && parse_int(r, 2, "seconds", &q.number) && find_key(r, 0, &q.key))
+    if (web_need_rec(r) && parse_int(r, 2, "seconds", &q.number) && find_key(r, 0, &q.key))
         run(r, &q);
 }
 
@@ -177,7 +130,7 @@ static void h_kill_query(struct web_req *r)
 
     memset(&q, 0, sizeof(q));
     q.op = REC_REPL_KILL_QUERY;
-    if (need_rec(r) && parse_int(r, 2, "process", &q.number) && find_key(r, 0, &q.key))
+    if (web_need_rec(r) && parse_int(r, 2, "process", &q.number) && find_key(r, 0, &q.key))
         run(r, &q);
 }
 
@@ -190,7 +143,7 @@ static void h_purge_binlogs(struct web_req *r)
     q.op = REC_REPL_PURGE_BINLOGS;
     q.binlog = web_param(r, 2);
     q.force = force != NULL && strcmp(force, "true") == 0;
-    if (need_rec(r) && find_key(r, 0, &q.key))
+    if (web_need_rec(r) && find_key(r, 0, &q.key))
         run(r, &q);
 }
 
@@ -201,11 +154,11 @@ static void h_statements(struct web_req *r)
     json_t *stmts = NULL;
     int rc;
 
-    if (!need_rec(r) || !find_key(r, 0, &k))
+    if (!web_need_rec(r) || !find_key(r, 0, &k))
         return;
     rc = rec_repl_statements(r->deps->rec, &k, web_query(r, "q"), &stmts, err, sizeof(err));
     if (rc != 0) {
-        web_reply_error(r, status_of(rc), "%s", err);
+        web_reply_error(r, web_status_of(rc), "%s", err);
         return;
     }
     snprintf(msg, sizeof(msg), "statements for: %s", orc_key_str(&k, ks, sizeof(ks)));
@@ -220,12 +173,12 @@ static void can_replicate(struct web_req *r, bool gtid)
     bool can;
     int rc;
 
-    if (!need_rec(r) || !find_key(r, 0, &k) || !find_key(r, 2, &d))
+    if (!web_need_rec(r) || !find_key(r, 0, &k) || !find_key(r, 2, &d))
         return;
     rc = rec_repl_can_replicate_from(r->deps->rec, &k, &d, gtid, &can, why, sizeof(why), err,
                                      sizeof(err));
     if (rc != 0) {
-        web_reply_error(r, status_of(rc), "%s", err);
+        web_reply_error(r, web_status_of(rc), "%s", err);
         return;
     }
     env = json_pack("{s:s, s:s, s:o, s:s}", "Code", "OK", "Message", can ? "true" : "false",

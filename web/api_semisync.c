@@ -12,46 +12,6 @@
 #include "recovery/rec.h"
 #include "web/web_int.h"
 
-static int status_of(int rc)
-{
-    switch (rc) {
-        case ORC_EINVAL:
-            return 400;
-        case ORC_EPERM:
-            return 403;
-        case ORC_ENOTFOUND:
-            return 404;
-        case ORC_ESTATE:
-            return 409;
-        case ORC_ETIMEDOUT:
-            return 504;
-        default:
-            return 500;
-    }
-}
-
-/* Envelope OK, Details = the Instance as the live snapshot shows it (its
- * key when the topology does not know it). */
-static void reply_instance(struct web_req *r, const struct rec_planned_result *res)
-{
-    struct disc_snapshot *s = disc_topo_snapshot(r->deps->topo);
-    struct orc_buf b = ORC_BUF_INIT;
-    struct web_jw w;
-    int i = s != NULL ? disc_snapshot_find(s, &res->key) : -1;
-
-    web_jw_init(&w, &b);
-    if (i >= 0)
-        web_json_instance(&w, s, (size_t)i);
-    else
-        web_jw_key(&w, NULL, &res->key);
-    if (w.err != 0)
-        web_reply_error(r, 500, "out of memory");
-    else
-        web_reply_envelope_raw(r, 200, "OK", res->message, b.data, b.len);
-    orc_buf_release(&b);
-    disc_snapshot_put(s);
-}
-
 static void set_semisync(struct web_req *r, bool master, bool enable)
 {
     struct rec_planned_result res;
@@ -67,9 +27,9 @@ static void set_semisync(struct web_req *r, bool master, bool enable)
         return; /* replied */
     rc = rec_semisync_set(r->deps->rec, &k, master, enable, r->user, &res, err, sizeof(err));
     if (rc != 0)
-        web_reply_error(r, status_of(rc), "%s", err);
+        web_reply_error(r, web_status_of(rc), "%s", err);
     else
-        reply_instance(r, &res);
+        web_reply_instance(r, &res.key, res.message);
 }
 
 static void h_enable_master(struct web_req *r)

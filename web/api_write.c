@@ -20,25 +20,6 @@
 #define DEFAULT_DOWNTIME_S 600    /* orchestrator's MaintenanceExpireMinutes: 10 */
 #define DEFAULT_MAINTENANCE_S 600 /* same constant bounds a maintenance */
 
-static int status_of(int rc)
-{
-    switch (rc) {
-        case ORC_EINVAL:
-            return 400;
-        case ORC_EPERM:
-            return 403;
-        case ORC_ENOTFOUND:
-            return 404;
-        case ORC_EEXIST:
-        case ORC_ESTATE:
-            return 409;
-        case ORC_ETIMEDOUT:
-            return 504;
-        default:
-            return 500;
-    }
-}
-
 static json_t *key_json(const struct orc_key *k)
 {
     return json_pack("{s:s, s:i}", "Hostname", k->host, "Port", k->port);
@@ -65,7 +46,7 @@ int web_submit(struct web_req *r, const char *op, json_t *payload)
     int rc = submit_quiet(r, op, payload, err, sizeof(err));
 
     if (rc != 0)
-        web_reply_error(r, status_of(rc), "%s: %s", op, err[0] ? err : orc_strerror(rc));
+        web_reply_error(r, web_status_of(rc), "%s: %s", op, err[0] ? err : orc_strerror(rc));
     return rc;
 }
 
@@ -336,7 +317,7 @@ static void h_end_downtime(struct web_req *r)
         return;
     }
     if (rc != 0) {
-        web_reply_error(r, status_of(rc), "end-downtime: %s", err[0] ? err : orc_strerror(rc));
+        web_reply_error(r, web_status_of(rc), "end-downtime: %s", err[0] ? err : orc_strerror(rc));
         return;
     }
     web_audit(r, "end-downtime", &k, cluster, "downtime ended");
@@ -371,7 +352,7 @@ static json_t *submit_answer(struct web_req *r, const char *op, json_t *payload,
         return res;
     json_decref(res);
     if (*rc != ORC_EEXIST && *rc != ORC_ENOTFOUND)
-        web_reply_error(r, status_of(*rc), "%s: %s", op, err[0] ? err : orc_strerror(*rc));
+        web_reply_error(r, web_status_of(*rc), "%s: %s", op, err[0] ? err : orc_strerror(*rc));
     if (*rc == 0)
         *rc = ORC_ESTATE;
     return NULL;
@@ -613,7 +594,7 @@ static void h_reload_configuration(struct web_req *r)
         web_reply_ok(r, changed.len > 0 ? "Config reloaded" : "Config reloaded, nothing changed",
                      json_pack("{s:s}", "Changed", orc_buf_str(&changed)));
     else
-        web_reply_error(r, rc == ORC_ECONFIG ? 409 : status_of(rc), "%s", err);
+        web_reply_error(r, rc == ORC_ECONFIG ? 409 : web_status_of(rc), "%s", err);
     orc_buf_release(&changed);
 }
 
@@ -646,7 +627,7 @@ static void h_import_orchestrator_state(struct web_req *r)
                            sizeof(err));
     if (rc != 0) {
         json_decref(result);
-        web_reply_error(r, status_of(rc), "import-orchestrator-state: %s", err);
+        web_reply_error(r, web_status_of(rc), "import-orchestrator-state: %s", err);
         return;
     }
     web_audit(r, "import-orchestrator-state", NULL, NULL, "%s", "operator state imported");

@@ -180,6 +180,16 @@ extern const size_t web_routes_write_len;
 /* The current snapshot (release with disc_snapshot_put), or NULL after
  * replying 503 when discovery is not running. */
 struct disc_snapshot *web_snapshot(struct web_req *r);
+
+/* ---- answers of the operations' routes (api_ops.c) ---- */
+/* The HTTP status of an ORC_E* code: 400 invalid, 403 not allowed, 404 not
+ * found, 409 exists or wrong state, 504 timed out, 500 otherwise. */
+int web_status_of(int rc);
+/* True when this node runs topology operations; otherwise answers 503. */
+bool web_need_rec(struct web_req *r);
+/* Envelope OK with message; Details = the Instance as the live snapshot
+ * shows it (its key when the topology does not know it). */
+void web_reply_instance(struct web_req *r, const struct orc_key *k, const char *message);
 /* Parses the instance key in params pi, pi+1 into *key and finds it in s,
  * exactly or else fuzzily (a unique known host containing the given one, same
  * port; never for IPv4 addresses); *key becomes the found key. Returns the
