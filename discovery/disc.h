@@ -254,12 +254,14 @@ int disc_keylist_copy(struct disc_keylist *dst, const struct disc_keylist *src);
  * ------------------------------------------------------------------------ */
 
 /* A whole result set: column names and rows of nullable text values. */
+struct disc_rs_block;
 struct disc_rs {
     size_t ncols;
     char **cols; /* ncols names */
     size_t nrows;
     char **cells; /* nrows * ncols values, row-major; NULL = SQL NULL */
     size_t cap_rows;
+    struct disc_rs_block *blocks; /* where the names and values are stored (rs.c) */
 };
 
 /* A new empty result set with these columns. Caller frees with disc_rs_free. */

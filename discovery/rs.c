@@ -9,6 +9,40 @@
 #include <string.h>
 #include <strings.h>
 
+/* The strings of a result set live in a few blocks freed together: a probe
+ * reads hundreds of values a poll, and one malloc and free each was a tenth
+ * of the probe threads' time at 20,000 instances. */
+#define RS_BLOCK 4096
+
+struct disc_rs_block {
+    struct disc_rs_block *next;
+    size_t used, cap;
+    char data[];
+};
+
+static char *rs_strdup(struct disc_rs *rs, const char *s)
+{
+    size_t n = strlen(s) + 1;
+    struct disc_rs_block *b = rs->blocks;
+    char *p;
+
+    if (b == NULL || b->cap - b->used < n) {
+        size_t cap = n > RS_BLOCK ? n : RS_BLOCK;
+
+        b = malloc(sizeof(*b) + cap);
+        if (b == NULL)
+            return NULL;
+        b->used = 0;
+        b->cap = cap;
+        b->next = rs->blocks;
+        rs->blocks = b;
+    }
+    p = b->data + b->used;
+    memcpy(p, s, n);
+    b->used += n;
+    return p;
+}
+
 struct disc_rs *disc_rs_new(size_t ncols, const char *const *cols)
 {
     struct disc_rs *rs = calloc(1, sizeof(*rs));
@@ -22,7 +56,7 @@ struct disc_rs *disc_rs_new(size_t ncols, const char *const *cols)
     }
     rs->ncols = ncols;
     for (size_t i = 0; i < ncols; i++) {
-        rs->cols[i] = strdup(cols[i] != NULL ? cols[i] : "");
+        rs->cols[i] = rs_strdup(rs, cols[i] != NULL ? cols[i] : "");
         if (rs->cols[i] == NULL)
             goto nomem;
     }
@@ -50,11 +84,8 @@ int disc_rs_add_row(struct disc_rs *rs, const char *const *values)
     base = rs->nrows * rs->ncols;
     for (size_t i = 0; i < rs->ncols; i++) {
         rs->cells[base + i] = NULL;
-        if (values[i] != NULL && (rs->cells[base + i] = strdup(values[i])) == NULL) {
-            for (size_t j = 0; j < i; j++)
-                free(rs->cells[base + j]);
-            return ORC_ENOMEM;
-        }
+        if (values[i] != NULL && (rs->cells[base + i] = rs_strdup(rs, values[i])) == NULL)
+            return ORC_ENOMEM; /* the strings copied so far go with the set */
     }
     rs->nrows++;
     return 0;
@@ -62,13 +93,15 @@ int disc_rs_add_row(struct disc_rs *rs, const char *const *values)
 
 void disc_rs_free(struct disc_rs *rs)
 {
+    struct disc_rs_block *b, *next;
+
     if (rs == NULL)
         return;
-    for (size_t i = 0; i < rs->nrows * rs->ncols; i++)
-        free(rs->cells[i]);
+    for (b = rs->blocks; b != NULL; b = next) {
+        next = b->next;
+        free(b);
+    }
     free(rs->cells);
-    for (size_t i = 0; rs->cols != NULL && i < rs->ncols; i++)
-        free(rs->cols[i]);
     free(rs->cols);
     free(rs);
 }
