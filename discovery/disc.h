@@ -514,6 +514,8 @@ struct disc_mgtid_list {
  * with disc_mgtid_list_release (also after an error: it is then empty). */
 int disc_mgtid_parse(const char *s, struct disc_mgtid_list *out);
 void disc_mgtid_list_release(struct disc_mgtid_list *l);
+/* Appends g to l (grown as needed). Returns 0 or ORC_ENOMEM. */
+int disc_mgtid_add(struct disc_mgtid_list *l, const struct disc_mgtid *g);
 /* Appends "D-S-N,..." (in list order) to out. */
 int disc_mgtid_format(const struct disc_mgtid_list *l, struct orc_buf *out);
 /* The highest seq_no of domain in l, 0 when none. */

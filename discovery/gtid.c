@@ -63,7 +63,7 @@ void disc_mgtid_list_release(struct disc_mgtid_list *l)
     memset(l, 0, sizeof(*l));
 }
 
-static int mgtid_add(struct disc_mgtid_list *l, const struct disc_mgtid *g)
+int disc_mgtid_add(struct disc_mgtid_list *l, const struct disc_mgtid *g)
 {
     if (l->n == l->cap) {
         size_t nc = l->cap ? l->cap * 2 : 8;
@@ -96,7 +96,7 @@ int disc_mgtid_parse(const char *s, struct disc_mgtid_list *out)
         }
         g.domain = (uint32_t)d;
         g.server_id = (uint32_t)sid;
-        rc = mgtid_add(out, &g);
+        rc = disc_mgtid_add(out, &g);
         p = skip_space(p);
         if (rc == 0 && *p == ',') {
             p = skip_space(p + 1);
@@ -182,7 +182,7 @@ int disc_mgtid_errant(const char *replica_state,
     /* What the master applied as a replica counts as held too (a master
      * without log_slave_updates has it only in gtid_slave_pos). */
     for (size_t i = 0; rc == 0 && i < sp.n; i++)
-        rc = mgtid_add(&m, &sp.v[i]);
+        rc = disc_mgtid_add(&m, &sp.v[i]);
     for (size_t i = 0; rc == 0 && i < r.n; i++) {
         const struct disc_mgtid *g = &r.v[i];
         uint64_t held = 0;
@@ -190,7 +190,7 @@ int disc_mgtid_errant(const char *replica_state,
             continue;
         if (mgtid_pair_seq(&m, g->domain, g->server_id, &held) && held >= g->seq)
             continue;
-        rc = mgtid_add(out, g);
+        rc = disc_mgtid_add(out, g);
     }
 done:
     if (rc != 0)

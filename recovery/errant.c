@@ -100,8 +100,6 @@ static uint64_t pair_seq(const struct disc_mgtid_list *l, const struct disc_mgti
     return m;
 }
 
-static int push_mgtid(struct disc_mgtid_list *l, const struct disc_mgtid *g);
-
 static int mariadb_locate(const struct disc_mgtid_list *errant,
                           const struct disc_mgtid_list *held,
                           const struct rec_binlog_gtids *logs,
@@ -239,7 +237,7 @@ int rec_errant_kept_state(const char *state,
             if (m < g.seq)
                 g.seq = m;
         }
-        rc = push_mgtid(&keep, &g);
+        rc = disc_mgtid_add(&keep, &g);
     }
     if (rc == 0)
         rc = disc_mgtid_format(&keep, out);
@@ -324,16 +322,8 @@ static int eop_prepare(struct eop *x, const struct orc_key *key, char *errmsg, s
     int i, c, rc;
 
     orc_key_str(key, x->k, sizeof(x->k));
-    if (x->env->topo == NULL) {
-        orc_errf(errmsg, len, "discovery is not running");
-        return ORC_ESTATE;
-    }
-    if ((x->snap = disc_topo_snapshot(x->env->topo)) == NULL)
-        return ORC_ENOMEM;
-    if ((i = disc_snapshot_find(x->snap, key)) < 0) {
-        orc_errf(errmsg, len, "instance '%s' not found", x->k);
-        return ORC_ENOTFOUND;
-    }
+    if ((rc = rec_snapshot_find(x->env, key, &x->snap, &i, errmsg, len)) != 0)
+        return rc;
     orc_strlcpy(x->cluster, x->snap->instances[i].cluster_name, sizeof(x->cluster));
     c = disc_snapshot_cluster_of(x->snap, i);
     if (c >= 0 && x->snap->clusters[c].master >= 0)
@@ -642,20 +632,6 @@ static int do_reset_master(struct eop *x, struct rec_errant_result *out, char *e
     return rc;
 }
 
-static int push_mgtid(struct disc_mgtid_list *l, const struct disc_mgtid *g)
-{
-    if (l->n == l->cap) {
-        size_t nc = l->cap ? l->cap * 2 : 4;
-        struct disc_mgtid *nv = realloc(l->v, nc * sizeof(*nv));
-        if (nv == NULL)
-            return ORC_ENOMEM;
-        l->v = nv;
-        l->cap = nc;
-    }
-    l->v[l->n++] = *g;
-    return 0;
-}
-
 /* MariaDB: one event per errant pair the cluster master lacks. */
 static int inject_mariadb(struct eop *x,
                           const struct disc_instance *cm,
@@ -689,7 +665,7 @@ static int inject_mariadb(struct eop *x,
             rc = rec_exec(x->s, &cm->key, "FLUSH USER_RESOURCES", false, errmsg, len);
         if (rc == 0) {
             out->injected++;
-            rc = push_mgtid(&held, &g); /* later entries of the domain go after it */
+            rc = disc_mgtid_add(&held, &g); /* later entries of the domain go after it */
         }
     }
     {

@@ -28,30 +28,11 @@ struct nw {
 static int st_register(struct rec_op *op, void *ctx, char *errmsg, size_t len)
 {
     struct nw *x = ctx;
-    struct orc_buf hosts = ORC_BUF_INIT;
-    struct rec_op_registration g;
-    char token[32];
-    int rc;
+    int rc = rec_op_register_analysis(op, x->a, x->detection_id, errmsg, len);
 
-    snprintf(token, sizeof(token), "%llu", (unsigned long long)op->epoch);
-    rec_op_keys_csv(x->a->replicas.keys, x->a->replicas.len, &hosts);
-    memset(&g, 0, sizeof(g));
-    g.key = &x->a->key;
-    g.analysis = rec_code_name(x->a->code);
-    g.cluster = x->a->cluster_name;
-    g.alias = x->a->cluster_alias;
-    g.count_replicas = x->a->count_replicas;
-    g.replica_hosts = orc_buf_str(&hosts);
-    g.token = token;
-    g.detection_id = x->detection_id;
-    rc = rec_op_register(op, &g, errmsg, len);
-    orc_buf_release(&hosts);
-    if (rc == ORC_EEXIST)
-        orc_errf(errmsg, len, "blocked by recovery %lld, still in its active period",
-                 (long long)op->blocking_id);
     if (rc == 0)
         rec_op_step(op, "registered recovery of read-only master %s:%d (%s)", x->a->key.host,
-                    x->a->key.port, g.analysis);
+                    x->a->key.port, rec_code_name(x->a->code));
     return rc;
 }
 

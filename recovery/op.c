@@ -254,6 +254,36 @@ void rec_op_resolve(struct rec_op *op,
                             orc_buf_str(op->errors), "EndRecovery", (json_int_t)orc_wall_s()));
 }
 
+int rec_op_register_analysis(struct rec_op *op,
+                             const struct rec_analysis *a,
+                             int64_t detection_id,
+                             char *errmsg,
+                             size_t len)
+{
+    struct orc_buf hosts = ORC_BUF_INIT;
+    struct rec_op_registration g;
+    char token[32];
+    int rc;
+
+    snprintf(token, sizeof(token), "%llu", (unsigned long long)op->epoch);
+    rec_op_keys_csv(a->replicas.keys, a->replicas.len, &hosts);
+    memset(&g, 0, sizeof(g));
+    g.key = &a->key;
+    g.analysis = rec_code_name(a->code);
+    g.cluster = a->cluster_name;
+    g.alias = a->cluster_alias;
+    g.count_replicas = a->count_replicas;
+    g.replica_hosts = orc_buf_str(&hosts);
+    g.token = token;
+    g.detection_id = detection_id;
+    rc = rec_op_register(op, &g, errmsg, len);
+    orc_buf_release(&hosts);
+    if (rc == ORC_EEXIST)
+        orc_errf(errmsg, len, "blocked by recovery %lld, still in its active period",
+                 (long long)op->blocking_id);
+    return rc;
+}
+
 /* ---- audit ---- */
 
 json_t *rec_audit_json(const char *type,

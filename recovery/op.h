@@ -126,6 +126,13 @@ int rec_op_register(struct rec_op *op,
                     const struct rec_op_registration *r,
                     char *errmsg,
                     size_t len);
+/* rec_op_register for the failure a (its master, replicas, cluster), with
+ * the run's epoch as token; blocked, errmsg names the blocking recovery. */
+int rec_op_register_analysis(struct rec_op *op,
+                             const struct rec_analysis *a,
+                             int64_t detection_id,
+                             char *errmsg,
+                             size_t len);
 /* resolve-recovery (a registered recovery only): successor NULL when none;
  * lost and participants are "h:p,h:p" lists; AllErrors are the run's. */
 void rec_op_resolve(struct rec_op *op,

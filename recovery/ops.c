@@ -511,3 +511,32 @@ void rec_hook_ctx_from_analysis(struct rec_hook_ctx *h,
     h->auto_intermediate_master_recovery = a->has_automated_im_recovery;
     h->orchestrator_host = host;
 }
+
+int rec_snapshot_find(const struct rec_env *env,
+                      const struct orc_key *k,
+                      struct disc_snapshot **snap,
+                      int *idx,
+                      char *errmsg,
+                      size_t len)
+{
+    char ks[ORC_KEY_STRLEN];
+    int i;
+
+    *snap = NULL;
+    if (env->topo == NULL) {
+        orc_errf(errmsg, len, "discovery is not running");
+        return ORC_ESTATE;
+    }
+    if ((*snap = disc_topo_snapshot(env->topo)) == NULL)
+        return ORC_ENOMEM;
+    if (k == NULL)
+        return 0;
+    if ((i = disc_snapshot_find(*snap, k)) < 0) {
+        orc_key_str(k, ks, sizeof(ks));
+        orc_errf(errmsg, len, "instance '%s' not found", ks);
+        return ORC_ENOTFOUND;
+    }
+    if (idx != NULL)
+        *idx = i;
+    return 0;
+}

@@ -28,6 +28,18 @@ int rec_session_new(const struct rec_session_options *o, struct rec_session **ou
  * (a new reference: the caller owns it). */
 json_t *rec_key_json(const struct orc_key *k);
 
+struct rec_env;
+/* A snapshot of the topology (*snap, the caller's to put, also on error once
+ * taken) and, when k is not NULL, k's index in it (*idx, may be NULL). Returns 0,
+ * ORC_ESTATE (discovery is not running), ORC_ENOMEM or ORC_ENOTFOUND
+ * ("instance '<k>' not found"). */
+int rec_snapshot_find(const struct rec_env *env,
+                      const struct orc_key *k,
+                      struct disc_snapshot **snap,
+                      int *idx,
+                      char *errmsg,
+                      size_t len);
+
 struct rec_hook_ctx;
 struct rec_analysis;
 /* Fills h (zeroed first) with what a hook knows of failure a: its code,

@@ -730,18 +730,8 @@ static int op_prepare(struct op *x, char *errmsg, size_t len)
     char ks[ORC_KEY_STRLEN];
     int i, rc;
 
-    if (x->env->topo == NULL) {
-        orc_errf(errmsg, len, "discovery is not running");
-        return ORC_ESTATE;
-    }
-    x->snap = disc_topo_snapshot(x->env->topo);
-    if (x->snap == NULL)
-        return ORC_ENOMEM;
-    i = disc_snapshot_find(x->snap, &x->req->key);
-    if (i < 0) {
-        orc_errf(errmsg, len, "instance '%s' not found", x->k);
-        return ORC_ENOTFOUND;
-    }
+    if ((rc = rec_snapshot_find(x->env, &x->req->key, &x->snap, &i, errmsg, len)) != 0)
+        return rc;
     orc_strlcpy(x->cluster, x->snap->instances[i].cluster_name, sizeof(x->cluster));
     if (is_move(x->req->op) && x->snap->annots != NULL && x->snap->annots[i].in_maintenance) {
         orc_errf(errmsg, len, "%s is under maintenance", x->k);

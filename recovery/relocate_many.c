@@ -306,18 +306,11 @@ static int prepare(struct many *x, char *errmsg, size_t len)
     const struct disc_instance *in;
     int rc;
 
-    if (x->env->topo == NULL) {
-        orc_errf(errmsg, len, "discovery is not running");
-        return ORC_ESTATE;
-    }
-    x->snap = disc_topo_snapshot(x->env->topo);
-    if (x->snap == NULL)
-        return ORC_ENOMEM;
-    in = snap_get(x, &x->req->key);
-    if (in == NULL) {
-        orc_errf(errmsg, len, "instance '%s' not found", x->k);
-        return ORC_ENOTFOUND;
-    }
+    int i;
+
+    if ((rc = rec_snapshot_find(x->env, &x->req->key, &x->snap, &i, errmsg, len)) != 0)
+        return rc;
+    in = &x->snap->instances[i];
     orc_strlcpy(x->cluster, in->cluster_name, sizeof(x->cluster));
     if (x->req->target.host[0] != '\0' && snap_get(x, &x->req->target) == NULL) {
         orc_errf(errmsg, len, "instance '%s' not found", x->d);

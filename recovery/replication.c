@@ -620,18 +620,8 @@ static int step_read(struct rec_op *op, void *ctx, char *errmsg, size_t len)
     int i, rc;
 
     (void)op;
-    if (x->env->topo == NULL) {
-        orc_errf(errmsg, len, "discovery is not running");
-        return ORC_ESTATE;
-    }
-    x->snap = disc_topo_snapshot(x->env->topo);
-    if (x->snap == NULL)
-        return ORC_ENOMEM;
-    i = disc_snapshot_find(x->snap, &x->req->key);
-    if (i < 0) {
-        orc_errf(errmsg, len, "instance '%s' not found", x->k);
-        return ORC_ENOTFOUND;
-    }
+    if ((rc = rec_snapshot_find(x->env, &x->req->key, &x->snap, &i, errmsg, len)) != 0)
+        return rc;
     orc_strlcpy(x->cluster, x->snap->instances[i].cluster_name, sizeof(x->cluster));
     rec_env_session_options(x->env, &so);
     rc = rec_session_new(&so, &x->s);

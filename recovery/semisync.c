@@ -243,27 +243,9 @@ static void fail(struct run *x, const char *msg)
 
 static int do_register(struct run *x, int64_t detection_id, char *errmsg, size_t len)
 {
-    struct orc_buf hosts = ORC_BUF_INIT;
-    struct rec_op_registration g;
-    char token[32];
-    int rc;
+    int rc = rec_op_register_analysis(&x->op, x->a, detection_id, errmsg, len);
 
-    snprintf(token, sizeof(token), "%llu", (unsigned long long)x->op.epoch);
-    rec_op_keys_csv(x->a->replicas.keys, x->a->replicas.len, &hosts);
-    memset(&g, 0, sizeof(g));
-    g.key = &x->a->key;
-    g.analysis = rec_code_name(x->a->code);
-    g.cluster = x->a->cluster_name;
-    g.alias = x->a->cluster_alias;
-    g.count_replicas = x->a->count_replicas;
-    g.replica_hosts = orc_buf_str(&hosts);
-    g.token = token;
-    g.detection_id = detection_id;
-    rc = rec_op_register(&x->op, &g, errmsg, len);
-    orc_buf_release(&hosts);
     if (rc == ORC_EEXIST) {
-        orc_errf(errmsg, len, "blocked by recovery %lld, still in its active period",
-                 (long long)x->op.blocking_id);
         x->op.id = 0;
         ORC_LOG_W("+recovery-blocked", "instance=%s:%d cluster=%s analysis=%s %s", x->a->key.host,
                   x->a->key.port, x->a->cluster_name, rec_code_name(x->a->code), errmsg);

@@ -504,13 +504,8 @@ static int prepare(struct tk *x, char *errmsg, size_t len)
     struct rec_session_options so;
     int rc;
 
-    if (x->env->topo == NULL) {
-        orc_errf(errmsg, len, "discovery is not running");
-        return ORC_ESTATE;
-    }
-    x->snap = disc_topo_snapshot(x->env->topo);
-    if (x->snap == NULL)
-        return ORC_ENOMEM;
+    if ((rc = rec_snapshot_find(x->env, NULL, &x->snap, NULL, errmsg, len)) != 0)
+        return rc;
     rc = rec_op_filters_compile(&x->ignore, &x->env->cfg->PromotionIgnoreHostnameFilters,
                                 "PromotionIgnoreHostnameFilters", errmsg, len);
     if (rc == 0)
