@@ -775,8 +775,12 @@ struct disc_snapshot {
     int64_t reasonable_check_ms;
     int64_t reasonable_lag_s;
     size_t n;
-    struct disc_instance *instances; /* grouped by cluster, then depth, then key */
-    struct disc_annot *annots;       /* parallel to instances */
+    /* Grouped by cluster, then depth, then key. The records are shared with
+     * the live topology and with other snapshots (reference counted, never
+     * changed once shared): a snapshot costs a pointer per instance, not a
+     * copy of every record. */
+    const struct disc_instance *const *instances;
+    struct disc_annot *annots; /* parallel to instances */
     size_t nclusters;
     struct disc_cluster *clusters; /* sorted by name */
     /* internal */

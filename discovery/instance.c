@@ -5,7 +5,10 @@
  * those.
  */
 #include "discovery/disc.h"
+#include "discovery/topo_int.h"
 
+#include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -141,4 +144,61 @@ int disc_keylist_copy(struct disc_keylist *dst, const struct disc_keylist *src)
     dst->len = src->len;
     dst->cap = src->len;
     return 0;
+}
+
+/* ---- shared records (topo_int.h) ---- */
+
+struct rec {
+    int refs;
+    struct disc_instance in;
+};
+
+static struct rec *rec_of(const struct disc_instance *in)
+{
+    return (struct rec *)(void *)((char *)(uintptr_t)in - offsetof(struct rec, in));
+}
+
+struct disc_instance *topo_rec_new(void)
+{
+    struct rec *r = malloc(sizeof(*r));
+
+    if (r == NULL)
+        return NULL;
+    r->refs = 1;
+    disc_instance_init(&r->in);
+    return &r->in;
+}
+
+struct disc_instance *topo_rec_dup(const struct disc_instance *src)
+{
+    struct disc_instance *in = topo_rec_new();
+
+    if (in != NULL && disc_instance_copy(in, src) != 0) {
+        topo_rec_put(in);
+        return NULL;
+    }
+    return in;
+}
+
+void topo_rec_get(const struct disc_instance *in)
+{
+    __atomic_add_fetch(&rec_of(in)->refs, 1, __ATOMIC_RELAXED);
+}
+
+void topo_rec_put(const struct disc_instance *in)
+{
+    struct rec *r;
+
+    if (in == NULL)
+        return;
+    r = rec_of(in);
+    if (__atomic_sub_fetch(&r->refs, 1, __ATOMIC_ACQ_REL) == 0) {
+        disc_instance_release(&r->in);
+        free(r);
+    }
+}
+
+bool topo_rec_shared(const struct disc_instance *in)
+{
+    return __atomic_load_n(&rec_of(in)->refs, __ATOMIC_ACQUIRE) > 1;
 }

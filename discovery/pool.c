@@ -78,13 +78,13 @@ static void crawl_to(struct disc_topo *t,
 /* After a failure, re-probe what can confirm or explain it (lock held). */
 static void probe_neighbours(struct disc_topo *t, struct entry *e)
 {
-    struct entry *m = topo_find(t, &e->inst.master_key);
+    struct entry *m = topo_find(t, &e->inst->master_key);
 
     if (m != NULL)
         topo_enqueue(t, m, true);
     for (size_t i = 0; i < t->n; i++) {
         struct entry *r = t->all[i];
-        if (r != e && orc_key_eq(&r->inst.master_key, &e->key))
+        if (r != e && orc_key_eq(&r->inst->master_key, &e->key))
             topo_enqueue(t, r, true);
     }
 }
@@ -94,48 +94,80 @@ static void probe_neighbours(struct disc_topo *t, struct entry *e)
  * flavor whose master was seen counts; otherwise nothing is errant. The sets
  * are short (one entry per domain and server, or per uuid), so this costs
  * microseconds under the lock. */
-static void compute_errant(struct disc_topo *t, struct entry *e)
+static void compute_errant(struct disc_topo *t, struct entry *e, struct disc_instance *in)
 {
     const struct entry *me = NULL;
     struct disc_errant_master m;
     int rc;
 
-    if (e->inst.master_key.host[0] != '\0')
-        me = topo_find(t, &e->inst.master_key);
+    if (in->master_key.host[0] != '\0')
+        me = topo_find(t, &in->master_key);
     if (me == NULL || !me->seen || me == e) {
-        rc = disc_gtid_errant(&e->inst, NULL);
+        rc = disc_gtid_errant(in, NULL);
     } else {
+        const struct disc_instance *mi = me->inst;
         memset(&m, 0, sizeof(m));
-        m.ver = me->inst.ver;
-        m.server_id = me->inst.server_id;
-        orc_strlcpy(m.server_uuid, me->inst.server_uuid, sizeof(m.server_uuid));
-        m.executed = me->inst.executed_gtid_set;
-        m.slave_pos = me->inst.gtid_slave_pos;
-        m.ancestry_uuid = me->inst.ancestry_uuid;
-        m.ancestry_ids = me->inst.ancestry_ids;
-        m.nancestry_ids = me->inst.nancestry_ids;
-        m.master_is_self = orc_key_eq(&me->inst.master_key, &e->key);
-        rc = disc_gtid_errant(&e->inst, &m);
+        m.ver = mi->ver;
+        m.server_id = mi->server_id;
+        orc_strlcpy(m.server_uuid, mi->server_uuid, sizeof(m.server_uuid));
+        m.executed = mi->executed_gtid_set;
+        m.slave_pos = mi->gtid_slave_pos;
+        m.ancestry_uuid = mi->ancestry_uuid;
+        m.ancestry_ids = mi->ancestry_ids;
+        m.nancestry_ids = mi->nancestry_ids;
+        m.master_is_self = orc_key_eq(&mi->master_key, &e->key);
+        rc = disc_gtid_errant(in, &m);
     }
     if (rc == ORC_EINVAL)
-        disc_log_refused("gtid set", strlen(disc_str(e->inst.executed_gtid_set)), "not a GTID set");
+        disc_log_refused("gtid set", strlen(disc_str(in->executed_gtid_set)), "not a GTID set");
 }
 
-static void apply_success(struct disc_topo *t, struct entry *e, struct disc_instance *res)
+/* What the snapshots computed for the previous record (cluster, depth,
+ * co-master, domain) most likely still holds: the new record starts with
+ * it, so the next snapshot can share the record instead of copying it to
+ * correct them (it checks every record and copies those that differ). The
+ * clocks and the operator's flags are the entry's. */
+static void carry_over(const struct entry *e,
+                       const struct disc_instance *old,
+                       struct disc_instance *in)
 {
-    disc_instance_release(&e->inst);
-    e->inst = *res; /* moved: the caller must not release res */
-    disc_instance_init(res);
-    compute_errant(t, e);
+    if (orc_key_eq(&old->master_key, &in->master_key)) {
+        orc_strlcpy(in->cluster_name, old->cluster_name, sizeof(in->cluster_name));
+        in->replication_depth = old->replication_depth;
+        in->is_co_master = old->is_co_master;
+        if (in->master_key.host[0] != '\0') /* a root's domain is its own reading */
+            orc_strlcpy(in->cluster_domain, old->cluster_domain, sizeof(in->cluster_domain));
+    }
+    in->key = e->key;
+    in->last_checked_ms = e->last_checked_ms;
+    in->last_seen_ms = e->last_seen_ms;
+    in->last_attempted_check_ms = e->last_attempted_ms;
+    in->is_downtimed = e->annot.downtimed;
+    in->is_candidate = strcmp(e->annot.promotion_rule, "prefer") == 0 ||
+                       strcmp(e->annot.promotion_rule, "must") == 0;
+}
+
+/* res (a new record, not shared) becomes e's record (lock held); the
+ * previous one is returned for release outside the lock. */
+static struct disc_instance *apply_success(struct disc_topo *t,
+                                           struct entry *e,
+                                           struct disc_instance *res)
+{
+    struct disc_instance *old = e->inst;
+
+    compute_errant(t, e, res);
     e->last_seen_ms = e->last_checked_ms;
+    carry_over(e, old, res);
+    e->inst = res;
     if (!e->seen)
         ORC_LOG_N("+instance-discovered", "instance=%s version=%s master=%s:%d", e->keystr,
-                  e->inst.version, e->inst.master_key.host, e->inst.master_key.port);
+                  res->version, res->master_key.host, res->master_key.port);
     e->seen = true;
-    for (size_t i = 0; i < e->inst.replicas.len; i++)
-        crawl_to(t, &e->inst.replicas.keys[i], t->ignore_replica, t->o.nignore_replica);
-    if (e->inst.master_key.host[0] != '\0')
-        crawl_to(t, &e->inst.master_key, t->ignore_master, t->o.nignore_master);
+    for (size_t i = 0; i < res->replicas.len; i++)
+        crawl_to(t, &res->replicas.keys[i], t->ignore_replica, t->o.nignore_replica);
+    if (res->master_key.host[0] != '\0')
+        crawl_to(t, &res->master_key, t->ignore_master, t->o.nignore_master);
+    return old;
 }
 
 /* ---- change tracking ---- */
@@ -207,8 +239,8 @@ static uint64_t content_sig(const struct disc_instance *in)
  * to hear about it. */
 static void note_change(struct disc_topo *t, struct entry *e, bool ok)
 {
-    uint64_t hs = health_sig(&e->inst, ok, t->o.reasonable_lag_s);
-    uint64_t cs = ok ? content_sig(&e->inst) : e->content_sig;
+    uint64_t hs = health_sig(e->inst, ok, t->o.reasonable_lag_s);
+    uint64_t cs = ok ? content_sig(e->inst) : e->content_sig;
     int64_t now = orc_mono_ms();
 
     if (hs != e->health_sig || !ok) {
@@ -227,7 +259,7 @@ static void note_change(struct disc_topo *t, struct entry *e, bool ok)
 
 static int64_t poll_interval(const struct disc_topo *t, const struct entry *e)
 {
-    if (e->inst.replicas.len > 0 && t->o.poll_ms > MASTER_POLL_MS)
+    if (e->inst->replicas.len > 0 && t->o.poll_ms > MASTER_POLL_MS)
         return MASTER_POLL_MS;
     return t->o.poll_ms;
 }
@@ -258,7 +290,7 @@ static void count_connection(struct disc_topo *t, struct entry *e)
 
 int topo_probe_entry(struct disc_topo *t, struct entry *e, char *errmsg, size_t len)
 {
-    struct disc_instance res;
+    struct disc_instance *res = topo_rec_new(), *old = NULL, *own;
     struct orc_key key;
     int64_t started = orc_wall_ms();
     bool was_valid, notify;
@@ -266,13 +298,17 @@ int topo_probe_entry(struct disc_topo *t, struct entry *e, char *errmsg, size_t 
     int64_t latency;
     int rc = 0, active, queued;
 
-    disc_instance_init(&res);
-    if (e->conn == NULL)
+    if (res == NULL) {
+        orc_errf(errmsg, len, "out of memory");
+        rc = ORC_ENOMEM;
+    }
+    if (rc == 0 && e->conn == NULL)
         rc = disc_conn_open(&e->conn, &e->key, &t->o.conn, errmsg, len);
     if (rc == 0)
-        rc = disc_probe_run(&disc_conn_mysql_ops, e->conn, t->o.probe, &e->key, &res, errmsg, len);
-    latency = res.last_discovery_latency_us;
-    keep_connection(t, e, &res);
+        rc = disc_probe_run(&disc_conn_mysql_ops, e->conn, t->o.probe, &e->key, res, errmsg, len);
+    latency = res != NULL ? res->last_discovery_latency_us : 0;
+    if (res != NULL)
+        keep_connection(t, e, res);
     pthread_mutex_lock(&t->lock);
     count_connection(t, e);
     health_before = t->health_version;
@@ -282,19 +318,22 @@ int topo_probe_entry(struct disc_topo *t, struct entry *e, char *errmsg, size_t 
     t->stats.probes++;
     t->stats.probe_latency_us_sum += (uint64_t)latency;
     if (rc == 0) {
-        apply_success(t, e, &res);
+        old = apply_success(t, e, res);
+        res = NULL; /* e's now */
         watch(t, e);
         if ((!was_valid && e->last_checked_ms != e->last_seen_ms) || e->hung)
             ORC_LOG_N("+probe-recovered", "instance=%s", e->keystr);
     } else {
         t->stats.probe_failures++;
-        e->inst.last_check_partial_success = res.last_check_partial_success;
+        if ((own = topo_entry_own(e)) != NULL) {
+            own->last_check_partial_success = res != NULL && res->last_check_partial_success;
+            own->last_discovery_latency_us = latency;
+        }
         if (was_valid || !e->seen)
             ORC_LOG_W("+probe-failed", "instance=%s error=\"%s\"", e->keystr, errmsg);
         if (was_valid)
             probe_neighbours(t, e);
     }
-    e->inst.last_discovery_latency_us = latency;
     note_change(t, e, rc == 0);
     e->busy = false;
     e->hung = false;
@@ -308,7 +347,8 @@ int topo_probe_entry(struct disc_topo *t, struct entry *e, char *errmsg, size_t 
     active = t->nworkers - t->idle_workers;
     queued = (int)t->qlen;
     pthread_mutex_unlock(&t->lock);
-    disc_instance_release(&res);
+    topo_rec_put(res);
+    topo_rec_put(old); /* the snapshots that share it keep it */
     topo_metrics_probe(t, &key, started, latency, rc == 0 ? NULL : errmsg);
     topo_metrics_queue(t, active, queued);
     if (notify && t->o.on_change)
@@ -358,12 +398,14 @@ void topo_mark_busy(struct disc_topo *t, struct entry *e)
 static bool check_hang(struct disc_topo *t, struct entry *e, int64_t now)
 {
     bool was_valid = e->seen && e->last_seen_ms >= e->last_checked_ms;
+    struct disc_instance *own;
 
     if (!e->busy || e->hung || now - e->probe_start_mono < HANG_MS || !was_valid)
         return false;
     e->hung = true;
-    e->last_checked_ms = orc_wall_ms();         /* later than last_seen: not valid */
-    e->inst.last_check_partial_success = false; /* it answered nothing */
+    e->last_checked_ms = orc_wall_ms(); /* later than last_seen: not valid */
+    if ((own = topo_entry_own(e)) != NULL)
+        own->last_check_partial_success = false; /* it answered nothing */
     ORC_LOG_W("+probe-hung", "instance=%s no answer for %lld ms", e->keystr,
               (long long)(now - e->probe_start_mono));
     probe_neighbours(t, e);
@@ -588,7 +630,7 @@ static size_t take_dirty(struct disc_topo *t, uint64_t upto, struct orc_key **ou
 static void flush_once(struct disc_topo *t)
 {
     struct orc_key *keys = NULL, *dels;
-    struct disc_instance **rows = NULL;
+    const struct disc_instance **rows = NULL;
     struct disc_snapshot *s;
     size_t n = 0, nd, nrows = 0;
     char err[ORC_ERRMSG_SIZE] = "";
@@ -611,7 +653,7 @@ static void flush_once(struct disc_topo *t)
         for (size_t i = 0; rows != NULL && i < n; i++) {
             int k = disc_snapshot_find(s, &keys[i]);
             if (k >= 0)
-                rows[nrows++] = &s->instances[k];
+                rows[nrows++] = s->instances[k];
         }
         if (nrows > 0) {
             int64_t w0 = orc_wall_ms();

@@ -146,7 +146,7 @@ static struct be_val col_value(const struct col *c,
 }
 
 int topo_store_save(struct be *be,
-                    struct disc_instance *const *rows,
+                    const struct disc_instance *const *rows,
                     size_t n,
                     char *errmsg,
                     size_t len)
@@ -273,8 +273,8 @@ static int load_row(void *ctx, int ncols, const char *const *vals, const char *c
         e->last_attempted_ms = in.last_attempted_check_ms;
         e->seen = in.last_seen_ms > 0;
         disc_version_parse(in.version, in.version_comment, &in.ver);
-        disc_instance_release(&e->inst);
-        e->inst = in; /* moved */
+        disc_instance_release(e->inst); /* loaded before any snapshot: not shared */
+        *e->inst = in;                  /* moved */
     } else {
         disc_instance_release(&in);
     }

@@ -98,10 +98,14 @@ struct entry *topo_add(struct disc_topo *t, const struct orc_key *k)
     e = calloc(1, sizeof(*e));
     if (e == NULL)
         return NULL;
+    e->inst = topo_rec_new();
+    if (e->inst == NULL) {
+        free(e);
+        return NULL;
+    }
     e->key = *k;
     orc_key_str(k, e->keystr, sizeof(e->keystr));
-    disc_instance_init(&e->inst);
-    e->inst.key = *k;
+    e->inst->key = *k;
     e->added_ms = orc_wall_ms();
     take_pending(t, e);
     b = hash_key(e->keystr, t->hash_size);
@@ -153,8 +157,22 @@ void topo_entry_free(struct entry *e)
     if (e == NULL)
         return;
     disc_conn_close(e->conn);
-    disc_instance_release(&e->inst);
+    topo_rec_put(e->inst);
     free(e);
+}
+
+struct disc_instance *topo_entry_own(struct entry *e)
+{
+    struct disc_instance *copy;
+
+    if (!topo_rec_shared(e->inst))
+        return e->inst;
+    copy = topo_rec_dup(e->inst);
+    if (copy == NULL)
+        return NULL;
+    topo_rec_put(e->inst); /* the snapshots keep theirs */
+    e->inst = copy;
+    return copy;
 }
 
 void topo_entry_bury(struct disc_topo *t, struct entry *e)
@@ -445,7 +463,7 @@ int disc_topo_discover(struct disc_topo *t,
         orc_errf(errmsg, len, "instance '%s' was forgotten meanwhile", e->keystr);
         rc = ORC_ENOTFOUND;
     }
-    if (rc == 0 && out != NULL && disc_instance_copy(out, &e->inst) != 0)
+    if (rc == 0 && out != NULL && disc_instance_copy(out, e->inst) != 0)
         rc = ORC_ENOMEM;
     e->pins--;
     if (e->forgotten && e->pins == 0 && !e->busy)
@@ -528,7 +546,7 @@ int disc_topo_forget_cluster(struct disc_topo *t, const char *cluster)
     }
     pthread_mutex_lock(&t->lock);
     for (size_t i = s->clusters[c].first; i < s->clusters[c].first + s->clusters[c].count; i++) {
-        struct entry *e = topo_find(t, &s->instances[i].key);
+        struct entry *e = topo_find(t, &s->instances[i]->key);
         if (e != NULL) {
             forget_entry(t, e);
             count++;

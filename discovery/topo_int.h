@@ -7,22 +7,33 @@
 
 #include "discovery/disc.h"
 
-/* One known instance. Guarded by topo->lock, except inst/conn while busy:
- * then only the probing thread touches them. */
+/* Shared instance records (instance.c): a disc_instance with a reference
+ * count. An entry holds its current record; snapshots hold references to
+ * the same records instead of copies. A record is changed only by a holder
+ * of its sole reference: the entry replaces a shared one with a copy first
+ * (topo_entry_own). Never NULL from new/dup except out of memory. */
+struct disc_instance *topo_rec_new(void);
+struct disc_instance *topo_rec_dup(const struct disc_instance *src);
+void topo_rec_get(const struct disc_instance *in);
+void topo_rec_put(const struct disc_instance *in);
+bool topo_rec_shared(const struct disc_instance *in);
+
+/* One known instance. Guarded by topo->lock, except conn while busy: then
+ * only the probing thread touches it. */
 struct entry {
     struct orc_key key;
     char keystr[ORC_KEY_STRLEN];
-    struct entry *hnext;       /* hash chain */
-    struct entry *qnext;       /* queue link */
-    struct disc_instance inst; /* last probe result (fields valid once seen) */
-    struct disc_conn *conn;    /* persistent connection, NULL until first probe */
-    struct disc_annot annot;   /* operator state */
-    int64_t rule_until_s;      /* promotion rule expiry, 0 = none */
-    int64_t added_ms;          /* wall clock when first known */
-    int64_t last_checked_ms;   /* wall clock */
-    int64_t last_seen_ms;      /* wall clock of the last successful probe */
-    int64_t last_attempted_ms; /* wall clock */
-    int64_t next_due_mono;     /* monotonic ms of the next regular probe */
+    struct entry *hnext;        /* hash chain */
+    struct entry *qnext;        /* queue link */
+    struct disc_instance *inst; /* last probe result, a shared record (fields valid once seen) */
+    struct disc_conn *conn;     /* persistent connection, NULL until first probe */
+    struct disc_annot annot;    /* operator state */
+    int64_t rule_until_s;       /* promotion rule expiry, 0 = none */
+    int64_t added_ms;           /* wall clock when first known */
+    int64_t last_checked_ms;    /* wall clock */
+    int64_t last_seen_ms;       /* wall clock of the last successful probe */
+    int64_t last_attempted_ms;  /* wall clock */
+    int64_t next_due_mono;      /* monotonic ms of the next regular probe */
     bool queued, busy, forgotten, dirty, seen;
     uint64_t watch_id;                /* registration in the idle-connection watcher, 0 = none */
     uint64_t health_sig, content_sig; /* see note_change() in pool.c */
@@ -148,6 +159,9 @@ struct entry *topo_add(struct disc_topo *t, const struct orc_key *k);
 void topo_enqueue(struct disc_topo *t, struct entry *e, bool urgent);
 bool topo_ignored(const regex_t *res, size_t n, const char *keystr);
 void topo_entry_free(struct entry *e);
+/* e's record, replaced by a private copy first when snapshots share it, so
+ * the caller may change it (lock held). NULL out of memory (e unchanged). */
+struct disc_instance *topo_entry_own(struct entry *e);
 /* Frees e later, outside the lock (lock held; e is unlinked and unpinned). */
 void topo_entry_bury(struct disc_topo *t, struct entry *e);
 /* Frees the buried entries (lock NOT held). */
@@ -165,12 +179,11 @@ void topo_mark_busy(struct disc_topo *t, struct entry *e);
 void topo_unwatch(struct disc_topo *t, struct entry *e);
 
 /* snap.c */
-struct disc_snapshot *topo_snapshot_build(struct disc_topo *t);
 void topo_snapshot_free(struct disc_snapshot *s);
 
 /* store.c: mapping of instances to the database_instance table */
 int topo_store_save(struct be *be,
-                    struct disc_instance *const *rows,
+                    const struct disc_instance *const *rows,
                     size_t n,
                     char *errmsg,
                     size_t len);

@@ -110,8 +110,8 @@ static json_t *instance_keys(struct disc_topo *topo)
         return a;
     s = disc_topo_snapshot(topo);
     for (size_t i = 0; s != NULL && i < s->n; i++)
-        json_array_append_new(a, json_pack("{s:s, s:i}", "Hostname", s->instances[i].key.host,
-                                           "Port", s->instances[i].key.port));
+        json_array_append_new(a, json_pack("{s:s, s:i}", "Hostname", s->instances[i]->key.host,
+                                           "Port", s->instances[i]->key.port));
     if (s != NULL)
         disc_snapshot_put(s);
     return a;

@@ -516,7 +516,7 @@ static bool replicating(const struct disc_instance *in)
  * last attempt not later than last_seen + poll + reasonable check time. */
 static bool master_check_valid(const struct disc_snapshot *s, int i)
 {
-    const struct disc_instance *in = &s->instances[i];
+    const struct disc_instance *in = s->instances[i];
 
     return disc_snapshot_check_valid(s, i) &&
            in->last_attempted_check_ms <= in->last_seen_ms + s->poll_ms + s->reasonable_check_ms;
@@ -573,10 +573,10 @@ static int tree_build(const struct disc_snapshot *s, struct tree *t)
         goto out;
     }
     for (size_t i = 0; i < n; i++)
-        refs[i] = (struct kref){&s->instances[i].key, (int)i};
+        refs[i] = (struct kref){&s->instances[i]->key, (int)i};
     qsort(refs, n, sizeof(*refs), kref_cmp);
     for (size_t i = 0; i < n; i++) {
-        const struct disc_instance *in = &s->instances[i];
+        const struct disc_instance *in = s->instances[i];
         struct kref want = {&in->master_key, -1}, *hit = NULL;
         if (in->master_key.host[0] != '\0')
             hit = bsearch(&want, refs, n, sizeof(*refs), kref_cmp);
@@ -631,7 +631,7 @@ static int count_replica(const struct disc_snapshot *s,
                          int *oracle,
                          int *mariadb)
 {
-    const struct disc_instance *in = &s->instances[r];
+    const struct disc_instance *in = s->instances[r];
     bool valid = disc_snapshot_check_valid(s, r);
     bool down = downtimed(s, r, NULL);
 
@@ -675,7 +675,7 @@ static void describe_instance(const struct disc_snapshot *s,
                               int m,
                               struct rec_analysis *a)
 {
-    const struct disc_instance *in = &s->instances[m];
+    const struct disc_instance *in = s->instances[m];
     int64_t end_s = 0;
 
     a->key = in->key;
@@ -684,8 +684,8 @@ static void describe_instance(const struct disc_snapshot *s,
     orc_strlcpy(a->cluster_alias, cl->alias[0] ? cl->alias : cl->name, sizeof(a->cluster_alias));
     orc_strlcpy(a->cluster_domain, cl->domain, sizeof(a->cluster_domain));
     for (size_t i = cl->first; i < cl->first + cl->count; i++) {
-        const struct disc_nullint *l = &s->instances[i].replication_lag_seconds;
-        if (s->instances[i].last_seen_ms == 0)
+        const struct disc_nullint *l = &s->instances[i]->replication_lag_seconds;
+        if (s->instances[i]->last_seen_ms == 0)
             continue; /* known by name only, as the cluster routes count */
         a->cluster_count_instances++;
         if (l->valid && l->value > a->cluster_heuristic_lag)
@@ -947,7 +947,7 @@ static bool wanted(const struct disc_snapshot *s,
                    const struct tree *t,
                    int m)
 {
-    const struct disc_instance *in = &s->instances[m];
+    const struct disc_instance *in = s->instances[m];
 
     if (in->last_seen_ms == 0 || in_maintenance(s, m) || host_ignored(o, in->key.host))
         return false;

@@ -293,7 +293,7 @@ static int eop_errant(struct eop *x, char *errmsg, size_t len)
 {
     struct disc_errant_master m;
     int mi = disc_snapshot_find(x->snap, &x->master.key);
-    const struct disc_instance *known = mi >= 0 ? &x->snap->instances[mi] : &x->master;
+    const struct disc_instance *known = mi >= 0 ? x->snap->instances[mi] : &x->master;
     int rc;
 
     memset(&m, 0, sizeof(m));
@@ -324,10 +324,10 @@ static int eop_prepare(struct eop *x, const struct orc_key *key, char *errmsg, s
     orc_key_str(key, x->k, sizeof(x->k));
     if ((rc = rec_snapshot_find(x->env, key, &x->snap, &i, errmsg, len)) != 0)
         return rc;
-    orc_strlcpy(x->cluster, x->snap->instances[i].cluster_name, sizeof(x->cluster));
+    orc_strlcpy(x->cluster, x->snap->instances[i]->cluster_name, sizeof(x->cluster));
     c = disc_snapshot_cluster_of(x->snap, i);
     if (c >= 0 && x->snap->clusters[c].master >= 0)
-        x->cluster_master = x->snap->instances[x->snap->clusters[c].master].key;
+        x->cluster_master = x->snap->instances[x->snap->clusters[c].master]->key;
     rec_env_session_options(x->env, &so);
     if ((rc = rec_session_new(&so, &x->s)) != 0)
         return rc;
@@ -775,8 +775,8 @@ static bool wait_clean(struct eop *x, const struct orc_key *also)
         s = disc_topo_snapshot(x->env->topo);
         i = s != NULL ? disc_snapshot_find(s, &x->in.key) : -1;
         /* a reading taken after the fix */
-        clean = i >= 0 && disc_str(s->instances[i].gtid_errant)[0] == '\0' &&
-                s->instances[i].last_seen_ms > since;
+        clean = i >= 0 && disc_str(s->instances[i]->gtid_errant)[0] == '\0' &&
+                s->instances[i]->last_seen_ms > since;
         disc_snapshot_put(s);
         if (clean)
             return true;

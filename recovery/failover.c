@@ -118,9 +118,9 @@ static void add_resumed_successor(struct run *x, const struct disc_snapshot *s)
     if (i < 0)
         return;
     disc_instance_init(&x->r[x->n].in);
-    disc_instance_copy(&x->r[x->n].in, &s->instances[i]);
+    disc_instance_copy(&x->r[x->n].in, s->instances[i]);
     x->r[x->n].rule = strdup(s->annots[i].promotion_rule);
-    x->r[x->n].lag = s->instances[i].replication_lag_seconds;
+    x->r[x->n].lag = s->instances[i]->replication_lag_seconds;
     x->n++;
 }
 
@@ -138,14 +138,14 @@ static int load_topology(struct run *x, char *errmsg, size_t len)
                  x->req->failed.port);
         return ORC_ENOTFOUND;
     }
-    disc_instance_copy(&x->failed, &s->instances[fi]);
+    disc_instance_copy(&x->failed, s->instances[fi]);
     c = disc_snapshot_cluster_of(s, fi);
     orc_strlcpy(x->cluster, c >= 0 ? s->clusters[c].name : "", sizeof(x->cluster));
     orc_strlcpy(x->alias, c >= 0 ? s->clusters[c].alias : "", sizeof(x->alias));
     x->r = calloc(s->n ? s->n : 1, sizeof(*x->r));
     x->later = calloc(s->n ? s->n : 1, sizeof(*x->later));
     for (size_t i = 0; x->r != NULL && x->later != NULL && i < s->n; i++) {
-        const struct disc_instance *in = &s->instances[i];
+        const struct disc_instance *in = s->instances[i];
         if (!orc_key_eq(&in->master_key, &x->req->failed) || (int)i == fi)
             continue;
         if (rec_postpone_replica(x->env->cfg, in)) {

@@ -165,7 +165,7 @@ static bool writable_master(const struct disc_snapshot *s, const struct orc_key 
 {
     int i = disc_snapshot_find(s, k);
     int c = i < 0 ? -1 : disc_snapshot_cluster_of(s, i);
-    const struct disc_instance *in = i < 0 ? NULL : &s->instances[i];
+    const struct disc_instance *in = i < 0 ? NULL : s->instances[i];
 
     return c >= 0 && s->clusters[c].master == i && in->master_key.host[0] == '\0' &&
            !in->read_only && disc_snapshot_check_valid(s, i);
@@ -193,8 +193,8 @@ static bool publishable(const struct disc_snapshot *s, size_t c, const struct be
 {
     const struct disc_cluster *cl = &s->clusters[c];
 
-    if (cl->master < 0 || !writable_master(s, &s->instances[cl->master].key) ||
-        fenced(f, &s->instances[cl->master].key))
+    if (cl->master < 0 || !writable_master(s, &s->instances[cl->master]->key) ||
+        fenced(f, &s->instances[cl->master]->key))
         return false;
     for (size_t o = 0; o < s->nclusters; o++) {
         if (o == c || strcmp(alias_of(&s->clusters[o]), alias_of(cl)) != 0 ||
@@ -327,7 +327,7 @@ static void full_pass(struct rec_kv *kv)
         if (!publishable(s, c, &f))
             continue;
         rec_kv_set_init(&want);
-        publish_master(kv, alias_of(cl), &s->instances[cl->master].key, down, &want, err,
+        publish_master(kv, alias_of(cl), &s->instances[cl->master]->key, down, &want, err,
                        sizeof(err));
         rec_kv_set_release(&want);
     }
@@ -616,8 +616,9 @@ static int submit_all(struct rec_kv *kv,
         if ((only >= 0 && (int)c != only) || !publishable(s, c, &f))
             continue;
         rec_kv_set_init(&want);
-        rc = publish_master(kv, alias_of(&s->clusters[c]), &s->instances[s->clusters[c].master].key,
-                            down, &want, err, sizeof(err));
+        rc =
+            publish_master(kv, alias_of(&s->clusters[c]), &s->instances[s->clusters[c].master]->key,
+                           down, &want, err, sizeof(err));
         pairs_json(arr, &want);
         rec_kv_set_release(&want);
         (*count)++;

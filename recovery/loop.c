@@ -353,9 +353,9 @@ static void report(struct rec_loop *l)
     if (l->env->report_failures == NULL || (s = disc_topo_snapshot(l->env->topo)) == NULL)
         return;
     for (size_t i = 0; i < s->n; i++) {
-        if (s->instances[i].last_seen_ms > 0 && !disc_snapshot_check_valid(s, (int)i))
+        if (s->instances[i]->last_seen_ms > 0 && !disc_snapshot_check_valid(s, (int)i))
             orc_buf_printf(&b, "%s%s", b.len ? "," : "",
-                           orc_key_str(&s->instances[i].key, ks, sizeof(ks)));
+                           orc_key_str(&s->instances[i]->key, ks, sizeof(ks)));
     }
     disc_snapshot_put(s);
     /* every pass: the node sends it when it changed, when the leader
@@ -410,7 +410,7 @@ static void kick_replicas(struct rec_loop *l,
     int64_t after = a->code == REC_UNREACHABLE_MASTER_WITH_LAGGING_REPLICAS ? 0 : KICK_AFTER_MS;
 
     if (i < 0 || disc_snapshot_check_valid(s, i) ||
-        orc_wall_ms() - s->instances[i].last_seen_ms < after || !may_kick(l, &a->key))
+        orc_wall_ms() - s->instances[i]->last_seen_ms < after || !may_kick(l, &a->key))
         return;
     rec_env_session_options(l->env, &so);
     so.conn.connect_timeout_s = 1;
@@ -419,14 +419,14 @@ static void kick_replicas(struct rec_loop *l,
     if (rec_session_new(&so, &sess) != 0)
         return;
     ORC_LOG_N("+replicas-kicked", "master=%s:%d unseen_ms=%lld replicas=%zu analysis=%s",
-              a->key.host, a->key.port, (long long)(orc_wall_ms() - s->instances[i].last_seen_ms),
+              a->key.host, a->key.port, (long long)(orc_wall_ms() - s->instances[i]->last_seen_ms),
               a->replicas.len, rec_code_name(a->code));
     for (size_t r = 0; r < a->replicas.len; r++) {
         int ri = disc_snapshot_find(s, &a->replicas.keys[r]);
         char err[ORC_ERRMSG_SIZE] = "";
-        if (ri < 0 || !orc_key_eq(&s->instances[ri].master_key, &a->key))
+        if (ri < 0 || !orc_key_eq(&s->instances[ri]->master_key, &a->key))
             continue;
-        if (kick_loses_relay_log(&s->instances[ri])) {
+        if (kick_loses_relay_log(s->instances[ri])) {
             ORC_LOG_N("+replica-kick-skipped",
                       "instance=%s:%d reason=\"MariaDB GTID with unapplied relay log\"",
                       a->replicas.keys[r].host, a->replicas.keys[r].port);
@@ -434,8 +434,8 @@ static void kick_replicas(struct rec_loop *l,
         }
         rec_op_audit(l->env, "emergently-restart-replication-topology-instance",
                      &a->replicas.keys[r], a->cluster_name, "%s", rec_code_name(a->code));
-        if (rec_stop_io_thread(sess, &s->instances[ri], err, sizeof(err)) != 0 ||
-            rec_exec_sql(sess, &s->instances[ri], DISC_SQL_START_REPLICA_IO, err, sizeof(err)) != 0)
+        if (rec_stop_io_thread(sess, s->instances[ri], err, sizeof(err)) != 0 ||
+            rec_exec_sql(sess, s->instances[ri], DISC_SQL_START_REPLICA_IO, err, sizeof(err)) != 0)
             ORC_LOG_W("+replica-kick-failed", "instance=%s:%d error=\"%s\"",
                       a->replicas.keys[r].host, a->replicas.keys[r].port, err);
         disc_topo_probe_soon(l->env->topo, &a->replicas.keys[r]);
@@ -556,7 +556,7 @@ static bool warmed_up(struct rec_loop *l, int64_t grace_ms)
     if (s == NULL)
         return false;
     for (size_t i = 0; i < s->n && all; i++)
-        all = s->instances[i].last_checked_ms >= l->started_wall_ms;
+        all = s->instances[i]->last_checked_ms >= l->started_wall_ms;
     all = all && s->n > 0;
     disc_snapshot_put(s);
     if (all) {

@@ -68,7 +68,7 @@ bool rec_can_move(const struct disc_instance *in,
 /* True when k is top or replicates (directly or not) from top, following the
  * master keys of the n instances v (a cycle is cut). Pointing top at k would
  * then make a replication loop. */
-bool rec_is_self_or_below(const struct disc_instance *v,
+bool rec_is_self_or_below(const struct disc_instance *const *v,
                           size_t n,
                           const struct orc_key *top,
                           const struct orc_key *k);

@@ -136,7 +136,7 @@ bool rec_can_move(const struct disc_instance *in,
     return true;
 }
 
-bool rec_is_self_or_below(const struct disc_instance *v,
+bool rec_is_self_or_below(const struct disc_instance *const *v,
                           size_t n,
                           const struct orc_key *top,
                           const struct orc_key *k)
@@ -147,11 +147,11 @@ bool rec_is_self_or_below(const struct disc_instance *v,
         size_t i;
         if (orc_key_eq(&cur, top))
             return true;
-        for (i = 0; i < n && !orc_key_eq(&v[i].key, &cur); i++) {
+        for (i = 0; i < n && !orc_key_eq(&v[i]->key, &cur); i++) {
         }
-        if (i == n || v[i].master_key.host[0] == '\0')
+        if (i == n || v[i]->master_key.host[0] == '\0')
             return false;
-        cur = v[i].master_key;
+        cur = v[i]->master_key;
     }
     return false; /* a cycle that does not contain top */
 }
@@ -186,7 +186,7 @@ static bool expect_met(const struct disc_snapshot *s, const struct rec_expect *e
 
     if (i < 0)
         return false;
-    in = &s->instances[i];
+    in = s->instances[i];
     if (e->check_master && !orc_key_eq(&in->master_key, &e->master))
         return false;
     if (e->read_only >= 0 && in->read_only != (e->read_only == 1))
@@ -496,7 +496,7 @@ static int check_take_master(struct op *x, char *errmsg, size_t len)
         return ORC_ESTATE;
     }
     i = disc_snapshot_find(x->snap, &x->master.key);
-    if (i >= 0 && x->snap->instances[i].is_co_master) {
+    if (i >= 0 && x->snap->instances[i]->is_co_master) {
         orc_errf(errmsg, len, "%s's master %s is a co-master: not supported", x->k, mk);
         return ORC_ESTATE;
     }
@@ -732,7 +732,7 @@ static int op_prepare(struct op *x, char *errmsg, size_t len)
 
     if ((rc = rec_snapshot_find(x->env, &x->req->key, &x->snap, &i, errmsg, len)) != 0)
         return rc;
-    orc_strlcpy(x->cluster, x->snap->instances[i].cluster_name, sizeof(x->cluster));
+    orc_strlcpy(x->cluster, x->snap->instances[i]->cluster_name, sizeof(x->cluster));
     if (is_move(x->req->op) && x->snap->annots != NULL && x->snap->annots[i].in_maintenance) {
         orc_errf(errmsg, len, "%s is under maintenance", x->k);
         return ORC_ESTATE;

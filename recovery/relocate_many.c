@@ -264,7 +264,7 @@ static const struct disc_instance *snap_get(const struct many *x, const struct o
 {
     int i = disc_snapshot_find(x->snap, k);
 
-    return i >= 0 ? &x->snap->instances[i] : NULL;
+    return i >= 0 ? x->snap->instances[i] : NULL;
 }
 
 /* The replicas of `of` in the snapshot that the pattern matches, except
@@ -285,7 +285,7 @@ static int add_replicas(struct many *x,
         return ORC_EINVAL;
     }
     for (size_t i = 0; rc == 0 && i < x->snap->n; i++) {
-        const struct disc_instance *r = &x->snap->instances[i];
+        const struct disc_instance *r = x->snap->instances[i];
         char ks[ORC_KEY_STRLEN];
         if (!orc_key_eq(&r->master_key, of) || (but != NULL && orc_key_eq(&r->key, but)) ||
             orc_key_eq(&r->key, of))
@@ -310,7 +310,7 @@ static int prepare(struct many *x, char *errmsg, size_t len)
 
     if ((rc = rec_snapshot_find(x->env, &x->req->key, &x->snap, &i, errmsg, len)) != 0)
         return rc;
-    in = &x->snap->instances[i];
+    in = x->snap->instances[i];
     orc_strlcpy(x->cluster, in->cluster_name, sizeof(x->cluster));
     if (x->req->target.host[0] != '\0' && snap_get(x, &x->req->target) == NULL) {
         orc_errf(errmsg, len, "instance '%s' not found", x->d);

@@ -237,7 +237,7 @@ static int check_purge(struct rop *x, char *errmsg, size_t len)
     orc_strlcpy(to.file, x->binlog, sizeof(to.file));
     disc_instance_init(&r);
     for (size_t i = 0; rc == 0 && !x->req->force && i < x->snap->n; i++) {
-        const struct disc_instance *known = &x->snap->instances[i];
+        const struct disc_instance *known = x->snap->instances[i];
         char err[ORC_ERRMSG_SIZE];
         if (!orc_key_eq(&known->master_key, &x->in.key))
             continue;
@@ -622,7 +622,7 @@ static int step_read(struct rec_op *op, void *ctx, char *errmsg, size_t len)
     (void)op;
     if ((rc = rec_snapshot_find(x->env, &x->req->key, &x->snap, &i, errmsg, len)) != 0)
         return rc;
-    orc_strlcpy(x->cluster, x->snap->instances[i].cluster_name, sizeof(x->cluster));
+    orc_strlcpy(x->cluster, x->snap->instances[i]->cluster_name, sizeof(x->cluster));
     rec_env_session_options(x->env, &so);
     rc = rec_session_new(&so, &x->s);
     if (rc == 0 && rec_read(x->s, &x->req->key, &x->in, errmsg, len) != 0) {

@@ -114,7 +114,7 @@ bool rec_semisync_handles(enum rec_code c)
  * clients. */
 static bool waits_for_more(const struct disc_snapshot *s, int i)
 {
-    const struct disc_instance *in = &s->instances[i];
+    const struct disc_instance *in = s->instances[i];
 
     return in->master_key.host[0] == '\0' && disc_snapshot_check_valid(s, i) &&
            in->semi_sync_master_enabled && in->semi_sync_master_status &&
@@ -130,7 +130,7 @@ void rec_semisync_observe(struct rec_env *env, const struct disc_snapshot *s)
     if (env->stale == NULL)
         return;
     for (size_t i = 0; i < s->n; i++) {
-        const struct disc_instance *in = &s->instances[i];
+        const struct disc_instance *in = s->instances[i];
         bool known;
         if (!waits_for_more(s, (int)i))
             continue;
@@ -263,7 +263,7 @@ static int rule_rank_of(const struct disc_snapshot *s, const struct orc_key *k)
         return rec_rule_rank(NULL);
     if (s->annots != NULL && s->annots[i].promotion_rule[0] != '\0')
         return rec_rule_rank(s->annots[i].promotion_rule);
-    return rec_rule_rank(s->instances[i].promotion_rule);
+    return rec_rule_rank(s->instances[i]->promotion_rule);
 }
 
 /* Reads the master and its replicas again (AnalyzeSemiSyncReplicaTopology). */
@@ -601,8 +601,8 @@ static bool wait_shown(struct rec_env *env, const struct orc_key *k, bool master
     do {
         struct disc_snapshot *s = disc_topo_snapshot(env->topo);
         int i = s != NULL ? disc_snapshot_find(s, k) : -1;
-        bool shown = i >= 0 && (master ? s->instances[i].semi_sync_master_enabled
-                                       : s->instances[i].semi_sync_replica_enabled) == on;
+        bool shown = i >= 0 && (master ? s->instances[i]->semi_sync_master_enabled
+                                       : s->instances[i]->semi_sync_replica_enabled) == on;
         disc_snapshot_put(s);
         if (shown)
             return true;
@@ -662,8 +662,8 @@ int rec_semisync_set(struct rec_env *env,
     s = disc_topo_snapshot(env->topo);
     i = s != NULL ? disc_snapshot_find(s, k) : -1;
     if (i >= 0) {
-        orc_strlcpy(cluster, s->instances[i].cluster_name, sizeof(cluster));
-        out->master = s->instances[i].master_key;
+        orc_strlcpy(cluster, s->instances[i]->cluster_name, sizeof(cluster));
+        out->master = s->instances[i]->master_key;
     }
     disc_snapshot_put(s);
     rec_env_session_options(env, &so);

@@ -213,7 +213,7 @@ static int find_master(struct tk *x, char *errmsg, size_t len)
         orc_errf(errmsg, len, "cannot deduce the master of cluster %s", cl->name);
         return ORC_ESTATE;
     }
-    mi = &s->instances[cl->master];
+    mi = s->instances[cl->master];
     if (mi->is_co_master && mi->read_only) {
         orc_errf(errmsg, len, "cluster %s has co-masters and neither is the only writable one",
                  cl->name);
@@ -224,8 +224,8 @@ static int find_master(struct tk *x, char *errmsg, size_t len)
     x->out->old_master_master = mi->master_key;
     orc_key_str(&mi->key, x->m, sizeof(x->m));
     for (size_t i = 0; i < s->n; i++)
-        if (orc_key_eq(&s->instances[i].master_key, &mi->key) &&
-            disc_keylist_add(&x->out->replicas, &s->instances[i].key) != 0)
+        if (orc_key_eq(&s->instances[i]->master_key, &mi->key) &&
+            disc_keylist_add(&x->out->replicas, &s->instances[i]->key) != 0)
             return ORC_ENOMEM;
     if (x->out->replicas.len == 0) {
         orc_errf(errmsg, len, "master %s has no replicas", x->m);
@@ -259,7 +259,7 @@ static int read_all(struct tk *x, char *errmsg, size_t len)
         x->read_ok[i] =
             rec_read(x->s, &x->out->replicas.keys[i], &x->rep[i], err, sizeof(err)) == 0;
         if (!x->read_ok[i])
-            disc_instance_copy(&x->rep[i], &x->snap->instances[j]); /* keep its key and data */
+            disc_instance_copy(&x->rep[i], x->snap->instances[j]); /* keep its key and data */
         x->downtimed[i] = x->snap->annots != NULL && x->snap->annots[j].downtimed;
     }
     return 0;
@@ -273,7 +273,7 @@ static const char *rule_of(const struct tk *x, const struct orc_key *k)
         return "";
     if (x->snap->annots != NULL && x->snap->annots[i].promotion_rule[0] != '\0')
         return x->snap->annots[i].promotion_rule;
-    return x->snap->instances[i].promotion_rule;
+    return x->snap->instances[i]->promotion_rule;
 }
 
 static bool banned(const struct tk *x, const struct orc_key *k, const char **why)

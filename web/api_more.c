@@ -62,7 +62,7 @@ static int instance_tags(struct web_req *r, const struct disc_snapshot *s, int c
     for (size_t i = cl->first; rc == 0 && i < cl->first + cl->count; i++) {
         struct be_tag_list l = {0};
         struct orc_buf b = ORC_BUF_INIT;
-        rc = be_tag_list(r->deps->be, &s->instances[i].key, &l, err, sizeof(err));
+        rc = be_tag_list(r->deps->be, &s->instances[i]->key, &l, err, sizeof(err));
         for (size_t t = 0; rc == 0 && t < l.n; t++)
             orc_buf_printf(&b, "%s%s%s%s", t ? "," : "", l.v[t].name, l.v[t].value[0] ? "=" : "",
                            l.v[t].value);
@@ -248,7 +248,7 @@ static void h_bulk_instances(struct web_req *r)
     web_jw_arr(&w, NULL);
     for (size_t i = 0; i < s->n; i++)
         if (web_instance_visible(s, i))
-            web_jw_key(&w, NULL, &s->instances[i].key);
+            web_jw_key(&w, NULL, &s->instances[i]->key);
     web_jw_arr_end(&w);
     disc_snapshot_put(s);
     reply_buf(r, &b, w.err);
@@ -303,7 +303,7 @@ static size_t count_replicas(const struct disc_snapshot *s, size_t i)
     size_t n = 0;
 
     for (size_t j = 0; j < s->n; j++)
-        n += j != i && orc_key_eq(&s->instances[j].master_key, &s->instances[i].key);
+        n += j != i && orc_key_eq(&s->instances[j]->master_key, &s->instances[i]->key);
     return n;
 }
 
@@ -323,7 +323,7 @@ static void osc_pick(const struct disc_snapshot *s,
     for (size_t taken = 0; taken < max; taken++) {
         size_t best = SIZE_MAX, best_n = 0;
         for (size_t i = cl->first; i < cl->first + cl->count; i++) {
-            const struct disc_instance *in = &s->instances[i];
+            const struct disc_instance *in = s->instances[i];
             size_t nrep = count_replicas(s, i);
             if (picked[i - cl->first] || !web_instance_visible(s, i) ||
                 !disc_snapshot_check_valid(s, (int)i))
@@ -366,7 +366,7 @@ static void h_cluster_osc_replicas(struct web_req *r)
         osc_pick(s, cl, 1, 1, NULL, 2, picked, order, &n);
         nim = n;
         for (size_t m = 0; m < nim; m++)
-            osc_pick(s, cl, 0, -1, &s->instances[order[m]].key, nim == 1 ? 2 : 1, picked, order,
+            osc_pick(s, cl, 0, -1, &s->instances[order[m]]->key, nim == 1 ? 2 : 1, picked, order,
                      &n);
         osc_pick(s, cl, 3, -1, NULL, 2, picked, order, &n);
         osc_pick(s, cl, 1, 0, NULL, 2, picked, order, &n);

@@ -207,7 +207,7 @@ static void h_heuristic_lag(struct web_req *r)
         return;
     if ((n = heuristic_members(r, s, &idx)) >= 0) {
         for (int i = 0; i < n; i++) {
-            const struct disc_nullint *l = &s->instances[idx[i]].replication_lag_seconds;
+            const struct disc_nullint *l = &s->instances[idx[i]]->replication_lag_seconds;
             if (l->valid && l->value > lag)
                 lag = l->value;
         }

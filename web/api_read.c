@@ -141,7 +141,7 @@ static int fuzzy_find(const struct disc_snapshot *s, const struct orc_key *key)
     if (is_ipv4(key->host))
         return -1;
     for (size_t i = 0; i < s->n; i++) {
-        const struct orc_key *k = &s->instances[i].key;
+        const struct orc_key *k = &s->instances[i]->key;
         if (!web_instance_visible(s, i))
             continue;
         if (k->port == key->port && strstr(k->host, key->host) != NULL) {
@@ -175,7 +175,7 @@ int web_find_instance(struct web_req *r,
     if (i < 0)
         i = fuzzy_find(s, key);
     if (i >= 0)
-        *key = s->instances[i].key;
+        *key = s->instances[i]->key;
     else if (reply)
         web_reply_error(r, 404, "instance '%s' not found", orc_key_str(key, ks, sizeof(ks)));
     return i;
@@ -215,8 +215,8 @@ static int cluster_master(const struct disc_snapshot *s, size_t c, bool writable
     int best = -1;
 
     for (size_t i = cl->first; i < cl->first + cl->count; i++) {
-        const struct disc_instance *in = &s->instances[i];
-        const struct disc_instance *b = best >= 0 ? &s->instances[best] : NULL;
+        const struct disc_instance *in = s->instances[i];
+        const struct disc_instance *b = best >= 0 ? s->instances[best] : NULL;
         if (!web_instance_visible(s, i) || (in->replication_depth != 0 && !in->is_co_master))
             continue;
         if (writable_only && in->read_only)
@@ -282,7 +282,7 @@ static void h_instance(struct web_req *r)
 
 static bool pred_master_is(const struct disc_snapshot *s, size_t i, const void *ctx)
 {
-    return orc_key_eq(&s->instances[i].master_key, ctx);
+    return orc_key_eq(&s->instances[i]->master_key, ctx);
 }
 
 static void h_instance_replicas(struct web_req *r)
@@ -489,7 +489,7 @@ static void h_master(struct web_req *r)
 
 static bool pred_search(const struct disc_snapshot *s, size_t i, const void *ctx)
 {
-    const struct disc_instance *in = &s->instances[i];
+    const struct disc_instance *in = s->instances[i];
     const char *q = ctx;
     char ks[ORC_KEY_STRLEN];
     int64_t num;

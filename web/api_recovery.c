@@ -666,10 +666,10 @@ static void force_master(struct web_req *r, bool takeover)
         return;
     }
     memset(&req, 0, sizeof(req));
-    req.failed = s->instances[s->clusters[c].master].key;
+    req.failed = s->instances[s->clusters[c].master]->key;
     if (takeover) {
         d = disc_snapshot_find(s, &dest);
-        if (d < 0 || !orc_key_eq(&s->instances[d].master_key, &req.failed)) {
+        if (d < 0 || !orc_key_eq(&s->instances[d]->master_key, &req.failed)) {
             web_reply_error(r, 400, "%s:%d is not a direct replica of the master %s:%d", dest.host,
                             dest.port, req.failed.host, req.failed.port);
             disc_snapshot_put(s);

@@ -121,7 +121,7 @@ static void reply_discovered(struct web_req *r, const struct orc_key *k)
     char ks[ORC_KEY_STRLEN], msg[ORC_KEY_STRLEN + 32];
     int i = s ? disc_snapshot_find(s, k) : -1;
 
-    web_audit(r, "discover", k, i >= 0 ? s->instances[i].cluster_name : NULL,
+    web_audit(r, "discover", k, i >= 0 ? s->instances[i]->cluster_name : NULL,
               "discovered by the API");
     snprintf(msg, sizeof(msg), "Instance discovered: %s", orc_key_str(k, ks, sizeof(ks)));
     web_jw_init(&w, &b);
@@ -197,7 +197,7 @@ static void h_forget(struct web_req *r)
         return;
     i = disc_snapshot_find(s, &k); /* exact: forget never guesses */
     if (i >= 0)
-        orc_strlcpy(cluster, s->instances[i].cluster_name, sizeof(cluster));
+        orc_strlcpy(cluster, s->instances[i]->cluster_name, sizeof(cluster));
     disc_snapshot_put(s);
     orc_key_str(&k, ks, sizeof(ks));
     if (i < 0) {
@@ -275,7 +275,7 @@ static void h_begin_downtime(struct web_req *r)
     }
     if ((i = known_instance(r, &s, 0, &k)) < 0)
         return;
-    orc_strlcpy(cluster, s->instances[i].cluster_name, sizeof(cluster));
+    orc_strlcpy(cluster, s->instances[i]->cluster_name, sizeof(cluster));
     disc_snapshot_put(s);
     if (seconds == 0)
         seconds = DEFAULT_DOWNTIME_S;
@@ -302,7 +302,7 @@ static void h_end_downtime(struct web_req *r)
     if ((i = known_instance(r, &s, 0, &k)) < 0)
         return;
     downtimed = s->annots[i].downtimed;
-    orc_strlcpy(cluster, s->instances[i].cluster_name, sizeof(cluster));
+    orc_strlcpy(cluster, s->instances[i]->cluster_name, sizeof(cluster));
     disc_snapshot_put(s);
     orc_key_str(&k, ks, sizeof(ks));
     if (!downtimed) { /* orchestrator: ending no downtime is not an error */
@@ -369,7 +369,7 @@ static void h_begin_maintenance(struct web_req *r)
 
     if (!need_backend(r) || (i = known_instance(r, &s, 0, &k)) < 0)
         return;
-    orc_strlcpy(cluster, s->instances[i].cluster_name, sizeof(cluster));
+    orc_strlcpy(cluster, s->instances[i]->cluster_name, sizeof(cluster));
     disc_snapshot_put(s);
     orc_key_str(&k, ks, sizeof(ks));
     res = submit_answer(
@@ -469,7 +469,7 @@ static void h_register_candidate(struct web_req *r)
     }
     if ((i = known_instance(r, &s, 0, &k)) < 0)
         return;
-    orc_strlcpy(cluster, s->instances[i].cluster_name, sizeof(cluster));
+    orc_strlcpy(cluster, s->instances[i]->cluster_name, sizeof(cluster));
     disc_snapshot_put(s);
     until = orc_wall_s() + r->deps->cfg->CandidateInstanceExpireMinutes * 60;
     if (web_submit(r, "register-candidate",
@@ -521,7 +521,7 @@ static void h_tag(struct web_req *r)
     if (parse_tag(r, buf, sizeof(buf), &name, &value) != 0 ||
         (i = known_instance(r, &s, 0, &k)) < 0)
         return;
-    orc_strlcpy(cluster, s->instances[i].cluster_name, sizeof(cluster));
+    orc_strlcpy(cluster, s->instances[i]->cluster_name, sizeof(cluster));
     disc_snapshot_put(s);
     if (web_submit(r, "put-instance-tag",
                    json_pack("{s:o, s:s, s:s}", "Key", key_json(&k), "TagName", name, "TagValue",

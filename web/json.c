@@ -245,21 +245,21 @@ static void jw_keys(struct web_jw *w, const char *key, const struct disc_keylist
 
 bool web_instance_visible(const struct disc_snapshot *s, size_t i)
 {
-    return s->instances[i].last_seen_ms > 0;
+    return s->instances[i]->last_seen_ms > 0;
 }
 
 const char *web_promotion_rule(const struct disc_snapshot *s, size_t i)
 {
     if (s->annots != NULL && s->annots[i].promotion_rule[0] != '\0')
         return s->annots[i].promotion_rule;
-    if (s->instances[i].promotion_rule[0] != '\0')
-        return s->instances[i].promotion_rule;
+    if (s->instances[i]->promotion_rule[0] != '\0')
+        return s->instances[i]->promotion_rule;
     return "neutral";
 }
 
 int web_instance_problems(const struct disc_snapshot *s, size_t i, const char **out)
 {
-    const struct disc_instance *in = &s->instances[i];
+    const struct disc_instance *in = s->instances[i];
     int n = 0;
 
     if (!disc_snapshot_check_valid(s, (int)i)) {
@@ -364,7 +364,7 @@ static void instance_topology(struct web_jw *w, const struct disc_instance *in)
 
 static void instance_state(struct web_jw *w, const struct disc_snapshot *s, size_t i)
 {
-    const struct disc_instance *in = &s->instances[i];
+    const struct disc_instance *in = s->instances[i];
     const struct disc_annot *an = s->annots ? &s->annots[i] : NULL;
     bool down = an ? an->downtimed : in->is_downtimed;
     const char *problems[8];
@@ -398,7 +398,7 @@ static void instance_state(struct web_jw *w, const struct disc_snapshot *s, size
 
 void web_json_instance(struct web_jw *w, const struct disc_snapshot *s, size_t i)
 {
-    const struct disc_instance *in = &s->instances[i];
+    const struct disc_instance *in = s->instances[i];
     struct orc_key none = {"", 0};
 
     web_jw_obj(w, NULL);
@@ -466,7 +466,7 @@ void web_json_cluster_info(struct web_jw *w,
     bool master = false, im = false;
 
     for (size_t i = cl->first; i < cl->first + cl->count; i++) {
-        const struct disc_nullint *l = &s->instances[i].replication_lag_seconds;
+        const struct disc_nullint *l = &s->instances[i]->replication_lag_seconds;
         if (!web_instance_visible(s, i))
             continue;
         count++;

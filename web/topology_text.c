@@ -30,7 +30,7 @@ struct line {
 
 static void lag_token(const struct disc_snapshot *s, size_t i, char *out, size_t n)
 {
-    const struct disc_instance *in = &s->instances[i];
+    const struct disc_instance *in = s->instances[i];
     bool replica = disc_instance_is_replica(in);
 
     if (in->is_detached)
@@ -47,7 +47,7 @@ static void lag_token(const struct disc_snapshot *s, size_t i, char *out, size_t
 
 static const char *state_token(const struct disc_snapshot *s, size_t i)
 {
-    const struct disc_instance *in = &s->instances[i];
+    const struct disc_instance *in = s->instances[i];
 
     if (!disc_snapshot_check_valid(s, (int)i))
         return "invalid";
@@ -60,7 +60,7 @@ static const char *state_token(const struct disc_snapshot *s, size_t i)
 
 static void extras_token(const struct disc_snapshot *s, size_t i, char *out, size_t n)
 {
-    const struct disc_instance *in = &s->instances[i];
+    const struct disc_instance *in = s->instances[i];
     bool downtimed = s->annots ? s->annots[i].downtimed : in->is_downtimed;
     const char *parts[6];
     int np = 0;
@@ -84,7 +84,7 @@ static void extras_token(const struct disc_snapshot *s, size_t i, char *out, siz
 
 static void fill_tokens(const struct disc_snapshot *s, size_t i, struct line *ln)
 {
-    const struct disc_instance *in = &s->instances[i];
+    const struct disc_instance *in = s->instances[i];
 
     lag_token(s, i, ln->tok[0], sizeof(ln->tok[0]));
     orc_strlcpy(ln->tok[1], state_token(s, i), sizeof(ln->tok[1]));
@@ -106,7 +106,7 @@ struct walk {
 
 static void add_line(struct walk *w, size_t i, int depth)
 {
-    const struct disc_instance *in = &w->s->instances[i];
+    const struct disc_instance *in = w->s->instances[i];
     struct line *ln = &w->lines[w->n++];
     char key[ORC_KEY_STRLEN];
 
@@ -132,14 +132,14 @@ static void visit(struct walk *w, size_t i, int depth)
 {
     const struct disc_cluster *cl = w->cl;
 
-    if (w->seen[i - cl->first] || (w->s->instances[i].is_co_master && depth > 1) ||
+    if (w->seen[i - cl->first] || (w->s->instances[i]->is_co_master && depth > 1) ||
         depth > DISC_MAX_DEPTH) /* the depth is the databases' to choose: bounded */
         return;
     w->seen[i - cl->first] = true;
     add_line(w, i, depth);
     for (size_t j = cl->first; j < cl->first + cl->count; j++) {
-        const struct disc_instance *rep = &w->s->instances[j];
-        if (j != i && orc_key_eq(&rep->master_key, &w->s->instances[i].key))
+        const struct disc_instance *rep = w->s->instances[j];
+        if (j != i && orc_key_eq(&rep->master_key, &w->s->instances[i]->key))
             visit(w, j, depth + 1);
     }
 }

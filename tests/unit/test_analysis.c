@@ -23,6 +23,7 @@
 struct tb {
     struct disc_snapshot s;
     struct disc_instance in[MAXI];
+    const struct disc_instance *pin[MAXI]; /* the snapshot's view of in */
     struct disc_annot an[MAXI];
     struct disc_cluster cl[4];
     struct rec_analysis_options o;
@@ -38,7 +39,9 @@ static struct tb *tb_new(void)
     b->s.poll_ms = 5000;
     b->s.reasonable_check_ms = 1000;
     b->s.reasonable_lag_s = 10;
-    b->s.instances = b->in;
+    for (size_t i = 0; i < MAXI; i++)
+        b->pin[i] = &b->in[i];
+    b->s.instances = b->pin;
     b->s.annots = b->an;
     b->s.clusters = b->cl;
     rec_analysis_options_init(&b->o);

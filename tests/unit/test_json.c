@@ -22,6 +22,7 @@
 struct fixture {
     struct disc_snapshot s;
     struct disc_instance in[3];
+    const struct disc_instance *pin[3]; /* the snapshot's view of in */
     struct disc_annot an[3];
     struct disc_cluster cl[1];
 };
@@ -107,7 +108,9 @@ static int setup(void **state)
     f->s.reasonable_check_ms = 1000;
     f->s.reasonable_lag_s = 10;
     f->s.n = 3;
-    f->s.instances = f->in;
+    for (size_t i = 0; i < 3; i++)
+        f->pin[i] = &f->in[i];
+    f->s.instances = f->pin;
     f->s.annots = f->an;
     f->s.nclusters = 1;
     f->s.clusters = f->cl;

@@ -217,6 +217,7 @@ static void test_loop_detection(void **state)
 {
     /* 1 <- 2 <- 3 <- 4, and 5 below 1 */
     struct disc_instance v[5];
+    const struct disc_instance *pv[5] = {&v[0], &v[1], &v[2], &v[3], &v[4]};
     struct orc_key k1 = key(1), k2 = key(2), k3 = key(3), k4 = key(4), k5 = key(5);
 
     (void)state;
@@ -225,18 +226,18 @@ static void test_loop_detection(void **state)
     mk(&v[2], 3, 2);
     mk(&v[3], 4, 3);
     mk(&v[4], 5, 1);
-    assert_true(rec_is_self_or_below(v, 5, &k2, &k2));  /* itself */
-    assert_true(rec_is_self_or_below(v, 5, &k2, &k3));  /* direct replica */
-    assert_true(rec_is_self_or_below(v, 5, &k2, &k4));  /* replica of a replica */
-    assert_false(rec_is_self_or_below(v, 5, &k2, &k1)); /* its master */
-    assert_false(rec_is_self_or_below(v, 5, &k2, &k5)); /* a sibling */
-    assert_true(rec_is_self_or_below(v, 5, &k1, &k5));
+    assert_true(rec_is_self_or_below(pv, 5, &k2, &k2));  /* itself */
+    assert_true(rec_is_self_or_below(pv, 5, &k2, &k3));  /* direct replica */
+    assert_true(rec_is_self_or_below(pv, 5, &k2, &k4));  /* replica of a replica */
+    assert_false(rec_is_self_or_below(pv, 5, &k2, &k1)); /* its master */
+    assert_false(rec_is_self_or_below(pv, 5, &k2, &k5)); /* a sibling */
+    assert_true(rec_is_self_or_below(pv, 5, &k1, &k5));
     struct orc_key unknown = key(99);
-    assert_false(rec_is_self_or_below(v, 5, &k2, &unknown));
+    assert_false(rec_is_self_or_below(pv, 5, &k2, &unknown));
     /* a cycle not through the top ends */
     v[0].master_key = k4; /* 1 <- 2 <- 3 <- 4 <- 1 */
-    assert_false(rec_is_self_or_below(v, 4, &k5, &k3));
-    assert_true(rec_is_self_or_below(v, 4, &k1, &k3));
+    assert_false(rec_is_self_or_below(pv, 4, &k5, &k3));
+    assert_true(rec_is_self_or_below(pv, 4, &k1, &k3));
 }
 
 static void test_gtid_pairing(void **state)
