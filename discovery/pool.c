@@ -309,6 +309,7 @@ int topo_probe_entry(struct disc_topo *t, struct entry *e, char *errmsg, size_t 
     latency = res != NULL ? res->last_discovery_latency_us : 0;
     if (res != NULL)
         keep_connection(t, e, res);
+    disc_conn_idle(e->conn); /* until the next probe */
     pthread_mutex_lock(&t->lock);
     count_connection(t, e);
     health_before = t->health_version;
