@@ -142,8 +142,12 @@ static int load_topology(struct run *x, char *errmsg, size_t len)
     c = disc_snapshot_cluster_of(s, fi);
     orc_strlcpy(x->cluster, c >= 0 ? s->clusters[c].name : "", sizeof(x->cluster));
     orc_strlcpy(x->alias, c >= 0 ? s->clusters[c].alias : "", sizeof(x->alias));
-    x->r = calloc(s->n ? s->n : 1, sizeof(*x->r));
-    x->later = calloc(s->n ? s->n : 1, sizeof(*x->later));
+    /* its replicas, and room for a resumed successor */
+    size_t nrep = 1;
+    for (size_t i = 0; i < s->n; i++)
+        nrep += orc_key_eq(&s->instances[i]->master_key, &x->req->failed);
+    x->r = calloc(nrep, sizeof(*x->r));
+    x->later = calloc(nrep, sizeof(*x->later));
     for (size_t i = 0; x->r != NULL && x->later != NULL && i < s->n; i++) {
         const struct disc_instance *in = s->instances[i];
         if (!orc_key_eq(&in->master_key, &x->req->failed) || (int)i == fi)
