@@ -22,7 +22,8 @@ import pytest
 import requests
 
 from selenium import webdriver
-from selenium.common.exceptions import WebDriverException
+from selenium.common.exceptions import (NoSuchElementException, StaleElementReferenceException,
+                                        WebDriverException)
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.keys import Keys
@@ -128,9 +129,14 @@ def stub_factory():
 # ---- helpers -----------------------------------------------------------------------------------
 
 def wait_for(drv, predicate, what, timeout=WAIT_TIMEOUT):
-    """Polls predicate(drv) until truthy (returned); fails with `what` after timeout."""
+    """Polls predicate(drv) until truthy (returned); fails with `what` after timeout. An element
+    that the page re-rendered between finding and reading it (stale), or that is not drawn yet,
+    is looked for again at the next poll."""
     try:
-        return WebDriverWait(drv, timeout, poll_frequency=0.1).until(lambda d: predicate(d))
+        return WebDriverWait(drv, timeout, poll_frequency=0.1,
+                             ignored_exceptions=(StaleElementReferenceException,
+                                                 NoSuchElementException)).until(
+                                                     lambda d: predicate(d))
     except Exception as exc:  # TimeoutException, or a JS error on the way
         pytest.fail(f"UI never showed {what} within {timeout}s: {exc!r}")
 
