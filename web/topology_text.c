@@ -12,6 +12,11 @@
  *   - 127.0.0.1:3308 [null,nonreplicating,10.11.6-MariaDB-log,ro,ROW,>>,GTID]
  *
  * The tabulated form separates the same tokens with "|" and pads every column.
+ *
+ * The databases choose the depth: the walk keeps its path on a heap stack
+ * (no recursion) and draws DISC_MAX_DEPTH levels; below that one line per
+ * parent reads "- ... replicas of host:port not shown: deeper than 128
+ * levels". The output is at most one line per instance of the cluster.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +31,7 @@ struct line {
     struct orc_buf text; /* prefix + key + alias */
     char tok[TOKENS][160];
     const char *tags; /* topology-tags: "a,b=c" (borrowed), else NULL */
+    bool cutoff;      /* the depth cut-off marker: text only */
 };
 
 static void lag_token(const struct disc_snapshot *s, size_t i, char *out, size_t n)
@@ -94,15 +100,30 @@ static void fill_tokens(const struct disc_snapshot *s, size_t i, struct line *ln
     extras_token(s, i, ln->tok[5], sizeof(ln->tok[5]));
 }
 
+/* One instance on the walk's path from the master: its replicas are
+ * scanned in snapshot order from `next`. */
+struct frame {
+    size_t i;
+    size_t next;
+    int depth;
+};
+
 struct walk {
     const struct disc_snapshot *s;
     const struct disc_cluster *cl;
     bool *seen; /* by index within the cluster */
     struct line *lines;
-    size_t n;
+    size_t n, cap; /* lines used, allocated */
     int err;
     const char *const *tags; /* parallel to s->instances, or NULL */
+    struct frame *stack;     /* DISC_MAX_DEPTH + 1 frames, heap */
 };
+
+static void indent(struct orc_buf *b, int depth)
+{
+    for (int d = 1; d < depth; d++)
+        orc_buf_puts(b, "  ");
+}
 
 static void add_line(struct walk *w, size_t i, int depth)
 {
@@ -115,8 +136,7 @@ static void add_line(struct walk *w, size_t i, int depth)
     if (depth > 0) {
         bool ok = disc_instance_replicating(in) && disc_snapshot_check_valid(w->s, (int)i) &&
                   disc_snapshot_recently_checked(w->s, (int)i);
-        for (int d = 1; d < depth; d++)
-            orc_buf_puts(&ln->text, "  ");
+        indent(&ln->text, depth);
         orc_buf_puts(&ln->text, ok ? "+ " : "- ");
     }
     orc_buf_puts(&ln->text, orc_key_str(&in->key, key, sizeof(key)));
@@ -127,34 +147,93 @@ static void add_line(struct walk *w, size_t i, int depth)
     fill_tokens(w->s, i, ln);
 }
 
-/* Depth-first from instance i; replicas in snapshot order (by key). */
-static void visit(struct walk *w, size_t i, int depth)
+/* The visible cut-off where replicas of instance i (at DISC_MAX_DEPTH) are
+ * not drawn: a line without tokens, at their indentation. */
+static void add_cutoff(struct walk *w, size_t i, int depth)
 {
-    const struct disc_cluster *cl = w->cl;
+    struct line *ln = &w->lines[w->n++];
+    char key[ORC_KEY_STRLEN];
 
-    if (w->seen[i - cl->first] || (w->s->instances[i]->is_co_master && depth > 1) ||
-        depth > DISC_MAX_DEPTH) /* the depth is the databases' to choose: bounded */
-        return;
-    w->seen[i - cl->first] = true;
-    add_line(w, i, depth);
-    for (size_t j = cl->first; j < cl->first + cl->count; j++) {
-        const struct disc_instance *rep = w->s->instances[j];
-        if (j != i && orc_key_eq(&rep->master_key, &w->s->instances[i]->key))
-            visit(w, j, depth + 1);
-    }
+    orc_buf_init(&ln->text);
+    ln->cutoff = true;
+    indent(&ln->text, depth);
+    orc_buf_printf(&ln->text, "- ... replicas of %s not shown: deeper than %d levels",
+                   orc_key_str(&w->s->instances[i]->key, key, sizeof(key)), DISC_MAX_DEPTH);
+    if (ln->text.data == NULL)
+        w->err = ORC_ENOMEM;
 }
 
+/* The next replica of f's instance at or after f->next, or -1. */
+static long next_replica(const struct walk *w, struct frame *f)
+{
+    const struct disc_cluster *cl = w->cl;
+    const struct orc_key *key = &w->s->instances[f->i]->key;
+
+    for (; f->next < cl->first + cl->count; f->next++) {
+        size_t j = f->next;
+
+        if (j != f->i && orc_key_eq(&w->s->instances[j]->master_key, key)) {
+            f->next++;
+            return (long)j;
+        }
+    }
+    return -1;
+}
+
+/*
+ * Depth-first from the master, replicas in snapshot order (by key); a line
+ * per instance in pre-order. The depth is the databases' to choose, so the
+ * path lives in a heap stack of at most DISC_MAX_DEPTH + 1 frames, and the
+ * replicas below that depth are replaced by one cut-off line per parent.
+ */
+static void walk_tree(struct walk *w, size_t master)
+{
+    const struct disc_cluster *cl = w->cl;
+    int top = 0;
+
+    w->seen[master - cl->first] = true;
+    add_line(w, master, 0);
+    w->stack[0] = (struct frame){master, cl->first, 0};
+    while (top >= 0) {
+        struct frame *f = &w->stack[top];
+        long j = next_replica(w, f);
+        int depth = f->depth + 1;
+
+        if (j < 0) {
+            top--;
+            continue;
+        }
+        if (w->seen[(size_t)j - cl->first] || (w->s->instances[j]->is_co_master && depth > 1))
+            continue;
+        if (depth > DISC_MAX_DEPTH) {
+            if (w->n < w->cap)
+                add_cutoff(w, f->i, depth);
+            /* one cut-off line per parent: skip its other replicas */
+            f->next = cl->first + cl->count;
+            continue;
+        }
+        if (w->n == w->cap)
+            break; /* cannot happen: one line per instance, at most */
+        w->seen[(size_t)j - cl->first] = true;
+        add_line(w, (size_t)j, depth);
+        w->stack[++top] = (struct frame){(size_t)j, cl->first, depth};
+    }
+}
 static void render_plain(struct line *lines, size_t n, struct orc_buf *out)
 {
     size_t width = 0;
 
     for (size_t i = 0; i < n; i++)
-        if (lines[i].text.len > width)
+        if (!lines[i].cutoff && lines[i].text.len > width)
             width = lines[i].text.len;
     for (size_t i = 0; i < n; i++) {
         bool first = true;
         if (i > 0)
             orc_buf_putc(out, '\n');
+        if (lines[i].cutoff) {
+            orc_buf_puts(out, orc_buf_str(&lines[i].text));
+            continue;
+        }
         orc_buf_printf(out, "%-*s [", (int)width, orc_buf_str(&lines[i].text));
         for (int t = 0; t < TOKENS; t++) {
             if (lines[i].tok[t][0] == '\0')
@@ -173,6 +252,8 @@ static void render_tabulated(struct line *lines, size_t n, struct orc_buf *out)
     size_t width[TOKENS + 1] = {0};
 
     for (size_t i = 0; i < n; i++) {
+        if (lines[i].cutoff)
+            continue;
         if (lines[i].text.len > width[0])
             width[0] = lines[i].text.len;
         for (int t = 0; t < TOKENS; t++)
@@ -182,6 +263,10 @@ static void render_tabulated(struct line *lines, size_t n, struct orc_buf *out)
     for (size_t i = 0; i < n; i++) {
         if (i > 0)
             orc_buf_putc(out, '\n');
+        if (lines[i].cutoff) {
+            orc_buf_puts(out, orc_buf_str(&lines[i].text));
+            continue;
+        }
         orc_buf_printf(out, "%-*s", (int)width[0], orc_buf_str(&lines[i].text));
         for (int t = 0; t < TOKENS; t++)
             orc_buf_printf(out, "|%*s", (int)width[t + 1], lines[i].tok[t]);
@@ -200,17 +285,20 @@ int web_topology_text_tags(const struct disc_snapshot *s,
                            struct orc_buf *out)
 {
     const struct disc_cluster *cl = &s->clusters[c];
-    struct walk w = {s, cl, NULL, NULL, 0, 0, tags};
+    struct walk w = {.s = s, .cl = cl, .tags = tags};
     size_t start = out->len;
 
-    w.seen = calloc(cl->count ? cl->count : 1, sizeof(bool));
-    w.lines = calloc(cl->count ? cl->count : 1, sizeof(struct line));
-    if (w.seen == NULL || w.lines == NULL) {
+    /* a line per instance drawn, a cut-off line per instance not drawn at most */
+    w.cap = cl->count + 1;
+    w.seen = calloc(w.cap, sizeof(bool));
+    w.lines = calloc(w.cap, sizeof(struct line));
+    w.stack = calloc(DISC_MAX_DEPTH + 1, sizeof(struct frame));
+    if (w.seen == NULL || w.lines == NULL || w.stack == NULL) {
         w.err = ORC_ENOMEM;
         goto cleanup;
     }
     if (cl->master >= 0)
-        visit(&w, (size_t)cl->master, 0);
+        walk_tree(&w, (size_t)cl->master);
     if (tabulated)
         render_tabulated(w.lines, w.n, out);
     else
@@ -222,5 +310,6 @@ cleanup:
         orc_buf_release(&w.lines[i].text);
     free(w.lines);
     free(w.seen);
+    free(w.stack);
     return w.err;
 }

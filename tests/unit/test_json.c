@@ -595,6 +595,67 @@ static void test_audit_shape(void **state)
     orc_buf_release(&b);
 }
 
+/* A replication chain 4,000 deep (the databases choose the depth): drawn
+ * DISC_MAX_DEPTH levels down, then one visible cut-off line, no recursion. */
+static void test_topology_text_deep_chain(void **state)
+{
+    enum { N = 4000 };
+    struct disc_instance *in = calloc(N, sizeof(*in));
+    const struct disc_instance **pin = calloc(N, sizeof(*pin));
+    struct disc_cluster cl = {.first = 0, .count = N, .master = 0};
+    struct disc_snapshot s = {.taken_ms = NOW_MS, .poll_ms = 5000, .reasonable_check_ms = 1000};
+    struct orc_buf b = ORC_BUF_INIT;
+    char want[512];
+    const char *text, *last;
+    size_t nl = 0;
+
+    (void)state;
+    assert_non_null(in);
+    assert_non_null(pin);
+    common_fields(&in[0], 10000);
+    for (int k = 1; k < N; k++) {
+        make_replica(&in[k], 10000 + k);
+        set_key(&in[k].master_key, 10000 + k - 1);
+    }
+    for (int k = 0; k < N; k++)
+        pin[k] = &in[k];
+    s.n = N;
+    s.instances = pin;
+    s.nclusters = 1;
+    s.clusters = &cl;
+    for (int tab = 0; tab < 2; tab++) {
+        orc_buf_reset(&b);
+        assert_int_equal(web_topology_text(&s, 0, tab == 1, &b), 0);
+        text = orc_buf_str(&b);
+        nl = 0;
+        for (const char *c = text; *c; c++)
+            nl += *c == '\n';
+        assert_int_equal(nl, DISC_MAX_DEPTH + 1); /* the master, 128 levels, the cut-off */
+        /* the deepest line drawn: 127 indents, then "+ " */
+        snprintf(want, sizeof(want), "\n%*s+ 127.0.0.1:%d ", 2 * (DISC_MAX_DEPTH - 1), "",
+                 10000 + DISC_MAX_DEPTH);
+        if (tab == 1)
+            want[strlen(want) - 1] = '|';
+        assert_non_null(strstr(text, want));
+        last = strrchr(text, '\n') + 1;
+        snprintf(want, sizeof(want),
+                 "%*s- ... replicas of 127.0.0.1:%d not shown: deeper than %d levels",
+                 2 * DISC_MAX_DEPTH, "", 10000 + DISC_MAX_DEPTH, DISC_MAX_DEPTH);
+        assert_string_equal(last, want);
+        if (tab == 0) {
+            /* the "[" aligns over the drawn lines only, not the cut-off line */
+            int width = 2 * (DISC_MAX_DEPTH - 1) + 2 + (int)strlen("127.0.0.1:10128");
+            snprintf(want, sizeof(want), "%-*s [0s,ok,", width, "127.0.0.1:10000");
+            assert_memory_equal(text, want, strlen(want));
+        }
+    }
+    orc_buf_release(&b);
+    for (int k = 0; k < N; k++)
+        disc_instance_release(&in[k]);
+    free(pin);
+    free(in);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -606,6 +667,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_topology_text, setup, teardown),
         cmocka_unit_test_setup_teardown(test_topology_text_chain, setup, teardown),
         cmocka_unit_test_setup_teardown(test_topology_text_co_masters, setup, teardown),
+        cmocka_unit_test(test_topology_text_deep_chain),
         cmocka_unit_test(test_duration),
         cmocka_unit_test(test_escaping),
         cmocka_unit_test(test_audit_shape),
