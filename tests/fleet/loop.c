@@ -466,6 +466,33 @@ static int loop_init(struct fleet_loop *l, int control_port)
     return epoll_ctl(l->ep, EPOLL_CTL_ADD, l->ctl_fd, &ev);
 }
 
+/* Undoes loop_init: closes every socket the loop opened and frees its memory
+ * (control connections still open at exit are not tracked and go with the
+ * process). */
+static void loop_release(struct fleet_loop *l)
+{
+    for (int i = 0; l->conns != NULL && i < l->m->n; i++)
+        close_conns(l, i);
+    free_dead(l);
+    for (int i = 0; l->lst != NULL && i < l->m->n; i++) {
+        if (mine(l, i) && l->m->inst[i].lfd >= 0)
+            close(l->m->inst[i].lfd);
+        if (mine(l, i))
+            l->m->inst[i].lfd = -1;
+    }
+    if (l->ctl_fd >= 0)
+        close(l->ctl_fd);
+    if (l->ep >= 0)
+        close(l->ep);
+    free(l->heap);
+    free(l->conns);
+    free(l->lst);
+    l->heap = NULL;
+    l->conns = NULL;
+    l->lst = NULL;
+    l->nheap = l->capheap = 0;
+}
+
 static void run_timers(struct fleet_loop *l)
 {
     int64_t now = fleet_now_ms();
@@ -499,17 +526,19 @@ static void on_event(struct fleet_loop *l, struct epoll_event *ev)
 
 int fleet_loop_run(struct fleet_model *m, int control_port, int shard, int nshards, int ready_fd)
 {
-    struct fleet_loop l = {.m = m, .shard = shard, .nshards = nshards > 0 ? nshards : 1};
+    struct fleet_loop l = {
+        .m = m, .shard = shard, .nshards = nshards > 0 ? nshards : 1, .ep = -1, .ctl_fd = -1};
     struct epoll_event evs[256];
+    int rc = -1;
 
     signal(SIGTERM, on_signal);
     signal(SIGINT, on_signal);
     signal(SIGPIPE, SIG_IGN);
     srandom((unsigned)(getpid() ^ fleet_now_ms()));
     if (loop_init(&l, control_port) != 0)
-        return -1;
+        goto out;
     if (ready_fd >= 0 && write(ready_fd, "r", 1) != 1)
-        return -1;
+        goto out;
     while (!stopping) {
         int timeout = 1000, n;
 
@@ -524,5 +553,8 @@ int fleet_loop_run(struct fleet_model *m, int control_port, int shard, int nshar
         run_timers(&l);
         free_dead(&l);
     }
-    return 0;
+    rc = 0;
+out:
+    loop_release(&l);
+    return rc;
 }
