@@ -190,6 +190,7 @@ static void forward(struct web_req *r, const char *leader, bool write)
     CURLcode cc;
     long status = 0;
     int64_t t0 = orc_mono_ms();
+    char cause[CURL_ERROR_SIZE] = ""; /* curl's detail: "SSL certificate problem: ..." */
 
     if (curl == NULL) {
         web_reply_error(r, 500, "proxy: out of memory");
@@ -202,15 +203,17 @@ static void forward(struct web_req *r, const char *leader, bool write)
     MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, add_arg, &q);
     headers = request_headers(r, write);
     setup(curl, r, write, orc_buf_str(&url), headers);
+    curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, cause);
     orc_buf_reset(&r->body);
     cc = curl_easy_perform(curl);
     if (cc == CURLE_OK)
         curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
     if (cc != CURLE_OK || status < 100 || status > 599) {
-        ORC_LOG_W("+proxy-failed", "leader=%s path=%s error=\"%s\"", leader, r->url,
-                  cc != CURLE_OK ? curl_easy_strerror(cc) : "no status");
-        web_reply_error(r, 502, "cannot reach the raft leader at %s: %s", leader,
-                        cc != CURLE_OK ? curl_easy_strerror(cc) : "no HTTP status");
+        const char *why = cc == CURLE_OK     ? "no HTTP status"
+                          : cause[0] != '\0' ? cause
+                                             : curl_easy_strerror(cc);
+        ORC_LOG_W("+proxy-failed", "leader=%s path=%s error=\"%s\"", leader, r->url, why);
+        web_reply_error(r, 502, "cannot reach the raft leader at %s: %s", leader, why);
     } else {
         r->status = (int)status;
         r->content_type = content_type_of(curl);

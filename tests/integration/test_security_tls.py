@@ -1,14 +1,17 @@
 """TLS, with real certificates made by openssl for each test module (orctest/certs.py):
 HTTPS for the API and UI, mutual TLS (a client certificate signed by SSLCAFile whose OU is in
-SSLValidOUs), a raft follower forwarding to an https:// leader and verifying it, the CLI over
-HTTPS, and TLS to MySQL (topology servers and the backend) against sandboxed mariadbd servers
-that require it, with a refusal when the CA is wrong.
+SSLValidOUs), a raft follower forwarding to an https:// leader and verifying it (and refusing a
+leader whose certificate does not verify), the CLI over HTTPS, and TLS to MySQL (topology
+servers and the backend) against sandboxed mariadbd servers that require it, with a refusal when
+the CA is wrong.
 """
 import os
 import stat
+import warnings
 
 import pytest
 import requests
+import urllib3
 
 from orctest import wait_until
 from orctest.certs import make_pki
@@ -98,6 +101,37 @@ def test_follower_proxies_to_https_leader_and_verifies_it(raft_factory, pki):
     assert status["LeaderURI"].startswith("https://")
     for node in cluster.nodes:  # the raft log is private
         assert stat.S_IMODE(os.stat(node.config["RaftDataDir"]).st_mode) == 0o700
+
+
+@pytest.mark.parametrize("cert,ca,cause", [
+    # the leader's certificate is signed by a CA the follower does not trust
+    ("server", "other-ca", "certificate"),
+    # signed by the trusted CA, but for wrong.example, not the leader's 127.0.0.1
+    ("wrongname", "ca", "subject name"),
+], ids=["wrong-ca", "wrong-name"])
+def test_follower_refuses_to_proxy_to_a_leader_whose_certificate_does_not_verify(
+        raft_factory, pki, cert, ca, cause):
+    cluster = raft_factory(3, start=False, UseSSL=True, SSLCertFile=pki[f"{cert}-cert"],
+                           SSLPrivateKeyFile=pki[f"{cert}-key"], SSLCAFile=pki[ca])
+    for node in cluster.nodes:  # the test itself trusts whatever the nodes present
+        node.http_kw = {"verify": False}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", urllib3.exceptions.InsecureRequestWarning)
+        cluster.start()
+        leader = cluster.wait_leader(timeout=20)
+        follower = next(n for n in cluster.nodes if n is not leader)
+        assert leader.raft_status()["LeaderURI"].startswith("https://")
+        resp = follower.get("/api/disable-global-recoveries")
+        assert resp.status_code == 502, resp.text
+        message = resp.json()["Message"]
+        assert message.startswith("cannot reach the raft leader at https://"), message
+        assert cause in message.lower(), message
+        follower.wait_log(r"\+proxy-failed .*certificate", timeout=5)
+        # the write never reached the leader; the leader itself still takes it
+        assert "enabled" in leader.get("/api/check-global-recoveries").json()["Message"]
+        assert follower.get("/api/routed-leader-check").status_code == 502
+        assert leader.get("/api/disable-global-recoveries").status_code == 200
+        assert follower.running and leader.running
 
 
 def test_cli_speaks_https_with_ca_and_client_certificate(orc_factory, pki):
