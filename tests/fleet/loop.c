@@ -2,7 +2,8 @@
  * loop: one epoll loop serving a shard of the fleet: a listening socket per
  * instance, client connections (handshake, auth, commands), replies held
  * back by the instance's latency or trickled a byte at a time, hung
- * instances that accept and never answer, and the control endpoint.
+ * instances that accept and never answer (nor finish an answer under way),
+ * and the control endpoint.
  */
 #include "tests/fleet/fleet.h"
 
@@ -187,6 +188,8 @@ static bool conn_flush(struct fleet_loop *l, struct conn *c)
         size_t n = c->out.len - c->out.off;
         ssize_t w;
 
+        if (in != NULL && in->state == FLEET_HUNG)
+            return true; /* hung mid-answer: the rest never comes */
         if (c->send_at > now) {
             heap_add(l, c, c->send_at);
             return true;

@@ -1,0 +1,166 @@
+"""Discovery caps against hostile servers played by the fleet simulator (tests/fleet/): a server
+that trickles its answers makes the probe fail at the total probe deadline (DISC_PROBE_DEADLINE_MS,
+30 s); one that stops mid-answer fails the probe at the read timeout; a replication chain 4,000
+deep is discovered and drawn down to DISC_MAX_DEPTH (128) levels with a visible cut-off; a
+server that reports 10,000 replicas has DISC_MAX_REPLICAS (1,000) of them kept. Each time the
+service answers /api/health quickly throughout and stays up."""
+import re
+import time
+
+import pytest
+
+from orctest import wait_until
+from orctest.fleet import PASSWORD, USER, Fleet, fleet_binary
+
+PROBE_DEADLINE_S = 30  # DISC_PROBE_DEADLINE_MS
+MAX_DEPTH = 128        # DISC_MAX_DEPTH
+MAX_REPLICAS = 1000    # DISC_MAX_REPLICAS
+HEALTH_BOUND_S = 2.0
+
+
+@pytest.fixture
+def fleet_factory(orc_bin, tmp_path_factory):
+    made = []
+
+    def make(clusters, **kw):
+        fleet = Fleet.up(fleet_binary(orc_bin), tmp_path_factory.mktemp("fleet"), clusters, **kw)
+        made.append(fleet)
+        return fleet
+
+    yield make
+    for fleet in reversed(made):
+        fleet.down()
+
+
+def fleet_orc(orc_factory, fleet, seeds, **config):
+    cfg = {"MySQLTopologyUser": USER, "MySQLTopologyPassword": PASSWORD,
+           "DiscoverySeeds": [f"127.0.0.1:{p}" for p in seeds]}
+    cfg.update(config)
+    return orc_factory(**cfg)
+
+
+def timed_get(orc, path, bound):
+    t0 = time.monotonic()
+    r = orc.get(path, timeout=bound * 2)
+    took = time.monotonic() - t0
+    assert took < bound, f"{path} took {took:.2f}s"
+    return r, took
+
+
+def assert_healthy(orc):
+    r, _ = timed_get(orc, "/api/health", HEALTH_BOUND_S)
+    assert r.status_code == 200, r.text
+    assert orc.running
+
+
+def rss_mb(pid):
+    with open(f"/proc/{pid}/status") as f:
+        return int(re.search(r"VmRSS:\s+(\d+) kB", f.read()).group(1)) / 1024
+
+
+def probe_failure(orc, port):
+    m = re.search(rf'\+probe-failed instance=127\.0\.0\.1:{port} error="([^"\n]*)"',
+                  orc.current_log)
+    return m.group(1) if m else None
+
+
+def test_trickling_server_fails_the_probe_at_the_total_deadline(fleet_factory, orc_factory):
+    # 4 ms a byte: every statement answers well within the read timeout, the whole probe
+    # (several KB) would take longer than the deadline.
+    fleet = fleet_factory([{"count": 1, "layout": "single", "replicas": 0, "trickle_ms": 4}])
+    port = fleet.ports[0]
+    started = time.monotonic()
+    orc = fleet_orc(orc_factory, fleet, [port], MySQLConnectTimeoutSeconds=5,
+                    MySQLDiscoveryReadTimeoutSeconds=5)
+    deadline = started + PROBE_DEADLINE_S + 15
+    while probe_failure(orc, port) is None:
+        assert time.monotonic() < deadline, "no probe failure within the deadline + 15 s"
+        assert_healthy(orc)
+        time.sleep(0.5)
+    took = time.monotonic() - started
+    error = probe_failure(orc, port)
+    assert f"probe deadline ({PROBE_DEADLINE_S * 1000} ms) passed" in error, error
+    assert PROBE_DEADLINE_S <= took < PROBE_DEADLINE_S + 15, took
+    r = orc.get(f"/api/instance/127.0.0.1/{port}")
+    assert r.status_code != 200 or not r.json().get("IsLastCheckValid")
+    assert_healthy(orc)
+
+
+def test_server_that_stops_mid_answer_fails_the_probe_at_the_read_timeout(fleet_factory,
+                                                                          orc_factory):
+    fleet = fleet_factory([{"count": 1, "layout": "single", "replicas": 0, "trickle_ms": 10}])
+    port = fleet.ports[0]
+    orc = fleet_orc(orc_factory, fleet, [port], MySQLConnectTimeoutSeconds=2,
+                    MySQLDiscoveryReadTimeoutSeconds=2)
+    # the handshake alone takes about a second at 10 ms a byte: hang once the first statement's
+    # answer is under way
+    time.sleep(2.5)
+    fleet.hang(port)
+    hung = time.monotonic()
+    while probe_failure(orc, port) is None:
+        assert time.monotonic() - hung < 12, "the probe of a hung server did not fail in 12 s"
+        assert_healthy(orc)
+        time.sleep(0.3)
+    error = probe_failure(orc, port)
+    assert re.search(r"timeout|timed out|lost connection", error, re.I), error
+    assert_healthy(orc)
+
+
+def topology_lines(orc, master):
+    r, took = timed_get(orc, f"/api/topology/127.0.0.1:{master}", 5)
+    assert r.status_code == 200, r.text
+    return r.json()["Details"].split("\n"), took
+
+
+def test_4000_deep_chain_is_drawn_to_the_depth_cap_with_a_cut_off(fleet_factory, orc_factory):
+    fleet = fleet_factory([{"count": 1, "layout": "chain", "replicas": 3999}])
+    ports = sorted(fleet.ports)
+    master = fleet.masters[0]
+    assert ports[0] == master and len(ports) == 4000
+    orc = fleet_orc(orc_factory, fleet, [master])
+
+    def known():
+        r = orc.get(f"/api/cluster/127.0.0.1:{master}", timeout=10)
+        return len(r.json()) if r.status_code == 200 else 0
+
+    wait_until(lambda: known() > MAX_DEPTH + 50, 40, what="the chain discovered past the cap")
+    assert_healthy(orc)
+    lines, took_plain = topology_lines(orc, master)
+    assert len(lines) == MAX_DEPTH + 2, (len(lines), lines[-3:])  # master, 128 levels, cut-off
+    assert lines[0].startswith(f"127.0.0.1:{master} ")
+    deepest = ports[MAX_DEPTH]
+    assert re.match(rf" {{{2 * (MAX_DEPTH - 1)}}}[+-] 127\.0\.0\.1:{deepest} ", lines[-2]), \
+        lines[-2]
+    assert lines[-1] == (" " * (2 * MAX_DEPTH) + f"- ... replicas of 127.0.0.1:{deepest} "
+                         f"not shown: deeper than {MAX_DEPTH} levels")
+    r, took_tab = timed_get(orc, f"/api/topology-tabulated/127.0.0.1:{master}", 5)
+    assert r.json()["Details"].split("\n")[-1] == lines[-1]
+    r, took_cluster = timed_get(orc, f"/api/cluster/127.0.0.1:{master}", 5)
+    assert r.status_code == 200 and len(r.json()) > MAX_DEPTH + 50
+    rss = rss_mb(orc.pid)
+    print(f"\nchain: {len(r.json())} instances known, topology {took_plain * 1000:.0f} ms, "
+          f"tabulated {took_tab * 1000:.0f} ms, cluster {took_cluster * 1000:.0f} ms, "
+          f"RSS {rss:.0f} MB")
+    assert rss < 512, f"RSS {rss:.0f} MB"
+    assert_healthy(orc)
+
+
+def test_10000_reported_replicas_are_capped_per_instance(fleet_factory, orc_factory):
+    fleet = fleet_factory([{"count": 1, "replicas": 1, "fake_replicas": 10000}])
+    master = fleet.masters[0]
+    orc = fleet_orc(orc_factory, fleet, [master])
+
+    def replicas():
+        r = orc.get(f"/api/instance/127.0.0.1/{master}", timeout=10)
+        return r.json().get("SlaveHosts") if r.status_code == 200 else None
+
+    hosts = wait_until(replicas, 20, what="the master read")
+    assert len(hosts) == MAX_REPLICAS, len(hosts)
+    assert_healthy(orc)
+    time.sleep(3)  # the service probes what it kept (127.0.0.2 refuses): still healthy
+    assert_healthy(orc)
+    r, _ = timed_get(orc, "/api/clusters-info", 5)
+    assert r.status_code == 200
+    rss = rss_mb(orc.pid)
+    print(f"\n10000 replicas reported: {len(hosts)} kept, RSS {rss:.0f} MB")
+    assert rss < 512, f"RSS {rss:.0f} MB"
