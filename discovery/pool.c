@@ -339,6 +339,9 @@ int topo_probe_entry(struct disc_topo *t, struct entry *e, char *errmsg, size_t 
     e->busy = false;
     e->hung = false;
     e->next_due_mono = orc_mono_ms() + poll_interval(t, e);
+    topo_busy_remove(t, e);
+    if (!e->forgotten)
+        topo_due_push(t, e);
     t->version++;
     pthread_cond_broadcast(&t->done_cond);
     notify = t->health_version != health_before && !e->forgotten;
@@ -386,6 +389,8 @@ void topo_unwatch(struct disc_topo *t, struct entry *e)
 
 void topo_mark_busy(struct disc_topo *t, struct entry *e)
 {
+    topo_due_remove(t, e);
+    topo_busy_add(t, e);
     e->busy = true;
     e->hung = false;
     e->probe_start_mono = orc_mono_ms();
@@ -497,11 +502,15 @@ void topo_maybe_spawn(struct disc_topo *t)
     pthread_attr_destroy(&attr);
 }
 
-/* Expires downtimes and promotion rules (lock held). */
-static void expire_annotations(struct disc_topo *t)
+/* Expires downtimes and promotion rules (lock held), once a second (they
+ * end on whole seconds). */
+static void expire_annotations(struct disc_topo *t, int64_t *last_s)
 {
     int64_t now = orc_wall_s();
 
+    if (now == *last_s)
+        return;
+    *last_s = now;
     for (size_t i = 0; i < t->n; i++) {
         struct entry *e = t->all[i];
         if (e->annot.downtimed && e->annot.downtime_end_s > 0 && e->annot.downtime_end_s <= now) {
@@ -552,7 +561,7 @@ static void *scheduler_main(void *arg)
 {
     struct disc_topo *t = arg;
     pthread_setname_np(pthread_self(), "orc-sched");
-    int64_t last_minute = orc_mono_ms();
+    int64_t last_minute = orc_mono_ms(), last_expiry_s = 0;
 
     pthread_mutex_lock(&t->lock);
     while (!t->stopping) {
@@ -564,19 +573,20 @@ static void *scheduler_main(void *arg)
         struct orc_key hung[8];
         size_t nhung = 0;
 
-        for (size_t i = 0; i < t->n; i++) {
-            struct entry *e = t->all[i];
-            if (e->busy && check_hang(t, e, now) && nhung < ORC_ARRAY_LEN(hung))
+        for (size_t i = 0; i < t->nbusy; i++) {
+            struct entry *e = t->busy[i];
+            if (check_hang(t, e, now) && nhung < ORC_ARRAY_LEN(hung))
                 hung[nhung++] = e->key;
-            if (e->busy && !e->hung && e->probe_start_mono + HANG_MS < next)
+            if (!e->hung && e->probe_start_mono + HANG_MS < next)
                 next = e->probe_start_mono + HANG_MS;
-            if (e->queued || e->busy)
-                continue;
-            if (e->next_due_mono <= due)
-                topo_enqueue(t, e, false);
-            else if (e->next_due_mono < next)
-                next = e->next_due_mono;
         }
+        while (t->ndue > 0 && t->due[0]->next_due_mono <= due) {
+            struct entry *e = t->due[0];
+            topo_due_remove(t, e);
+            topo_enqueue(t, e, false);
+        }
+        if (t->ndue > 0 && t->due[0]->next_due_mono < next)
+            next = t->due[0]->next_due_mono;
         if (next < due)
             next = due;
         if (nhung > 0 && t->o.on_change) { /* the recovery loop looks now */
@@ -590,7 +600,7 @@ static void *scheduler_main(void *arg)
             topo_graveyard_drain(t);
             pthread_mutex_lock(&t->lock);
         }
-        expire_annotations(t);
+        expire_annotations(t, &last_expiry_s);
         if (now - last_minute >= 60000) {
             last_minute = now;
             forget_unseen(t);

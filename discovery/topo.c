@@ -95,6 +95,18 @@ struct entry *topo_add(struct disc_topo *t, const struct orc_key *k)
     }
     if (t->n + 1 > t->hash_size && grow_table(t) != 0)
         return NULL;
+    if (t->n == t->capsched) { /* the heap and the busy list hold every entry at most */
+        size_t nc = t->capsched ? t->capsched * 2 : 16;
+        struct entry **nd = realloc(t->due, nc * sizeof(*nd));
+        if (nd == NULL)
+            return NULL;
+        t->due = nd;
+        struct entry **nb = realloc(t->busy, nc * sizeof(*nb));
+        if (nb == NULL)
+            return NULL;
+        t->busy = nb;
+        t->capsched = nc;
+    }
     e = calloc(1, sizeof(*e));
     if (e == NULL)
         return NULL;
@@ -106,12 +118,14 @@ struct entry *topo_add(struct disc_topo *t, const struct orc_key *k)
     e->key = *k;
     orc_key_str(k, e->keystr, sizeof(e->keystr));
     e->inst->key = *k;
+    e->heap_idx = e->busy_idx = TOPO_NOWHERE;
     e->added_ms = orc_wall_ms();
     take_pending(t, e);
     b = hash_key(e->keystr, t->hash_size);
     e->hnext = t->hash[b];
     t->hash[b] = e;
     t->all[t->n++] = e;
+    topo_due_push(t, e); /* due at once (next_due_mono 0) */
     t->version++;
     t->health_version++;
     t->stats.instances = t->n;
@@ -133,7 +147,8 @@ static void unlink_entry(struct disc_topo *t, struct entry *e)
             break;
         }
     }
-    if (e->queued) { /* take it out of the queue */
+    topo_due_remove(t, e); /* a busy one stays on the busy list until its probe ends */
+    if (e->queued) {       /* take it out of the queue */
         struct entry **qp = &t->qhead, *prev = NULL;
         while (*qp && *qp != e) {
             prev = *qp;
@@ -210,6 +225,93 @@ void topo_graveyard_drain(struct disc_topo *t)
     free(g);
 }
 
+/* ---- the due-time heap and the busy list ---- */
+
+static void due_set(struct disc_topo *t, size_t i, struct entry *e)
+{
+    t->due[i] = e;
+    e->heap_idx = i;
+}
+
+static void due_sift_up(struct disc_topo *t, size_t i)
+{
+    struct entry *e = t->due[i];
+
+    while (i > 0) {
+        size_t p = (i - 1) / 2;
+        if (t->due[p]->next_due_mono <= e->next_due_mono)
+            break;
+        due_set(t, i, t->due[p]);
+        i = p;
+    }
+    due_set(t, i, e);
+}
+
+static void due_sift_down(struct disc_topo *t, size_t i)
+{
+    struct entry *e = t->due[i];
+
+    for (;;) {
+        size_t c = 2 * i + 1;
+        if (c >= t->ndue)
+            break;
+        if (c + 1 < t->ndue && t->due[c + 1]->next_due_mono < t->due[c]->next_due_mono)
+            c++;
+        if (e->next_due_mono <= t->due[c]->next_due_mono)
+            break;
+        due_set(t, i, t->due[c]);
+        i = c;
+    }
+    due_set(t, i, e);
+}
+
+void topo_due_push(struct disc_topo *t, struct entry *e)
+{
+    if (e->heap_idx != TOPO_NOWHERE || t->ndue >= t->capsched)
+        return;
+    due_set(t, t->ndue++, e);
+    due_sift_up(t, e->heap_idx);
+}
+
+void topo_due_remove(struct disc_topo *t, struct entry *e)
+{
+    size_t i = e->heap_idx;
+    struct entry *last;
+
+    if (i == TOPO_NOWHERE)
+        return;
+    e->heap_idx = TOPO_NOWHERE;
+    last = t->due[--t->ndue];
+    if (last == e)
+        return;
+    due_set(t, i, last);
+    due_sift_up(t, i);
+    due_sift_down(t, last->heap_idx);
+}
+
+void topo_busy_add(struct disc_topo *t, struct entry *e)
+{
+    if (e->busy_idx != TOPO_NOWHERE || t->nbusy >= t->capsched)
+        return;
+    e->busy_idx = t->nbusy;
+    t->busy[t->nbusy++] = e;
+}
+
+void topo_busy_remove(struct disc_topo *t, struct entry *e)
+{
+    size_t i = e->busy_idx;
+    struct entry *last;
+
+    if (i == TOPO_NOWHERE)
+        return;
+    e->busy_idx = TOPO_NOWHERE;
+    last = t->busy[--t->nbusy];
+    if (last != e) {
+        t->busy[i] = last;
+        last->busy_idx = i;
+    }
+}
+
 /* Moves a queued entry to the head of the queue (lock held). */
 static void queue_promote(struct disc_topo *t, struct entry *e)
 {
@@ -236,6 +338,7 @@ void topo_enqueue(struct disc_topo *t, struct entry *e, bool urgent)
         queue_promote(t, e);
     if (e->queued || e->busy || e->forgotten)
         return;
+    topo_due_remove(t, e);
     e->queued = true;
     e->qnext = NULL;
     if (t->qhead == NULL) {
@@ -382,6 +485,8 @@ void disc_topo_free(struct disc_topo *t)
     free_all(t->alias_re, t->o.nalias);
     free(t->all);
     free(t->hash);
+    free(t->due);
+    free(t->busy);
     free(t->forgot);
     free(t->forgot_until_mono);
     free(t->deletes);

@@ -44,7 +44,10 @@ struct entry {
     int64_t probe_start_mono; /* when the running probe started (busy) */
     bool hung;                /* the running probe overran HANG_MS: seen failed */
     bool conn_counted;        /* its connection is counted in nconns */
+    size_t heap_idx;          /* place in t->due, TOPO_NOWHERE when not waiting there */
+    size_t busy_idx;          /* place in t->busy, TOPO_NOWHERE when not busy */
 };
+#define TOPO_NOWHERE ((size_t)-1)
 
 /* Operator state for an instance not known yet, applied when it appears
  * (replicated commands and snapshots may name instances before this node
@@ -89,6 +92,12 @@ struct disc_topo {
     /* the queue (lock) */
     struct entry *qhead, *qtail;
     size_t qlen;
+    /* Entries neither queued nor busy, by next_due_mono (a binary min-heap),
+     * and the busy ones (for hang checks): the scheduler looks at the few
+     * that fall due instead of scanning every instance each time it wakes.
+     * Both have room for every entry (reserved by topo_add). (lock) */
+    struct entry **due, **busy;
+    size_t ndue, nbusy, capsched;
 
     /* workers (lock) */
     pthread_t *worker_ids;
@@ -157,6 +166,11 @@ void topo_metrics_release(struct disc_topo *t);
 struct entry *topo_find(struct disc_topo *t, const struct orc_key *k);
 struct entry *topo_add(struct disc_topo *t, const struct orc_key *k);
 void topo_enqueue(struct disc_topo *t, struct entry *e, bool urgent);
+/* The due-time heap and the busy list (lock held; see struct disc_topo). */
+void topo_due_push(struct disc_topo *t, struct entry *e);
+void topo_due_remove(struct disc_topo *t, struct entry *e);
+void topo_busy_add(struct disc_topo *t, struct entry *e);
+void topo_busy_remove(struct disc_topo *t, struct entry *e);
 bool topo_ignored(const regex_t *res, size_t n, const char *keystr);
 void topo_entry_free(struct entry *e);
 /* e's record, replaced by a private copy first when snapshots share it, so
