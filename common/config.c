@@ -711,6 +711,37 @@ int orc_config_set(struct orc_config *c,
     return set_text(c, d, key, value ? value : "", ORC_CFG_SRC_FLAG, errmsg, len);
 }
 
+/* Variables in the style operators know from other services (etcd, Consul
+ * images), each standing for one key. An ORC_<Key> variable of the same key
+ * wins. */
+static const struct {
+    const char *var, *key;
+} env_aliases[] = {
+    {"ADVERTISE_ADDR", "AdvertiseAddr"},
+};
+
+static int apply_env_aliases(struct orc_config *staged, char *const *envp, char *errmsg, size_t len)
+{
+    for (size_t i = 0; envp[i] != NULL; i++) {
+        const char *e = envp[i], *eq = strchr(e, '=');
+
+        for (size_t a = 0; eq != NULL && a < ORC_ARRAY_LEN(env_aliases); a++) {
+            size_t n = strlen(env_aliases[a].var);
+            int rc;
+
+            if ((size_t)(eq - e) != n || strncmp(e, env_aliases[a].var, n) != 0)
+                continue;
+            rc = set_text(staged, orc_config_find(env_aliases[a].key), env_aliases[a].key, eq + 1,
+                          ORC_CFG_SRC_ENV, errmsg, len);
+            if (rc != 0) {
+                orc_errprefix(errmsg, len, "env %s", env_aliases[a].var);
+                return rc;
+            }
+        }
+    }
+    return 0;
+}
+
 int orc_config_apply_env(struct orc_config *c, char *const *envp, char *errmsg, size_t len)
 {
     struct orc_config staged;
@@ -722,6 +753,11 @@ int orc_config_apply_env(struct orc_config *c, char *const *envp, char *errmsg, 
     if (orc_config_copy(&staged, c) != 0) {
         orc_errf(errmsg, len, "out of memory");
         return ORC_ENOMEM;
+    }
+    rc = apply_env_aliases(&staged, envp, errmsg, len);
+    if (rc != 0) {
+        orc_config_release(&staged);
+        return rc;
     }
     for (size_t i = 0; envp[i] != NULL; i++) {
         const char *e = envp[i], *eq = strchr(e, '=');

@@ -129,7 +129,8 @@ int orc_config_load_paths(struct orc_config *c, const char *const *paths, char *
 /* Applies ORC_<Key>=value variables from envp (NULL-terminated, like environ);
  * ORC_ variables that name no key are ignored. Lists are comma-separated or a
  * JSON array, maps a JSON object, bools true/false/1/0. All or nothing; the
- * error text names the variable: "env ORC_K: key 'K': message". */
+ * error text names the variable: "env ORC_K: key 'K': message".
+ * ADVERTISE_ADDR stands for ORC_AdvertiseAddr, which wins when both are set. */
 int orc_config_apply_env(struct orc_config *c, char *const *envp, char *errmsg, size_t len);
 
 /* Sets one key (name or synonym) from text, as a command-line flag --Key=value;
@@ -143,10 +144,21 @@ int orc_config_set(struct orc_config *c,
 /* Cross-key validation and derived values; call once after all sources.
  * Normalizes BackendDB to "sqlite" or "mysql", URLPrefix to "/x" or "",
  * KVClusterMasterPrefix to end in "/", RaftBind/RaftAdvertise/RaftNodes to
- * host:port; fills RaftAdvertise, RecoveryPeriodBlockSeconds,
+ * host:port; fills RaftAdvertise (and HTTPAdvertise) from AdvertiseAddr or
+ * RaftBind, RecoveryPeriodBlockSeconds,
  * ReasonableLockedSemiSyncMasterSeconds, DiscoveryWorkerThreads; reads the
  * *CredentialsConfigFile files. Errors: "key 'K': message". */
 int orc_config_finalize(struct orc_config *c, char *errmsg, size_t len);
+
+/* What AdvertiseAddr (host[:port]) gives, whether or not the keys are set:
+ * RaftAdvertise as host:port (RaftBind's port unless AdvertiseAddr has one)
+ * and HTTPAdvertise as http[s]://host:<ListenAddress port> (https under
+ * UseSSL). orc_config_finalize fills the keys that are empty with these.
+ * Returns 0; ORC_ENOTFOUND when AdvertiseAddr is empty (or, for HTTP, when
+ * the service listens on a unix socket or ListenAddress has no port);
+ * ORC_EINVAL when AdvertiseAddr is malformed or out is too small. */
+int orc_config_advertise_raft(const struct orc_config *c, char *out, size_t len);
+int orc_config_advertise_http(const struct orc_config *c, char *out, size_t len);
 
 /* ---- reload (config_reload.c) ---- */
 

@@ -162,9 +162,99 @@ static int raft_addr(const struct orc_config *c, const char *in, char *out, size
     return 0;
 }
 
+/* AdvertiseAddr parsed: host, and the port when one was given (else 0).
+ * Only a host name or an address, optionally with a port, is accepted: no
+ * scheme, path, user or blanks. */
+static int advertise_parse(const char *s, struct orc_key *k)
+{
+    bool has_port;
+
+    if (orc_key_parse(s, 1, k) != 0)
+        return ORC_EINVAL;
+    for (const char *p = k->host; *p != '\0'; p++)
+        if (!isalnum((unsigned char)*p) && strchr("-._:", *p) == NULL)
+            return ORC_EINVAL;
+    if (s[0] == '[')
+        has_port = strstr(s, "]:") != NULL;
+    else
+        has_port = strchr(k->host, ':') == NULL && strchr(s, ':') != NULL;
+    if (!has_port)
+        k->port = 0; /* orc_key_parse gave the default (1) */
+    return 0;
+}
+
+int orc_config_advertise_raft(const struct orc_config *c, char *out, size_t len)
+{
+    struct orc_key k, bind;
+
+    if (c->AdvertiseAddr[0] == '\0')
+        return ORC_ENOTFOUND;
+    if (advertise_parse(c->AdvertiseAddr, &k) != 0)
+        return ORC_EINVAL;
+    if (k.port == 0) {
+        if (orc_key_parse(c->RaftBind, (int)c->DefaultRaftPort, &bind) != 0)
+            return ORC_EINVAL;
+        k.port = bind.port;
+    }
+    orc_key_str(&k, out, len);
+    return strlen(out) + 1 < len ? 0 : ORC_EINVAL;
+}
+
+int orc_config_advertise_http(const struct orc_config *c, char *out, size_t len)
+{
+    const char *la = c->ListenAddress, *colon = strrchr(la, ':');
+    const char *scheme = c->UseSSL ? "https" : "http";
+    struct orc_key k;
+    int64_t port;
+    int n;
+
+    if (c->AdvertiseAddr[0] == '\0')
+        return ORC_ENOTFOUND;
+    if (advertise_parse(c->AdvertiseAddr, &k) != 0)
+        return ORC_EINVAL;
+    /* a unix socket, or no port to advertise */
+    if (c->ListenSocket[0] != '\0' || colon == NULL ||
+        orc_parse_int64(colon + 1, 1, 65535, &port) != 0)
+        return ORC_ENOTFOUND;
+    if (strchr(k.host, ':') != NULL)
+        n = snprintf(out, len, "%s://[%s]:%d", scheme, k.host, (int)port);
+    else
+        n = snprintf(out, len, "%s://%s:%d", scheme, k.host, (int)port);
+    return (n < 0 || (size_t)n >= len) ? ORC_EINVAL : 0;
+}
+
+/* AdvertiseAddr fills RaftAdvertise and HTTPAdvertise when they are empty
+ * (a key set explicitly wins). Runs after RaftBind is normalized; filled
+ * keys are not empty on a second run, so that run changes nothing. */
+static int finalize_advertise(struct orc_config *c, char *errmsg, size_t len)
+{
+    char addr[ORC_KEY_STRLEN], url[ORC_KEY_STRLEN + 32];
+    int rc;
+
+    if (c->AdvertiseAddr[0] == '\0')
+        return 0;
+    rc = orc_config_advertise_raft(c, addr, sizeof(addr));
+    if (rc != 0) {
+        orc_errf(errmsg, len,
+                 "key 'AdvertiseAddr' (--advertise-addr, ADVERTISE_ADDR; set by %s): expected "
+                 "host or host:port (an address or a name, no scheme or path), got '%s'",
+                 orc_config_source(c, "AdvertiseAddr"), c->AdvertiseAddr);
+        return ORC_ECONFIG;
+    }
+    if (c->RaftAdvertise[0] == '\0' &&
+        derive_str(c, &c->RaftAdvertise, ORC_CFGK_RaftAdvertise, addr) != 0)
+        return ORC_ENOMEM;
+    rc = orc_config_advertise_http(c, url, sizeof(url));
+    if (rc == 0 && c->HTTPAdvertise[0] == '\0' &&
+        derive_str(c, &c->HTTPAdvertise, ORC_CFGK_HTTPAdvertise, url) != 0)
+        return ORC_ENOMEM;
+    return 0;
+}
+
 static int finalize_raft(struct orc_config *c, char *errmsg, size_t len)
 {
     char addr[ORC_KEY_STRLEN];
+    int rc;
 
     if (c->RaftEnabled && c->RaftDataDir[0] == '\0')
         return fail(errmsg, len, "RaftDataDir", "required when RaftEnabled is true");
@@ -172,6 +262,8 @@ static int finalize_raft(struct orc_config *c, char *errmsg, size_t len)
         return fail(errmsg, len, "RaftBind", "expected host[:port]");
     if (derive_str(c, &c->RaftBind, ORC_CFGK_RaftBind, addr) != 0)
         return ORC_ENOMEM;
+    if ((rc = finalize_advertise(c, errmsg, len)) != 0)
+        return rc;
     if (c->RaftAdvertise[0] == '\0') {
         if (derive_str(c, &c->RaftAdvertise, ORC_CFGK_RaftAdvertise, c->RaftBind) != 0)
             return ORC_ENOMEM;

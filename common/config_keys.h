@@ -44,7 +44,8 @@ ORC_CFG_KEY(STR, ListenAddress, "127.0.0.1:3000", 0, 0, 0, NULL, NULL,
 ORC_CFG_KEY(STR, ListenSocket, "", 0, 0, 0, NULL, NULL,
             "unix socket path for HTTP; when set, TCP is not used")
 ORC_CFG_KEY(STR, HTTPAdvertise, "", 0, 0, 0, NULL, NULL,
-            "URL (scheme://host:port, no path) this node advertises as leader URI under raft")
+            "URL (scheme://host:port, no path) this node advertises as leader URI under raft; "
+            "\"\": from AdvertiseAddr when set")
 ORC_CFG_KEY(STR, URLPrefix, "", 0, 0, 0, NULL, NULL,
             "path prefix of every route; normalized to \"/x\" or \"\"")
 ORC_CFG_KEY(STR, StatusEndpoint, "/api/status", 0, 0, ORC_CFG_UNSUPPORTED, NULL, NULL, "health route path")
@@ -351,7 +352,11 @@ ORC_CFG_KEY(BOOL, RaftEnabled, "false", 0, 0, 0, NULL, NULL,
 ORC_CFG_KEY(STR, RaftBind, "127.0.0.1:10008", 0, 0, 0, NULL, NULL,
             "raft TCP bind address; DefaultRaftPort is added when no port is given")
 ORC_CFG_KEY(STR, RaftAdvertise, "", 0, 0, 0, NULL, NULL,
-            "address the other nodes reach this one at; \"\": RaftBind")
+            "address the other nodes reach this one at; \"\": AdvertiseAddr, else RaftBind")
+ORC_CFG_KEY(STR, AdvertiseAddr, "", 0, 0, 0, NULL, NULL,
+            "this node's advertised address, host[:port] (also --advertise-addr and "
+            "ADVERTISE_ADDR); fills RaftAdvertise (with RaftBind's port unless it has one) and "
+            "HTTPAdvertise (http[s]://host:<ListenAddress port>) when those are not set")
 ORC_CFG_KEY(STR, RaftDataDir, "", 0, 0, 0, NULL, NULL,
             "raft log and snapshots; required when RaftEnabled")
 ORC_CFG_KEY(INT, DefaultRaftPort, "10008", 1, 65535, 0, NULL, NULL,

@@ -42,6 +42,10 @@ static const char usage_text[] =
     "                       conf/orchestrator.conf.json, orchestrator.conf.json)\n"
     "  --dump-config        print the effective config (secrets masked) and exit\n"
     "  --debug              log at debug level (same as --LogLevel=debug)\n"
+    "  --advertise-addr HOST[:PORT]\n"
+    "                       this node's advertised address (same as --AdvertiseAddr, or\n"
+    "                       the ADVERTISE_ADDR environment variable): RaftAdvertise and\n"
+    "                       HTTPAdvertise follow from it unless they are set\n"
     "  --KEY=VALUE          set any config key, e.g. --InstancePollSeconds=2;\n"
     "                       flags win over ORC_KEY environment variables, which win\n"
     "                       over the config files\n"
@@ -133,6 +137,12 @@ static int parse_args(struct args *a, int argc, char **argv)
             a->help = true;
         } else if (is_flag(s, "version")) {
             a->version = true;
+        } else if (is_flag(s, "advertise-addr") && i + 1 < argc) {
+            a->flag_keys[a->nflags] = strdup("AdvertiseAddr");
+            a->flag_vals[a->nflags++] = argv[++i];
+        } else if (strncmp(s, "--advertise-addr=", 17) == 0) {
+            a->flag_keys[a->nflags] = strdup("AdvertiseAddr");
+            a->flag_vals[a->nflags++] = s + 17;
         } else if (is_flag(s, "debug")) {
             a->flag_keys[a->nflags] = strdup("LogLevel");
             a->flag_vals[a->nflags++] = "debug";

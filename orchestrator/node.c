@@ -309,6 +309,35 @@ static void node_on_leader(void *arg)
     rec_loop_notify(__atomic_load_n(&n->loop, __ATOMIC_ACQUIRE));
 }
 
+/* Where the advertised addresses came from when AdvertiseAddr is set: a
+ * key set explicitly wins over it ("explicit"). */
+static const char *advertise_origin(const struct orc_config *cfg, int key, const char *derived)
+{
+    const char *value = key == ORC_CFGK_RaftAdvertise ? cfg->RaftAdvertise : cfg->HTTPAdvertise;
+
+    if (derived == NULL)
+        return value[0] != '\0' ? "explicit" : "none";
+    if (cfg->sources[key] == ORC_CFG_SRC_DERIVED && strcmp(value, derived) == 0)
+        return "AdvertiseAddr";
+    return "explicit";
+}
+
+static void log_advertise(const struct orc_config *cfg)
+{
+    char raft[ORC_KEY_STRLEN], http[ORC_KEY_STRLEN + 32];
+    bool has_raft, has_http;
+
+    if (cfg->AdvertiseAddr[0] == '\0')
+        return;
+    has_raft = orc_config_advertise_raft(cfg, raft, sizeof(raft)) == 0;
+    has_http = orc_config_advertise_http(cfg, http, sizeof(http)) == 0;
+    ORC_LOG_N("+advertise", "addr=%s RaftAdvertise=%s from=%s HTTPAdvertise=%s from=%s",
+              cfg->AdvertiseAddr, cfg->RaftAdvertise,
+              advertise_origin(cfg, ORC_CFGK_RaftAdvertise, has_raft ? raft : NULL),
+              cfg->HTTPAdvertise[0] != '\0' ? cfg->HTTPAdvertise : "\"\"",
+              advertise_origin(cfg, ORC_CFGK_HTTPAdvertise, has_http ? http : NULL));
+}
+
 /* After the backend, topology and FSM exist, before recovery and HTTP. */
 static int start_raft(struct orc_node *n, char *err, size_t len)
 {
@@ -617,6 +646,7 @@ int orc_node_run(const struct orc_config *cfg,
     curl_global_init(CURL_GLOBAL_DEFAULT); /* raft proxy and joiner, before threads */
     ORC_LOG_N("+service-starting", "version=%s config=%s", ORC_VERSION,
               config_file ? config_file : "(default paths)");
+    log_advertise(cfg);
     rc = rec_hooks_validate_config(cfg, err, sizeof(err));
     if (rc == 0)
         rc = open_backend(&n, err, sizeof(err));

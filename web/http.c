@@ -146,6 +146,8 @@ int web_param_key(struct web_req *r, int i, struct orc_key *out)
 
 /* ---- routing ---- */
 
+/* Splits p at '/' into at most max segments; the last one keeps the rest
+ * of the path, slashes included, when there are more. */
 static int split_path(char *p, char **segs, int max)
 {
     int n = 0;
@@ -154,6 +156,8 @@ static int split_path(char *p, char **segs, int max)
         p++;
     while (*p && n < max) {
         segs[n++] = p;
+        if (n == max)
+            break;
         while (*p && *p != '/')
             p++;
         if (*p == '/')
@@ -162,6 +166,15 @@ static int split_path(char *p, char **segs, int max)
             break;
     }
     return n;
+}
+
+/* A "*name" pattern segment takes the rest of the path: the segments from
+ * i on are joined again with the '/' that split_path cut. */
+static const char *rest_of_path(char **segs, int i, int nsegs)
+{
+    for (int j = i; j < nsegs - 1; j++)
+        segs[j][strlen(segs[j])] = '/';
+    return segs[i];
 }
 
 static bool match_route(const char *pattern, char **segs, int nsegs, struct web_req *r)
@@ -176,6 +189,12 @@ static bool match_route(const char *pattern, char **segs, int nsegs, struct web_
 
         if (i >= nsegs)
             return false;
+        if (p[0] == '*' && end == NULL) {
+            if (r->nparams >= WEB_MAX_PARAMS)
+                return false;
+            r->params[r->nparams++] = rest_of_path(segs, i, nsegs);
+            return true;
+        }
         if (p[0] == ':') {
             if (r->nparams >= WEB_MAX_PARAMS)
                 return false;

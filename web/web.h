@@ -152,7 +152,9 @@ enum {
 typedef void (*web_handler)(struct web_req *r);
 
 struct web_route {
-    const char *pattern; /* "instance/:host/:port", relative to /api/ */
+    /* "instance/:host/:port", relative to /api/; a last segment "*name"
+     * takes the rest of the path, slashes included */
+    const char *pattern;
     web_handler fn;
     unsigned flags;
 };

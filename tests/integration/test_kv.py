@@ -3,10 +3,12 @@ user/password, with TLS, paused during a failover), a real ZooKeeper, and Consul
 by a recording fake (no Consul server is packaged). See docs/kv.md."""
 import re
 import shutil
-import sqlite3
+import socket
 import time
+from datetime import datetime
 
 import pytest
+import requests
 
 from orctest import wait_until
 from orctest.util import free_port
@@ -108,11 +110,50 @@ def test_failover_publishes_new_master_to_etcd_in_one_revision(star4, orc_factor
     assert etcd.get_prefix(PREFIX) == want
 
 
-def internal_store(orc, prefix):
-    with sqlite3.connect(orc.config["SQLite3DataFile"]) as db:
-        rows = db.execute("SELECT store_key, store_value FROM kv_store WHERE store_key LIKE ?",
-                          (prefix + "%",)).fetchall()
-    return dict(rows)
+def internal_store(node, prefix):
+    """The internal store's pairs under prefix as this node answers them (GET /api/kv?prefix=),
+    from its own replicated copy."""
+    res = node.get("/api/kv", params={"prefix": prefix}, timeout=5)
+    assert res.status_code == 200, res.text
+    body = res.json()
+    assert body["Prefix"] == prefix and body["Truncated"] is False, body
+    return {p["Key"]: p["Value"] for p in body["Pairs"]}
+
+
+def test_internal_store_read_routes(star4, orc_factory):
+    sb = star4
+    orc = kv_orc(orc_factory, sb, KVPublishIntervalSeconds=1)
+    want = master_pairs(sb, sb.master)
+    wait_until(lambda: internal_store(orc, PREFIX) == want, 10,
+               what="the master in the internal store")
+    one = orc.get(f"/api/kv/{PREFIX}/port", timeout=5)
+    assert one.status_code == 200 and one.json() == {"Key": f"{PREFIX}/port",
+                                                     "Value": str(sb.port(sb.master))}
+    assert orc.api(f"kv/{PREFIX}") == {"Key": PREFIX, "Value": sb.key(sb.master)}
+    missing = orc.get(f"/api/kv/{PREFIX}/no-such-key", timeout=5)
+    assert missing.status_code == 404 and missing.json()["Code"] == "ERROR", missing.text
+    assert internal_store(orc, "no/such/prefix/") == {}
+    everything = orc.api("kv")  # no prefix: every pair, bounded
+    assert {p["Key"] for p in everything["Pairs"]} >= set(want)
+    cut = orc.api("kv", params={"prefix": PREFIX, "limit": 2})
+    assert len(cut["Pairs"]) == 2 and cut["Truncated"] is True, cut
+    assert orc.get("/api/kv", params={"limit": 0}, timeout=5).status_code == 400
+    assert orc.get("/api/kv", params={"limit": 10001}, timeout=5).status_code == 400
+    assert orc.get("/api/kv/" + "k" * 300, timeout=5).status_code == 400
+
+
+def test_internal_store_read_routes_need_read_auth(star4, orc_factory):
+    sb = star4
+    orc = orc_factory(sandbox=sb, start=False, DiscoverySeeds=[sb.key(sb.master)],
+                      ClusterNameToAlias={".*": ALIAS}, KVPublishIntervalSeconds=1,
+                      AuthenticationMethod="basic", HTTPAuthUser="reader",
+                      HTTPAuthPassword="reader-pw")
+    orc.http_kw = {"auth": ("reader", "reader-pw")}
+    orc.start()
+    wait_until(lambda: internal_store(orc, PREFIX) == master_pairs(sb, sb.master), 15,
+               what="the master in the internal store")
+    assert requests.get(orc.url(f"/api/kv/{PREFIX}"), timeout=5).status_code == 401
+    assert requests.get(orc.url("/api/kv"), timeout=5).status_code == 401
 
 
 @needs_etcd
@@ -269,6 +310,100 @@ def test_manager_members_published_and_removed_node_disappears(raft_factory, etc
                15, what="the removed node gone from etcd")
 
 
+def test_follower_answers_internal_store_reads_like_the_leader_after_failover(star4,
+                                                                              raft_factory):
+    sb = star4
+    cfg = {"RecoverMasterClusterFilters": ["*"], "ClusterNameToAlias": {".*": ALIAS},
+           "DiscoverySeeds": [sb.key(n) for n in sb.names], "KVPublishIntervalSeconds": 1}
+    rc = raft_factory(3, sandbox=sb, **cfg)
+    leader = rc.wait_leader(timeout=15)
+    followers = [n for n in rc.nodes if n is not leader]
+    rc.wait_all(lambda n: internal_store(n, PREFIX) == master_pairs(sb, sb.master), 20,
+                what="the first master in every node's internal store")
+    new = fail_over(sb)
+    want = master_pairs(sb, new)
+    wait_until(lambda: internal_store(leader, PREFIX) == want, 15,
+               what="the new master in the leader's internal store")
+    rc.wait_all(lambda n: internal_store(n, PREFIX) == want, 10,
+                what="the new master replicated to every node")
+    for f in followers:
+        assert f.api(f"kv/{PREFIX}/port") == leader.api(f"kv/{PREFIX}/port") == \
+            {"Key": f"{PREFIX}/port", "Value": str(sb.port(new))}
+    # Served from the follower's own copy, not forwarded: still answered with the leader gone.
+    leader.kill()
+    for f in followers:
+        assert internal_store(f, PREFIX) == want
+
+
+@needs_etcd
+def test_read_only_or_unreachable_master_is_never_published(star4, orc_factory, etcd):
+    sb = star4
+    orc = kv_orc(orc_factory, sb, EtcdEndpoints=etcd.endpoint, RecoverMasterClusterFilters=[],
+                 KVPublishIntervalSeconds=3600)
+    host, port = sb.key(sb.master).split(":")
+    want = master_pairs(sb, sb.master)
+    wait_until(lambda: etcd.get_prefix(PREFIX) == want, 10, what="the master published")
+    # Read-only: nothing is written, and the pairs the stores hold are left as they are.
+    sb.sql(sb.master, "SET GLOBAL read_only = 1")
+    wait_until(lambda: orc.api(f"instance/{host}/{port}")["ReadOnly"], 10,
+               what="the master seen read-only")
+    body = orc.api("submit-masters-to-kv-stores")
+    assert body["Code"] == "OK" and body["Message"] == "Submitted 0 masters", body
+    assert etcd.get_prefix(PREFIX) == want and internal_store(orc, PREFIX) == want
+    etcd.ctl("del", "--prefix", "mysql/")
+    assert orc.api("submit-masters-to-kv-stores")["Message"] == "Submitted 0 masters"
+    assert etcd.get_prefix(PREFIX) == {}
+    # Writable again: published again.
+    sb.sql(sb.master, "SET GLOBAL read_only = 0")
+    wait_until(lambda: not orc.api(f"instance/{host}/{port}")["ReadOnly"], 10,
+               what="the master seen writable")
+    assert orc.api("submit-masters-to-kv-stores")["Message"] == "Submitted 1 masters"
+    assert etcd.get_prefix(PREFIX) == want
+    # Unreachable (no recovery here): nothing is written.
+    etcd.ctl("del", "--prefix", "mysql/")
+    sb.kill(sb.master)
+    wait_until(lambda: not orc.api(f"instance/{host}/{port}")["IsLastCheckValid"], 10,
+               what="the master seen unreachable")
+    assert orc.api("submit-masters-to-kv-stores")["Message"] == "Submitted 0 masters"
+    assert etcd.get_prefix(PREFIX) == {}
+    assert internal_store(orc, PREFIX) == want  # the last published value is kept
+
+
+@needs_etcd
+def test_first_etcd_endpoint_hanging_fails_over_within_the_timeout(star4, orc_factory, etcd):
+    # Accepts connections (the kernel's backlog) and never reads or answers.
+    hang = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    hang.bind(("127.0.0.1", 0))
+    hang.listen(16)
+    try:
+        sb = star4
+        port = hang.getsockname()[1]
+        orc = kv_orc(orc_factory, sb, LogLevel="debug", KVStoreTimeoutMilliseconds=1000,
+                     EtcdEndpoints=f"http://127.0.0.1:{port},{etcd.endpoint}")
+        want = master_pairs(sb, sb.master)
+        wait_until(lambda: etcd.get_prefix(PREFIX) == want, 10,
+                   what="the master published through the second endpoint")
+        failed = orc.wait_log(r"^(\S+ \S+) DEBUG \+kv-etcd-endpoint-failed endpoint=\S+:%d "
+                              r"error=\"[^\"]*after (\d+) milliseconds" % port, timeout=5)
+        published = orc.wait_log(r"^(\S+ \S+) \S+ \+planned-op type=kv-published .* to "
+                                 r"\S*etcd", timeout=5)
+        waited_ms = int(failed.group(2))
+        then = [datetime.strptime(m.group(1), "%Y-%m-%d %H:%M:%S.%f") for m in (failed, published)]
+        after_ms = (then[1] - then[0]).total_seconds() * 1000
+        print(f"hanging endpoint: given up after {waited_ms} ms, published {after_ms:.0f} ms later")
+        assert 900 <= waited_ms <= 1500, waited_ms  # KVStoreTimeoutMilliseconds bounds the wait
+        assert 0 <= after_ms < 1000, after_ms
+        assert not orc.has_event("+kv-store-down")
+        # The endpoint that answered is tried first from then on: on demand is fast.
+        etcd.ctl("del", "--prefix", "mysql/")
+        t0 = time.monotonic()
+        assert orc.api("submit-masters-to-kv-stores")["Message"] == "Submitted 1 masters"
+        assert time.monotonic() - t0 < 1.0
+        assert etcd.get_prefix(PREFIX) == want
+    finally:
+        hang.close()
+
+
 # ---- ZooKeeper ----------------------------------------------------------------------------
 
 
@@ -393,5 +528,23 @@ def test_consul_over_https_from_the_environment(star4, orc_factory, tmp_path):
         wait_until(lambda: all(consul.kv["dc1"].get(k) == v for k, v in want.items()), 10,
                    what="the master published over https")
         assert all(r["token"] == "env-token" for r in consul.requests)
+    finally:
+        consul.stop()
+
+
+def test_consul_https_and_client_certificate_from_the_environment(star4, orc_factory, tmp_path):
+    pki = make_pki(tmp_path / "pki", clients={"kvclient": None})
+    # Requires a client certificate signed by the test CA.
+    consul = FakeConsul(tls=(pki["server-cert"], pki["server-key"], pki["ca"]))
+    try:
+        sb = star4
+        env = {"CONSUL_HTTP_ADDR": f"127.0.0.1:{consul.port}", "CONSUL_HTTP_SSL": "true",
+               "CONSUL_CACERT": pki["ca"], "CONSUL_CLIENT_CERT": pki["kvclient-cert"],
+               "CONSUL_CLIENT_KEY": pki["kvclient-key"]}
+        kv_orc_env(orc_factory, sb, env)
+        want = master_pairs(sb, sb.master)
+        wait_until(lambda: all(consul.kv["dc1"].get(k) == v for k, v in want.items()), 10,
+                   what="the master published over https with a client certificate")
+        assert consul.requests and all(r["client"] == "kvclient" for r in consul.requests)
     finally:
         consul.stop()

@@ -288,6 +288,57 @@ static void test_settings_refuse_bad_scheme(void **state)
     orc_config_release(&c);
 }
 
+static void test_settings_consul_ssl_and_client_certificate_from_environment(void **state)
+{
+    static const char *const env[] = {
+        "CONSUL_HTTP_ADDR",
+        "127.0.0.1:8501",
+        "CONSUL_HTTP_SSL",
+        "true",
+        "CONSUL_CLIENT_CERT",
+        "/env/client.pem",
+        "CONSUL_CLIENT_KEY",
+        "/env/client-key.pem",
+        "ETCD_ENDPOINTS",
+        "http://e1:2379",
+        "ETCD_USER",
+        "envuser",
+        "ETCD_PASSWORD",
+        "envpw",
+        NULL,
+    };
+    static const char *const no_ssl[] = {"CONSUL_HTTP_ADDR", "127.0.0.1:8500", "CONSUL_HTTP_SSL",
+                                         "false", NULL};
+    struct orc_config c;
+    struct rec_kv_settings s;
+    char err[ORC_ERRMSG_SIZE] = "";
+
+    (void)state;
+    fake_env = env;
+    load(&c, "{}");
+    assert_int_equal(rec_kv_settings_resolve(&c, fake_get, &s, err, sizeof(err)), 0);
+    assert_string_equal(s.consul_address, "127.0.0.1:8501");
+    assert_string_equal(s.consul_scheme, "https"); /* CONSUL_HTTP_SSL */
+    assert_string_equal(s.consul_cert, "/env/client.pem");
+    assert_string_equal(s.consul_key, "/env/client-key.pem");
+    assert_string_equal(s.etcd_user, "envuser");
+    assert_string_equal(s.etcd_password, "envpw");
+    orc_config_release(&c);
+
+    /* CONSUL_HTTP_SSL goes with CONSUL_HTTP_ADDR: ConsulAddress keeps ConsulScheme. */
+    load(&c, "{\"ConsulAddress\": \"consul.example:8500\"}");
+    assert_int_equal(rec_kv_settings_resolve(&c, fake_get, &s, err, sizeof(err)), 0);
+    assert_string_equal(s.consul_address, "consul.example:8500");
+    assert_string_equal(s.consul_scheme, "http");
+    orc_config_release(&c);
+
+    fake_env = no_ssl;
+    load(&c, "{}");
+    assert_int_equal(rec_kv_settings_resolve(&c, fake_get, &s, err, sizeof(err)), 0);
+    assert_string_equal(s.consul_scheme, "http");
+    orc_config_release(&c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -301,6 +352,7 @@ int main(void)
         cmocka_unit_test(test_settings_config_first_then_environment),
         cmocka_unit_test(test_settings_defaults_without_environment),
         cmocka_unit_test(test_settings_refuse_bad_scheme),
+        cmocka_unit_test(test_settings_consul_ssl_and_client_certificate_from_environment),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

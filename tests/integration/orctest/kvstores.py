@@ -212,7 +212,8 @@ class ZooKeeper:
 
 class FakeConsul:
     """Answers like Consul's KV API (/v1/kv, /v1/txn, /v1/catalog/datacenters,
-    /v1/status/leader) from an in-memory store per data center, and records every request."""
+    /v1/status/leader) from an in-memory store per data center, and records every request
+    (with the common name of the client certificate under mutual TLS)."""
 
     def __init__(self, datacenters=("dc1",), tls=None):
         self.dcs = list(datacenters)
@@ -236,20 +237,28 @@ class FakeConsul:
             def _handle(self):
                 n = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(n).decode() if n else ""
+                client = None
+                if hasattr(self.connection, "getpeercert"):
+                    peer = self.connection.getpeercert() or {}
+                    client = dict(x[0] for x in peer.get("subject", ())).get("commonName")
                 with fake.lock:
                     fake.requests.append({"method": self.command, "path": self.path,
                                           "body": body,
-                                          "token": self.headers.get("X-Consul-Token")})
+                                          "token": self.headers.get("X-Consul-Token"),
+                                          "client": client})
                     status, answer = fake.serve(self.command, self.path, body)
                 self._answer(status, answer)
 
             do_GET = do_PUT = do_DELETE = do_POST = _handle
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        if tls:  # (cert, key): https
+        if tls:  # (cert, key): https; (cert, key, ca): also requires a client certificate
             import ssl
             ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-            ctx.load_cert_chain(*tls)
+            ctx.load_cert_chain(tls[0], tls[1])
+            if len(tls) > 2:
+                ctx.load_verify_locations(tls[2])
+                ctx.verify_mode = ssl.CERT_REQUIRED
             self.server.socket = ctx.wrap_socket(self.server.socket, server_side=True)
         self.port = self.server.server_address[1]
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
