@@ -305,6 +305,9 @@ void web_dedupe_finish(struct web_dedupe *d,
                        size_t len);
 /* Runs a write route's handler once per X-Request-Id (any without one). */
 void web_dedupe_serve(struct web_dedupe *d, struct web_req *r, void (*fn)(struct web_req *));
+/* ---- api_config.c: recovery-config (replicated recovery settings) ---- */
+extern const struct web_route web_routes_config[];
+extern const size_t web_routes_config_len;
 /* ---- api_kv.c: submit-masters-to-kv-stores, kv (internal store reads) ---- */
 extern const struct web_route web_routes_kv[];
 extern const size_t web_routes_kv_len;
