@@ -178,6 +178,8 @@ static const char doc_intro[] =
     "   `orchestrator.conf.json`, in this order;\n"
     "3. environment variables `ORC_<Key>` (for example `ORC_InstancePollSeconds=2`);\n"
     "4. command-line flags `--<Key>=value`.\n"
+    "5. for the keys that decide recoveries, a value held in the replicated state\n"
+    "   (`set-recovery-config`, docs/operations.md), while the service runs.\n"
     "\n"
     "In variables and flags, a bool is `true`, `false`, `1` or `0`; a list is\n"
     "comma-separated (`a,b`) or a JSON array; an object is a JSON object.\n"
