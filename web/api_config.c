@@ -17,7 +17,13 @@
 #include <string.h>
 
 #include "common/config_live.h"
+#include "recovery/rec.h"
 #include "web/web_int.h"
+
+const struct orc_config *web_cfg(const struct web_req *r)
+{
+    return r->rec != NULL && r->rec->cfg != NULL ? r->rec->cfg : r->deps->cfg;
+}
 
 static void h_status(struct web_req *r)
 {

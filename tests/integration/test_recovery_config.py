@@ -46,6 +46,7 @@ def test_recover_filter_set_on_a_follower_lets_a_new_leader_recover(star4, raft_
     assert len(before) == 1
     for n in rc.nodes:
         assert setting(n, "RecoverMasterClusterFilters")["Source"] == "file"
+    assert not any(c["HasAutomatedMasterRecovery"] for c in leader.api("clusters-info"))
 
     # Refused values and keys: 400, nothing replicated.
     follower = rc.followers(leader)[0]
@@ -67,6 +68,8 @@ def test_recover_filter_set_on_a_follower_lets_a_new_leader_recover(star4, raft_
     for n in rc.nodes:
         s = setting(n, "RecoverMasterClusterFilters")
         assert s["Value"] == ["*"] and s["FileValue"] == [] and s["SetAt"] > 0
+    wait_until(lambda: all(c["HasAutomatedMasterRecovery"] for c in leader.api("clusters-info")),
+               5, what="the cluster shown with automated master recovery")
     after = {fingerprint(n) for n in rc.nodes}
     assert len(after) == 1 and after != before
     assert any("set-recovery-config" in a.get("AuditType", "")
