@@ -89,6 +89,7 @@ struct orc_rcfg {
     const struct orc_config *file; /* borrowed: the config the node runs with */
     struct be *be;                 /* set before the FSM applies anything */
     struct orc_config_live live;   /* the effective config (recovery reads it pinned) */
+    pthread_mutex_t refresh_lock;  /* one refresh at a time */
     pthread_mutex_t lock;
     json_t *rows;         /* under lock: {"Key": {"Value","SetBy","SetAt"}} last read */
     json_t *skipped;      /* under lock: {"Key": true} rows this node could not apply */

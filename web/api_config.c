@@ -56,8 +56,12 @@ static void h_set(struct web_req *r)
     json_t *body = request_body(r), *value = NULL, *p;
     const char *key = arg(r, body, "key", "Key"), *text = arg(r, body, "value", "Value");
     const struct orc_config_def *d;
-    char err[ORC_ERRMSG_SIZE] = "", *shown = NULL;
+    char err[ORC_ERRMSG_SIZE] = "", *shown = NULL, *dumped = NULL;
     int rc;
+
+    /* a JSON body may carry the value as JSON ("Value": ["*"], true, 60) */
+    if (text == NULL && json_object_get(body, "Value") != NULL)
+        text = dumped = json_dumps(json_object_get(body, "Value"), JSON_COMPACT | JSON_ENCODE_ANY);
 
     if (key == NULL || text == NULL || r->deps->rcfg_check == NULL) {
         web_reply_error(r, r->deps->rcfg_check ? 400 : 503,
@@ -86,6 +90,7 @@ static void h_set(struct web_req *r)
     web_reply_ok(r, err, json_incref(value));
 out:
     free(shown);
+    free(dumped);
     json_decref(value);
     json_decref(body);
 }
