@@ -89,7 +89,6 @@ struct orc_rcfg {
     const struct orc_config *file; /* borrowed: the config the node runs with */
     struct be *be;                 /* set before the FSM applies anything */
     struct orc_config_live live;   /* the effective config (recovery reads it pinned) */
-    pthread_mutex_t refresh_lock;  /* one refresh at a time */
     pthread_mutex_t lock;
     json_t *rows;         /* under lock: {"Key": {"Value","SetBy","SetAt"}} last read */
     json_t *skipped;      /* under lock: {"Key": true} rows this node could not apply */
@@ -99,7 +98,8 @@ struct orc_rcfg {
 
 int orc_rcfg_init(struct orc_rcfg *r, const struct orc_config *file, char *errmsg, size_t len);
 void orc_rcfg_release(struct orc_rcfg *r);
-/* The FSM's on_rcfg callback (arg: the struct orc_rcfg): reads the
+/* The FSM's on_rcfg callback (arg: the struct orc_rcfg), run by one thread
+ * at a time (the applier; at start, before raft runs): reads the
  * replicated values, lays them over the file config and swaps the effective
  * config. A value this node cannot apply (a cross-key rule against its own
  * file) is left out and logged (+recovery-config-skipped). */

@@ -33,7 +33,6 @@ int orc_rcfg_init(struct orc_rcfg *r, const struct orc_config *file, char *errms
     if (orc_config_fingerprint(file, r->fingerprint, sizeof(r->fingerprint)) != 0)
         r->fingerprint[0] = '\0'; /* out of memory: nothing to compare */
     pthread_mutex_init(&r->lock, NULL);
-    pthread_mutex_init(&r->refresh_lock, NULL);
     r->ready = true;
     return 0;
 }
@@ -46,7 +45,6 @@ void orc_rcfg_release(struct orc_rcfg *r)
     json_decref(r->rows);
     json_decref(r->skipped);
     pthread_mutex_destroy(&r->lock);
-    pthread_mutex_destroy(&r->refresh_lock);
     r->ready = false;
 }
 
@@ -110,7 +108,6 @@ void orc_rcfg_refresh(void *arg)
     json_t *v;
     bool changed;
 
-    pthread_mutex_lock(&r->refresh_lock);
     if (r->be == NULL || read_rows(r, &rows, &values, err, sizeof(err)) != 0 ||
         orc_config_overlay(r->file, values, rec_hooks_validate_config, &eff, &skipped, err,
                            sizeof(err)) != 0) {
@@ -140,7 +137,6 @@ void orc_rcfg_refresh(void *arg)
         ORC_LOG_N("+recovery-config-applied", "replicated=\"%s\" skipped=\"%s\" fingerprint=%s",
                   orc_buf_str(&names), orc_buf_str(&skipped), fp);
 out:
-    pthread_mutex_unlock(&r->refresh_lock);
     json_decref(rows);
     json_decref(values);
     orc_buf_release(&skipped);
