@@ -126,3 +126,45 @@ def test_replicated_value_clears_a_file_mismatch(raft_factory):
                              text=True, timeout=10, check=False).stdout
     for cmd in ("recovery-config", "set-recovery-config", "reset-recovery-config"):
         assert cmd in listing
+
+
+def test_node_that_joins_from_a_raft_snapshot_holds_the_replicated_settings(raft_factory):
+    rc = raft_factory(3, RaftSnapshotThreshold=4)
+    leader = rc.wait_leader()
+    r = leader.get("/api/recovery-config/set?key=RecoverMasterClusterFilters&value=db.*,alias=x")
+    assert r.status_code == 200, r.text
+    for seconds in (600, 700, 800, 900, 1000, 1100):  # enough entries for a snapshot
+        r = leader.get(f"/api/recovery-config/set?key=RecoveryPeriodBlockSeconds&value={seconds}")
+        assert r.status_code == 200, r.text
+    wait_until(lambda: leader.has_event("+raft-snapshot"), 10, what="a raft snapshot taken")
+    fourth = rc.add_node("orc4")
+    r = leader.get(f"/api/raft-add-peer/{fourth.raft_addr}", timeout=40)
+    assert r.status_code == 200, r.text
+    wait_until(lambda: setting(fourth, "RecoveryPeriodBlockSeconds")["Value"] == 1100, 20,
+               what="the 4th node applies the replicated settings")
+    assert fourth.has_event("+raft-restored"), fourth.tail()
+    s = setting(fourth, "RecoverMasterClusterFilters")
+    assert s["Source"] == "replicated" and s["Value"] == ["db.*", "alias=x"]
+    assert fingerprint(fourth) == fingerprint(leader)
+
+
+def test_after_a_reset_the_files_decide_again_and_nothing_is_recovered(star4, raft_factory):
+    sb = star4
+    master = sb.key(sb.master)
+    rc = raft_factory(3, sandbox=sb, DiscoverySeeds=[sb.key(n) for n in sb.names])
+    leader = rc.wait_leader(timeout=15)
+    rc.wait_all(lambda n: len(n.api(f"cluster/{master}")) == 4, timeout=15,
+                what="every node sees the whole topology")
+    for path in ("set?key=RecoverMasterClusterFilters&value=*",
+                 "reset?key=RecoverMasterClusterFilters"):
+        r = leader.get(f"/api/recovery-config/{path}")
+        assert r.status_code == 200, r.text
+    rc.wait_all(lambda n: setting(n, "RecoverMasterClusterFilters")["Source"] == "file",
+                timeout=10, what="every node back on its file's value")
+    time.sleep(3.3)  # the recovery loops act 3 poll intervals after start
+    sb.kill(sb.master)
+    leader = rc.wait_leader()
+    leader.wait_log(r"\+recovery-skipped .*reason=RecoverMasterClusterFilters", timeout=15)
+    time.sleep(2)
+    assert all(sb.slave_status(n) is not None for n in sb.replicas)  # nobody promoted
+    assert not any(r["IsSuccessful"] for r in leader.api("audit-recovery"))
