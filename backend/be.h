@@ -649,6 +649,25 @@ int be_kv_get(struct be *b, const char *key, char **value, char *errmsg, size_t 
 /* Pairs whose key starts with prefix (exact, case-sensitive), ordered by key. */
 int be_kv_list(struct be *b, const char *prefix, struct be_kv_list *out, char *errmsg, size_t len);
 
+/* Replicated recovery settings (recovery_config): one JSON value per key. */
+struct be_rcfg {
+    const char *key;
+    const char *value; /* JSON text */
+    const char *set_by;
+    int64_t set_at;
+};
+struct be_rcfg_list {
+    struct be_rcfg *v;
+    size_t n;
+    size_t cap;
+};
+void be_rcfg_list_free(struct be_rcfg_list *l);
+int be_rcfg_put(struct be *b, const struct be_rcfg *r, char *errmsg, size_t len);
+/* *count (may be NULL) is 0 when key had no row. */
+int be_rcfg_delete(struct be *b, const char *key, int64_t *count, char *errmsg, size_t len);
+/* Every row, ordered by key. */
+int be_rcfg_list(struct be *b, struct be_rcfg_list *out, char *errmsg, size_t len);
+
 /* Node health (node_health): one row per (hostname, token). */
 struct be_node_health {
     const char *hostname;

@@ -272,12 +272,24 @@ static const char *const m5_history[] = {
 
 static const char *const *const m5_parts[] = {m5_pool, m5_history, NULL};
 
+/* 6: the recovery settings held in the replicated state (set-recovery-config):
+ * one JSON value per config key, laid over every node's file. */
+static const char *const m6_recovery_config[] = {
+    "CREATE TABLE IF NOT EXISTS recovery_config ("
+    " config_key VARCHAR(128) NOT NULL, config_value {TEXT}, set_by " STR(128) ","
+    " set_at " TS ", PRIMARY KEY (config_key)){ENGINE}",
+    NULL,
+};
+
+static const char *const *const m6_parts[] = {m6_recovery_config, NULL};
+
 static const struct migration migrations[] = {
     {1, "initial schema", m1_parts},
     {2, "raft applied index", m2_parts},
     {3, "fenced old masters", m3_parts},
     {4, "raft log identity", m4_parts},
     {5, "instance pools and topology history", m5_parts},
+    {6, "replicated recovery settings", m6_parts},
 };
 
 static const char *const bookkeeping[] = {

@@ -3,6 +3,7 @@
  * Markdown reference of every key, both generated from the key table.
  */
 #include "common/config.h"
+#include "common/config_live.h"
 
 #include <jansson.h>
 #include <stdlib.h>
@@ -23,7 +24,7 @@ static json_t *jstr(const char *s)
     return j ? j : json_string("(invalid UTF-8)");
 }
 
-static json_t *value_json(const struct orc_config *c, const struct orc_config_def *d)
+json_t *orc_config_value_json(const struct orc_config *c, const struct orc_config_def *d)
 {
     const void *f = (const char *)c + d->offset;
     json_t *j = NULL;
@@ -67,7 +68,7 @@ int orc_config_dump(const struct orc_config *c, struct orc_buf *out)
         return ORC_ENOMEM;
     for (size_t i = 0; i < ORC_CONFIG_NKEYS; i++) {
         const struct orc_config_def *d = &orc_config_defs[i];
-        if (json_object_set_new(root, d->name, value_json(c, d)) != 0)
+        if (json_object_set_new(root, d->name, orc_config_value_json(c, d)) != 0)
             goto out;
     }
     text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
@@ -133,7 +134,7 @@ int orc_config_fingerprint(const struct orc_config *c, char *out, size_t len)
 
     for (size_t i = 0; root != NULL && i < ORC_ARRAY_LEN(fingerprint_keys); i++) {
         const struct orc_config_def *d = &orc_config_defs[fingerprint_keys[i]];
-        if (json_object_set_new(root, d->name, value_json(c, d)) != 0)
+        if (json_object_set_new(root, d->name, orc_config_value_json(c, d)) != 0)
             goto out;
     }
     text = root ? json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
@@ -177,6 +178,8 @@ static const char doc_intro[] =
     "   `orchestrator.conf.json`, in this order;\n"
     "3. environment variables `ORC_<Key>` (for example `ORC_InstancePollSeconds=2`);\n"
     "4. command-line flags `--<Key>=value`.\n"
+    "5. for the keys that decide recoveries, a value held in the replicated state\n"
+    "   (`set-recovery-config`, docs/operations.md), while the service runs.\n"
     "\n"
     "In variables and flags, a bool is `true`, `false`, `1` or `0`; a list is\n"
     "comma-separated (`a,b`) or a JSON array; an object is a JSON object.\n"

@@ -4,6 +4,7 @@
  * every source was applied; running it twice changes nothing more.
  */
 #include "common/config.h"
+#include "common/config_live.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -138,6 +139,12 @@ static int finalize_recovery(struct orc_config *c, char *errmsg, size_t len)
         c->sources[ORC_CFGK_ReasonableLockedSemiSyncMasterSeconds] = ORC_CFG_SRC_DERIVED;
     }
     return 0;
+}
+
+/* For the replicated recovery settings (config_live.c). */
+int orc_config_finalize_recovery(struct orc_config *c, char *errmsg, size_t len)
+{
+    return finalize_recovery(c, errmsg, len);
 }
 
 static int finalize_discovery(struct orc_config *c)

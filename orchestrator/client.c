@@ -217,6 +217,13 @@ static const struct command commands[] = {
     {"raft-elect-leader", "raft-yield-hint/{hostname}", OUT_ENV_TEXT,
      "hand raft leadership to the node whose name contains --hostname"},
     {"which-api", "", OUT_WHICH_API, "the API address the client uses (the leader's)"},
+    {"recovery-config", "recovery-config", OUT_BODY,
+     "the recovery settings: effective value, source (file or replicated), who set it, when"},
+    {"set-recovery-config", "recovery-config/set?key={key}&value={value}", OUT_ENV_MESSAGE,
+     "hold a recovery setting in the replicated state: every node acts on it (value as "
+     "--Key=value: lists comma-separated or a JSON array)"},
+    {"reset-recovery-config", "recovery-config/reset?key={key}", OUT_ENV_MESSAGE,
+     "drop a replicated recovery setting: each node acts on its file's value again"},
     {"api", "{X}", OUT_BODY, "GET any API path and print the body"},
 };
 
@@ -253,11 +260,13 @@ static const struct placeholder placeholders[] = {
     {"pool", "--pool name", "POOL"},
     {"pool?", "[--pool name]", "[POOL]"},
     {"pattern?", "[--pattern regex]", "[PATTERN]"},
+    {"key", "--key ConfigKey", "KEY"},
+    {"value", "--value value", "VALUE"},
 };
 
 struct opts {
     const char *instance, *dest, *alias, *alias_name, *owner, *reason, *duration, *rule, *tag,
-        *path, *pattern, *api, *auth, *seconds, *hostname, *binlog, *query, *pool;
+        *path, *pattern, *api, *auth, *seconds, *hostname, *binlog, *query, *pool, *key, *value;
 };
 
 /* Flags as orchestrator-client and orchestrator take them: "-x v",
@@ -285,6 +294,8 @@ static const struct option {
     {"n", "binlog", offsetof(struct opts, binlog)},
     {"q", "query", offsetof(struct opts, query)},
     {"l", "pool", offsetof(struct opts, pool)},
+    {NULL, "key", offsetof(struct opts, key)},
+    {NULL, "value", offsetof(struct opts, value)},
 };
 
 /* One client run: options, the curl handle and the API address picked. */
@@ -336,7 +347,8 @@ static void print_command_list(FILE *out)
     fputs(
         "\nflags: -i host:port, -d host:port, -a alias, --alias-name name, --owner name,\n"
         "  --reason text, --duration 10m, --promotion-rule rule, --tag name[=value],\n"
-        "  --pattern text, -P path, -U api-url, -b user:password (also --flag=value)\n"
+        "  --pattern text, --key ConfigKey, --value value, -P path, -U api-url,\n"
+        "  -b user:password (also --flag=value)\n"
         "\nThe API is -U, else ORCHESTRATOR_API (one or more URLs: the leader is picked),\n"
         "else the config's ListenAddress. Basic auth: -b, else ORCHESTRATOR_AUTH_USER and\n"
         "ORCHESTRATOR_AUTH_PASSWORD. HTTPS: the CA is ORCHESTRATOR_CA_FILE, else SSLCAFile;\n"
@@ -526,6 +538,10 @@ static const char *text_value(const struct client *cl, const char *ph)
         return o->pool;
     if (!strcmp(ph, "pattern?"))
         return o->pattern;
+    if (!strcmp(ph, "key"))
+        return o->key;
+    if (!strcmp(ph, "value"))
+        return o->value;
     if (!strcmp(ph, "tag"))
         return o->tag;
     if (!strcmp(ph, "duration"))
@@ -549,8 +565,9 @@ static int expand_one(struct client *cl, const char *ph, struct orc_buf *b)
     if (find_placeholder(ph, strlen(ph)) == NULL)
         return ORC_EINVAL; /* a bad template: a programmer error */
     v = text_value(cl, ph);
+    /* an empty --value is a value: an empty list */
     if (strcmp(ph, "C?") != 0 && strcmp(ph, "pool?") != 0 && strcmp(ph, "pattern?") != 0 &&
-        need(v, ph, cl->cmd->name))
+        !(strcmp(ph, "value") == 0 && v != NULL) && need(v, ph, cl->cmd->name))
         return ORC_EINVAL;
     if (v == NULL)
         return 0;

@@ -285,6 +285,7 @@ static const struct fsm_cmd commands[] = {
     {"end-maintenance", fsm_op_end_maintenance, FSM_F_ANSWERS},
     {"write-audit", fsm_op_write_audit, 0},
     {"housekeeping", fsm_op_housekeeping, 0},
+    {"set-recovery-config", fsm_op_set_recovery_config, 0},
 };
 
 const struct fsm_cmd *fsm_command(const char *op)
@@ -361,5 +362,7 @@ int orc_fsm_restore(struct orc_fsm *f, char *errmsg, size_t len)
     be_candidate_list_free(&cl);
     be_alias_list_free(&al);
     be_maintenance_list_free(&ml);
+    if (rc == 0 && f->on_rcfg != NULL)
+        f->on_rcfg(f->on_rcfg_arg); /* the replicated recovery settings */
     return rc;
 }

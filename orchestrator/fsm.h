@@ -21,6 +21,11 @@ struct orc_fsm {
     struct be *be;
     struct disc_topo *topo;
     pthread_mutex_t lock; /* commands apply one at a time */
+    /* Called (applier thread, inside the command's transaction) after the
+     * replicated recovery settings changed, and by orc_fsm_restore. May be
+     * NULL. Set before anything is applied. */
+    void (*on_rcfg)(void *arg);
+    void *on_rcfg_arg;
 };
 
 void orc_fsm_init(struct orc_fsm *f,
@@ -78,6 +83,15 @@ int orc_fsm_log_claim(struct orc_fsm *f,
                       bool pristine,
                       char *errmsg,
                       size_t len);
+/* Checks a replicated recovery setting as set-recovery-config does (a key
+ * of the config fingerprint; the value's type, bounds and choices; hooks'
+ * placeholders) and gives its normalized JSON in *normalized (new
+ * reference). ORC_EINVAL with errmsg when refused. Pure, thread-safe. */
+int orc_fsm_rcfg_value(const char *key,
+                       const json_t *value,
+                       json_t **normalized,
+                       char *errmsg,
+                       size_t len);
 /* Loads the operator state (downtimes, promotion rules, aliases, maintenance)
  * from the backend into the live topology; at start, before serving. */
 int orc_fsm_restore(struct orc_fsm *f, char *errmsg, size_t len);

@@ -73,6 +73,13 @@ int fsm_op_fence(struct orc_fsm *f, const json_t *p, json_t **res, char *errmsg,
 int fsm_op_unfence(struct orc_fsm *f, const json_t *p, json_t **res, char *errmsg, size_t len);
 int fsm_op_put_kv(struct orc_fsm *f, const json_t *p, json_t **res, char *errmsg, size_t len);
 
+/* "set-recovery-config" (fsm_rcfg.c). */
+int fsm_op_set_recovery_config(struct orc_fsm *f,
+                               const json_t *p,
+                               json_t **res,
+                               char *errmsg,
+                               size_t len);
+
 /* Applies "import-orchestrator-state" (fsm_import.c): a Go orchestrator's
  * operator state, in one backend transaction, then the topology's annotations;
  * *res (may be NULL) receives the counts imported. */

@@ -29,6 +29,7 @@ static const char *const tables[] = {
     "topology_recovery_steps",
     "blocked_topology_recovery",
     "database_instance_fence",
+    "recovery_config",
     "audit", /* bounded by housekeeping: AuditPurgeDays and a row cap */
     /* the last log index these tables reflect: restored with them, so the
      * entries after the snapshot are applied again on top of it */

@@ -37,9 +37,9 @@ struct orc_node {
     struct rec_hooks_tracker hooks;
     bool hooks_ready;
     struct rec_loop *loop;
-    struct orc_raft *raft;             /* RaftEnabled: set before any thread reads it */
-    struct orc_quorum quorum;          /* leader: what the followers see failed */
-    char config_fp[ORC_QUORUM_FP_MAX]; /* orc_config_fingerprint (immutable) */
+    struct orc_raft *raft;    /* RaftEnabled: set before any thread reads it */
+    struct orc_quorum quorum; /* leader: what the followers see failed */
+    struct orc_rcfg rcfg;     /* file + replicated recovery settings */
     struct web_server *http;
     uint64_t boot_epoch; /* without raft: this process's leadership epoch */
     struct {             /* the last failure report sent (recovery thread only) */
@@ -119,15 +119,17 @@ static uint64_t node_leader_epoch(void *arg)
  * from its own (names the node, never a value). */
 static void note_config(struct orc_node *n, const char *from, const char *config, const char *prev)
 {
+    char fp[ORC_QUORUM_FP_MAX];
     bool differs, differed;
 
-    if (config == NULL || config[0] == '\0' || n->config_fp[0] == '\0')
+    orc_rcfg_fingerprint(&n->rcfg, fp, sizeof(fp));
+    if (config == NULL || config[0] == '\0' || fp[0] == '\0')
         return;
-    differs = strcmp(config, n->config_fp) != 0;
-    differed = prev[0] != '\0' && strcmp(prev, n->config_fp) != 0;
+    differs = strcmp(config, fp) != 0;
+    differed = prev[0] != '\0' && strcmp(prev, fp) != 0;
     if (differs && (!differed || strcmp(prev, config) != 0))
         ORC_LOG_W("+config-mismatch", "node=%s leader=%s fingerprint=%s leader_fingerprint=%s",
-                  from, n->cfg->RaftAdvertise, config, n->config_fp);
+                  from, n->cfg->RaftAdvertise, config, fp);
     else if (!differs && differed)
         ORC_LOG_N("+config-match", "node=%s leader=%s", from, n->cfg->RaftAdvertise);
 }
@@ -141,7 +143,9 @@ static json_t *node_config_status(void *arg)
     const char *members[ORC_RAFT_MAX_PEERS];
     struct orc_buf names = ORC_BUF_INIT;
     json_t *mismatch = json_array(), *j;
+    char fp[ORC_QUORUM_FP_MAX];
 
+    orc_rcfg_fingerprint(&n->rcfg, fp, sizeof(fp));
     if (info != NULL)
         orc_raft_info(n->raft, info);
     if (info != NULL && mismatch != NULL && strcmp(info->state, "Leader") == 0) {
@@ -149,8 +153,8 @@ static json_t *node_config_status(void *arg)
             members[i] = info->peers[i].addr;
         /* a fingerprint holds until the member reports another one: a node
          * that restarts or stops reporting for a while is not cleared */
-        orc_quorum_config_mismatch(&n->quorum, n->config_fp, members, info->npeers,
-                                   ORC_QUORUM_KEEP_MS, &names);
+        orc_quorum_config_mismatch(&n->quorum, fp, members, info->npeers, ORC_QUORUM_KEEP_MS,
+                                   &names);
         for (const char *p = orc_buf_str(&names); *p != '\0';) {
             size_t k = strcspn(p, ",");
             json_array_append_new(mismatch, json_stringn(p, k));
@@ -159,7 +163,7 @@ static json_t *node_config_status(void *arg)
     }
     free(info);
     orc_buf_release(&names);
-    j = json_pack("{s:s, s:o*}", "Fingerprint", n->config_fp, "Mismatch", mismatch);
+    j = json_pack("{s:s, s:o*}", "Fingerprint", fp, "Mismatch", mismatch);
     return j;
 }
 
@@ -214,7 +218,7 @@ static void node_report_failures(void *arg, const char *failed)
 {
     struct orc_node *n = arg;
     struct orc_raft_info *info = malloc(sizeof(*info));
-    char err[ORC_ERRMSG_SIZE] = "";
+    char err[ORC_ERRMSG_SIZE] = "", fp[ORC_QUORUM_FP_MAX];
     int64_t now = orc_mono_ms(), wait;
     bool same;
 
@@ -228,8 +232,9 @@ static void node_report_failures(void *arg, const char *failed)
     wait = n->report.ok ? REPORT_MS : REPORT_RETRY_MS;
     if (same && now - n->report.sent_ms < wait)
         goto out;
-    n->report.ok = orc_quorum_send(n->cfg, info->leader_uri, info->advertise, failed, n->config_fp,
-                                   err, sizeof(err)) == 0;
+    orc_rcfg_fingerprint(&n->rcfg, fp, sizeof(fp));
+    n->report.ok = orc_quorum_send(n->cfg, info->leader_uri, info->advertise, failed, fp, err,
+                                   sizeof(err)) == 0;
     if (!n->report.ok)
         ORC_LOG_D("+failure-report-failed", "error=\"%s\"", err);
     free(n->report.last);
@@ -250,10 +255,14 @@ static bool node_confirm_failure(void *arg, const struct orc_key *key, int *agre
     const char *voters[ORC_RAFT_MAX_PEERS];
     char ks[ORC_KEY_STRLEN];
     size_t nv = 0, total = 0;
-    bool ok;
+    const struct orc_config *eff;
+    bool ok, consensus;
 
     *agree = *needed = 1;
-    if (!n->cfg->RaftEnabled || !n->cfg->ExpectFailureAnalysisConcensus)
+    eff = orc_config_live_acquire(&n->rcfg.live, NULL); /* may be replicated */
+    consensus = eff->ExpectFailureAnalysisConcensus;
+    orc_config_live_put(eff);
+    if (!n->cfg->RaftEnabled || !consensus)
         return true;
     info = malloc(sizeof(*info));
     if (info == NULL)
@@ -447,6 +456,9 @@ static int start_discovery(struct orc_node *n, char *err, size_t len)
     if (rc != 0)
         return rc;
     orc_fsm_init(&n->fsm, c, n->be, n->topo);
+    n->rcfg.be = n->be;
+    n->fsm.on_rcfg = orc_rcfg_refresh; /* also run by orc_fsm_restore below */
+    n->fsm.on_rcfg_arg = &n->rcfg;
     n->fsm_ready = true;
     rc = disc_topo_start(n->topo, err, len);
     if (rc == 0)
@@ -473,6 +485,7 @@ static int start_recovery(struct orc_node *n, char *err, size_t len)
         return rc;
     n->hooks_ready = true;
     n->rec.cfg = n->cfg;
+    n->rec.live = &n->rcfg.live;
     n->rec.be = n->be;
     n->rec.topo = n->topo;
     n->rec.probe = &n->probe;
@@ -496,6 +509,26 @@ static int start_recovery(struct orc_node *n, char *err, size_t len)
     if (rc == 0)
         __atomic_store_n(&n->loop, loop, __ATOMIC_RELEASE);
     return rc;
+}
+
+/* /api/recovery-config (HTTP threads). */
+static json_t *node_rcfg_status(void *arg)
+{
+    struct orc_node *n = arg;
+
+    return orc_rcfg_status(&n->rcfg);
+}
+
+static int node_rcfg_check(void *arg,
+                           const char *key,
+                           const char *text,
+                           json_t **value,
+                           char *errmsg,
+                           size_t len)
+{
+    struct orc_node *n = arg;
+
+    return orc_rcfg_check(&n->rcfg, key, text, value, errmsg, len);
 }
 
 /* /api/reload-configuration (an HTTP thread). */
@@ -524,6 +557,8 @@ static int start_http(struct orc_node *n, char *err, size_t len)
     d.failure_report = n->raft ? node_failure_report : NULL;
     d.config_status = n->raft ? node_config_status : NULL;
     d.reload = node_reload;
+    d.rcfg_status = node_rcfg_status;
+    d.rcfg_check = node_rcfg_check;
     return web_server_start(&d, &n->http, err, len);
 }
 
@@ -625,11 +660,11 @@ int orc_node_run(const struct orc_config *cfg,
     n.cfg = cfg;
     n.boot_epoch = (uint64_t)orc_wall_ms();
     orc_quorum_init(&n.quorum, (int)cfg->DefaultInstancePort);
-    if (orc_config_fingerprint(cfg, n.config_fp, sizeof(n.config_fp)) != 0)
-        n.config_fp[0] = '\0'; /* out of memory: nothing to compare */
     rc = orc_log_init(orc_log_level_parse(cfg->LogLevel), cfg->LogFile, err, sizeof(err));
     if (rc == 0)
         rc = orc_reload_init(&n.reload, cfg, loader, err, sizeof(err));
+    if (rc == 0)
+        rc = orc_rcfg_init(&n.rcfg, cfg, err, sizeof(err));
     if (rc != 0) {
         fprintf(stderr, "orchestrator: %s\n", err);
         return 1;
@@ -661,6 +696,7 @@ int orc_node_run(const struct orc_config *cfg,
     if (rc != 0) {
         ORC_LOG_E("+service-failed", "error=\"%s\"", err);
         stop_all(&n);
+        orc_rcfg_release(&n.rcfg);
         orc_reload_release(&n.reload);
         disc_library_end();
         curl_global_cleanup();
@@ -673,6 +709,7 @@ int orc_node_run(const struct orc_config *cfg,
     stop_all(&n);
     orc_quorum_release(&n.quorum);
     free(n.report.last);
+    orc_rcfg_release(&n.rcfg);
     orc_reload_release(&n.reload);
     disc_library_end();
     curl_global_cleanup();

@@ -11,7 +11,10 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include <jansson.h>
+
 #include "common/config.h"
+#include "common/config_live.h"
 
 /* Loads the config again from the sources used at start (files, environment,
  * flags) into *out (already initialized) and finalizes it. */
@@ -73,6 +76,47 @@ void orc_reload_release(struct orc_reload *r);
 int orc_reload_run(struct orc_reload *r,
                    const char *why,
                    struct orc_buf *changed,
+                   char *errmsg,
+                   size_t len);
+
+/* ---- node_rcfg.c: the recovery settings held in the replicated state ---- */
+
+struct be;
+
+/* The node's effective config: its file config with the replicated recovery
+ * settings (set-recovery-config) laid over it. Thread-safe. */
+struct orc_rcfg {
+    const struct orc_config *file; /* borrowed: the config the node runs with */
+    struct be *be;                 /* set before the FSM applies anything */
+    struct orc_config_live live;   /* the effective config (recovery reads it pinned) */
+    pthread_mutex_t lock;
+    json_t *rows;         /* under lock: {"Key": {"Value","SetBy","SetAt"}} last read */
+    json_t *skipped;      /* under lock: {"Key": true} rows this node could not apply */
+    char fingerprint[17]; /* under lock: orc_config_fingerprint of the effective config */
+    bool ready;
+};
+
+int orc_rcfg_init(struct orc_rcfg *r, const struct orc_config *file, char *errmsg, size_t len);
+void orc_rcfg_release(struct orc_rcfg *r);
+/* The FSM's on_rcfg callback (arg: the struct orc_rcfg), run by one thread
+ * at a time (the applier; at start, before raft runs): reads the
+ * replicated values, lays them over the file config and swaps the effective
+ * config. A value this node cannot apply (a cross-key rule against its own
+ * file) is left out and logged (+recovery-config-skipped). */
+void orc_rcfg_refresh(void *arg);
+/* The fingerprint of the effective config (len >= 17). */
+void orc_rcfg_fingerprint(struct orc_rcfg *r, char *out, size_t len);
+/* {"Fingerprint", "Settings": [{"Key", "Value", "Source": "file" |
+ * "replicated", "FileValue", "ReplicatedValue", "SetBy", "SetAt"}]}; a new
+ * reference, NULL when out of memory. */
+json_t *orc_rcfg_status(struct orc_rcfg *r);
+/* Checks key=text as set-recovery-config would store it and as this node's
+ * effective config would take it; *value (new reference) is the value to
+ * submit. ORC_ENOTFOUND: not a recovery key; ORC_EINVAL: a bad value. */
+int orc_rcfg_check(struct orc_rcfg *r,
+                   const char *key,
+                   const char *text,
+                   json_t **value,
                    char *errmsg,
                    size_t len);
 

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "backend/be.h"
+#include "common/config_live.h"
 #include "recovery/hooks.h"
 #include "recovery/op.h"
 #include "recovery/ops.h"
@@ -41,8 +42,13 @@ struct reprobe {
 };
 
 struct rec_loop {
+    /* During a pass: the service's env pinned (rec_env_pin), so the pass and
+     * the recoveries it starts read one set of settings; between passes:
+     * base. Loop thread only. */
     struct rec_env *env;
-    struct reprobe *skips; /* when a skipped recovery was last logged, per instance */
+    struct rec_env *base;
+    uint64_t opts_generation; /* of the settings opts was built from */
+    struct reprobe *skips;    /* when a skipped recovery was last logged, per instance */
     size_t nskips;
     struct rec_analysis_options opts;
     pthread_t tid;
@@ -443,9 +449,49 @@ static void kick_replicas(struct rec_loop *l,
     rec_session_free(sess);
 }
 
-/* One pass. Returns true while some failure is still unconfirmed (the loop
- * then looks again shortly instead of waiting for the next poll). */
+/* The analysis options again when the replicated recovery settings changed
+ * (filters, semi-sync and non-writeable-master switches). On failure the
+ * old options stay and the rebuild is tried on the next pass. */
+static void refresh_options(struct rec_loop *l, uint64_t generation)
+{
+    struct rec_analysis_options o;
+    char err[ORC_ERRMSG_SIZE] = "";
+
+    if (generation == l->opts_generation)
+        return;
+    if (rec_analysis_options_from_config(&o, l->env->cfg, err, sizeof(err)) != 0) {
+        ORC_LOG_W("+recovery-options-failed", "error=\"%s\"", err);
+        return;
+    }
+    o.include_downtimed = true;
+    o.stale = l->env->stale;
+    rec_analysis_options_release(&l->opts);
+    l->opts = o;
+    l->opts_generation = generation;
+    ORC_LOG_I("+recovery-options-reloaded", "generation=%llu", (unsigned long long)generation);
+}
+
+static bool run_pass(struct rec_loop *l);
+
+/* One pass on a pinned env. Returns true while some failure is still
+ * unconfirmed (the loop then looks again shortly instead of waiting for the
+ * next poll). */
 static bool run_once(struct rec_loop *l)
+{
+    uint64_t gen = l->base->live ? orc_config_live_generation(l->base->live) : 0;
+    struct rec_env pinned;
+    bool pending;
+
+    rec_env_pin(l->base, &pinned);
+    l->env = &pinned;
+    refresh_options(l, gen);
+    pending = run_pass(l);
+    l->env = l->base;
+    rec_env_unpin(&pinned);
+    return pending;
+}
+
+static bool run_pass(struct rec_loop *l)
 {
     struct rec_analysis_list list;
     struct disc_snapshot *s;
@@ -518,13 +564,16 @@ static bool run_once(struct rec_loop *l)
 
 static void housekeeping(struct rec_loop *l)
 {
-    const struct orc_config *c = l->env->cfg;
+    struct rec_env pinned;
+    const struct orc_config *c;
     int64_t now = orc_wall_s();
     char err[ORC_ERRMSG_SIZE] = "";
     json_t *p;
 
     if (l->env->submit == NULL || !l->env->is_leader(l->env->node))
         return;
+    rec_env_pin(l->env, &pinned); /* the block periods in effect */
+    c = pinned.cfg;
     p = json_pack(
         "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "Now", (json_int_t)now, "CandidateBefore",
         (json_int_t)(now - c->CandidateInstanceExpireMinutes * 60), "AuditBefore",
@@ -535,6 +584,7 @@ static void housekeeping(struct rec_loop *l)
         (json_int_t)HOUSEKEEPING_AUDIT_KEEP, "HistoryKeep", (json_int_t)HOUSEKEEPING_HISTORY_KEEP);
     if (p == NULL || l->env->submit(l->env->node, "housekeeping", p, err, sizeof(err)) != 0)
         ORC_LOG_W("+housekeeping-failed", "error=\"%s\"", p ? err : "out of memory");
+    rec_env_unpin(&pinned);
 }
 
 /* The loop acts once every known instance was probed since it started (its
@@ -617,7 +667,7 @@ int rec_loop_start(struct rec_env *env, struct rec_loop **out, char *errmsg, siz
 
     if (l == NULL)
         return ORC_ENOMEM;
-    l->env = env;
+    l->env = l->base = env;
     rc = rec_analysis_options_from_config(&l->opts, env->cfg, errmsg, len);
     if (rc != 0) {
         free(l);

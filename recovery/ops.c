@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/config_live.h"
 #include "recovery/rec.h"
 #include "recovery/hooks.h"
 #include "recovery/ops.h"
@@ -341,6 +342,21 @@ void rec_env_session_options(const struct rec_env *env, struct rec_session_optio
     out->conn.write_timeout_s = (int)c->MySQLTopologyReadTimeoutSeconds;
     disc_conn_options_tls(&out->conn, c);
     out->probe = env->probe;
+}
+
+void rec_env_pin(const struct rec_env *env, struct rec_env *out)
+{
+    *out = *env;
+    out->kv = rec_kv_of(env);
+    if (env->live != NULL)
+        out->cfg = orc_config_live_acquire(env->live, NULL);
+}
+
+void rec_env_unpin(struct rec_env *pinned)
+{
+    if (pinned->live != NULL && pinned->cfg != NULL)
+        orc_config_live_put(pinned->cfg);
+    pinned->cfg = NULL;
 }
 
 bool rec_env_leader(const struct rec_env *env)

@@ -306,7 +306,13 @@ struct rec_manager_info {
 };
 
 struct rec_env {
+    /* The config an operation reads. In the service's env: the file config;
+     * in a pinned env (rec_env_pin): the effective one (file + replicated
+     * recovery settings), the same for the whole operation. */
     const struct orc_config *cfg;
+    /* The effective config, swapped when the replicated recovery settings
+     * change (common/config_live.h). May be NULL: cfg is all there is. */
+    struct orc_config_live *live;
     struct be *be;
     struct disc_topo *topo;
     const struct disc_probe_options *probe;
@@ -367,6 +373,14 @@ json_t *rec_audit_json(const char *type,
  * credentials, MySQLConnectTimeoutSeconds, MySQLTopologyReadTimeoutSeconds. */
 struct rec_session_options;
 void rec_env_session_options(const struct rec_env *env, struct rec_session_options *out);
+
+/* A copy of env whose cfg is the current effective config, with a
+ * reference held until rec_env_unpin: an operation (or one pass of the
+ * recovery loop) pins once and reads one consistent set of settings
+ * whatever changes meanwhile. Nothing may keep the copy's address beyond
+ * the unpin. Any thread. */
+void rec_env_pin(const struct rec_env *env, struct rec_env *out);
+void rec_env_unpin(struct rec_env *pinned);
 
 /* The leader check: true when env->is_leader is NULL or says so. */
 bool rec_env_leader(const struct rec_env *env);

@@ -54,6 +54,29 @@ static const struct rec_analysis_options *options_for(const struct orc_config *c
     return e != NULL ? &e->o : NULL;
 }
 
+static bool lists_equal(const struct orc_strlist *a, const struct orc_strlist *b)
+{
+    if (a->n != b->n)
+        return false;
+    for (size_t i = 0; i < a->n; i++)
+        if (strcmp(a->v[i], b->v[i]) != 0)
+            return false;
+    return true;
+}
+
+/* True when the analysis reads the same settings in a and b (the file's
+ * config and the effective one, which replicated recovery settings change). */
+static bool same_analysis_settings(const struct orc_config *a, const struct orc_config *b)
+{
+    return lists_equal(&a->RecoveryIgnoreHostnameFilters, &b->RecoveryIgnoreHostnameFilters) &&
+           lists_equal(&a->RecoverMasterClusterFilters, &b->RecoverMasterClusterFilters) &&
+           lists_equal(&a->RecoverIntermediateMasterClusterFilters,
+                       &b->RecoverIntermediateMasterClusterFilters) &&
+           a->ReasonableLockedSemiSyncMasterSeconds == b->ReasonableLockedSemiSyncMasterSeconds &&
+           a->EnforceExactSemiSyncReplicas == b->EnforceExactSemiSyncReplicas &&
+           a->RecoverNonWriteableMaster == b->RecoverNonWriteableMaster;
+}
+
 /* ---- ReplicationAnalysis JSON ---- */
 
 static void jw_cluster_details(struct web_jw *w, const struct rec_analysis *a)
@@ -180,12 +203,22 @@ static void reply_analysis(struct web_req *r,
                            const char *cluster,
                            const struct orc_key *only)
 {
-    const struct rec_analysis_options *shared = options_for(r->deps->cfg);
-    struct rec_analysis_options o;
+    const struct orc_config *eff = r->rec != NULL ? r->rec->cfg : r->deps->cfg;
+    const struct rec_analysis_options *shared = NULL;
+    struct rec_analysis_options o, own;
     struct rec_analysis_list l;
     struct orc_buf b = ORC_BUF_INIT;
     struct web_jw w;
+    char err[ORC_ERRMSG_SIZE] = "";
+    bool owned = false;
+    int rc;
 
+    /* the file's options, shared; replicated settings that differ: this
+     * request's own */
+    if (same_analysis_settings(r->deps->cfg, eff))
+        shared = options_for(r->deps->cfg);
+    else if (rec_analysis_options_from_config(&own, eff, err, sizeof(err)) == 0)
+        shared = &own, owned = true, own.include_downtimed = true;
     if (shared == NULL) {
         web_reply_error(r, 500, "cannot prepare the analysis: out of memory");
         return;
@@ -194,7 +227,10 @@ static void reply_analysis(struct web_req *r,
     o.only_cluster = cluster;
     o.stale = r->deps->rec != NULL ? r->deps->rec->stale : NULL; /* LockedSemiSyncMaster */
     rec_analysis_list_init(&l);
-    if (rec_analysis_run(s, &o, &l) != 0) {
+    rc = rec_analysis_run(s, &o, &l);
+    if (owned)
+        rec_analysis_options_release(&own);
+    if (rc != 0) {
         rec_analysis_list_release(&l);
         web_reply_error(r, 500, "analysis failed: out of memory");
         return;

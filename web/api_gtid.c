@@ -36,7 +36,7 @@ static void h_locate(struct web_req *r)
 
     if (!instance_param(r, &k))
         return;
-    rc = rec_errant_locate(r->deps->rec, &k, &files, err, sizeof(err));
+    rc = rec_errant_locate(r->rec, &k, &files, err, sizeof(err));
     if (rc != 0)
         web_reply_error(r, web_status_of(rc), "%s", err);
     else
@@ -52,7 +52,7 @@ static void fix(struct web_req *r, enum rec_errant_op op)
 
     if (!instance_param(r, &k))
         return;
-    rc = rec_errant_fix(r->deps->rec, op, &k, r->user, &res, err, sizeof(err));
+    rc = rec_errant_fix(r->rec, op, &k, r->user, &res, err, sizeof(err));
     if (rc != 0)
         web_reply_error(r, web_status_of(rc), "%s", err);
     else

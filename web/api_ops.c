@@ -26,9 +26,9 @@ int web_status_of(int rc)
 
 bool web_need_rec(struct web_req *r)
 {
-    if (r->deps->rec == NULL)
+    if (r->rec == NULL)
         web_reply_error(r, 503, "topology operations are not available on this node");
-    return r->deps->rec != NULL;
+    return r->rec != NULL;
 }
 
 void web_reply_instance(struct web_req *r, const struct orc_key *k, const char *message)

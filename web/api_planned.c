@@ -37,7 +37,7 @@ static void planned(struct web_req *r, enum rec_planned_op op)
     disc_snapshot_put(s);
     if (rc != 0)
         return; /* replied */
-    rc = rec_planned_run(r->deps->rec, &q, &res, err, sizeof(err));
+    rc = rec_planned_run(r->rec, &q, &res, err, sizeof(err));
     if (rc != 0)
         web_reply_error(r, web_status_of(rc), "%s", err);
     else
@@ -245,7 +245,7 @@ static void takeover(struct web_req *r, bool auto_choose)
     q.auto_choose = auto_choose;
     q.user = r->user;
     rec_takeover_result_init(&t);
-    rc = rec_takeover_run(r->deps->rec, &q, &t, err, sizeof(err));
+    rc = rec_takeover_run(r->rec, &q, &t, err, sizeof(err));
     if (rc != 0)
         web_reply_error(r, web_status_of(rc), "%s", err);
     else

@@ -375,7 +375,7 @@ static void reply_cluster_info(struct web_req *r, const struct disc_snapshot *s,
     if (c < 0)
         return;
     web_jw_init(&w, &b);
-    web_json_cluster_info(&w, s, (size_t)c, r->deps->cfg);
+    web_json_cluster_info(&w, s, (size_t)c, web_cfg(r));
     reply_buf(r, s, NULL, &w);
     orc_buf_release(&b);
 }
@@ -434,7 +434,7 @@ static void h_clusters_info(struct web_req *r)
         web_jw_arr(&w, NULL);
         for (size_t c = 0; c < s->nclusters; c++)
             if (cluster_visible(s, c))
-                web_json_cluster_info(&w, s, c, r->deps->cfg);
+                web_json_cluster_info(&w, s, c, web_cfg(r));
         web_jw_arr_end(&w);
         reply_buf(r, s, "clusters-info", &w);
     }
@@ -878,7 +878,7 @@ static void put_list(struct web_jw *w, const char *key, const struct orc_strlist
 
 static void h_recovery_filters(struct web_req *r)
 {
-    const struct orc_config *cfg = r->deps->cfg;
+    const struct orc_config *cfg = web_cfg(r);
     struct orc_buf b = ORC_BUF_INIT;
     struct web_jw w;
 

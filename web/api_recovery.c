@@ -586,9 +586,10 @@ static void recover(struct web_req *r, bool lite)
         return;
     }
     rec_analysis_list_init(&al);
-    rec_analysis_options_from_config(&o, r->deps->cfg, err, sizeof(err));
+    rec_analysis_options_from_config(&o, r->rec != NULL ? r->rec->cfg : r->deps->cfg, err,
+                                     sizeof(err));
     o.include_downtimed = true;
-    o.stale = r->deps->rec != NULL ? r->deps->rec->stale : NULL; /* LockedSemiSyncMaster */
+    o.stale = r->rec != NULL ? r->rec->stale : NULL; /* LockedSemiSyncMaster */
     rec_analysis_run(s, &o, &al);
     disc_snapshot_put(s);
     a = rec_analysis_find(&al, &key);
@@ -599,7 +600,7 @@ static void recover(struct web_req *r, bool lite)
     }
     if (rec_semisync_handles(a->code)) { /* the master is alive: nothing is promoted */
         rec_result_init(&res);
-        rc = rec_semisync_recover_forced(r->deps->rec, a, lite, &res, err, sizeof(err));
+        rc = rec_semisync_recover_forced(r->rec, a, lite, &res, err, sizeof(err));
         reply_result(r, &res, rc, err, true);
         rec_result_release(&res);
         goto out;
@@ -613,7 +614,7 @@ static void recover(struct web_req *r, bool lite)
     req.skip_hooks = lite;
     req.command = "recover";
     rec_result_init(&res);
-    rc = rec_failover_run(r->deps->rec, &req, &res, err, sizeof(err));
+    rc = rec_failover_run(r->rec, &req, &res, err, sizeof(err));
     reply_result(r, &res, rc, err, true);
     rec_result_release(&res);
 out:
@@ -682,7 +683,7 @@ static void force_master(struct web_req *r, bool takeover)
     req.force = true;
     req.command = takeover ? "force-master-takeover" : "force-master-failover";
     rec_result_init(&res);
-    rc = rec_failover_run(r->deps->rec, &req, &res, err, sizeof(err));
+    rc = rec_failover_run(r->rec, &req, &res, err, sizeof(err));
     reply_result(r, &res, rc, err, false);
     rec_result_release(&res);
 }

@@ -92,7 +92,7 @@ static void many(struct web_req *r, enum rec_many_op op, enum details what)
     if (rc != 0)
         return; /* replied */
     rec_many_result_init(&res);
-    rc = rec_many_run(r->deps->rec, &q, &res, err, sizeof(err));
+    rc = rec_many_run(r->rec, &q, &res, err, sizeof(err));
     if (rc != 0)
         web_reply_error(r, web_status_of(rc), "%s", err);
     else

@@ -50,7 +50,7 @@ static void run(struct web_req *r, struct rec_repl_request *q)
     int rc;
 
     q->user = r->user;
-    rc = rec_repl_run(r->deps->rec, q, &res, err, sizeof(err));
+    rc = rec_repl_run(r->rec, q, &res, err, sizeof(err));
     if (rc != 0)
         web_reply_error(r, web_status_of(rc), "%s", err);
     else if (q->op == REC_REPL_DELAY)
@@ -156,7 +156,7 @@ static void h_statements(struct web_req *r)
 
     if (!web_need_rec(r) || !find_key(r, 0, &k))
         return;
-    rc = rec_repl_statements(r->deps->rec, &k, web_query(r, "q"), &stmts, err, sizeof(err));
+    rc = rec_repl_statements(r->rec, &k, web_query(r, "q"), &stmts, err, sizeof(err));
     if (rc != 0) {
         web_reply_error(r, web_status_of(rc), "%s", err);
         return;
@@ -175,8 +175,8 @@ static void can_replicate(struct web_req *r, bool gtid)
 
     if (!web_need_rec(r) || !find_key(r, 0, &k) || !find_key(r, 2, &d))
         return;
-    rc = rec_repl_can_replicate_from(r->deps->rec, &k, &d, gtid, &can, why, sizeof(why), err,
-                                     sizeof(err));
+    rc =
+        rec_repl_can_replicate_from(r->rec, &k, &d, gtid, &can, why, sizeof(why), err, sizeof(err));
     if (rc != 0) {
         web_reply_error(r, web_status_of(rc), "%s", err);
         return;

@@ -19,13 +19,13 @@ static void set_semisync(struct web_req *r, bool master, bool enable)
     char err[ORC_ERRMSG_SIZE] = "";
     int rc;
 
-    if (r->deps->rec == NULL || r->deps->topo == NULL) {
+    if (r->rec == NULL || r->deps->topo == NULL) {
         web_reply_error(r, 503, "topology operations are not available on this node");
         return;
     }
     if (web_param_key_any(r, 0, &k) != 0)
         return; /* replied */
-    rc = rec_semisync_set(r->deps->rec, &k, master, enable, r->user, &res, err, sizeof(err));
+    rc = rec_semisync_set(r->rec, &k, master, enable, r->user, &res, err, sizeof(err));
     if (rc != 0)
         web_reply_error(r, web_status_of(rc), "%s", err);
     else

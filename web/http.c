@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <unistd.h>
 
+#include "recovery/rec.h"
 #include "web/web.h"
 #include "web/web_int.h"
 
@@ -53,6 +54,7 @@ static const struct {
     {web_routes_pools, &web_routes_pools_len},
     {web_routes_unsupported, &web_routes_unsupported_len},
     {web_routes_semisync, &web_routes_semisync_len},
+    {web_routes_config, &web_routes_config_len},
 };
 
 const char *web_param(const struct web_req *r, int i)
@@ -354,6 +356,27 @@ static bool admit(struct web_server *s, struct req_state *st)
     return true;
 }
 
+/* Runs the route's handler with the recovery env pinned: an operation the
+ * request starts reads one set of settings, the effective ones (the
+ * replicated recovery settings included). */
+static void run_handler(struct web_server *s, struct req_state *st)
+{
+    struct web_req *r = &st->r;
+    struct rec_env pinned;
+
+    if (r->deps->rec != NULL) {
+        rec_env_pin(r->deps->rec, &pinned);
+        r->rec = &pinned;
+    }
+    if (st->rt->flags & WEB_WRITE)
+        web_dedupe_serve(&s->dedupe, r, st->rt->fn);
+    else
+        st->rt->fn(r);
+    if (r->rec != NULL)
+        rec_env_unpin(&pinned);
+    r->rec = NULL;
+}
+
 static void run(struct web_server *s, struct req_state *st)
 {
     struct web_req *r = &st->r;
@@ -369,10 +392,7 @@ static void run(struct web_server *s, struct req_state *st)
             web_reply_error(r, 403, "Unauthorized: this user or node may not change state");
             return;
         }
-        if (st->rt->flags & WEB_WRITE)
-            web_dedupe_serve(&s->dedupe, r, st->rt->fn);
-        else
-            st->rt->fn(r);
+        run_handler(s, st);
         return;
     }
     if (st->target == T_METRICS) {

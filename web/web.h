@@ -64,6 +64,18 @@ struct web_deps {
     /* Re-reads the config and applies the reloadable keys (names appended to
      * changed), or refuses with ORC_ECONFIG and errmsg. NULL: not available. */
     int (*reload)(void *node, struct orc_buf *changed, char *errmsg, size_t len);
+    /* /api/recovery-config: the recovery settings, each with its effective
+     * value and source (new reference, NULL when out of memory); and the
+     * check of key=text before set-recovery-config is submitted (*value: the
+     * JSON value to submit; ORC_ENOTFOUND not a recovery key, ORC_EINVAL a bad
+     * value, errmsg set). NULL: not available. */
+    json_t *(*rcfg_status)(void *node);
+    int (*rcfg_check)(void *node,
+                      const char *key,
+                      const char *text,
+                      json_t **value,
+                      char *errmsg,
+                      size_t len);
     /* raft (both NULL when raft is off): forwarding to the leader and the
      * raft-* routes; raft_ctx is passed back to the ops. */
     const struct web_raft_ops *raft;
@@ -173,6 +185,9 @@ struct web_req {
     const char *user;   /* authenticated user (borrowed for the request), or NULL */
     bool authenticated; /* credentials checked (always true without an auth method) */
     bool can_write;
+    /* deps->rec pinned for the handler (rec_env_pin): what operations run
+     * with; NULL without recovery */
+    struct rec_env *rec;
     const char *req_body; /* the request body as received (POST), or NULL */
     size_t req_body_len;
     /* response, filled by the handler */

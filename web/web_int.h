@@ -305,6 +305,13 @@ void web_dedupe_finish(struct web_dedupe *d,
                        size_t len);
 /* Runs a write route's handler once per X-Request-Id (any without one). */
 void web_dedupe_serve(struct web_dedupe *d, struct web_req *r, void (*fn)(struct web_req *));
+/* The config a handler acts on: the effective one (the replicated recovery
+ * settings laid over the file) while the request runs, else the file's. */
+const struct orc_config *web_cfg(const struct web_req *r);
+
+/* ---- api_config.c: recovery-config (replicated recovery settings) ---- */
+extern const struct web_route web_routes_config[];
+extern const size_t web_routes_config_len;
 /* ---- api_kv.c: submit-masters-to-kv-stores, kv (internal store reads) ---- */
 extern const struct web_route web_routes_kv[];
 extern const size_t web_routes_kv_len;

@@ -1133,6 +1133,40 @@ static void test_kv(void **state)
     assert_int_equal(be_kv_put(b, "", "x", NOW, err, sizeof(err)), ORC_EINVAL);
 }
 
+/* The replicated recovery settings: upsert by key, delete, listed by key. */
+static void test_recovery_config(void **state)
+{
+    struct be *b = be_of(state);
+    char err[ORC_ERRMSG_SIZE] = "";
+    struct be_rcfg_list l = {0};
+    struct be_rcfg r1 = {"RecoverMasterClusterFilters", "[\"*\"]", "op", NOW};
+    struct be_rcfg r2 = {"PostFailoverProcesses", "[\"echo '\\\"{failedHost}\\\"'\"]", "", NOW};
+    int64_t count = -1;
+
+    ok(be_rcfg_put(b, &r1, err, sizeof(err)), err);
+    ok(be_rcfg_put(b, &r2, err, sizeof(err)), err);
+    r1.value = "[\"db.*\"]";
+    r1.set_at = NOW + 5;
+    ok(be_rcfg_put(b, &r1, err, sizeof(err)), err);
+    ok(be_rcfg_list(b, &l, err, sizeof(err)), err);
+    assert_int_equal(l.n, 2);
+    assert_string_equal(l.v[0].key, "PostFailoverProcesses");
+    assert_string_equal(l.v[0].value, r2.value);
+    assert_string_equal(l.v[1].value, "[\"db.*\"]");
+    assert_string_equal(l.v[1].set_by, "op");
+    assert_int_equal(l.v[1].set_at, NOW + 5);
+    be_rcfg_list_free(&l);
+    ok(be_rcfg_delete(b, "RecoverMasterClusterFilters", &count, err, sizeof(err)), err);
+    assert_int_equal(count, 1);
+    ok(be_rcfg_delete(b, "RecoverMasterClusterFilters", &count, err, sizeof(err)), err);
+    assert_int_equal(count, 0);
+    ok(be_rcfg_list(b, &l, err, sizeof(err)), err);
+    assert_int_equal(l.n, 1);
+    be_rcfg_list_free(&l);
+    r1.key = "";
+    assert_int_equal(be_rcfg_put(b, &r1, err, sizeof(err)), ORC_EINVAL);
+}
+
 static void test_tags(void **state)
 {
     struct be *b = be_of(state);
@@ -1378,6 +1412,7 @@ static void test_mysql_reconnects_after_kill(void **state)
         cmocka_unit_test_setup(test_recovery_pages, setup_migrated),                      \
         cmocka_unit_test_setup(test_global_recovery_switch, setup_migrated),              \
         cmocka_unit_test_setup(test_kv, setup_migrated),                                  \
+        cmocka_unit_test_setup(test_recovery_config, setup_migrated),                     \
         cmocka_unit_test_setup(test_tags, setup_migrated),                                \
         cmocka_unit_test_setup(test_node_health, setup_migrated),                         \
         cmocka_unit_test_setup(test_threads_share_one_backend, setup_migrated),           \

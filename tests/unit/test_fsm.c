@@ -3,7 +3,8 @@
  * assignment, on a throw-away SQLite store: ids come from the applying
  * transaction (equal on two stores applying the same entries), an entry is
  * applied once, a refused command is recorded, and a store of another raft
- * log is refused.
+ * log is refused. Also the replicated recovery settings (set-recovery-config):
+ * what is stored, what is refused, the callback, snapshots.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -18,6 +19,7 @@
 
 #include "backend/be.h"
 #include "orchestrator/fsm.h"
+#include "orchestrator/fsm_snapshot.h"
 
 struct store {
     char dir[64], path[128];
@@ -223,6 +225,130 @@ static void test_pool_submission_replaces_the_pool(void **state)
     store_close(&a);
 }
 
+static void count_calls(void *arg)
+{
+    (*(int *)arg)++;
+}
+
+/* The stored rows as "Key=Value;" text. */
+static void rcfg_rows(struct store *s, char *out, size_t n)
+{
+    struct be_rcfg_list l = {0};
+    char err[ORC_ERRMSG_SIZE] = "";
+    size_t used = 0;
+
+    assert_int_equal(be_rcfg_list(s->be, &l, err, sizeof(err)), 0);
+    out[0] = '\0';
+    for (size_t i = 0; i < l.n && used < n; i++)
+        used += (size_t)snprintf(out + used, n - used, "%s=%s;", l.v[i].key, l.v[i].value);
+    be_rcfg_list_free(&l);
+}
+
+#define RCFG(k, v) "{\"Key\":\"" k "\",\"Value\":" v ",\"By\":\"op\",\"Now\":700}"
+
+static void test_recovery_config_set_reset_and_refusals(void **state)
+{
+    struct store a;
+    struct be_rcfg_list l = {0};
+    char rows[512], err[ORC_ERRMSG_SIZE] = "";
+    int calls = 0;
+
+    (void)state;
+    store_open(&a);
+    a.f.on_rcfg = count_calls;
+    a.f.on_rcfg_arg = &calls;
+    assert_int_equal(apply(&a, 1, "set-recovery-config",
+                           RCFG("RecoverMasterClusterFilters", "[\"*\", \"alias=db\"]"), NULL),
+                     0);
+    /* a synonym names the key; stored under its name, normalized */
+    assert_int_equal(apply(&a, 2, "set-recovery-config",
+                           RCFG("DetachLostSlavesAfterMasterFailover", "false"), NULL),
+                     0);
+    assert_int_equal(calls, 2);
+    rcfg_rows(&a, rows, sizeof(rows));
+    assert_string_equal(rows,
+                        "DetachLostReplicasAfterMasterFailover=false;"
+                        "RecoverMasterClusterFilters=[\"*\",\"alias=db\"];");
+    assert_int_equal(be_rcfg_list(a.be, &l, err, sizeof(err)), 0);
+    assert_string_equal(l.v[0].set_by, "op");
+    assert_int_equal(l.v[0].set_at, 700);
+    be_rcfg_list_free(&l);
+
+    /* refused the same on every node, nothing stored, no callback */
+    assert_int_equal(apply(&a, 3, "set-recovery-config", RCFG("ListenAddress", "\"x:1\""), NULL),
+                     ORC_EINVAL);
+    assert_int_equal(apply(&a, 4, "set-recovery-config", RCFG("NoSuchKey", "1"), NULL), ORC_EINVAL);
+    assert_int_equal(
+        apply(&a, 5, "set-recovery-config", RCFG("RecoverMasterClusterFilters", "\"*\""), NULL),
+        ORC_EINVAL); /* a string where a list is due */
+    assert_int_equal(
+        apply(&a, 6, "set-recovery-config", RCFG("RecoveryPeriodBlockSeconds", "-5"), NULL),
+        ORC_EINVAL);
+    assert_int_equal(apply(&a, 7, "set-recovery-config",
+                           RCFG("PostFailoverProcesses", "[\"ssh h 'echo {failedHost}'\"]"), NULL),
+                     ORC_EINVAL); /* a placeholder inside single quotes */
+    assert_int_equal(apply(&a, 8, "set-recovery-config",
+                           RCFG("MasterFailoverDetachReplicaMasterHost", "true"), NULL),
+                     ORC_EINVAL); /* not supported: only its default */
+    assert_int_equal(calls, 2);
+    rcfg_rows(&a, rows, sizeof(rows));
+    assert_string_equal(rows,
+                        "DetachLostReplicasAfterMasterFailover=false;"
+                        "RecoverMasterClusterFilters=[\"*\",\"alias=db\"];");
+
+    /* Value null (or none): the row goes, nodes fall back to their files */
+    assert_int_equal(
+        apply(&a, 9, "set-recovery-config", RCFG("RecoverMasterClusterFilters", "null"), NULL), 0);
+    assert_int_equal(apply(&a, 10, "set-recovery-config",
+                           "{\"Key\":\"DetachLostReplicasAfterMasterFailover\"}", NULL),
+                     0);
+    assert_int_equal(calls, 4);
+    rcfg_rows(&a, rows, sizeof(rows));
+    assert_string_equal(rows, "");
+    store_close(&a);
+}
+
+static void test_recovery_config_travels_in_snapshots(void **state)
+{
+    struct store a, b;
+    struct orc_buf doc = ORC_BUF_INIT;
+    char rows[512], err[ORC_ERRMSG_SIZE] = "";
+
+    (void)state;
+    store_open(&a);
+    store_open(&b);
+    assert_int_equal(
+        apply(&a, 1, "set-recovery-config", RCFG("RecoveryPeriodBlockSeconds", "60"), NULL), 0);
+    assert_int_equal(
+        apply(&b, 1, "set-recovery-config", RCFG("PreventCrossRegionMasterFailover", "true"), NULL),
+        0);
+    assert_int_equal(orc_fsm_snapshot_dump(&a.f, NULL, &doc, err, sizeof(err)), 0);
+    assert_int_equal(orc_fsm_snapshot_restore(&b.f, doc.data, doc.len, NULL, err, sizeof(err)), 0);
+    rcfg_rows(&b, rows, sizeof(rows)); /* the snapshot's rows replace b's */
+    assert_string_equal(rows, "RecoveryPeriodBlockSeconds=60;");
+    orc_buf_release(&doc);
+    store_close(&a);
+    store_close(&b);
+}
+
+static void test_recovery_config_value_check(void **state)
+{
+    json_t *v = json_pack("[s]", "echo {failedHost}"), *norm = NULL;
+    char err[ORC_ERRMSG_SIZE] = "";
+
+    (void)state;
+    assert_int_equal(orc_fsm_rcfg_value("PostFailoverProcesses", v, &norm, err, sizeof(err)), 0);
+    assert_true(json_equal(v, norm));
+    json_decref(norm);
+    json_decref(v);
+    v = json_integer(1);
+    assert_int_equal(orc_fsm_rcfg_value("InstancePollSeconds", v, &norm, err, sizeof(err)),
+                     ORC_EINVAL);
+    assert_non_null(strstr(err, "not a recovery setting"));
+    assert_null(norm);
+    json_decref(v);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -231,6 +357,9 @@ int main(void)
         cmocka_unit_test(test_store_of_another_log_is_refused),
         cmocka_unit_test(test_wiped_raft_dir_is_refused),
         cmocka_unit_test(test_pool_submission_replaces_the_pool),
+        cmocka_unit_test(test_recovery_config_set_reset_and_refusals),
+        cmocka_unit_test(test_recovery_config_travels_in_snapshots),
+        cmocka_unit_test(test_recovery_config_value_check),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
