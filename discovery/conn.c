@@ -12,9 +12,11 @@
 #include <ma_pvio.h> /* after mysql.h, which it needs */
 
 #include "common/config.h"
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 
 struct disc_conn {
     MYSQL *mysql; /* NULL while not connected */
@@ -28,6 +30,12 @@ struct disc_conn {
     /* TLS: tls_on once always, or after a server refused plain text */
     bool tls_on, tls_fallback, tls_verify;
     char *tls_ca, *tls_cert, *tls_key; /* NULL: not set */
+    /* The established connection's socket, for disc_conn_abort from another
+     * thread: set after a connect, cleared before the socket is closed, both
+     * under abort_mu, so an abort never reaches a reused descriptor. */
+    pthread_mutex_t abort_mu;
+    int live_fd;
+    bool aborted; /* until disc_conn_idle: no reconnect, no retry (abort_mu) */
 };
 
 void disc_conn_options_tls(struct disc_conn_options *o, const struct orc_config *c)
@@ -128,6 +136,8 @@ int disc_conn_open(struct disc_conn **out,
     }
     if (c == NULL)
         goto nomem;
+    pthread_mutex_init(&c->abort_mu, NULL);
+    c->live_fd = -1;
     c->key = *key;
     c->user = strdup(o->user != NULL ? o->user : "");
     c->password = strdup(o->password != NULL ? o->password : "");
@@ -157,6 +167,9 @@ nomem:
 
 static void conn_drop(struct disc_conn *c)
 {
+    pthread_mutex_lock(&c->abort_mu);
+    c->live_fd = -1;
+    pthread_mutex_unlock(&c->abort_mu);
     if (c->mysql != NULL)
         mysql_close(c->mysql);
     c->mysql = NULL;
@@ -174,7 +187,29 @@ void disc_conn_close(struct disc_conn *c)
     free(c->tls_ca);
     free(c->tls_cert);
     free(c->tls_key);
+    pthread_mutex_destroy(&c->abort_mu);
     free(c);
+}
+
+void disc_conn_abort(struct disc_conn *c)
+{
+    if (c == NULL)
+        return;
+    pthread_mutex_lock(&c->abort_mu);
+    c->aborted = true;
+    if (c->live_fd >= 0)
+        (void)shutdown(c->live_fd, SHUT_RDWR); /* the blocked read returns at once */
+    pthread_mutex_unlock(&c->abort_mu);
+}
+
+static bool conn_aborted(struct disc_conn *c)
+{
+    bool a;
+
+    pthread_mutex_lock(&c->abort_mu);
+    a = c->aborted;
+    pthread_mutex_unlock(&c->abort_mu);
+    return a;
 }
 
 void disc_conn_disconnect(struct disc_conn *c)
@@ -190,7 +225,12 @@ bool disc_conn_connected(const struct disc_conn *c)
 
 void disc_conn_idle(struct disc_conn *c)
 {
-    if (c != NULL && c->mysql != NULL)
+    if (c == NULL)
+        return;
+    pthread_mutex_lock(&c->abort_mu);
+    c->aborted = false; /* the next use may connect again */
+    pthread_mutex_unlock(&c->abort_mu);
+    if (c->mysql != NULL)
         cache_park(c->mysql);
 }
 
@@ -285,6 +325,11 @@ int disc_conn_connect(struct disc_conn *c, char *errmsg, size_t len)
 
     if (c->mysql != NULL)
         return 0;
+    if (conn_aborted(c)) {
+        orc_errf(errmsg, len, "probe deadline passed: the connection to %s:%d was cut short",
+                 c->key.host, c->key.port);
+        return ORC_ETIMEDOUT;
+    }
     rc = conn_try(c, &m);
     if (rc == ORC_EPERM && c->tls_fallback && !c->tls_on && refuses_plain_text(mysql_errno(m))) {
         mysql_close(m);
@@ -310,6 +355,9 @@ int disc_conn_connect(struct disc_conn *c, char *errmsg, size_t len)
      * (8 KB per connection) is not needed any more */
     (void)mysql_optionsv(m, MYSQL_OPT_CONNECT_ATTR_RESET, NULL);
     c->mysql = m;
+    pthread_mutex_lock(&c->abort_mu);
+    c->live_fd = (int)mysql_get_socket(m);
+    pthread_mutex_unlock(&c->abort_mu);
     return 0;
 }
 
@@ -362,7 +410,10 @@ static int store_one(MYSQL *m, struct disc_rs **out)
     int rc;
 
     if (res == NULL) {
-        if (mysql_field_count(m) != 0)
+        /* an error, or a statement without a result set; a connection lost
+         * while reading the rows also clears the field count, so the error
+         * is what tells them apart */
+        if (mysql_errno(m) != 0 || mysql_field_count(m) != 0)
             return 1;
         return (*out = disc_rs_new(0, NULL)) == NULL ? ORC_ENOMEM : 0;
     }

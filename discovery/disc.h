@@ -370,6 +370,10 @@ bool disc_conn_connected(const struct disc_conn *c);
 void disc_conn_idle(struct disc_conn *c);
 /* Closes the server connection, keeping c (the next query connects again). */
 void disc_conn_disconnect(struct disc_conn *c);
+/* From another thread: cuts the established connection short (its owner's
+ * blocked read or write fails at once; the owner still closes it). For a
+ * probe past its total deadline. */
+void disc_conn_abort(struct disc_conn *c);
 /* The socket of the established connection, or -1. For watching an idle
  * connection (the server closing it means it went away); never read it. */
 int disc_conn_fd(const struct disc_conn *c);

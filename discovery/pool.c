@@ -37,6 +37,12 @@
  * least as long: waking for each entry as it falls due scanned every entry
  * per wake, thousands of times a second with thousands of instances. */
 #define SCHED_SLACK_MS 20
+/* A probe still running this long after it started is cut short (its
+ * connection shut down): the probe checks DISC_PROBE_DEADLINE_MS between
+ * statements, but one answer trickled byte by byte within the read timeout
+ * would hold it, and its worker, for as long as the server likes. The grace
+ * lets the probe's own check, with its clearer message, come first. */
+#define PROBE_ABORT_MS (DISC_PROBE_DEADLINE_MS + 2000)
 /* Descriptors kept out of the connection budget (see connection_budget). */
 #define FD_RESERVE 1000
 
@@ -302,8 +308,13 @@ int topo_probe_entry(struct disc_topo *t, struct entry *e, char *errmsg, size_t 
         orc_errf(errmsg, len, "out of memory");
         rc = ORC_ENOMEM;
     }
-    if (rc == 0 && e->conn == NULL)
-        rc = disc_conn_open(&e->conn, &e->key, &t->o.conn, errmsg, len);
+    if (rc == 0 && e->conn == NULL) {
+        struct disc_conn *c = NULL;
+        rc = disc_conn_open(&c, &e->key, &t->o.conn, errmsg, len);
+        pthread_mutex_lock(&t->lock); /* the scheduler reads e->conn under the lock */
+        e->conn = c;
+        pthread_mutex_unlock(&t->lock);
+    }
     if (rc == 0)
         rc = disc_probe_run(&disc_conn_mysql_ops, e->conn, t->o.probe, &e->key, res, errmsg, len);
     latency = res != NULL ? res->last_discovery_latency_us : 0;
@@ -330,7 +341,7 @@ int topo_probe_entry(struct disc_topo *t, struct entry *e, char *errmsg, size_t 
             own->last_check_partial_success = res != NULL && res->last_check_partial_success;
             own->last_discovery_latency_us = latency;
         }
-        if (was_valid || !e->seen)
+        if (was_valid || !e->seen || e->hung) /* a hung one: now the reason */
             ORC_LOG_W("+probe-failed", "instance=%s error=\"%s\"", e->keystr, errmsg);
         if (was_valid)
             probe_neighbours(t, e);
@@ -338,6 +349,7 @@ int topo_probe_entry(struct disc_topo *t, struct entry *e, char *errmsg, size_t 
     note_change(t, e, rc == 0);
     e->busy = false;
     e->hung = false;
+    e->aborted = false;
     e->next_due_mono = orc_mono_ms() + poll_interval(t, e);
     topo_busy_remove(t, e);
     if (!e->forgotten)
@@ -393,6 +405,7 @@ void topo_mark_busy(struct disc_topo *t, struct entry *e)
     topo_busy_add(t, e);
     e->busy = true;
     e->hung = false;
+    e->aborted = false;
     e->probe_start_mono = orc_mono_ms();
     topo_unwatch(t, e);
 }
@@ -579,6 +592,14 @@ static void *scheduler_main(void *arg)
                 hung[nhung++] = e->key;
             if (!e->hung && e->probe_start_mono + HANG_MS < next)
                 next = e->probe_start_mono + HANG_MS;
+            if (!e->aborted && now - e->probe_start_mono >= PROBE_ABORT_MS) {
+                ORC_LOG_W("+probe-aborted", "instance=%s running for %lld ms", e->keystr,
+                          (long long)(now - e->probe_start_mono));
+                disc_conn_abort(e->conn);
+                e->aborted = true;
+            } else if (!e->aborted && e->probe_start_mono + PROBE_ABORT_MS < next) {
+                next = e->probe_start_mono + PROBE_ABORT_MS;
+            }
         }
         while (t->ndue > 0 && t->due[0]->next_due_mono <= due) {
             struct entry *e = t->due[0];

@@ -43,6 +43,7 @@ struct entry {
     int pins;                 /* threads waiting on or probing it outside the lock */
     int64_t probe_start_mono; /* when the running probe started (busy) */
     bool hung;                /* the running probe overran HANG_MS: seen failed */
+    bool aborted;             /* the running probe overran PROBE_ABORT_MS: cut short */
     bool conn_counted;        /* its connection is counted in nconns */
     size_t heap_idx;          /* place in t->due, TOPO_NOWHERE when not waiting there */
     size_t busy_idx;          /* place in t->busy, TOPO_NOWHERE when not busy */

@@ -1,6 +1,7 @@
 """Discovery caps against hostile servers played by the fleet simulator (tests/fleet/): a server
 that answers every statement late (but within the read timeout) makes the probe fail at the total
-probe deadline (DISC_PROBE_DEADLINE_MS, 30 s); one that stops mid-answer (trickling, then hung)
+probe deadline (DISC_PROBE_DEADLINE_MS, 30 s), and so does one that trickles a single answer for
+longer than that (the scheduler cuts the connection); one that stops mid-answer (trickling, then hung)
 fails the probe at the read timeout; a replication chain 4,000 deep is discovered and drawn down
 to DISC_MAX_DEPTH (128) levels with a visible cut-off; a server that reports 10,000 replicas has
 DISC_MAX_REPLICAS (1,000) of them kept. Each time the service answers /api/health quickly
@@ -67,8 +68,9 @@ def probe_failure(orc, port):
 
 def test_slow_server_fails_the_probe_at_the_total_deadline(fleet_factory, orc_factory):
     # Every answer comes 16 s late, within the 20 s timeouts: only the total deadline stops
-    # the probe, at the first statement it sends after 30 s. The deadline counts from the
-    # probe's start (after the login), so the failure comes 32-48 s after the service starts.
+    # the probe. The probe checks it between statements (30 s after its start, the login
+    # excluded); the scheduler cuts the connection of a probe running 32 s (the login
+    # included), whichever comes first: 32-48 s after the service starts.
     fleet = fleet_factory([{"count": 1, "layout": "single", "replicas": 0, "latency_ms": 16000}])
     port = fleet.ports[0]
     started = time.monotonic()
@@ -82,7 +84,7 @@ def test_slow_server_fails_the_probe_at_the_total_deadline(fleet_factory, orc_fa
     took = time.monotonic() - started
     error = probe_failure(orc, port)
     print(f"\nslow server: probe failed after {took:.1f} s: {error}")
-    assert f"probe deadline ({PROBE_DEADLINE_S * 1000} ms) passed" in error, error
+    assert "probe deadline" in error and "passed" in error, error
     assert PROBE_DEADLINE_S <= took < bound, took
     r = orc.get(f"/api/instance/127.0.0.1/{port}")
     assert r.status_code != 200 or not r.json().get("IsLastCheckValid")
@@ -108,6 +110,36 @@ def test_server_that_stops_mid_answer_fails_the_probe_at_the_read_timeout(fleet_
     # where the hang lands (login, a statement's answer) varies, and so does the error
     print(f"\nstopped mid-answer: probe failed {took:.1f} s after the hang: "
           f"{probe_failure(orc, port)}")
+    r = orc.get(f"/api/instance/127.0.0.1/{port}")
+    assert r.status_code != 200 or not r.json().get("IsLastCheckValid")
+    assert_healthy(orc)
+
+
+def test_one_trickled_answer_is_cut_at_the_probe_deadline(fleet_factory, orc_factory):
+    # Once the server is known, it sends every byte 100 ms apart: each read is within the 2 s
+    # read timeout, and a single answer lasts longer than the whole probe may. The probe only
+    # checks its deadline between statements, so the scheduler cuts the connection short at
+    # the deadline (+2 s), and the probe fails then instead of when the server is done.
+    fleet = fleet_factory([{"count": 1, "layout": "single", "replicas": 0}])
+    port = fleet.ports[0]
+    orc = fleet_orc(orc_factory, fleet, [port], MySQLConnectTimeoutSeconds=2,
+                    MySQLDiscoveryReadTimeoutSeconds=2)
+    wait_until(lambda: orc.get(f"/api/instance/127.0.0.1/{port}").status_code == 200,
+               timeout=20, what="the instance discovered")
+    fleet.control("trickle", port, ms=100)
+    slowed = time.monotonic()
+    bound = PROBE_DEADLINE_S + 2 + 1 + 10  # the deadline, the grace, a poll, slack
+    while "+probe-aborted instance=127.0.0.1:%d" % port not in orc.current_log:
+        assert time.monotonic() - slowed < bound, f"no probe cut short within {bound} s"
+        assert_healthy(orc)
+        time.sleep(0.5)
+    took = time.monotonic() - slowed
+    wait_until(lambda: probe_failure(orc, port) is not None, timeout=5,
+               what="the cut probe failed")
+    error = probe_failure(orc, port)
+    print(f"\ntrickled answer: probe cut {took:.1f} s after the server slowed down: {error}")
+    assert took >= PROBE_DEADLINE_S, took
+    assert "probe deadline passed" in error, error
     r = orc.get(f"/api/instance/127.0.0.1/{port}")
     assert r.status_code != 200 or not r.json().get("IsLastCheckValid")
     assert_healthy(orc)
