@@ -19,35 +19,31 @@
 #include "web/web_int.h"
 
 /* ---- the body cache ----
- * Process-wide on purpose: it is keyed by (topology, snapshot version), so it
- * is correct for any number of servers, and struct web_server is not ours to
- * extend. Entries of an older version are simply overwritten. */
+ * One per server (struct web_read_cache in web_int.h), keyed by (topology,
+ * snapshot version, route and argument). Entries of an older version are
+ * simply overwritten. */
 
-#define CACHE_SLOTS 64
-#define CACHE_KEY_MAX (ORC_KEY_STRLEN + 16)
+void web_read_cache_init(struct web_read_cache *c)
+{
+    memset(c, 0, sizeof(*c));
+    pthread_mutex_init(&c->lock, NULL);
+}
 
-struct cache_slot {
-    const void *topo;
-    uint64_t version;
-    int64_t taken_ms; /* with topo and version: which snapshot */
-    char key[CACHE_KEY_MAX];
-    char *data;
-    size_t len;
-};
-
-static struct {
-    pthread_mutex_t lock;
-    unsigned next;
-    struct cache_slot slot[CACHE_SLOTS];
-} cache = {PTHREAD_MUTEX_INITIALIZER, 0, {{0}}};
+void web_read_cache_release(struct web_read_cache *c)
+{
+    for (size_t i = 0; i < WEB_CACHE_SLOTS; i++)
+        free(c->slot[i].data);
+    pthread_mutex_destroy(&c->lock);
+}
 
 static bool cache_reply(struct web_req *r, const struct disc_snapshot *s, const char *key)
 {
+    struct web_read_cache *cache = web_read_cache_of(r);
     bool hit = false;
 
-    pthread_mutex_lock(&cache.lock);
-    for (size_t i = 0; i < CACHE_SLOTS; i++) {
-        struct cache_slot *c = &cache.slot[i];
+    pthread_mutex_lock(&cache->lock);
+    for (size_t i = 0; i < WEB_CACHE_SLOTS; i++) {
+        struct web_cache_slot *c = &cache->slot[i];
         if (c->data != NULL && c->topo == r->deps->topo && c->version == s->version &&
             c->taken_ms == s->taken_ms && strcmp(c->key, key) == 0) {
             web_reply_raw(r, 200, WEB_JSON, c->data, c->len);
@@ -55,7 +51,7 @@ static bool cache_reply(struct web_req *r, const struct disc_snapshot *s, const 
             break;
         }
     }
-    pthread_mutex_unlock(&cache.lock);
+    pthread_mutex_unlock(&cache->lock);
     return hit;
 }
 
@@ -64,23 +60,24 @@ static void cache_store(struct web_req *r,
                         const char *key,
                         const struct orc_buf *b)
 {
-    struct cache_slot *victim = NULL;
+    struct web_read_cache *cache = web_read_cache_of(r);
+    struct web_cache_slot *victim = NULL;
     char *copy = malloc(b->len + 1);
 
     if (copy == NULL)
         return;
     memcpy(copy, b->data, b->len);
     copy[b->len] = '\0';
-    pthread_mutex_lock(&cache.lock);
-    for (size_t i = 0; i < CACHE_SLOTS && victim == NULL; i++)
-        if (strcmp(cache.slot[i].key, key) == 0 && cache.slot[i].topo == r->deps->topo)
-            victim = &cache.slot[i];
-    for (size_t i = 0; i < CACHE_SLOTS && victim == NULL; i++)
-        if (cache.slot[i].data == NULL || cache.slot[i].version != s->version ||
-            cache.slot[i].topo != r->deps->topo)
-            victim = &cache.slot[i];
+    pthread_mutex_lock(&cache->lock);
+    for (size_t i = 0; i < WEB_CACHE_SLOTS && victim == NULL; i++)
+        if (strcmp(cache->slot[i].key, key) == 0 && cache->slot[i].topo == r->deps->topo)
+            victim = &cache->slot[i];
+    for (size_t i = 0; i < WEB_CACHE_SLOTS && victim == NULL; i++)
+        if (cache->slot[i].data == NULL || cache->slot[i].version != s->version ||
+            cache->slot[i].topo != r->deps->topo)
+            victim = &cache->slot[i];
     if (victim == NULL)
-        victim = &cache.slot[cache.next++ % CACHE_SLOTS];
+        victim = &cache->slot[cache->next++ % WEB_CACHE_SLOTS];
     if (victim->topo == r->deps->topo && victim->version > s->version &&
         strcmp(victim->key, key) == 0) {
         free(copy); /* a newer body is already there */
@@ -93,7 +90,7 @@ static void cache_store(struct web_req *r,
         victim->data = copy;
         victim->len = b->len;
     }
-    pthread_mutex_unlock(&cache.lock);
+    pthread_mutex_unlock(&cache->lock);
 }
 
 /* Replies with the writer's buffer (200), caching it under key if not NULL. */
@@ -260,7 +257,7 @@ static void h_instance(struct web_req *r)
 {
     struct disc_snapshot *s = web_snapshot(r);
     struct orc_key k;
-    char key[CACHE_KEY_MAX] = "i:";
+    char key[WEB_CACHE_KEY_MAX] = "i:";
     int i;
 
     if (s == NULL)
@@ -299,7 +296,7 @@ static void h_instance_replicas(struct web_req *r)
 
 static void reply_cluster(struct web_req *r, const struct disc_snapshot *s, int c)
 {
-    char key[CACHE_KEY_MAX] = "c:";
+    char key[WEB_CACHE_KEY_MAX] = "c:";
 
     if (c < 0)
         return;

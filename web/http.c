@@ -31,7 +31,13 @@ struct web_server {
     int unix_fd;              /* ListenSocket, or -1 */
     struct web_dedupe dedupe; /* write requests by X-Request-Id */
     struct web_tls tls;
+    struct web_read_cache read_cache;
 };
+
+struct web_read_cache *web_read_cache_of(struct web_req *r)
+{
+    return &r->srv->read_cache;
+}
 
 static const struct {
     const struct web_route *table;
@@ -702,6 +708,7 @@ static void server_free(struct web_server *s)
     web_tls_release(&s->tls);
     web_metrics_release(&s->metrics);
     web_dedupe_release(&s->dedupe);
+    web_read_cache_release(&s->read_cache);
     free(s->routes);
     free(s);
 }
@@ -722,6 +729,7 @@ int web_server_start(const struct web_deps *deps, struct web_server **out, char 
     s->prefix_len = strlen(s->prefix);
     web_metrics_init(&s->metrics, &s->deps);
     web_dedupe_init(&s->dedupe);
+    web_read_cache_init(&s->read_cache);
     rc = check_exposure(cfg, errmsg, len);
     if (rc == 0)
         rc = web_tls_load(cfg, &s->tls, errmsg, len);

@@ -7,6 +7,29 @@
 
 #include "web/web.h"
 
+/* Bodies of read routes kept for the snapshot they were made from
+ * (api_read.c): the same snapshot answers the same bytes. One per server,
+ * not per process. */
+#define WEB_CACHE_SLOTS 64
+#define WEB_CACHE_KEY_MAX (ORC_KEY_STRLEN + 16)
+struct web_cache_slot {
+    const void *topo;
+    uint64_t version;
+    int64_t taken_ms; /* with topo and version: which snapshot */
+    char key[WEB_CACHE_KEY_MAX];
+    char *data;
+    size_t len;
+};
+struct web_read_cache {
+    pthread_mutex_t lock;
+    unsigned next;
+    struct web_cache_slot slot[WEB_CACHE_SLOTS];
+};
+void web_read_cache_init(struct web_read_cache *c);
+void web_read_cache_release(struct web_read_cache *c);
+/* The cache of the server r came to (http.c). */
+struct web_read_cache *web_read_cache_of(struct web_req *r);
+
 #define WEB_JSON "application/json"
 #define WEB_TEXT "text/plain; charset=utf-8"
 
