@@ -230,6 +230,9 @@ def report(bench, args):
         [f"/api/clusters-info p50 / p99 ms ({ci_len} B)", f"{ci50:.2f} / {ci99:.2f}"],
         [f"/api/cluster/<name> p50 / p99 ms ({cl_len} B)", f"{cl50:.2f} / {cl99:.2f}"],
         ["kill of a master -> +failover-start ms", "none" if fo is None else f"{fo:.0f}"],
+        ["cost per 1,000 instances: CPU % / RSS MB / probes/s",
+         f"{w['cpu_pct'] * 1000 / n:.1f} / {w['rss_mb'] * 1000 / n:.1f} / "
+         f"{w['probes_s'] * 1000 / n:.0f}"],
     ], align="lr")
     print(f"fleet instances={n} poll={args.poll} cpu_pct={w['cpu_pct']:.1f} "
           f"rss_mb={w['rss_mb']:.1f} api_p99_ms={ci99:.2f} "
