@@ -105,6 +105,13 @@ BAD_INPUTS = [
                                             [AUTH, "Sec-Fetch-Site: cross-site"]), {403}, True),
     ("opaque origin", req("POST", "/api/enable-global-recoveries", [AUTH, "Origin: null"]),
      {403}, True),
+    # forged quorum reports: refused before anything is counted (the member and source-address
+    # checks of a raft leader are in test_raft_state.py::test_forged_analysis_report_is_rejected)
+    ("forged quorum report without credentials",
+     req("GET", "/api/raft-analysis-report/127.0.0.1:10008?failed=127.0.0.1:3306"), {401}, True),
+    ("forged quorum report to a node outside raft",
+     req("GET", "/api/raft-analysis-report/127.0.0.1:10008?failed=127.0.0.1:3306", [AUTH]),
+     {404}, True),
     ("method DELETE", req("DELETE", "/api/clusters", [AUTH]), {405}, True),
     ("unknown route", req("GET", "/api/no-such-route", [AUTH]), {404}, True),
 ]
