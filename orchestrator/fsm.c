@@ -301,12 +301,14 @@ int orc_fsm_apply(struct orc_fsm *f, const char *op, const json_t *p, char *errm
     return orc_fsm_apply_r(f, op, p, NULL, errmsg, len);
 }
 
-int orc_fsm_apply_r(struct orc_fsm *f,
-                    const char *op,
-                    const json_t *p,
-                    json_t **result,
-                    char *errmsg,
-                    size_t len)
+/* Applies one command; the caller serializes (f->lock, or the open
+ * transaction that holds the backend's lock). */
+int fsm_apply_serialized(struct orc_fsm *f,
+                         const char *op,
+                         const json_t *p,
+                         json_t **result,
+                         char *errmsg,
+                         size_t len)
 {
     const struct fsm_cmd *cmd;
     int rc;
@@ -314,20 +316,33 @@ int orc_fsm_apply_r(struct orc_fsm *f,
     if (result != NULL)
         *result = NULL;
     cmd = fsm_command(op);
-    pthread_mutex_lock(&f->lock);
     if (cmd != NULL) {
         rc = cmd->fn(f, p, result, errmsg, len);
     } else {
         orc_errf(errmsg, len, "unknown command '%s'", op);
         rc = ORC_EINVAL;
     }
-    pthread_mutex_unlock(&f->lock);
     if (rc == ORC_EEXIST) /* an expected answer: already registered, blocked */
         ORC_LOG_D("+command-answered", "op=%s answer=\"%s\"", op, errmsg);
     else if (rc != 0)
         ORC_LOG_W("+command-failed", "op=%s error=\"%s\"", op, errmsg);
     else
         ORC_LOG_D("+command-applied", "op=%s", op);
+    return rc;
+}
+
+int orc_fsm_apply_r(struct orc_fsm *f,
+                    const char *op,
+                    const json_t *p,
+                    json_t **result,
+                    char *errmsg,
+                    size_t len)
+{
+    int rc;
+
+    pthread_mutex_lock(&f->lock);
+    rc = fsm_apply_serialized(f, op, p, result, errmsg, len);
+    pthread_mutex_unlock(&f->lock);
     return rc;
 }
 

@@ -13,6 +13,14 @@ struct orc_fsm;
 const char *fsm_str(const json_t *o, const char *k);
 /* {"Hostname","Port"} from o["Key"] or from o itself. */
 int fsm_key(const json_t *o, struct orc_key *k, char *errmsg, size_t len);
+/* orc_fsm_apply_r without f->lock: for the applier, whose open transaction
+ * (the backend's lock) already runs commands one at a time. */
+int fsm_apply_serialized(struct orc_fsm *f,
+                         const char *op,
+                         const json_t *p,
+                         json_t **result,
+                         char *errmsg,
+                         size_t len);
 /* One replicated command: its name, its handler and flags. A handler
  * applies the payload p to the backend (inside the applier's transaction
  * with raft) and the live topology; *res (may be NULL) receives its answer. */

@@ -130,7 +130,9 @@ static int apply_in_txn(struct orc_fsm *f,
 {
     char werr[ORC_ERRMSG_SIZE] = "";
     uint64_t failures = be_transient_failures(f->be);
-    int rc, crc = orc_fsm_apply_r(f, op, p, result, errmsg, len);
+    /* the transaction holds the backend's lock: commands run one at a time
+     * without f->lock, which is taken before the backend's elsewhere */
+    int rc, crc = fsm_apply_serialized(f, op, p, result, errmsg, len);
 
     /* The backend itself failed during the command (whatever code the
      * handler made of it): nothing is recorded, the entry is tried again. */

@@ -528,7 +528,7 @@ static bool run_pass(struct rec_loop *l)
     rec_analysis_run(s, &l->opts, &list);
     ORC_LOG_D("+analysis-pass", "instances=%zu problems=%zu snapshot_us=%lld analysis_us=%lld",
               s->n, list.n, (long long)(t1 - t0), (long long)(orc_mono_us() - t1));
-    for (size_t i = 0; i < list.n && !l->stopping; i++) {
+    for (size_t i = 0; i < list.n && !__atomic_load_n(&l->stopping, __ATOMIC_ACQUIRE); i++) {
         const struct rec_analysis *a = &list.v[i];
         ORC_LOG_D("+analysis",
                   "instance=%s:%d code=%s valid=%d replicas=%d valid_replicas=%d "
@@ -706,7 +706,7 @@ void rec_loop_stop(struct rec_loop *l)
     if (l == NULL)
         return;
     pthread_mutex_lock(&l->lock);
-    l->stopping = true;
+    __atomic_store_n(&l->stopping, true, __ATOMIC_RELEASE); /* read unlocked during a pass */
     pthread_cond_signal(&l->cond);
     pthread_mutex_unlock(&l->lock);
     if (l->started)
