@@ -6,7 +6,6 @@
  * marshals them. Downtimed entries are included (marked), as orchestrator's
  * API does.
  */
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,44 +13,36 @@
 #include "recovery/rec.h"
 #include "web/web_int.h"
 
-/* ---- options, built once per config ----
+/* ---- options, built once per server ----
  * The analysis options hold compiled regexes (RecoveryIgnoreHostnameFilters,
- * the recovery filters). They are built the first time a config is seen and
- * kept for the life of the process, read-only, so concurrent requests share
- * them without locking and no request compiles a regex. A process has one
- * config; the list only grows if a test starts several servers. */
+ * the recovery filters). The server builds them from its config when it
+ * starts (web_analysis_prepare) and keeps them read-only, so concurrent
+ * requests share them without locking and no request compiles a regex. */
 
-struct opts_entry {
-    const struct orc_config *cfg;
-    struct rec_analysis_options o;
-    struct opts_entry *next;
-};
-
-static pthread_mutex_t opts_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct opts_entry *opts_head;
-
-static const struct rec_analysis_options *options_for(const struct orc_config *cfg)
+int web_analysis_prepare(const struct orc_config *cfg, void **out, char *errmsg, size_t len)
 {
-    struct opts_entry *e;
-    char err[ORC_ERRMSG_SIZE] = "";
+    struct rec_analysis_options *o = calloc(1, sizeof(*o));
 
-    pthread_mutex_lock(&opts_lock);
-    for (e = opts_head; e != NULL && e->cfg != cfg; e = e->next)
-        ;
-    if (e == NULL && (e = calloc(1, sizeof(*e))) != NULL) {
-        if (rec_analysis_options_from_config(&e->o, cfg, err, sizeof(err)) != 0) {
-            ORC_LOG_E("+analysis-options-failed", "error=\"%s\"", err);
-            free(e);
-            e = NULL;
-        } else {
-            e->cfg = cfg;
-            e->o.include_downtimed = true; /* the API shows downtimed entries, marked */
-            e->next = opts_head;
-            opts_head = e;
-        }
+    *out = NULL;
+    if (o == NULL) {
+        orc_errf(errmsg, len, "out of memory");
+        return ORC_ENOMEM;
     }
-    pthread_mutex_unlock(&opts_lock);
-    return e != NULL ? &e->o : NULL;
+    if (rec_analysis_options_from_config(o, cfg, errmsg, len) != 0) {
+        free(o);
+        return ORC_ECONFIG;
+    }
+    o->include_downtimed = true; /* the API shows downtimed entries, marked */
+    *out = o;
+    return 0;
+}
+
+void web_analysis_release(void *opts)
+{
+    if (opts == NULL)
+        return;
+    rec_analysis_options_release(opts);
+    free(opts);
 }
 
 static bool lists_equal(const struct orc_strlist *a, const struct orc_strlist *b)
@@ -216,7 +207,7 @@ static void reply_analysis(struct web_req *r,
     /* the file's options, shared; replicated settings that differ: this
      * request's own */
     if (same_analysis_settings(r->deps->cfg, eff))
-        shared = options_for(r->deps->cfg);
+        shared = web_analysis_options_of(r);
     else if (rec_analysis_options_from_config(&own, eff, err, sizeof(err)) == 0)
         shared = &own, owned = true, own.include_downtimed = true;
     if (shared == NULL) {

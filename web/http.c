@@ -32,11 +32,17 @@ struct web_server {
     struct web_dedupe dedupe; /* write requests by X-Request-Id */
     struct web_tls tls;
     struct web_read_cache read_cache;
+    void *analysis_opts; /* web_analysis_prepare */
 };
 
 struct web_read_cache *web_read_cache_of(struct web_req *r)
 {
     return &r->srv->read_cache;
+}
+
+const void *web_analysis_options_of(struct web_req *r)
+{
+    return r->srv->analysis_opts;
 }
 
 static const struct {
@@ -709,6 +715,7 @@ static void server_free(struct web_server *s)
     web_metrics_release(&s->metrics);
     web_dedupe_release(&s->dedupe);
     web_read_cache_release(&s->read_cache);
+    web_analysis_release(s->analysis_opts);
     free(s->routes);
     free(s);
 }
@@ -730,7 +737,9 @@ int web_server_start(const struct web_deps *deps, struct web_server **out, char 
     web_metrics_init(&s->metrics, &s->deps);
     web_dedupe_init(&s->dedupe);
     web_read_cache_init(&s->read_cache);
-    rc = check_exposure(cfg, errmsg, len);
+    rc = web_analysis_prepare(cfg, &s->analysis_opts, errmsg, len);
+    if (rc == 0)
+        rc = check_exposure(cfg, errmsg, len);
     if (rc == 0)
         rc = web_tls_load(cfg, &s->tls, errmsg, len);
     if (rc == 0)

@@ -30,6 +30,13 @@ void web_read_cache_release(struct web_read_cache *c);
 /* The cache of the server r came to (http.c). */
 struct web_read_cache *web_read_cache_of(struct web_req *r);
 
+/* The analysis options of the server's config, compiled once when it
+ * starts (api_analysis.c makes them; opaque to http.c). */
+int web_analysis_prepare(const struct orc_config *cfg, void **out, char *errmsg, size_t len);
+void web_analysis_release(void *opts);
+/* The server's options (const struct rec_analysis_options *). */
+const void *web_analysis_options_of(struct web_req *r);
+
 #define WEB_JSON "application/json"
 #define WEB_TEXT "text/plain; charset=utf-8"
 
