@@ -601,7 +601,8 @@ def test_ui_operates_a_live_topology_from_a_follower(star4, raft_factory, stub_f
     browser.get(follower.url("/?refresh=1#/recoveries"))
     row = f'[data-recovery][data-acknowledged="false"]'
     wait_for(browser, lambda d: d.find_elements("css selector", row), "an unacknowledged recovery")
-    uid = browser.find_element("css selector", row).get_attribute("data-recovery")
+    uid = browser.execute_script(
+        "return document.querySelector(arguments[0]).dataset.recovery", row)
     shoot(browser, tmp_path, "recoveries")
     browser.find_element("css selector", f'[data-uid="{uid}"]').click()
     confirm(browser, "Acknowledge")
@@ -632,8 +633,11 @@ def test_ui_operates_a_live_topology_from_a_follower(star4, raft_factory, stub_f
     browser.get(follower.url("/?refresh=1#/manager"))
     wait_for(browser, lambda d: len(d.find_elements("css selector", "[data-member]")) == 3,
              "three raft members")
-    roles = [e.find_elements("css selector", "td")[1].text
-             for e in browser.find_elements("css selector", "[data-member]")]
+    # read in one script: the page redraws every second, and an element found in one call can
+    # be gone by the next
+    roles = browser.execute_script(
+        "return [...document.querySelectorAll('[data-member]')]"
+        ".map(r => r.querySelectorAll('td')[1].innerText)")
     assert sorted(roles) == ["follower", "follower (this node)", "leader"], roles
     # The leader's view says which members it reaches.
     browser.get(leader.url("/?refresh=1#/manager"))
