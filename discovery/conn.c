@@ -427,6 +427,12 @@ static int conn_fail(struct disc_conn *c, char *errmsg, size_t len)
 {
     int rc = mysql_rc(c->mysql);
 
+    if (rc != ORC_EMYSQL && conn_aborted(c)) { /* shut down at the probe deadline */
+        orc_errf(errmsg, len, "probe deadline passed: the connection to %s:%d was cut short",
+                 c->key.host, c->key.port);
+        conn_drop(c);
+        return ORC_ETIMEDOUT;
+    }
     orc_errf(errmsg, len, "error %u: %s", mysql_errno(c->mysql), mysql_error(c->mysql));
     if (rc != ORC_EMYSQL)
         conn_drop(c);
