@@ -141,3 +141,19 @@ def raft_factory(orc_bin, tmp_path_factory, sandbox_factory):
 def raft3(raft_factory):
     """Three raft nodes on 127.0.0.1, started, no sandbox."""
     return raft_factory(3)
+
+
+@pytest.fixture
+def fleet_factory(orc_bin, tmp_path_factory):
+    """Starts fleet simulators (orc-fleet) from cluster descriptions; stops them at the end."""
+    from orctest.fleet import Fleet, fleet_binary
+    made = []
+
+    def make(clusters, **kw):
+        fleet = Fleet.up(fleet_binary(orc_bin), tmp_path_factory.mktemp("fleet"), clusters, **kw)
+        made.append(fleet)
+        return fleet
+
+    yield make
+    for fleet in reversed(made):
+        fleet.down()

@@ -9,28 +9,7 @@ import pytest
 import requests
 
 from orctest import wait_until
-from orctest.fleet import PASSWORD, USER, Fleet, fleet_binary
-
-
-@pytest.fixture
-def fleet_factory(orc_bin, tmp_path_factory):
-    made = []
-
-    def make(clusters, **kw):
-        fleet = Fleet.up(fleet_binary(orc_bin), tmp_path_factory.mktemp("fleet"), clusters, **kw)
-        made.append(fleet)
-        return fleet
-
-    yield make
-    for fleet in reversed(made):
-        fleet.down()
-
-
-def fleet_orc(orc_factory, fleet, seeds=None, **config):
-    cfg = {"MySQLTopologyUser": USER, "MySQLTopologyPassword": PASSWORD,
-           "DiscoverySeeds": [f"127.0.0.1:{p}" for p in (seeds or fleet.masters)]}
-    cfg.update(config)
-    return orc_factory(**cfg)
+from orctest.fleet import fleet_orc
 
 
 def cluster_size(orc, port):

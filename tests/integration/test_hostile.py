@@ -9,36 +9,14 @@ throughout and stays up."""
 import re
 import time
 
-import pytest
 
 from orctest import wait_until
-from orctest.fleet import PASSWORD, USER, Fleet, fleet_binary
+from orctest.fleet import fleet_orc
 
 PROBE_DEADLINE_S = 30  # DISC_PROBE_DEADLINE_MS
 MAX_DEPTH = 128        # DISC_MAX_DEPTH
 MAX_REPLICAS = 1000    # DISC_MAX_REPLICAS
 HEALTH_BOUND_S = 2.0
-
-
-@pytest.fixture
-def fleet_factory(orc_bin, tmp_path_factory):
-    made = []
-
-    def make(clusters, **kw):
-        fleet = Fleet.up(fleet_binary(orc_bin), tmp_path_factory.mktemp("fleet"), clusters, **kw)
-        made.append(fleet)
-        return fleet
-
-    yield make
-    for fleet in reversed(made):
-        fleet.down()
-
-
-def fleet_orc(orc_factory, fleet, seeds, **config):
-    cfg = {"MySQLTopologyUser": USER, "MySQLTopologyPassword": PASSWORD,
-           "DiscoverySeeds": [f"127.0.0.1:{p}" for p in seeds]}
-    cfg.update(config)
-    return orc_factory(**cfg)
 
 
 def timed_get(orc, path, bound):

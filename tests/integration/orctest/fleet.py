@@ -163,3 +163,12 @@ class Fleet:
         util.unregister(self)
 
     cleanup = down
+
+
+def fleet_orc(orc_factory, fleet, seeds=None, **config):
+    """A service discovering the fleet from seeds (ports; default: every master) with the
+    simulator's credentials, plus config."""
+    cfg = {"MySQLTopologyUser": USER, "MySQLTopologyPassword": PASSWORD,
+           "DiscoverySeeds": [f"127.0.0.1:{p}" for p in (seeds or fleet.masters)]}
+    cfg.update(config)
+    return orc_factory(**cfg)
